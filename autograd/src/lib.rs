@@ -1,0 +1,29 @@
+//! # astrograd-autograd — reverse-mode automatic differentiation
+//!
+//! Define-by-run, as PyTorch and micrograd: every operation on [`Var`]s computes its value at
+//! once and records, in the output `Var`, which op produced it from which inputs and how to
+//! send a gradient back to each of them. `loss.backward()` then walks that record from the loss
+//! to the leaves in reverse topological order; each op's backward receives `dout = ∂loss/∂out`
+//! and returns `∂loss/∂input` for each input, which is **accumulated** (`+=`) into that input's
+//! gradient, so a value used twice (`x * x`) gets both contributions.
+//!
+//! One op per file under [`ops`]: its math in the `//!` header, its forward, one backward
+//! function per input, and its tests (a finite-difference [`gradcheck`], property tests over
+//! random shapes, and numbers from Keras where Keras has the op).
+//!
+//! ```
+//! use astrograd_autograd::{Tensor, Var};
+//! let x = Var::parameter(Tensor::from_vec(vec![3.0], &[1])?);
+//! let y = x.mul(&x)?.add(&x)?; // y = x² + x
+//! y.backward()?;
+//! assert_eq!(x.grad().unwrap().to_vec(), vec![7.0]); // dy/dx = 2x + 1
+//! # Ok::<(), astrograd_autograd::AutogradError>(())
+//! ```
+mod error;
+pub mod gradcheck;
+pub mod ops;
+mod var;
+
+pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};
+pub use error::{AutogradError, Result};
+pub use var::{is_grad_enabled, no_grad, Var};

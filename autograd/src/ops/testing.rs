@@ -1,0 +1,56 @@
+//! Helpers shared by the ops' tests.
+use astrograd_tensor::random::Rng;
+use astrograd_tensor::Tensor;
+use proptest::prelude::*;
+
+/// Uniform random values in `[low, high)`, reproducible from `seed`.
+pub fn random(shape: &[usize], low: f32, high: f32, seed: u64) -> Tensor {
+    Tensor::rand_uniform_with(&mut Rng::new(seed), shape, low, high)
+}
+
+/// Random values whose magnitude is in `[margin, high)`, with random signs: for ops with a
+/// kink at 0 (relu, abs), whose finite difference is wrong within ε of the kink.
+pub fn random_away_from_zero(shape: &[usize], margin: f32, high: f32, seed: u64) -> Tensor {
+    let mut rng = Rng::new(seed);
+    let data = (0..shape.iter().product::<usize>())
+        .map(|_| {
+            let m = rng.uniform_range(margin, high);
+            if rng.uniform() < 0.5 {
+                -m
+            } else {
+                m
+            }
+        })
+        .collect();
+    Tensor::from_vec(data, shape).unwrap()
+}
+
+/// A shape of rank 1 to `max_rank` with sizes 1 to `max_size`.
+pub fn shape(max_rank: usize, max_size: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(1..=max_size, 1..=max_rank)
+}
+
+/// Two shapes that broadcast together: `b` is `a` with some axes set to 1 and some leading
+/// axes dropped.
+pub fn broadcastable_pair(
+    max_rank: usize,
+    max_size: usize,
+) -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    shape(max_rank, max_size)
+        .prop_flat_map(|a| {
+            let rank = a.len();
+            (
+                Just(a),
+                prop::collection::vec(any::<bool>(), rank),
+                0..=rank,
+            )
+        })
+        .prop_map(|(a, ones, drop)| {
+            let b: Vec<usize> = a
+                .iter()
+                .zip(&ones)
+                .map(|(&s, &one)| if one { 1 } else { s })
+                .collect();
+            (a, b[drop..].to_vec())
+        })
+}

@@ -1,0 +1,11 @@
+//! CPU kernels. Each file holds one family of ops, fast version first, with its tests;
+//! [`naive`] holds the loop-by-loop references that the tests compare against.
+pub mod conv;
+pub mod depthwise_conv;
+pub mod gemm;
+pub mod naive;
+pub mod pool;
+pub mod softmax_cross_entropy;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,26 @@
+//! The error type of the kernels crate: bad geometry (shapes, strides, paddings) found when a
+//! geometry struct is built. The kernels themselves never fail: they run on validated geometry.
+
+/// What went wrong when describing a kernel's geometry.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum KernelError {
+    /// The shapes, strides, dilations or padding of an op do not describe a valid computation.
+    /// `msg` says what was expected and what was found.
+    #[error("{op}: {msg}")]
+    InvalidGeometry {
+        /// The op that rejected its geometry (`"conv2d"`, `"max_pool2d"`, …).
+        op: &'static str,
+        /// What was expected and what was found.
+        msg: String,
+    },
+}
+
+impl KernelError {
+    /// Shorthand used by the geometry constructors.
+    pub(crate) fn geometry(op: &'static str, msg: impl Into<String>) -> Self {
+        KernelError::InvalidGeometry {
+            op,
+            msg: msg.into(),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! # astrograd — a deep-learning engine written from scratch, to learn from
+//!
+//! astrograd follows the IAA-CSIC school "Basic Neural Networks 2023" (taught in Keras) step
+//! by step: tensors, reverse-mode automatic differentiation, layers, optimizers, and the CPU
+//! kernels underneath, each written to be read.
+//!
+//! The crates, from the bottom up:
+//!
+//! | crate | what it holds |
+//! |---|---|
+//! | [`kernels`] | the arithmetic on plain slices: GEMM, convolution as im2col + GEMM, pooling, softmax-cross-entropy |
+//! | [`tensor`] | [`Tensor`]: shape, f32 storage, seeded randomness, shape ops, elementwise math, reductions, matmul |
+//! | [`autograd`] | [`Var`], `backward()`, one differentiable op per file, gradient checking |
+//! | [`optim`], [`layers`], [`data`] | optimizers, Keras-style layers and models, datasets (to come) |
+//!
+//! Start with `cargo run --release --example autograd_tour`.
+pub use astrograd_autograd as autograd;
+pub use astrograd_data as data;
+pub use astrograd_kernels as kernels;
+pub use astrograd_layers as layers;
+pub use astrograd_optim as optim;
+pub use astrograd_tensor as tensor;
+
+pub use astrograd_autograd::{gradcheck, no_grad, ops, AutogradError, Var};
+pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};
+
+/// The names most programs need: `use astrograd::prelude::*;`.
+pub mod prelude {
+    pub use astrograd_autograd::{no_grad, AutogradError, Var};
+    pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};
+}

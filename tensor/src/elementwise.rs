@@ -1,0 +1,252 @@
+//! Elementwise math with numpy broadcasting, and comparisons.
+//!
+//! A binary operation first finds the shape both operands broadcast to
+//! ([`crate::shape::broadcast_shape`]), then applies `f(a, b)` at every position. Large tensors
+//! are split across threads; each output element is computed by exactly one thread from the
+//! same inputs, so the result does not depend on the thread count.
+use ndarray::{ArrayD, IxDyn, Zip};
+use rayon::prelude::*;
+
+use crate::shape::broadcast_shape;
+use crate::{Result, Tensor};
+
+/// Below this many elements, threads cost more than they save.
+const PARALLEL_MIN: usize = 1 << 15;
+
+impl Tensor {
+    /// `f(a, b)` at every position of the broadcast shape.
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Shape`] naming `op` if the shapes do not broadcast.
+    pub fn zip_with(
+        &self,
+        other: &Tensor,
+        op: &'static str,
+        f: impl Fn(f32, f32) -> f32 + Sync + Send,
+    ) -> Result<Tensor> {
+        let shape = broadcast_shape(op, self.shape(), other.shape())?;
+        if self.shape() == other.shape() {
+            let (a, b) = (self.as_slice(), other.as_slice());
+            let data: Vec<f32> = if a.len() >= PARALLEL_MIN {
+                a.par_iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+            } else {
+                a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+            };
+            return Tensor::from_vec(data, &shape);
+        }
+        let a = self
+            .cpu_array()
+            .broadcast(IxDyn(&shape))
+            .expect("shape checked by broadcast_shape");
+        let b = other
+            .cpu_array()
+            .broadcast(IxDyn(&shape))
+            .expect("shape checked by broadcast_shape");
+        let zip = Zip::from(&a).and(&b);
+        let out: ArrayD<f32> = if crate::shape::numel(&shape) >= PARALLEL_MIN {
+            zip.par_map_collect(|&x, &y| f(x, y))
+        } else {
+            zip.map_collect(|&x, &y| f(x, y))
+        };
+        Ok(Tensor::from_array(out))
+    }
+
+    /// `f(x)` at every position.
+    pub fn map(&self, f: impl Fn(f32) -> f32 + Sync + Send) -> Tensor {
+        let x = self.as_slice();
+        let data: Vec<f32> = if x.len() >= PARALLEL_MIN {
+            x.par_iter().map(|&v| f(v)).collect()
+        } else {
+            x.iter().map(|&v| f(v)).collect()
+        };
+        Tensor::from_vec(data, self.shape()).expect("same length as self")
+    }
+
+    /// `a + b`, broadcasting.
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "add", |a, b| a + b)
+    }
+
+    /// `a − b`, broadcasting.
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "sub", |a, b| a - b)
+    }
+
+    /// `a · b` elementwise, broadcasting.
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "mul", |a, b| a * b)
+    }
+
+    /// `a / b` elementwise, broadcasting (IEEE: `x / 0` is ±∞ or NaN).
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "div", |a, b| a / b)
+    }
+
+    /// `aᵇ` elementwise, broadcasting.
+    pub fn pow(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "pow", f32::powf)
+    }
+
+    /// `max(a, b)` elementwise, broadcasting (NaN propagates).
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(
+            other,
+            "maximum",
+            |a, b| if a.is_nan() || a >= b { a } else { b },
+        )
+    }
+
+    /// `min(a, b)` elementwise, broadcasting (NaN propagates).
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(
+            other,
+            "minimum",
+            |a, b| if a.is_nan() || a <= b { a } else { b },
+        )
+    }
+
+    /// `x + s`.
+    pub fn add_scalar(&self, s: f32) -> Tensor {
+        self.map(|x| x + s)
+    }
+
+    /// `x · s`.
+    pub fn mul_scalar(&self, s: f32) -> Tensor {
+        self.map(|x| x * s)
+    }
+
+    /// `xᵖ` for a fixed exponent.
+    pub fn powf(&self, p: f32) -> Tensor {
+        self.map(|x| x.powf(p))
+    }
+
+    /// `−x`.
+    pub fn neg(&self) -> Tensor {
+        self.map(|x| -x)
+    }
+
+    /// `eˣ`.
+    pub fn exp(&self) -> Tensor {
+        self.map(f32::exp)
+    }
+
+    /// Natural logarithm.
+    pub fn ln(&self) -> Tensor {
+        self.map(f32::ln)
+    }
+
+    /// `√x`.
+    pub fn sqrt(&self) -> Tensor {
+        self.map(f32::sqrt)
+    }
+
+    /// `|x|`.
+    pub fn abs(&self) -> Tensor {
+        self.map(f32::abs)
+    }
+
+    /// `x` clipped into `[low, high]`.
+    pub fn clamp(&self, low: f32, high: f32) -> Tensor {
+        self.map(|x| x.clamp(low, high))
+    }
+
+    /// 1.0 where `a == b`, else 0.0 (broadcasting).
+    pub fn eq_elem(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "eq", |a, b| indicator(a == b))
+    }
+
+    /// 1.0 where `a != b`, else 0.0 (broadcasting).
+    pub fn ne_elem(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "ne", |a, b| indicator(a != b))
+    }
+
+    /// 1.0 where `a > b`, else 0.0 (broadcasting).
+    pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "gt", |a, b| indicator(a > b))
+    }
+
+    /// 1.0 where `a >= b`, else 0.0 (broadcasting).
+    pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "ge", |a, b| indicator(a >= b))
+    }
+
+    /// 1.0 where `a < b`, else 0.0 (broadcasting).
+    pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "lt", |a, b| indicator(a < b))
+    }
+
+    /// 1.0 where `a <= b`, else 0.0 (broadcasting).
+    pub fn le(&self, other: &Tensor) -> Result<Tensor> {
+        self.zip_with(other, "le", |a, b| indicator(a <= b))
+    }
+}
+
+fn indicator(condition: bool) -> f32 {
+    if condition {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(data: &[f32], shape: &[usize]) -> Tensor {
+        Tensor::from_vec(data.to_vec(), shape).unwrap()
+    }
+
+    #[test]
+    fn bias_broadcasts_over_rows() {
+        // (2, 3) + (3,): numpy `x + b`.
+        let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+        let b = t(&[10.0, 20.0, 30.0], &[3]);
+        assert_eq!(
+            x.add(&b).unwrap().to_vec(),
+            vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]
+        );
+        // (3, 1) · (1, 2) → (3, 2): an outer product.
+        let col = t(&[1.0, 2.0, 3.0], &[3, 1]);
+        let row = t(&[1.0, 10.0], &[1, 2]);
+        let outer = col.mul(&row).unwrap();
+        assert_eq!(outer.shape(), &[3, 2]);
+        assert_eq!(outer.to_vec(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+    }
+
+    #[test]
+    fn mismatched_shapes_are_an_error() {
+        let err = Tensor::zeros(&[2, 3])
+            .sub(&Tensor::zeros(&[2]))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("sub:"), "{err}");
+    }
+
+    #[test]
+    fn comparisons_give_indicators() {
+        let a = t(&[1.0, 2.0, 3.0], &[3]);
+        let two = Tensor::scalar(2.0);
+        assert_eq!(a.gt(&two).unwrap().to_vec(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(a.le(&two).unwrap().to_vec(), vec![1.0, 1.0, 0.0]);
+        assert_eq!(a.eq_elem(&two).unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
+        assert_eq!(a.maximum(&two).unwrap().to_vec(), vec![2.0, 2.0, 3.0]);
+    }
+
+    proptest! {
+        /// Broadcasting a row over a matrix agrees with the explicit loop, for large sizes too
+        /// (which take the parallel path).
+        #[test]
+        fn broadcast_matches_loops(rows in 1usize..300, cols in 1usize..300) {
+            let x = Tensor::arange(0.0, (rows * cols) as f32, 1.0).unwrap().reshape(&[rows, cols]).unwrap();
+            let b = Tensor::arange(0.0, cols as f32, 1.0).unwrap();
+            let y = x.mul(&b).unwrap();
+            for r in 0..rows {
+                for c in 0..cols {
+                    let expect = (r * cols + c) as f32 * c as f32;
+                    prop_assert_eq!(y.as_slice()[r * cols + c], expect);
+                }
+            }
+        }
+    }
+}
