@@ -208,7 +208,7 @@ pub struct Conv2dGeometry {
 /// One tile of `cols` holds at most this many floats (256 KiB): it stays in the L2 cache between
 /// the im2col that writes it and the GEMM that reads it. (Measured on the course shapes, one thread:
 /// 64 KiB and 1 MiB budgets were within ~15% of this one, each losing on some shape.)
-const COLS_TILE_FLOATS: usize = 1 << 16;
+const COLS_TILE_FLOATS: usize = 1 << 18;
 
 /// `dW` and `db` are summed in at most this many chunks of consecutive tiles (each chunk owns one
 /// partial sum, reduced in chunk order): enough chunks to keep 8 threads busy, few enough that the
@@ -304,7 +304,7 @@ impl Conv2dGeometry {
             && self.pad_top + self.pad_bottom + self.pad_left + self.pad_right == 0
     }
 
-    /// Output pixels per tile: as many as fit [`COLS_TILE_FLOATS`], a multiple of 16 (the
+    /// Output pixels per tile: as many as fit a 256 KiB `cols` tile, a multiple of 16 (the
     /// micro-kernel height of the GEMM), between 16 and 4096. Depends on the shapes only.
     pub fn tile_rows(&self) -> usize {
         (COLS_TILE_FLOATS / self.patch_len()).clamp(16, 4096) / 16 * 16
@@ -409,7 +409,9 @@ const CHANNEL_MAJOR_BELOW_C: usize = 8;
 /// the classic Caffe order) is filled from a channel-planar copy of `x` (see [`to_planar`]), so its
 /// inner loop copies a whole output row at once. What that bought, one thread, 3×3 kernels:
 /// forward + all three backward kernels went from 53 to 27 ms on 150×150×3 → 16 (batch 20),
-/// 16 to 10 ms on 69×69×3 → 12 and 1.8 to 1.0 ms on 28×28×1 → 12 (batch 32).
+/// 16 to 10 ms on 69×69×3 → 12 and 1.8 to 1.0 ms on 28×28×1 → 12 (batch 32). With 16 or 32 input
+/// channels channel-major was the slower one (41 vs 35 ms on 74×74×16, 26 vs 23 ms on 36×36×32),
+/// hence the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ColsLayout {
     PixelMajor,
@@ -724,21 +726,22 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         return;
     }
     let tile = g.tile_rows();
-    let tiles = g.pixels().div_ceil(tile);
-    let chunk_rows = tiles.div_ceil(MAX_REDUCTION_CHUNKS) * tile;
+    let (pixels, tiles) = (g.pixels(), g.pixels().div_ceil(tile));
+    // Chunk c sums tiles c·T/chunks .. (c+1)·T/chunks: chunks differ by at most one tile, so two or
+    // four threads get equal shares.
+    let chunks = tiles.min(MAX_REDUCTION_CHUNKS);
     let x_im2col = input_for_im2col(g, x);
-    let partials: Vec<Vec<f32>> = dy
-        .par_chunks(chunk_rows * f)
-        .enumerate()
-        .map(|(chunk, dy_chunk)| {
+    let partials: Vec<Vec<f32>> = (0..chunks)
+        .into_par_iter()
+        .map(|chunk| {
             // partial: (KH·KW·C, F), this chunk's share of dW
             let mut partial = vec![0.0f32; patch * f];
             // cols: (tile, KH·KW·C)
             let mut cols = vec![0.0f32; tile * patch];
-            for (t, dy_tile) in dy_chunk.chunks(tile * f).enumerate() {
-                let rows = dy_tile.len() / f;
-                let cols =
-                    im2col_tile(g, &x_im2col, chunk * chunk_rows + t * tile, rows, &mut cols);
+            for t in chunk * tiles / chunks..(chunk + 1) * tiles / chunks {
+                let (first, rows) = (t * tile, tile.min(pixels - t * tile));
+                let dy_tile = &dy[first * f..(first + rows) * f];
+                let cols = im2col_tile(g, &x_im2col, first, rows, &mut cols);
                 gemm_serial(
                     cols.t(),
                     MatRef::row_major(dy_tile, rows, f),
