@@ -15,7 +15,7 @@
 //!
 //! The shape rule is shared by the per-sample losses ([`mean_absolute_error`](super::mae),
 //! [`huber`](super::huber), [`binary_crossentropy`](super::binary_crossentropy)) through
-//! [`loss_targets`].
+//! `loss_targets` (crate-private).
 use astrograd_tensor::Tensor;
 
 use crate::{AutogradError, Result, Var};
@@ -39,7 +39,7 @@ impl Var {
 ///
 /// # Errors
 /// [`AutogradError::Invalid`] naming `mean_squared_error` if the shapes do not match (see
-/// [`loss_targets`]) or the last axis is empty.
+/// `loss_targets`) or the last axis is empty.
 pub fn mean_squared_error(y_pred: &Var, y_true: &Tensor) -> Result<Var> {
     let y_true = loss_targets("mean_squared_error", &y_pred.shape(), y_true)?;
     let error = y_pred.sub(&Var::constant(y_true))?;
