@@ -64,6 +64,10 @@
 //! For inputs with few channels (RGB, grey) `cols` tiles are stored transposed, one row per tap
 //! (see `ColsLayout`): the same matrix, faster to fill when `C` is 1 or 3.
 //!
+//! On x86-64 CPUs with AVX-512, stride-1 convolutions with at least 8 channels and a multiple of 16
+//! filters take a faster route, computed straight from the image with the output tile held in
+//! registers: see `kernels/src/cpu/conv_direct.rs`.
+//!
 //! A 1×1, stride-1, unpadded convolution needs no im2col at all: `cols` is `x` itself, viewed as
 //! `(N·H·W, C)`, and the three products run as plain GEMMs.
 use std::borrow::Cow;
@@ -635,6 +639,10 @@ pub fn conv2d_forward(
         gemm(MatRef::row_major(x, g.pixels(), g.c), w_mat, beta, y);
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::forward(g, x, w, bias, y) {
+        return;
+    }
     let tile = g.tile_rows();
     let x_im2col = input_for_im2col(g, x);
     y.par_chunks_mut(tile * f).enumerate().for_each_init(
@@ -662,6 +670,10 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
     let w_t = MatRef::row_major(w, patch, f).t();
     if g.is_pointwise() {
         gemm(MatRef::row_major(dy, g.pixels(), f), w_t, 1.0, dx);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::backward_input(g, dy, w, dx) {
         return;
     }
     let tile = g.tile_rows();
@@ -723,6 +735,10 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             1.0,
             dw,
         );
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::conv_direct::backward_weight(g, x, dy, dw) {
         return;
     }
     let tile = g.tile_rows();

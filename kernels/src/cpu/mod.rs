@@ -1,6 +1,8 @@
 //! CPU kernels. Each file holds one family of ops, fast version first, with its tests;
 //! [`naive`] holds the loop-by-loop references that the tests compare against.
 pub mod conv;
+#[cfg(target_arch = "x86_64")]
+mod conv_direct;
 pub mod depthwise_conv;
 pub mod gemm;
 pub mod naive;
