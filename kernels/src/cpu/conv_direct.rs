@@ -88,10 +88,12 @@ fn padded_size(g: &Conv2dGeometry) -> (usize, usize) {
     )
 }
 
-/// Copies one image `(H, W, C)` into the middle of `xp: (HP, WP, C)` + slack, zeros around it.
+/// Copies one image `(H, W, C)` into the middle of `xp: (HP, WP, C)` + slack.
+///
+/// Only the middle is written: `xp` starts as zeros and is reused image after image, so its border
+/// and slack stay zero (clearing the whole buffer each time cost ~5 % of the forward pass).
 fn pad_image(g: &Conv2dGeometry, image: &[f32], xp: &mut [f32]) {
     let (_, wp) = padded_size(g);
-    xp.fill(0.0);
     for r in 0..g.h {
         let dst = ((r + g.pad_top) * wp + g.pad_left) * g.c;
         xp[dst..dst + g.w * g.c].copy_from_slice(&image[r * g.w * g.c..(r + 1) * g.w * g.c]);
@@ -328,7 +330,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                 )
             },
             |(dy_padded, dxp), (dx_image, dy_image)| {
-                dy_padded.fill(0.0);
+                // Only the middle is written; the zero border stays zero (see `pad_image`).
                 for r in 0..g.oh {
                     let dst = ((r + g.kh - 1) * dw_ + g.kw - 1) * g.f;
                     dy_padded[dst..dst + g.ow * g.f]
