@@ -182,6 +182,12 @@ impl Var {
         Var::constant(self.value())
     }
 
+    /// A number unique to this node for the life of the program (an optimizer keys its
+    /// per-parameter slots by it).
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
     /// Whether two handles point at the same node.
     pub fn same_node(&self, other: &Var) -> bool {
         Rc::ptr_eq(&self.0, &other.0)

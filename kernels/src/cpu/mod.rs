@@ -6,6 +6,7 @@ mod conv_direct;
 pub mod depthwise_conv;
 pub mod gemm;
 pub mod naive;
+pub mod optimizer;
 pub mod pool;
 pub mod softmax_cross_entropy;
 

@@ -1,0 +1,128 @@
+//! Adagrad: divide each gradient by the root of the sum of all its squares so far
+//! (`tf.keras.optimizers.Adagrad`).
+//!
+//! # Math (TF 2.10)
+//!
+//! ```text
+//! acc starts at initial_accumulator_value (0.1), not zero
+//! acc += g²
+//! w −= lr·g / (√acc + ε)
+//! ```
+//!
+//! Weights that get large gradients often slow down; rarely-updated ones keep a large step. The
+//! accumulator only grows, so the step shrinks for ever (RMSprop replaces the sum by a running mean).
+//! The fused kernel is `astrograd_kernels::cpu::optimizer::adagrad_update`.
+use std::collections::HashMap;
+
+use astrograd_autograd::{Result, Var};
+use astrograd_kernels::cpu::optimizer::adagrad_update;
+
+use crate::base::{apply_update, check_non_negative, Base, ClipStyle, LearningRate};
+use crate::Optimizer;
+
+/// Adagrad (Keras 2.10 defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7).
+#[derive(Debug)]
+pub struct Adagrad {
+    base: Base,
+    initial_accumulator_value: f32,
+    epsilon: f32,
+    /// Sum of squared gradients of each parameter.
+    accumulators: HashMap<u64, Vec<f32>>,
+}
+
+impl Default for Adagrad {
+    /// `Adagrad()`: lr 0.001.
+    fn default() -> Self {
+        Adagrad::new(0.001)
+    }
+}
+
+impl Adagrad {
+    /// Adagrad with a constant learning rate or a schedule.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        Adagrad {
+            base: Base::new("Adagrad", learning_rate.into()),
+            initial_accumulator_value: 0.1,
+            epsilon: 1e-7,
+            accumulators: HashMap::new(),
+        }
+    }
+
+    /// The accumulator's starting value ≥ 0 (Keras: 0.1).
+    pub fn initial_accumulator_value(mut self, value: f32) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+
+    /// ε (Keras: 1e-7).
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Keras's legacy `decay`: the rate becomes `lr / (1 + decay·iterations)`.
+    pub fn decay(mut self, decay: f32) -> Self {
+        self.base.decay = decay;
+        self
+    }
+
+    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
+    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
+        self.base.clipping.clipnorm = Some(clipnorm);
+        self
+    }
+
+    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
+    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
+        self.base.clipping.global_clipnorm = Some(global_clipnorm);
+        self
+    }
+
+    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
+    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
+        self.base.clipping.clipvalue = Some(clipvalue);
+        self
+    }
+}
+
+impl Optimizer for Adagrad {
+    fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
+        self.validate()?;
+        let lr = self.base.current_lr();
+        let (init, epsilon) = (self.initial_accumulator_value, self.epsilon);
+        apply_update(
+            &mut self.base,
+            &mut self.accumulators,
+            params,
+            ClipStyle::Legacy,
+            |n| vec![init; n],
+            |w, g, acc| adagrad_update(w, g, acc, lr, epsilon),
+        )
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.base.current_lr()
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.base.learning_rate = LearningRate::Constant(lr);
+    }
+
+    fn iterations(&self) -> u64 {
+        self.base.iterations
+    }
+
+    fn name(&self) -> &str {
+        self.base.name
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.base.validate()?;
+        check_non_negative(
+            self.base.name,
+            "initial_accumulator_value",
+            self.initial_accumulator_value,
+        )?;
+        check_non_negative(self.base.name, "epsilon", self.epsilon)
+    }
+}

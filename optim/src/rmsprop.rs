@@ -1,0 +1,170 @@
+//! RMSprop: divide each gradient by a running root-mean-square of its recent values
+//! (`tf.keras.optimizers.RMSprop`).
+//!
+//! # Math (TF 2.10; slots start at zero)
+//!
+//! ```text
+//! momentum = 0:   ms = ρ·ms + (1−ρ)·g²                 centered: mg = ρ·mg + (1−ρ)·g
+//!                 w −= lr·g / (√ms + ε)                centered: √(ms − mg²) + ε
+//! momentum μ > 0: ms += (g² − ms)·(1−ρ)                centered: mg += (g − mg)·(1−ρ)
+//!                 mom = μ·mom + lr·g / √(ms + ε)       centered: √(ms − mg² + ε)
+//!                 w −= mom
+//! ```
+//!
+//! **ε moves inside the square root when momentum > 0** (TF 2.10 runs a C++ kernel then, and
+//! Python code otherwise). TF 2.11+ and Keras 3 always use `w −= lr·g / √(ms + ε)`-style updates;
+//! with ε = 1e-7 the two differ only for tiny gradients.
+//! The fused kernel is `astrograd_kernels::cpu::optimizer::rmsprop_update`.
+use std::collections::HashMap;
+
+use astrograd_autograd::{Result, Var};
+use astrograd_kernels::cpu::optimizer::{rmsprop_update, RmspropStep};
+
+use crate::base::{
+    apply_update, check_momentum, check_non_negative, check_unit_interval, Base, ClipStyle,
+    LearningRate,
+};
+use crate::Optimizer;
+
+/// The slots of one parameter.
+#[derive(Debug)]
+struct RmspropSlots {
+    /// Mean square of the gradient.
+    ms: Vec<f32>,
+    /// Mean gradient (centered only; else empty).
+    mg: Vec<f32>,
+    /// Momentum buffer (momentum > 0 only; else empty).
+    mom: Vec<f32>,
+}
+
+/// RMSprop (Keras defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered false).
+#[derive(Debug)]
+pub struct RMSprop {
+    base: Base,
+    rho: f32,
+    momentum: f32,
+    epsilon: f32,
+    centered: bool,
+    slots: HashMap<u64, RmspropSlots>,
+}
+
+impl Default for RMSprop {
+    /// `RMSprop()`: lr 0.001, as `compile(optimizer='rmsprop')`.
+    fn default() -> Self {
+        RMSprop::new(0.001)
+    }
+}
+
+impl RMSprop {
+    /// RMSprop with a constant learning rate or a schedule.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        RMSprop {
+            base: Base::new("RMSprop", learning_rate.into()),
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+            slots: HashMap::new(),
+        }
+    }
+
+    /// Decay ρ of the moving averages, in [0, 1) (Keras: 0.9).
+    pub fn rho(mut self, rho: f32) -> Self {
+        self.rho = rho;
+        self
+    }
+
+    /// Momentum μ in [0, 1] (Keras: 0).
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// ε (Keras: 1e-7).
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Divide by the gradient's estimated standard deviation instead of its RMS (Keras: false).
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.centered = centered;
+        self
+    }
+
+    /// Keras's legacy `decay`: the rate becomes `lr / (1 + decay·iterations)`.
+    pub fn decay(mut self, decay: f32) -> Self {
+        self.base.decay = decay;
+        self
+    }
+
+    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
+    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
+        self.base.clipping.clipnorm = Some(clipnorm);
+        self
+    }
+
+    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
+    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
+        self.base.clipping.global_clipnorm = Some(global_clipnorm);
+        self
+    }
+
+    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
+    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
+        self.base.clipping.clipvalue = Some(clipvalue);
+        self
+    }
+}
+
+impl Optimizer for RMSprop {
+    fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
+        self.validate()?;
+        let step = RmspropStep {
+            lr: self.base.current_lr(),
+            rho: self.rho,
+            momentum: self.momentum,
+            epsilon: self.epsilon,
+        };
+        let (centered, with_momentum) = (self.centered, self.momentum > 0.0);
+        apply_update(
+            &mut self.base,
+            &mut self.slots,
+            params,
+            ClipStyle::Legacy,
+            |n| RmspropSlots {
+                ms: vec![0.0; n],
+                mg: vec![0.0; if centered { n } else { 0 }],
+                mom: vec![0.0; if with_momentum { n } else { 0 }],
+            },
+            |w, g, s| {
+                let mg = centered.then_some(&mut s.mg[..]);
+                let mom = with_momentum.then_some(&mut s.mom[..]);
+                rmsprop_update(w, g, &mut s.ms, mg, mom, &step);
+            },
+        )
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.base.current_lr()
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.base.learning_rate = LearningRate::Constant(lr);
+    }
+
+    fn iterations(&self) -> u64 {
+        self.base.iterations
+    }
+
+    fn name(&self) -> &str {
+        self.base.name
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.base.validate()?;
+        check_unit_interval(self.base.name, "rho", self.rho)?;
+        check_momentum(self.base.name, self.momentum)?;
+        check_non_negative(self.base.name, "epsilon", self.epsilon)
+    }
+}

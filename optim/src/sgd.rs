@@ -1,0 +1,141 @@
+//! SGD: gradient descent, with optional momentum and Nesterov momentum (`tf.keras.optimizers.SGD`).
+//!
+//! # Math (TF 2.10; `v` starts at zero)
+//!
+//! ```text
+//! momentum = 0:   w −= lr·g
+//! momentum μ:     v = μ·v − lr·g ;  w += v
+//! nesterov:       v = μ·v − lr·g ;  w += μ·v − lr·g
+//! ```
+//!
+//! Keras keeps the velocity already multiplied by the learning rate, so changing the rate
+//! mid-training (a schedule, ReduceLROnPlateau) only affects the new gradients.
+//! The fused kernels are `astrograd_kernels::cpu::optimizer::{sgd_update, sgd_momentum_update}`.
+use std::collections::HashMap;
+
+use astrograd_autograd::{Result, Var};
+use astrograd_kernels::cpu::optimizer::{sgd_momentum_update, sgd_update};
+
+use crate::base::{apply_update, check_momentum, Base, ClipStyle, LearningRate};
+use crate::Optimizer;
+
+/// Stochastic gradient descent (Keras defaults: lr 0.01, momentum 0, nesterov false).
+///
+/// ```
+/// use astrograd_optim::{Optimizer, SGD};
+/// use astrograd_autograd::{Tensor, Var};
+/// let w = Var::parameter(Tensor::from_vec(vec![1.0], &[1])?);
+/// w.mul(&w)?.backward()?; // d(w²)/dw = 2
+/// let mut sgd = SGD::new(0.1);
+/// sgd.apply_gradients(&[w.clone()])?;
+/// assert!((w.value().to_vec()[0] - 0.8).abs() < 1e-7); // 1 − 0.1·2
+/// # Ok::<(), astrograd_autograd::AutogradError>(())
+/// ```
+#[derive(Debug)]
+pub struct SGD {
+    base: Base,
+    momentum: f32,
+    nesterov: bool,
+    /// The velocity of each parameter (empty when momentum is 0), by `Var::id`.
+    velocity: HashMap<u64, Vec<f32>>,
+}
+
+impl Default for SGD {
+    /// `SGD()`: lr 0.01, as `compile(optimizer='sgd')`.
+    fn default() -> Self {
+        SGD::new(0.01)
+    }
+}
+
+impl SGD {
+    /// SGD with a constant learning rate or a schedule.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+        SGD {
+            base: Base::new("SGD", learning_rate.into()),
+            momentum: 0.0,
+            nesterov: false,
+            velocity: HashMap::new(),
+        }
+    }
+
+    /// Momentum μ in [0, 1] (Keras: 0).
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Nesterov momentum (Keras: false).
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Keras's legacy `decay`: the rate becomes `lr / (1 + decay·iterations)`.
+    pub fn decay(mut self, decay: f32) -> Self {
+        self.base.decay = decay;
+        self
+    }
+
+    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
+    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
+        self.base.clipping.clipnorm = Some(clipnorm);
+        self
+    }
+
+    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
+    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
+        self.base.clipping.global_clipnorm = Some(global_clipnorm);
+        self
+    }
+
+    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
+    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
+        self.base.clipping.clipvalue = Some(clipvalue);
+        self
+    }
+}
+
+impl Optimizer for SGD {
+    fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
+        self.validate()?;
+        let lr = self.base.current_lr();
+        let (momentum, nesterov) = (self.momentum, self.nesterov);
+        // Keras uses the momentum kernel exactly when momentum > 0.
+        let with_momentum = momentum > 0.0;
+        apply_update(
+            &mut self.base,
+            &mut self.velocity,
+            params,
+            ClipStyle::Legacy,
+            |n| vec![0.0; if with_momentum { n } else { 0 }],
+            |w, g, v| {
+                if with_momentum {
+                    sgd_momentum_update(w, g, v, lr, momentum, nesterov);
+                } else {
+                    sgd_update(w, g, lr);
+                }
+            },
+        )
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.base.current_lr()
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.base.learning_rate = LearningRate::Constant(lr);
+    }
+
+    fn iterations(&self) -> u64 {
+        self.base.iterations
+    }
+
+    fn name(&self) -> &str {
+        self.base.name
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.base.validate()?;
+        check_momentum(self.base.name, self.momentum)
+    }
+}
