@@ -1,10 +1,62 @@
 //! # astrograd-layers — Keras-style layers and models
 //!
-//! This crate will hold the `Layer` trait and the layers of the course (Dense, Conv2D,
-//! DepthwiseConv2D, pooling, Flatten, Dropout, BatchNormalization, Activation, ZeroPadding2D,
-//! Add, Rescaling), the `Sequential` and functional `Model`, `summary()`, compile / fit /
-//! evaluate / predict with Keras's progress bar and History, callbacks, initializers, weight
-//! files, and the pretrained applications (VGG16, MobileNetV2, ResNet50).
+//! The layers of the course, the `Sequential` and functional [`Model`], `model.summary()` as
+//! TF 2.10 prints it, and the weight initializers. A Keras cell translates almost word for word:
 //!
-//! It is empty for now: the models issue fills it. Layers will be thin: each builds its
-//! forward from the differentiable ops of `astrograd_autograd::ops`.
+//! ```text
+//! model = keras.Sequential([                         let mut model = Sequential::new(vec![
+//!     keras.Input(shape=(28, 28, 1)),                    Box::new(Input::new(&[28, 28, 1])),
+//!     layers.Conv2D(32, (3, 3), activation="relu"),      Box::new(Conv2D::new(32, (3, 3)).activation("relu")),
+//!     layers.MaxPooling2D(),                             Box::new(MaxPooling2D::new()),
+//!     layers.Flatten(),                                  Box::new(Flatten::new()),
+//!     layers.Dense(10, activation="softmax"),            Box::new(Dense::new(10).activation("softmax")),
+//! ])                                                 ])?;
+//! model.summary()                                    model.print_summary()?;
+//! ```
+//!
+//! Each layer builds its forward pass from the differentiable ops of
+//! [`astrograd_autograd::ops`], so `loss.backward()` reaches every weight. Where to read:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | [`layer`] | the [`Layer`] trait, [`Weight`], the life of a layer (construct, build, call) |
+//! | [`layers`] | one file per layer: [`Dense`], [`Conv2D`], [`BatchNormalization`], … |
+//! | [`model`] | [`Model`], [`Sequential`]: forward pass, weights, freezing |
+//! | [`functional`] | [`SymbolicTensor`] and the graph walk of the functional API |
+//! | [`summary`] | `model.summary()` |
+//! | [`initializers`] | [`Initializer`]: glorot, he, lecun, … with Keras's fans |
+//! | [`activations`] | [`ActivationFn`] by name, and the logits a final softmax/sigmoid keeps |
+pub mod activations;
+mod error;
+pub mod functional;
+pub mod initializers;
+pub mod layer;
+pub mod layers;
+pub mod model;
+pub mod names;
+pub mod shape;
+pub mod summary;
+
+pub use activations::{ActivationFn, Logits, Output};
+pub use astrograd_autograd::ops::conv2d::Padding;
+pub use error::{LayerError, Result};
+pub use functional::SymbolicTensor;
+pub use initializers::Initializer;
+pub use layer::{Layer, LayerBase, SharedLayer, Weight};
+pub use layers::activation::Activation;
+pub use layers::add::Add;
+pub use layers::batch_normalization::BatchNormalization;
+pub use layers::conv2d::Conv2D;
+pub use layers::dense::Dense;
+pub use layers::depthwise_conv2d::DepthwiseConv2D;
+pub use layers::dropout::Dropout;
+pub use layers::flatten::Flatten;
+pub use layers::global_pooling::{GlobalAveragePooling2D, GlobalMaxPooling2D};
+pub use layers::input::{input, Input};
+pub use layers::pooling::{AveragePooling2D, MaxPooling2D};
+pub use layers::rescaling::Rescaling;
+pub use layers::zero_padding2d::{ZeroPadding, ZeroPadding2D};
+pub use layers::Size2;
+pub use model::{Model, Sequential};
+pub use names::reset_names;
+pub use shape::Shape;
