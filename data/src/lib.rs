@@ -1,8 +1,42 @@
 //! # astrograd-data — datasets, downloads and image generators
 //!
-//! This crate will hold the dataset loaders of the course (Fashion-MNIST and MNIST from IDX
-//! files, Galaxy10 SDSS and DECals from HDF5, image folders, cats vs dogs), the download cache
-//! with checksums and atomic writes, train/test splits, and Keras's `ImageDataGenerator`.
+//! The datasets of the course as plain [`astrograd_tensor::Tensor`]s, read from their real
+//! file formats, and the small array recipes that prepare them:
 //!
-//! It is empty for now: the data issue fills it. It depends only on the tensor crate, so
-//! datasets are plain `astrograd_tensor::Tensor`s.
+//! | module | what it holds |
+//! |---|---|
+//! | [`fashion_mnist`], [`mnist`] | `load_data()` as `keras.datasets`: `((x_train, y_train), (x_test, y_test))` |
+//! | [`idx`] | the IDX reader (gzip or raw), every header and size checked |
+//! | [`cache`] | where files are looked for: explicit folder, `$ASTROGRAD_DATA`, user cache, system packages |
+//! | [`download`] | [`download::fetch`]: verified (size, SHA-256), atomic, with a progress bar |
+//! | [`split`] | `train_test_split` with scikit-learn's exact indices, stratified or not |
+//! | [`arrays`] | grey by channel mean, `x / 255`, one-hot labels |
+//!
+//! ```no_run
+//! use astrograd_data::{arrays, fashion_mnist};
+//! let ((x_train, y_train), (x_test, y_test)) = fashion_mnist::load_data()?;
+//! let x_train = arrays::scale_255(&x_train); // pixels / 255, as the course does
+//! # Ok::<(), astrograd_data::DataError>(())
+//! ```
+//!
+//! Every failure is a [`DataError`] that names the file or URL and says what was expected
+//! and what was found. The crate depends only on the tensor crate.
+//!
+//! Still to come (the data issue): Galaxy10 from HDF5, cats vs dogs, image folders and
+//! Keras's `ImageDataGenerator`.
+pub mod arrays;
+pub mod cache;
+pub mod download;
+pub mod error;
+pub mod fashion_mnist;
+pub mod idx;
+pub mod mnist;
+pub mod split;
+
+use astrograd_tensor::Tensor;
+
+pub use error::{DataError, Result};
+pub use split::{train_test_split, train_test_split_stratified};
+
+/// `((x_train, y_train), (x_test, y_test))`, the shape of every `keras.datasets` loader.
+pub type TrainTest = ((Tensor, Tensor), (Tensor, Tensor));

@@ -1,0 +1,425 @@
+//! Downloading a file safely: verified, atomic, with a progress bar.
+//!
+//! [`fetch`] is the one download function of the crate; every dataset (Fashion-MNIST, MNIST,
+//! and later Galaxy10 and cats vs dogs) goes through it. It
+//!
+//! 1. asks the server for the file (HTTP GET, TLS by rustls, redirects followed),
+//! 2. streams the body into a temporary file *in the destination folder*, hashing it with
+//!    SHA-256 and counting bytes as they arrive, with a progress bar on stderr when stderr is
+//!    a terminal,
+//! 3. checks the size and the digest against the expected ones, and only then
+//! 4. renames the temporary file onto the destination.
+//!
+//! A rename inside one folder is atomic, so the destination either does not exist or holds the
+//! whole verified file: a wrong checksum, a dropped connection, a full disk or a killed
+//! process never leaves half a file where a loader would find it. The temporary file is
+//! deleted on every error path (it lives in a `tempfile::NamedTempFile`, which removes itself
+//! when dropped), so an interrupted download simply restarts from zero the next time.
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::error::{DataError, Result};
+
+/// A file that a dataset needs, as published: its name and what the download must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// The file name, both on the server (appended to the dataset's base URL) and on disk.
+    pub name: &'static str,
+    /// SHA-256 of the file as downloaded (lower-case hex).
+    pub sha256: &'static str,
+    /// Size in bytes of the file as downloaded.
+    pub size: u64,
+}
+
+/// How long to wait for a connection, and for each read once connected.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Downloads `url` to `dest`, verifying it, and returns `dest`.
+///
+/// `expected_sha256` (lower-case hex) and `expected_size` are checked when given; give them
+/// whenever they are known. The parent folder of `dest` is created if needed. An existing
+/// `dest` is replaced only once the new file is complete and verified.
+///
+/// # Errors
+/// - [`DataError::HttpStatus`] when the server answers 404, 500, … (the message names the URL);
+/// - [`DataError::Download`] when the connection fails or drops before the end;
+/// - [`DataError::Verification`] when the size or the SHA-256 is not the expected one;
+/// - [`DataError::Io`] when the destination folder cannot be written (e.g. the disk is full).
+///
+/// In every error case nothing is left at `dest` nor beside it.
+pub fn fetch(
+    url: &str,
+    dest: &Path,
+    expected_sha256: Option<&str>,
+    expected_size: Option<u64>,
+) -> Result<PathBuf> {
+    let folder = match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&folder).map_err(|e| DataError::io(&folder, e))?;
+
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(CONNECT_TIMEOUT)
+        .timeout_read(READ_TIMEOUT)
+        .build();
+    let response = match agent.get(url).call() {
+        Ok(response) => response,
+        Err(ureq::Error::Status(status, _)) => {
+            return Err(DataError::HttpStatus {
+                url: url.to_string(),
+                status,
+            })
+        }
+        Err(other) => {
+            return Err(DataError::Download {
+                url: url.to_string(),
+                detail: other.to_string(),
+            })
+        }
+    };
+    let announced: Option<u64> = response
+        .header("Content-Length")
+        .and_then(|value| value.trim().parse().ok());
+    if let (Some(expected), Some(announced)) = (expected_size, announced) {
+        // Refuse early rather than download a file we already know is the wrong one.
+        if expected != announced {
+            return Err(DataError::Verification {
+                url: url.to_string(),
+                what: "size in bytes (from Content-Length)",
+                expected: expected.to_string(),
+                found: announced.to_string(),
+            });
+        }
+    }
+
+    let file_name = dest
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".to_string());
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".part")
+        .tempfile_in(&folder)
+        .map_err(|e| DataError::io(&folder, e))?;
+
+    let progress = progress_bar(&file_name, announced.or(expected_size));
+    let mut reader = response.into_reader();
+    let mut hasher = Sha256::new();
+    let mut received: u64 = 0;
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                progress.abandon();
+                return Err(DataError::Download {
+                    url: url.to_string(),
+                    detail: format!("connection lost after {received} bytes: {e}"),
+                });
+            }
+        };
+        hasher.update(&buffer[..n]);
+        temp.write_all(&buffer[..n])
+            .map_err(|e| DataError::io(temp.path(), e))?;
+        received += n as u64;
+        progress.inc(n as u64);
+    }
+    progress.finish_and_clear();
+
+    if let Some(announced) = announced {
+        if received != announced {
+            return Err(DataError::Download {
+                url: url.to_string(),
+                detail: format!("connection closed after {received} of {announced} bytes"),
+            });
+        }
+    }
+    if let Some(expected) = expected_size {
+        if received != expected {
+            return Err(DataError::Verification {
+                url: url.to_string(),
+                what: "size in bytes",
+                expected: expected.to_string(),
+                found: received.to_string(),
+            });
+        }
+    }
+    let digest = to_hex(&hasher.finalize());
+    if let Some(expected) = expected_sha256 {
+        if !digest.eq_ignore_ascii_case(expected) {
+            return Err(DataError::Verification {
+                url: url.to_string(),
+                what: "SHA-256",
+                expected: expected.to_string(),
+                found: digest,
+            });
+        }
+    }
+
+    // Flushed to disk before the rename, so that a crash cannot leave a renamed empty file.
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| DataError::io(temp.path(), e))?;
+    temp.persist(dest)
+        .map_err(|e| DataError::io(dest, e.error))?;
+    Ok(dest.to_path_buf())
+}
+
+/// SHA-256 of a file's bytes, as lower-case hex (what `sha256sum` prints).
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| DataError::io(path, e))?;
+    Ok(to_hex(&hasher.finalize()))
+}
+
+/// SHA-256 of bytes in memory, as lower-case hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    to_hex(&Sha256::digest(bytes))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A byte-counting bar when the size is known, a spinner otherwise. indicatif draws nothing
+/// when stderr is not a terminal (tests, CI logs).
+fn progress_bar(name: &str, total: Option<u64>) -> ProgressBar {
+    let bar = match total {
+        Some(total) => ProgressBar::new(total),
+        None => ProgressBar::new_spinner(),
+    };
+    let template = "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(format!("Downloading {name}"));
+    bar
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for the download tests (here and in the loaders).
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    /// What the server does for one path.
+    #[derive(Clone)]
+    pub enum Reply {
+        /// 200 with the whole body.
+        Body(Vec<u8>),
+        /// 200 announcing the whole body, then the connection closes after `sent` bytes.
+        DropAfter { body: Vec<u8>, sent: usize },
+    }
+
+    /// Serves `routes` (path → reply; anything else is a 404) for at most `max_requests`
+    /// requests or 20 seconds, whichever comes first. Returns the base URL
+    /// (`http://127.0.0.1:PORT`) and a handle that yields the paths requested, in order.
+    pub fn serve(
+        routes: HashMap<String, Reply>,
+        max_requests: usize,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let base = format!("http://{}", listener.local_addr().expect("bound address"));
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let handle = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut requested = Vec::new();
+            while requested.len() < max_requests && Instant::now() < deadline {
+                let mut stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                };
+                stream.set_nonblocking(false).expect("blocking stream");
+                let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                // Skip the headers up to the blank line.
+                let mut line = String::new();
+                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                    line.clear();
+                }
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_string();
+                let (status, body, sent) = match routes.get(&path) {
+                    Some(Reply::Body(body)) => ("200 OK", body.clone(), body.len()),
+                    Some(Reply::DropAfter { body, sent }) => ("200 OK", body.clone(), *sent),
+                    None => ("404 Not Found", b"not found".to_vec(), 9),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body[..sent]);
+                let _ = stream.flush();
+                requested.push(path);
+            }
+            requested
+        });
+        (base, handle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::test_server::{serve, Reply};
+    use super::*;
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("readable dir")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_good_download_is_verified_and_written() {
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let digest = sha256_bytes(&body);
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("sub").join("f.bin");
+        let got = fetch(
+            &format!("{base}/f.bin"),
+            &dest,
+            Some(&digest),
+            Some(100_000),
+        )
+        .expect("download succeeds");
+        assert_eq!(got, dest);
+        assert_eq!(std::fs::read(&dest).expect("written"), body);
+        assert_eq!(sha256_file(&dest).expect("readable"), digest);
+        // Only the file itself: no temporary left beside it.
+        assert_eq!(files_in(&dir.path().join("sub")), vec!["f.bin"]);
+        assert_eq!(server.join().expect("server thread"), vec!["/f.bin"]);
+    }
+
+    #[test]
+    fn a_wrong_checksum_is_an_error_and_leaves_no_file() {
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(b"not the file".to_vec()))]);
+        let (base, _server) = serve(routes, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        let expected = "0".repeat(64);
+        let err = fetch(&format!("{base}/f.bin"), &dest, Some(&expected), None)
+            .expect_err("checksum mismatch");
+        assert!(
+            matches!(&err, DataError::Verification { what: "SHA-256", found, .. }
+                if *found == sha256_bytes(b"not the file")),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&expected), "{err}");
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "left behind: {:?}",
+            files_in(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_wrong_size_is_refused_before_the_body_is_read() {
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(vec![1; 10]))]);
+        let (base, _server) = serve(routes, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let err = fetch(
+            &format!("{base}/f.bin"),
+            &dir.path().join("f.bin"),
+            None,
+            Some(11),
+        )
+        .expect_err("size mismatch");
+        assert!(matches!(err, DataError::Verification { .. }), "{err:?}");
+        assert!(files_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_404_is_an_error_naming_the_url() {
+        let (base, _server) = serve(HashMap::new(), 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("{base}/missing.gz");
+        let err = fetch(&url, &dir.path().join("missing.gz"), None, None).expect_err("404");
+        assert!(
+            matches!(err, DataError::HttpStatus { status: 404, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&url), "{err}");
+        assert!(files_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_dropped_connection_is_an_error_and_leaves_no_file() {
+        let body = vec![7u8; 50_000];
+        let routes = HashMap::from([(
+            "/f.bin".to_string(),
+            Reply::DropAfter { body, sent: 20_000 },
+        )]);
+        let (base, _server) = serve(routes, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        let err = fetch(&format!("{base}/f.bin"), &dest, None, None).expect_err("dropped");
+        assert!(matches!(err, DataError::Download { .. }), "{err:?}");
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "left behind: {:?}",
+            files_in(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_is_a_download_error() {
+        // Bind then drop a listener: nothing listens on that port any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("http://127.0.0.1:{port}/f.bin");
+        let err = fetch(&url, &dir.path().join("f.bin"), None, None).expect_err("refused");
+        assert!(matches!(err, DataError::Download { .. }), "{err:?}");
+        assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    #[test]
+    fn sha256_matches_the_standard_test_vector() {
+        assert_eq!(
+            sha256_bytes(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! The one error type of the data crate.
+//!
+//! Every variant says what was expected and what was found, and names the file or URL, so
+//! that a message read in a notebook is enough to fix the problem.
+use std::path::PathBuf;
+
+use astrograd_tensor::TensorError;
+
+/// What went wrong while reading, downloading or preparing data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The operating system refused a read or a write (missing file, no permission, full disk).
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The first four bytes of an IDX file are not the magic number of the expected kind.
+    #[error(
+        "{path}: not an IDX {what} file: expected magic number {expected:#010x}, found {found:#010x}"
+    )]
+    BadMagic {
+        path: PathBuf,
+        what: &'static str,
+        expected: u32,
+        found: u32,
+    },
+    /// The file ends before the data its header announces.
+    #[error("{path}: truncated file: expected {expected} bytes ({detail}), found {found}")]
+    Truncated {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+        detail: String,
+    },
+    /// The file is longer than its header announces (two files glued together, a wrong header).
+    #[error("{path}: {found} bytes where the header announces {expected} ({detail})")]
+    TrailingData {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+        detail: String,
+    },
+    /// A `.gz` file that does not decompress.
+    #[error("{path}: corrupt gzip data: {detail}")]
+    CorruptGzip { path: PathBuf, detail: String },
+    /// An images file and a labels file that do not hold the same number of examples.
+    #[error(
+        "{images_path} holds {images} images but {labels_path} holds {labels} labels: \
+         expected the same count"
+    )]
+    CountMismatch {
+        images_path: PathBuf,
+        images: usize,
+        labels_path: PathBuf,
+        labels: usize,
+    },
+    /// The server answered with an HTTP error status (404, 500, …).
+    #[error("download of {url} failed: the server answered HTTP {status}")]
+    HttpStatus { url: String, status: u16 },
+    /// The connection failed or dropped before the whole file arrived.
+    #[error("download of {url} failed: {detail}")]
+    Download { url: String, detail: String },
+    /// The downloaded bytes are not the expected file (wrong size or wrong SHA-256).
+    #[error(
+        "download of {url} is not the expected file: expected {what} {expected}, found {found}"
+    )]
+    Verification {
+        url: String,
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
+    /// No place held the dataset and downloading it failed too.
+    #[error(
+        "{dataset}: the files were not found and could not be downloaded.\n\
+         Looked in:\n{looked}\nDownload: {download}\nTo get the files by hand:\n{how_to}"
+    )]
+    NotFound {
+        dataset: &'static str,
+        /// One line per place looked, with why it did not do.
+        looked: String,
+        /// Why the download did not happen or failed.
+        download: String,
+        how_to: String,
+    },
+    /// An argument that makes no sense (a test fraction of 1.5, images of the wrong rank, …).
+    #[error("{op}: expected {expected}, found {found}")]
+    Invalid {
+        op: &'static str,
+        expected: String,
+        found: String,
+    },
+    /// A label outside `0..num_classes`.
+    #[error("{op}: label {label} at index {index} is out of range for {num_classes} classes")]
+    LabelOutOfRange {
+        op: &'static str,
+        index: usize,
+        label: f32,
+        num_classes: usize,
+    },
+    /// Building a tensor failed.
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+}
+
+impl DataError {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> DataError {
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// `Result` with [`DataError`].
+pub type Result<T> = std::result::Result<T, DataError>;
