@@ -35,6 +35,9 @@ pub enum LayerError {
         /// The names that exist, comma-separated.
         known: String,
     },
+    /// Saving or loading weights failed (see [`crate::weights`]); boxed, as it is large.
+    #[error(transparent)]
+    Weights(Box<crate::weights::WeightsError>),
     /// A bad argument or use: a rate outside [0, 1), a forward before the model knows its input
     /// shape, a layer name that is not in the model.
     #[error("{what}: expected {expected}, found {found}")]

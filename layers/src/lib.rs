@@ -26,6 +26,8 @@
 //! | [`summary`] | `model.summary()` |
 //! | [`initializers`] | [`Initializer`]: glorot, he, lecun, … with Keras's fans |
 //! | [`activations`] | [`ActivationFn`] by name, and the logits a final softmax/sigmoid keeps |
+//! | [`weights`] | `save_weights` / `load_weights`: safetensors, Keras `.h5`, atomic writes |
+//! | [`training`] | `compile`, `fit`, `evaluate`, `predict`, the progress bar, callbacks |
 pub mod activations;
 mod error;
 pub mod functional;
@@ -36,6 +38,8 @@ pub mod model;
 pub mod names;
 pub mod shape;
 pub mod summary;
+pub mod training;
+pub mod weights;
 
 pub use activations::{ActivationFn, Logits, Output};
 pub use astrograd_autograd::ops::conv2d::Padding;
@@ -60,3 +64,8 @@ pub use layers::Size2;
 pub use model::{Model, Sequential};
 pub use names::reset_names;
 pub use shape::Shape;
+pub use training::{
+    Callback, EarlyStopping, EvalOptions, FitOptions, History, Loss, ModelCheckpoint,
+    ReduceLROnPlateau,
+};
+pub use weights::{write_atomically, WeightsError};

@@ -31,6 +31,8 @@ pub struct Model {
     /// model be used as a layer of another model.
     base: LayerBase,
     graph: Graph,
+    /// The loss, optimizer and metrics of `compile` (see `training/compile.rs`).
+    pub(crate) compiled: Option<crate::training::compile::Compiled>,
 }
 
 /// How the layers are connected.
@@ -89,6 +91,7 @@ impl Sequential {
                 layers: Vec::new(),
                 input_shape: None,
             }),
+            compiled: None,
         }
     }
 }
@@ -131,6 +134,7 @@ impl Model {
                 layers: map.layers,
                 sequential_like: map.sequential_like,
             }),
+            compiled: None,
         })
     }
 

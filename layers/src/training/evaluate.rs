@@ -1,0 +1,237 @@
+//! `model.evaluate(x, y)` and `model.predict(x)`: the forward pass in batches, in inference
+//! mode (`training=false`: dropout off, batch normalization on its moving statistics) and
+//! without recording a graph (`no_grad`), with Keras's progress bar.
+use astrograd_autograd::{no_grad, Tensor, Var};
+
+use super::compile::{not_compiled, Compiled};
+use super::data::{check_batch_size, ArraySource, BatchSource};
+use super::history::Logs;
+use super::metrics::{Metric, RunningMean};
+use super::progress::{Console, Progbar, Verbose};
+use crate::model::Model;
+use crate::{LayerError, Result};
+
+/// The arguments of `evaluate` and `predict`: `batch_size` (32) and `verbose` (auto). A
+/// number is a batch size: `model.evaluate(&x, &y, 32)`.
+pub struct EvalOptions {
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// What to print.
+    pub verbose: Verbose,
+    /// Where to print (standard output when `None`).
+    pub console: Option<Console>,
+}
+
+impl Default for EvalOptions {
+    fn default() -> EvalOptions {
+        EvalOptions {
+            batch_size: 32,
+            verbose: Verbose::Auto,
+            console: None,
+        }
+    }
+}
+
+impl From<usize> for EvalOptions {
+    fn from(batch_size: usize) -> EvalOptions {
+        EvalOptions {
+            batch_size,
+            ..EvalOptions::default()
+        }
+    }
+}
+
+impl EvalOptions {
+    /// `batch_size=`.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// `verbose=`.
+    pub fn verbose(mut self, verbose: impl Into<Verbose>) -> Self {
+        self.verbose = verbose.into();
+        self
+    }
+
+    /// Prints to this console instead of standard output.
+    pub fn console(mut self, console: Console) -> Self {
+        self.console = Some(console);
+        self
+    }
+}
+
+/// The running means of one epoch (or one evaluation): the loss and each metric.
+pub(crate) struct EpochMeans {
+    loss: RunningMean,
+    metrics: Vec<RunningMean>,
+}
+
+impl EpochMeans {
+    pub(crate) fn new(metrics: usize) -> EpochMeans {
+        EpochMeans {
+            loss: RunningMean::default(),
+            metrics: vec![RunningMean::default(); metrics],
+        }
+    }
+
+    /// Adds a batch: its mean loss and its predictions against its targets.
+    pub(crate) fn add(
+        &mut self,
+        metrics: &mut [Metric],
+        loss: f32,
+        y_pred: &Tensor,
+        y_true: &Tensor,
+    ) -> Result<()> {
+        let n = y_pred.shape().first().copied().unwrap_or(1);
+        self.loss.add_mean(loss, n);
+        for (metric, mean) in metrics.iter_mut().zip(&mut self.metrics) {
+            let function = metric.resolve(y_true.shape(), y_pred.shape());
+            let (sum, count) = function.batch_sum(y_pred, y_true)?;
+            mean.add(sum, count);
+        }
+        Ok(())
+    }
+
+    /// `loss`, then each metric under its name.
+    pub(crate) fn logs(&self, metrics: &[Metric]) -> Logs {
+        let mut logs = Logs::new();
+        logs.set("loss", self.loss.result());
+        for (metric, mean) in metrics.iter().zip(&self.metrics) {
+            logs.set(&metric.name, mean.result());
+        }
+        logs
+    }
+}
+
+/// Loss and metrics over every batch of `source`, in inference mode, drawing `bar` if given.
+pub(crate) fn evaluate_batches(
+    model: &mut Model,
+    compiled: &mut Compiled,
+    source: &mut dyn BatchSource,
+    mut bar: Option<&mut Progbar>,
+    mut console: Option<&mut Console>,
+) -> Result<Logs> {
+    let steps = source.len();
+    source.on_epoch_start(0);
+    let mut means = EpochMeans::new(compiled.metrics.len());
+    no_grad(|| {
+        for step in 0..steps {
+            let (x, y) = source.batch(step)?;
+            let out = model.forward_with_logits(&Var::constant(x), false)?;
+            let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
+            means.add(
+                &mut compiled.metrics,
+                loss.value().item()?,
+                &out.output.value(),
+                &y,
+            )?;
+            if let (Some(bar), Some(console)) = (bar.as_deref_mut(), console.as_deref_mut()) {
+                bar.update(
+                    console.writer(),
+                    step + 1,
+                    &means.logs(&compiled.metrics),
+                    false,
+                );
+            }
+        }
+        Ok(means.logs(&compiled.metrics))
+    })
+}
+
+impl Model {
+    /// Keras's `model.evaluate(x, y, batch_size=32)`: the loss and the metrics over `x`, `y`,
+    /// in the order of [`Model::metrics_names`] (`[loss, accuracy]`).
+    ///
+    /// # Errors
+    /// Before `compile`; mismatched lengths; no samples; the loss's errors.
+    pub fn evaluate(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        options: impl Into<EvalOptions>,
+    ) -> Result<Vec<f32>> {
+        let options = options.into();
+        let mut source = ArraySource::new(x, y, options.batch_size, false)?;
+        Ok(self.evaluate_batches_with(&mut source, options)?.values())
+    }
+
+    /// `evaluate` on a [`BatchSource`] (Keras's `evaluate(generator)`), returning the logs
+    /// (`loss`, then the metrics by name).
+    ///
+    /// # Errors
+    /// As [`Model::evaluate`]; the source's errors.
+    pub fn evaluate_batches_with(
+        &mut self,
+        source: &mut dyn BatchSource,
+        options: EvalOptions,
+    ) -> Result<Logs> {
+        let mut compiled = self
+            .compiled
+            .take()
+            .ok_or_else(|| not_compiled("evaluate"))?;
+        let result = (|| {
+            check_batch_size(options.batch_size)?;
+            let steps = source.len();
+            if steps == 0 {
+                return Err(LayerError::invalid(
+                    "evaluate",
+                    "at least one sample",
+                    "no samples",
+                ));
+            }
+            let mut console = options.console.unwrap_or_else(Console::stdout);
+            let mut bar = Progbar::new(steps, options.verbose.mode(console.is_terminal()));
+            let logs = evaluate_batches(
+                self,
+                &mut compiled,
+                source,
+                Some(&mut bar),
+                Some(&mut console),
+            )?;
+            bar.update(console.writer(), steps, &logs, true);
+            Ok(logs)
+        })();
+        self.compiled = Some(compiled);
+        result
+    }
+
+    /// Keras's `model.predict(x, batch_size=32)`: the model's outputs for `x`, in batches,
+    /// in inference mode (probabilities after a final softmax).
+    ///
+    /// # Errors
+    /// No samples; `batch_size` 0; the model's errors (an input of the wrong shape).
+    pub fn predict(&mut self, x: &Tensor, options: impl Into<EvalOptions>) -> Result<Tensor> {
+        let options = options.into();
+        check_batch_size(options.batch_size)?;
+        let n = x.shape().first().copied().unwrap_or(0);
+        if n == 0 {
+            return Err(LayerError::invalid(
+                "predict",
+                "at least one sample",
+                format!("x of shape {:?}", x.shape()),
+            ));
+        }
+        let steps = n.div_ceil(options.batch_size);
+        let mut console = options.console.unwrap_or_else(Console::stdout);
+        let mut bar = Progbar::new(steps, options.verbose.mode(console.is_terminal()));
+        let none = Logs::new();
+        let outputs = no_grad(|| -> Result<Vec<Tensor>> {
+            let mut outputs = Vec::with_capacity(steps);
+            for step in 0..steps {
+                let start = step * options.batch_size;
+                let end = (start + options.batch_size).min(n);
+                let batch = x.slice_axis(0, start, end)?;
+                outputs.push(self.forward(&Var::constant(batch), false)?.value());
+                bar.update(console.writer(), step + 1, &none, false);
+            }
+            Ok(outputs)
+        })?;
+        bar.update(console.writer(), steps, &none, true);
+        if outputs.len() == 1 {
+            return Ok(outputs.into_iter().next().expect("one output"));
+        }
+        let parts: Vec<&Tensor> = outputs.iter().collect();
+        Ok(Tensor::concat(&parts, 0)?)
+    }
+}

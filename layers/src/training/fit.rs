@@ -1,0 +1,794 @@
+//! `model.fit(x, y, …)`: the training loop.
+//!
+//! # One epoch
+//! ```text
+//! Epoch 3/7                                   (when epochs > 1)
+//! for each batch (x_b, y_b) of the epoch:     (a fresh permutation each epoch with shuffle)
+//!     out    = model(x_b, training=True)      (keeping the logits of a final softmax/sigmoid)
+//!     loss   = mean_n loss(out, y_b)_n        (from the logits when it can, see `losses.rs`)
+//!     loss.backward()                         (gradients in every trainable weight)
+//!     optimizer.apply_gradients(weights)      (one fused update per weight)
+//!     running means of loss and metrics += this batch, weighted by its size
+//!     redraw the progress bar; callbacks' on_batch_end
+//! validation: evaluate(x_val, y_val) with the epoch's final weights → val_loss, val_…
+//! the epoch's line; callbacks' on_epoch_end (may add `lr`, may stop); history += logs
+//! ```
+//!
+//! The hot loop copies nothing it does not need: a batch is gathered once (`Tensor::select`
+//! on axis 0), the weights are updated in place, and the graph of a step is freed when the
+//! step ends.
+use astrograd_autograd::{Tensor, Var};
+use astrograd_optim::Optimizer;
+
+use super::callbacks::{Callback, TrainingContext};
+use super::compile::{not_compiled, Compiled};
+use super::data::{check_batch_size, validation_split, ArraySource, BatchSource};
+use super::evaluate::{evaluate_batches, EpochMeans};
+use super::history::{History, HistoryParams, Logs};
+use super::progress::{print_msg, BarMode, Console, Progbar, Verbose};
+use crate::model::Model;
+use crate::{LayerError, Result};
+
+/// Held-out data to evaluate after each epoch.
+pub enum ValidationData<'a> {
+    /// `validation_data=(x_val, y_val)`.
+    Arrays(Tensor, Tensor),
+    /// `validation_data=val_generator`: every batch of it, each epoch.
+    Batches(Box<dyn BatchSource + 'a>),
+}
+
+/// The arguments of `fit`, with Keras's defaults; set them by name:
+/// `FitOptions::default().epochs(7).validation_split(0.1)`.
+pub struct FitOptions<'a> {
+    /// Samples per batch (32).
+    pub batch_size: usize,
+    /// The epoch to stop before (1); with `initial_epoch`, epochs `initial_epoch..epochs` run.
+    pub epochs: usize,
+    /// What to print (`Auto`, as Keras's `'auto'` = 1).
+    pub verbose: Verbose,
+    /// Fraction of the samples, the LAST ones, held out for validation (0.0: none).
+    pub validation_split: f64,
+    /// Validation data; takes precedence over `validation_split`.
+    pub validation_data: Option<ValidationData<'a>>,
+    /// Draw a fresh order of the samples each epoch (true).
+    pub shuffle: bool,
+    /// The epoch to start from (to resume training: `history.epoch.last() + 1`).
+    pub initial_epoch: usize,
+    /// Called in order at each stage of training.
+    pub callbacks: Vec<Box<dyn Callback + 'a>>,
+    /// Where to print (standard output when `None`).
+    pub console: Option<Console>,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            batch_size: 32,
+            epochs: 1,
+            verbose: Verbose::Auto,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            initial_epoch: 0,
+            callbacks: Vec::new(),
+            console: None,
+        }
+    }
+}
+
+impl<'a> FitOptions<'a> {
+    /// `batch_size=`.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// `epochs=`.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// `verbose=` (0, 1, 2 or [`Verbose::Auto`]).
+    pub fn verbose(mut self, verbose: impl Into<Verbose>) -> Self {
+        self.verbose = verbose.into();
+        self
+    }
+
+    /// `validation_split=`.
+    pub fn validation_split(mut self, fraction: f64) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+
+    /// `validation_data=(x_val, y_val)`.
+    pub fn validation_data(mut self, x: &Tensor, y: &Tensor) -> Self {
+        self.validation_data = Some(ValidationData::Arrays(x.clone(), y.clone()));
+        self
+    }
+
+    /// `validation_data=generator`.
+    pub fn validation_batches(mut self, source: impl BatchSource + 'a) -> Self {
+        self.validation_data = Some(ValidationData::Batches(Box::new(source)));
+        self
+    }
+
+    /// `shuffle=`.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// `initial_epoch=`.
+    pub fn initial_epoch(mut self, epoch: usize) -> Self {
+        self.initial_epoch = epoch;
+        self
+    }
+
+    /// Adds a callback, by value or as `&mut callback` to read it afterwards.
+    pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+
+    /// Prints to this console instead of standard output.
+    pub fn console(mut self, console: Console) -> Self {
+        self.console = Some(console);
+        self
+    }
+}
+
+/// A batch source lent to `fit` is still a batch source.
+impl<S: BatchSource + ?Sized> BatchSource for &mut S {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize) {
+        (**self).on_epoch_start(epoch)
+    }
+
+    fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)> {
+        (**self).batch(i)
+    }
+}
+
+impl Model {
+    /// Keras's `model.fit(x, y, batch_size=32, epochs=1, …)`: trains on the arrays `x`, `y`
+    /// (samples on the first axis) and returns the [`History`].
+    ///
+    /// ```
+    /// use astrograd_autograd::Tensor;
+    /// use astrograd_layers::training::FitOptions;
+    /// use astrograd_layers::{Dense, Input, Sequential};
+    /// let mut model = Sequential::new(vec![Box::new(Input::new(&[1])), Box::new(Dense::new(1))])?;
+    /// model.compile("mse", "sgd", &[])?;
+    /// let x = Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0], &[4, 1])?;
+    /// let y = x.mul_scalar(2.0);
+    /// let history = model.fit(&x, &y, FitOptions::default().epochs(3).verbose(0))?;
+    /// assert_eq!(history.history.keys(), vec!["loss"]);
+    /// assert_eq!(history.epoch, vec![0, 1, 2]);
+    /// # Ok::<(), astrograd_layers::LayerError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Before `compile`; `x` and `y` with different numbers of samples; `validation_split`
+    /// outside (0, 1) or leaving one side empty; no samples; a layer's or the loss's error
+    /// (labels out of range); a callback's error. A NaN loss is not an error: it shows in the
+    /// history (use [`TerminateOnNaN`](super::TerminateOnNaN) to stop).
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: FitOptions) -> Result<History> {
+        let mut options = options;
+        let (x_train, y_train) =
+            if options.validation_data.is_none() && options.validation_split != 0.0 {
+                let (train, (x_val, y_val)) = validation_split(x, y, options.validation_split)?;
+                options.validation_data = Some(ValidationData::Arrays(x_val, y_val));
+                train
+            } else {
+                (x.clone(), y.clone())
+            };
+        let mut source = ArraySource::new(&x_train, &y_train, options.batch_size, options.shuffle)?;
+        self.fit_batches(&mut source, options)
+    }
+
+    /// `fit` on a [`BatchSource`] (Keras's `fit(generator)`): `source.len()` batches per
+    /// epoch. `batch_size`, `shuffle` and `validation_split` of the options are not used (the
+    /// source decides), except that `batch_size` batches the validation arrays.
+    ///
+    /// # Errors
+    /// As [`Model::fit`]; the source's errors.
+    pub fn fit_batches(
+        &mut self,
+        source: &mut dyn BatchSource,
+        options: FitOptions,
+    ) -> Result<History> {
+        let mut compiled = self.compiled.take().ok_or_else(|| not_compiled("fit"))?;
+        let result = self.train(&mut compiled, source, options);
+        self.compiled = Some(compiled);
+        result
+    }
+
+    fn train(
+        &mut self,
+        compiled: &mut Compiled,
+        source: &mut dyn BatchSource,
+        options: FitOptions,
+    ) -> Result<History> {
+        check_batch_size(options.batch_size)?;
+        let steps = source.len();
+        if steps == 0 {
+            return Err(LayerError::invalid(
+                "fit",
+                "at least one batch of training data",
+                "no samples",
+            ));
+        }
+        let mut validation: Option<Box<dyn BatchSource + '_>> = match options.validation_data {
+            Some(ValidationData::Arrays(x, y)) => Some(Box::new(ArraySource::new(
+                &x,
+                &y,
+                options.batch_size,
+                false,
+            )?)),
+            Some(ValidationData::Batches(source)) => Some(source),
+            None => None,
+        };
+        let mut console = options.console.unwrap_or_else(Console::stdout);
+        let mode = options.verbose.mode(console.is_terminal());
+        let params = HistoryParams {
+            verbose: options.verbose.level(),
+            epochs: options.epochs,
+            steps,
+        };
+        let mut history = History {
+            params,
+            ..History::default()
+        };
+        let mut callbacks = options.callbacks;
+        let mut hooks = Hooks {
+            params,
+            stop_training: false,
+        };
+        hooks.run(
+            self,
+            compiled,
+            &mut console,
+            |cb, ctx| {
+                for c in cb.iter_mut() {
+                    c.on_train_begin(ctx)?;
+                }
+                Ok(())
+            },
+            &mut callbacks,
+        )?;
+        let mut last_logs = Logs::new();
+        for epoch in options.initial_epoch..options.epochs {
+            if mode != BarMode::Silent && options.epochs > 1 {
+                print_msg(
+                    console.writer(),
+                    &format!("Epoch {}/{}", epoch + 1, options.epochs),
+                );
+            }
+            let mut bar = Progbar::new(steps, mode);
+            hooks.run(
+                self,
+                compiled,
+                &mut console,
+                |cb, ctx| {
+                    for c in cb.iter_mut() {
+                        c.on_epoch_begin(epoch, ctx)?;
+                    }
+                    Ok(())
+                },
+                &mut callbacks,
+            )?;
+            source.on_epoch_start(epoch);
+            let mut means = EpochMeans::new(compiled.metrics.len());
+            // The trainable weights, gathered after the first forward pass (which builds a
+            // model that did not know its input shape).
+            let mut weights: Option<Vec<Var>> = None;
+            let mut logs = Logs::new();
+            for step in 0..steps {
+                let (x, y) = source.batch(step)?;
+                self.train_step(compiled, &mut weights, &x, &y, &mut means)?;
+                logs = means.logs(&compiled.metrics);
+                bar.update(console.writer(), step + 1, &logs, false);
+                hooks.run(
+                    self,
+                    compiled,
+                    &mut console,
+                    |cb, ctx| {
+                        for c in cb.iter_mut() {
+                            c.on_batch_end(step, &logs, ctx)?;
+                        }
+                        Ok(())
+                    },
+                    &mut callbacks,
+                )?;
+                if hooks.stop_training {
+                    break;
+                }
+            }
+            let mut epoch_logs = logs;
+            if let Some(validation) = validation.as_mut() {
+                let val_logs = evaluate_batches(self, compiled, validation.as_mut(), None, None)?;
+                for (key, value) in val_logs.iter() {
+                    epoch_logs.set(&format!("val_{key}"), value);
+                }
+            }
+            bar.update(console.writer(), steps, &epoch_logs, true);
+            hooks.run(
+                self,
+                compiled,
+                &mut console,
+                |cb, ctx| {
+                    for c in cb.iter_mut() {
+                        c.on_epoch_end(epoch, &mut epoch_logs, ctx)?;
+                    }
+                    Ok(())
+                },
+                &mut callbacks,
+            )?;
+            history.history.push(&epoch_logs);
+            history.epoch.push(epoch);
+            last_logs = epoch_logs;
+            if hooks.stop_training {
+                break;
+            }
+        }
+        hooks.run(
+            self,
+            compiled,
+            &mut console,
+            |cb, ctx| {
+                for c in cb.iter_mut() {
+                    c.on_train_end(&last_logs, ctx)?;
+                }
+                Ok(())
+            },
+            &mut callbacks,
+        )?;
+        Ok(history)
+    }
+
+    /// One step of gradient descent on a batch, adding its loss and metrics to `means`.
+    fn train_step(
+        &mut self,
+        compiled: &mut Compiled,
+        weights: &mut Option<Vec<Var>>,
+        x: &Tensor,
+        y: &Tensor,
+        means: &mut EpochMeans,
+    ) -> Result<()> {
+        let out = self.forward_with_logits(&Var::constant(x.clone()), true)?;
+        let weights = weights.get_or_insert_with(|| {
+            self.trainable_weights()
+                .into_iter()
+                .map(|w| w.var)
+                .collect()
+        });
+        for w in weights.iter() {
+            w.zero_grad();
+        }
+        let loss = compiled.loss.per_sample(&out, y)?.mean_all()?;
+        loss.backward()?;
+        compiled.optimizer.apply_gradients(weights)?;
+        means.add(
+            &mut compiled.metrics,
+            loss.value().item()?,
+            &out.output.value(),
+            y,
+        )
+    }
+}
+
+/// Runs the callbacks with a [`TrainingContext`] and carries `stop_training` between calls.
+struct Hooks {
+    params: HistoryParams,
+    stop_training: bool,
+}
+
+impl Hooks {
+    fn run<'c>(
+        &mut self,
+        model: &mut Model,
+        compiled: &mut Compiled,
+        console: &mut Console,
+        f: impl FnOnce(&mut [Box<dyn Callback + 'c>], &mut TrainingContext) -> Result<()>,
+        callbacks: &mut [Box<dyn Callback + 'c>],
+    ) -> Result<()> {
+        if callbacks.is_empty() {
+            return Ok(());
+        }
+        let optimizer: &mut dyn Optimizer = compiled.optimizer.as_mut();
+        let mut ctx = TrainingContext::new(model, optimizer, console.writer(), self.params);
+        ctx.stop_training = self.stop_training;
+        let result = f(callbacks, &mut ctx);
+        self.stop_training = ctx.stop_training;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::{
+        format_value, EarlyStopping, EvalOptions, Loss, ReduceLROnPlateau, TerminateOnNaN,
+    };
+    use crate::{Dense, Input, Sequential};
+    use astrograd_optim::{Adam, SGD};
+    use astrograd_tensor::random::Rng;
+    use astrograd_tensor::set_seed;
+
+    /// `n` points of the plane labelled 1 when `x0 + x1 > 0`: separable by one line.
+    fn blobs(n: usize, seed: u64) -> (Tensor, Tensor) {
+        let mut rng = Rng::new(seed);
+        let x: Vec<f32> = (0..2 * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+        let y: Vec<f32> = x
+            .chunks(2)
+            .map(|p| f32::from(u8::from(p[0] + p[1] > 0.0)))
+            .collect();
+        (
+            Tensor::from_vec(x, &[n, 2]).unwrap(),
+            Tensor::from_vec(y, &[n]).unwrap(),
+        )
+    }
+
+    fn classifier() -> Model {
+        Sequential::new(vec![
+            Box::new(Input::new(&[2])),
+            Box::new(Dense::new(8).activation("relu")),
+            Box::new(Dense::new(2).activation("softmax")),
+        ])
+        .unwrap()
+    }
+
+    fn quiet<'a>() -> FitOptions<'a> {
+        FitOptions::default().verbose(0)
+    }
+
+    #[test]
+    fn fit_converges_on_a_separable_problem() {
+        set_seed(1);
+        let (x, y) = blobs(256, 7);
+        let mut model = classifier();
+        model
+            .compile(
+                "sparse_categorical_crossentropy",
+                Adam::new(0.02),
+                &["accuracy"],
+            )
+            .unwrap();
+        let history = model
+            .fit(
+                &x,
+                &y,
+                quiet().epochs(15).batch_size(16).validation_split(0.25),
+            )
+            .unwrap();
+        assert_eq!(
+            history.history.keys(),
+            vec!["loss", "accuracy", "val_loss", "val_accuracy"]
+        );
+        assert_eq!(history.epoch, (0..15).collect::<Vec<_>>());
+        // 192 training samples in batches of 16.
+        assert_eq!(
+            history.params,
+            HistoryParams {
+                verbose: 0,
+                epochs: 15,
+                steps: 12
+            }
+        );
+        let loss = &history.history["loss"];
+        assert!(loss[14] < loss[0] * 0.5, "{loss:?}");
+        assert!(
+            history.history["val_accuracy"][14] > 0.9,
+            "{:?}",
+            history.history
+        );
+        // evaluate on the validation part gives the last val_ numbers (same weights, same data).
+        let (x_val, y_val) = (
+            x.slice_axis(0, 192, 256).unwrap(),
+            y.slice_axis(0, 192, 256).unwrap(),
+        );
+        let scores = model
+            .evaluate(&x_val, &y_val, EvalOptions::from(16).verbose(0))
+            .unwrap();
+        assert!((scores[0] - history.history["val_loss"][14]).abs() < 1e-6);
+        assert_eq!(scores[1], history.history["val_accuracy"][14]);
+        // predict returns probabilities, in order, across a partial last batch.
+        let probs = model
+            .predict(&x_val, EvalOptions::from(10).verbose(0))
+            .unwrap();
+        assert_eq!(probs.shape(), &[64, 2]);
+        let direct = model.forward(&Var::constant(x_val), false).unwrap().value();
+        assert!(probs.all_close(&direct, 1e-6, 1e-6));
+    }
+
+    #[test]
+    fn bad_input_gives_typed_errors() {
+        let (x, y) = blobs(10, 1);
+        let mut model = classifier();
+        let err = model.fit(&x, &y, quiet()).unwrap_err().to_string();
+        assert!(
+            err.contains("You must compile your model before training/testing"),
+            "{err}"
+        );
+        assert!(model.evaluate(&x, &y, 32).is_err());
+        model
+            .compile("sparse_categorical_crossentropy", "sgd", &["accuracy"])
+            .unwrap();
+        let short = y.slice_axis(0, 0, 9).unwrap();
+        let err = model.fit(&x, &short, quiet()).unwrap_err().to_string();
+        assert!(err.contains("Data cardinality is ambiguous"), "{err}");
+        let err = model
+            .fit(&x, &y, quiet().validation_split(1.0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("validation_split strictly between 0 and 1"),
+            "{err}"
+        );
+        let labels = Tensor::from_vec(vec![2.0; 10], &[10]).unwrap();
+        let err = model.fit(&x, &labels, quiet()).unwrap_err();
+        assert!(matches!(err, LayerError::Autograd(_)), "{err:?}");
+        assert!(model.fit(&x, &y, quiet().batch_size(0)).is_err());
+        let err = model
+            .fit(&Tensor::zeros(&[10, 3]), &y, quiet())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expected shape=(None, 2), found shape=(10, 3)"),
+            "{err}"
+        );
+        // The model stays compiled after a failed fit.
+        assert!(model.is_compiled());
+        assert!(model.predict(&Tensor::zeros(&[0, 2]), 32).is_err());
+    }
+
+    #[test]
+    fn a_nan_loss_lands_in_the_history_unless_terminate_on_nan_stops() {
+        let (x, mut y) = blobs(8, 1);
+        y = y.map(|_| f32::NAN);
+        let mut model =
+            Sequential::new(vec![Box::new(Input::new(&[2])), Box::new(Dense::new(1))]).unwrap();
+        model.compile("mse", "sgd", &[]).unwrap();
+        let history = model.fit(&x, &y, quiet().epochs(2).batch_size(4)).unwrap();
+        assert!(history.history["loss"].iter().all(|l| l.is_nan()));
+        assert_eq!(history.epoch, vec![0, 1]);
+        let (console, captured) = Console::capture(false);
+        let history = model
+            .fit(
+                &x,
+                &y,
+                quiet()
+                    .epochs(3)
+                    .batch_size(4)
+                    .callback(TerminateOnNaN::new())
+                    .console(console),
+            )
+            .unwrap();
+        assert_eq!(history.epoch, vec![0]);
+        assert_eq!(
+            captured.text(),
+            "Batch 0: Invalid loss, terminating training\n"
+        );
+    }
+
+    /// Without a terminal: `Epoch i/E`, then one Keras verbose-2 line per epoch.
+    #[test]
+    fn output_without_a_terminal_is_one_line_per_epoch() {
+        let (x, y) = blobs(40, 2);
+        let mut model = classifier();
+        model
+            .compile("sparse_categorical_crossentropy", "sgd", &["accuracy"])
+            .unwrap();
+        let (console, captured) = Console::capture(false);
+        let options = FitOptions::default()
+            .epochs(2)
+            .batch_size(16)
+            .validation_data(&x, &y)
+            .console(console);
+        let history = model.fit(&x, &y, options).unwrap();
+        let text = captured.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!((lines[0], lines[2]), ("Epoch 1/2", "Epoch 2/2"));
+        let expected_values = format!(
+            " - loss: {} - accuracy: {} - val_loss: {} - val_accuracy: {} - ",
+            format_value(history.history["loss"][1], true),
+            format_value(history.history["accuracy"][1], true),
+            format_value(history.history["val_loss"][1], true),
+            format_value(history.history["val_accuracy"][1], true),
+        );
+        assert!(lines[3].starts_with("3/3 - 0s - loss: "), "{}", lines[3]);
+        assert!(
+            lines[3].contains(&expected_values),
+            "{}\n{expected_values}",
+            lines[3]
+        );
+        assert!(
+            lines[3].ends_with("/step") && lines[3].contains("/epoch - "),
+            "{}",
+            lines[3]
+        );
+        assert!(!text.contains('\r'));
+    }
+
+    /// On a terminal the bar is redrawn with `\r` and the last drawing of each epoch ends the
+    /// line; evaluate and predict draw their own bars.
+    #[test]
+    fn output_on_a_terminal_is_the_redrawn_bar() {
+        let (x, y) = blobs(40, 2);
+        let mut model = classifier();
+        model
+            .compile("sparse_categorical_crossentropy", "sgd", &["accuracy"])
+            .unwrap();
+        let (console, captured) = Console::capture(true);
+        model
+            .fit(
+                &x,
+                &y,
+                FitOptions::default().batch_size(16).console(console),
+            )
+            .unwrap();
+        let text = captured.text();
+        assert!(
+            !text.contains("Epoch 1/1"),
+            "one epoch prints no Epoch line: {text:?}"
+        );
+        assert!(
+            text.starts_with("\r1/3 [=========>....................] - ETA: "),
+            "{text:?}"
+        );
+        let last = text.rsplit('\r').next().unwrap();
+        assert!(
+            last.starts_with("3/3 [==============================] - 0s "),
+            "{last:?}"
+        );
+        assert!(
+            last.contains("/step - loss: ") && last.ends_with('\n'),
+            "{last:?}"
+        );
+        let (console, captured) = Console::capture(true);
+        model
+            .evaluate(&x, &y, EvalOptions::from(40).console(console))
+            .unwrap();
+        let text = captured.text();
+        assert!(
+            text.starts_with("\r1/1 [==============================] - ETA: 0s - loss: "),
+            "{text:?}"
+        );
+        let last = text.rsplit('\r').next().unwrap();
+        assert!(
+            last.starts_with("1/1 [==============================] - 0s ")
+                && last.contains("/step - loss: "),
+            "{last:?}"
+        );
+        let (console, captured) = Console::capture(true);
+        model
+            .predict(&x, EvalOptions::from(40).console(console))
+            .unwrap();
+        let text = captured.text();
+        let last = text.rsplit('\r').next().unwrap();
+        assert!(
+            last.starts_with("1/1 [==============================] - 0s ")
+                && last.ends_with("/step\n"),
+            "{text:?}"
+        );
+        let (console, captured) = Console::capture(true);
+        model
+            .predict(&x, EvalOptions::from(40).verbose(0).console(console))
+            .unwrap();
+        assert_eq!(captured.text(), "");
+    }
+
+    #[test]
+    fn callbacks_stop_restore_and_add_lr_to_the_history() {
+        set_seed(5);
+        let (x, y) = blobs(32, 4);
+        let mut model = classifier();
+        model
+            .compile(
+                "sparse_categorical_crossentropy",
+                SGD::new(0.0),
+                &["accuracy"],
+            )
+            .unwrap();
+        // With lr 0 nothing changes: val_loss never improves after epoch 1.
+        let mut stopping = EarlyStopping::new().monitor("loss").patience(2).verbose(1);
+        let (console, captured) = Console::capture(false);
+        let history = model
+            .fit(
+                &x,
+                &y,
+                quiet()
+                    .epochs(10)
+                    .shuffle(false)
+                    .callback(&mut stopping)
+                    .callback(ReduceLROnPlateau::new().monitor("loss").patience(1))
+                    .console(console),
+            )
+            .unwrap();
+        assert_eq!(history.epoch, vec![0, 1, 2]);
+        assert_eq!(stopping.stopped_epoch(), 2);
+        assert_eq!(captured.text(), "Epoch 3: early stopping\n");
+        assert_eq!(history.history.keys(), vec!["loss", "accuracy", "lr"]);
+        assert_eq!(history.history["lr"], [0.0, 0.0, 0.0]);
+    }
+
+    /// `fit(initial_epoch=1, epochs=3)` runs epochs 2 and 3 (printed 1-based).
+    #[test]
+    fn initial_epoch_resumes_the_count() {
+        let (x, y) = blobs(8, 1);
+        let mut model = classifier();
+        model
+            .compile(
+                Loss::SparseCategoricalCrossentropy { from_logits: false },
+                "adam",
+                &[],
+            )
+            .unwrap();
+        let (console, captured) = Console::capture(false);
+        let history = model
+            .fit(
+                &x,
+                &y,
+                FitOptions::default()
+                    .epochs(3)
+                    .initial_epoch(1)
+                    .console(console),
+            )
+            .unwrap();
+        assert_eq!(history.epoch, vec![1, 2]);
+        let text = captured.text();
+        assert!(
+            text.starts_with("Epoch 2/3\n1/1 - ") && text.contains("Epoch 3/3\n"),
+            "{text}"
+        );
+    }
+
+    /// A user's batch source (as ImageDataGenerator will be) drives `fit_batches`.
+    #[test]
+    fn fit_batches_takes_any_batch_source() {
+        struct Repeated {
+            x: Tensor,
+            y: Tensor,
+            epochs_started: Vec<usize>,
+        }
+        impl BatchSource for Repeated {
+            fn len(&self) -> usize {
+                3
+            }
+            fn on_epoch_start(&mut self, epoch: usize) {
+                self.epochs_started.push(epoch);
+            }
+            fn batch(&mut self, _i: usize) -> Result<(Tensor, Tensor)> {
+                Ok((self.x.clone(), self.y.clone()))
+            }
+        }
+        let (x, y) = blobs(8, 1);
+        let mut source = Repeated {
+            x: x.clone(),
+            y: y.clone(),
+            epochs_started: vec![],
+        };
+        let mut model = classifier();
+        model
+            .compile("sparse_categorical_crossentropy", "adam", &["accuracy"])
+            .unwrap();
+        let validation = ArraySource::new(&x, &y, 4, false).unwrap();
+        let history = model
+            .fit_batches(
+                &mut source,
+                quiet().epochs(2).validation_batches(validation),
+            )
+            .unwrap();
+        assert_eq!(source.epochs_started, vec![0, 1]);
+        assert_eq!(history.params.steps, 3);
+        assert_eq!(
+            history.history.keys(),
+            vec!["loss", "accuracy", "val_loss", "val_accuracy"]
+        );
+    }
+}

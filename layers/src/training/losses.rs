@@ -1,0 +1,276 @@
+//! Losses for `compile(loss=…)`: by name (`"sparse_categorical_crossentropy"`) or as a value
+//! with options (`Loss::SparseCategoricalCrossentropy { from_logits: true }`).
+//!
+//! # Math
+//! Each loss is a per-sample op of `astrograd_autograd::ops` (`(N,)` losses, read their files
+//! for the formulas); `fit` reduces them as Keras does, with the mean over the batch:
+//! `loss = Σ_n loss_n / N`.
+//!
+//! **Logits first.** When the model's last layer ends in a softmax (or a sigmoid) and the loss
+//! is the matching cross-entropy on probabilities, the loss is computed from the values *before*
+//! the activation, with the exact `from_logits` formula, as Keras does (KERAS.md "Surprises"):
+//! logits (50, −50) with label 1 give 100.0, where the clipped probability form stops at 16.118.
+use astrograd_autograd::ops::huber::HUBER_DEFAULT_DELTA;
+use astrograd_autograd::{Tensor, Var};
+
+use crate::activations::{ActivationFn, Output};
+use crate::{LayerError, Result};
+
+/// A loss function (`tf.keras.losses.*`), reduced per sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// Integer class labels `(N,)` against `K` scores: `SparseCategoricalCrossentropy`.
+    SparseCategoricalCrossentropy {
+        /// Whether the model outputs logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// One-hot target rows `(N, K)`: `CategoricalCrossentropy`.
+    CategoricalCrossentropy {
+        /// Whether the model outputs logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// Yes/no targets in [0, 1]: `BinaryCrossentropy`.
+    BinaryCrossentropy {
+        /// Whether the model outputs logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// `mean((y − ŷ)²)` over the last axis: `'mse'`.
+    MeanSquaredError,
+    /// `mean(|y − ŷ|)` over the last axis: `'mae'`.
+    MeanAbsoluteError,
+    /// Squared below `delta`, linear above: `Huber(delta=1.0)`.
+    Huber {
+        /// Where the loss turns from squared to linear.
+        delta: f32,
+    },
+}
+
+/// The names [`Loss::from_name`] knows.
+pub const LOSS_NAMES: [&str; 9] = [
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+    "mse",
+    "mean_squared_error",
+    "mae",
+    "mean_absolute_error",
+    "huber",
+    "huber_loss",
+];
+
+impl Loss {
+    /// The loss Keras's string names (`loss='mse'`), with Keras's defaults.
+    ///
+    /// ```
+    /// use astrograd_layers::training::Loss;
+    /// assert_eq!(
+    ///     Loss::from_name("sparse_categorical_crossentropy")?,
+    ///     Loss::SparseCategoricalCrossentropy { from_logits: false }
+    /// );
+    /// assert!(Loss::from_name("crossentropy").is_err());
+    /// # Ok::<(), astrograd_layers::LayerError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`LayerError::UnknownName`] listing the known names.
+    pub fn from_name(name: &str) -> Result<Loss> {
+        Ok(match name {
+            "sparse_categorical_crossentropy" => {
+                Loss::SparseCategoricalCrossentropy { from_logits: false }
+            }
+            "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
+            "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
+            "mse" | "mean_squared_error" => Loss::MeanSquaredError,
+            "mae" | "mean_absolute_error" => Loss::MeanAbsoluteError,
+            "huber" | "huber_loss" => Loss::Huber {
+                delta: HUBER_DEFAULT_DELTA,
+            },
+            _ => {
+                return Err(LayerError::UnknownName {
+                    kind: "loss function",
+                    name: name.to_string(),
+                    known: LOSS_NAMES.join(", "),
+                })
+            }
+        })
+    }
+
+    /// Keras's function name (`sparse_categorical_crossentropy`, `mean_squared_error`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+            Loss::CategoricalCrossentropy { .. } => "categorical_crossentropy",
+            Loss::BinaryCrossentropy { .. } => "binary_crossentropy",
+            Loss::MeanSquaredError => "mean_squared_error",
+            Loss::MeanAbsoluteError => "mean_absolute_error",
+            Loss::Huber { .. } => "huber_loss",
+        }
+    }
+
+    /// The activation whose logits this loss can start from, when it is given probabilities:
+    /// softmax for the categorical cross-entropies, sigmoid for the binary one.
+    fn logit_activation(&self) -> Option<ActivationFn> {
+        match self {
+            Loss::SparseCategoricalCrossentropy { from_logits: false }
+            | Loss::CategoricalCrossentropy { from_logits: false } => Some(ActivationFn::Softmax),
+            Loss::BinaryCrossentropy { from_logits: false } => Some(ActivationFn::Sigmoid),
+            _ => None,
+        }
+    }
+
+    /// The per-sample losses `(N,)` of a model's output against the targets `y_true`, from the
+    /// logits when the output offers them and this loss can use them.
+    ///
+    /// # Errors
+    /// The op's error: labels out of range, shapes that do not match.
+    pub fn per_sample(&self, output: &Output, y_true: &Tensor) -> Result<Var> {
+        if let (Some(logits), Some(wanted)) = (&output.logits, self.logit_activation()) {
+            if logits.activation == wanted {
+                return self.with_logits(true).apply(&logits.logits, y_true);
+            }
+        }
+        self.apply(&output.output, y_true)
+    }
+
+    /// This loss with `from_logits` set (unchanged for the regression losses).
+    fn with_logits(self, from_logits: bool) -> Loss {
+        match self {
+            Loss::SparseCategoricalCrossentropy { .. } => {
+                Loss::SparseCategoricalCrossentropy { from_logits }
+            }
+            Loss::CategoricalCrossentropy { .. } => Loss::CategoricalCrossentropy { from_logits },
+            Loss::BinaryCrossentropy { .. } => Loss::BinaryCrossentropy { from_logits },
+            other => other,
+        }
+    }
+
+    /// The per-sample losses of `y_pred` taken as it is.
+    ///
+    /// # Errors
+    /// The op's error.
+    pub fn apply(&self, y_pred: &Var, y_true: &Tensor) -> Result<Var> {
+        Ok(match *self {
+            Loss::SparseCategoricalCrossentropy { from_logits } => {
+                y_pred.sparse_categorical_crossentropy(y_true, from_logits)?
+            }
+            Loss::CategoricalCrossentropy { from_logits } => {
+                y_pred.categorical_crossentropy(y_true, from_logits)?
+            }
+            Loss::BinaryCrossentropy { from_logits } => {
+                y_pred.binary_crossentropy(y_true, from_logits)?
+            }
+            Loss::MeanSquaredError => y_pred.mean_squared_error(y_true)?,
+            Loss::MeanAbsoluteError => y_pred.mean_absolute_error(y_true)?,
+            Loss::Huber { delta } => y_pred.huber(y_true, delta)?,
+        })
+    }
+}
+
+/// What `compile(loss=…)` accepts: a name or a [`Loss`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum LossSpec {
+    /// `loss='sparse_categorical_crossentropy'`.
+    Name(String),
+    /// `loss=SparseCategoricalCrossentropy(from_logits=True)`.
+    Loss(Loss),
+}
+
+impl LossSpec {
+    /// The loss it names.
+    ///
+    /// # Errors
+    /// An unknown name.
+    pub fn resolve(self) -> Result<Loss> {
+        match self {
+            LossSpec::Name(name) => Loss::from_name(&name),
+            LossSpec::Loss(loss) => Ok(loss),
+        }
+    }
+}
+
+impl From<&str> for LossSpec {
+    fn from(name: &str) -> LossSpec {
+        LossSpec::Name(name.to_string())
+    }
+}
+
+impl From<String> for LossSpec {
+    fn from(name: String) -> LossSpec {
+        LossSpec::Name(name)
+    }
+}
+
+impl From<Loss> for LossSpec {
+    fn from(loss: Loss) -> LossSpec {
+        LossSpec::Loss(loss)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activations::Output;
+
+    #[test]
+    fn names_resolve_and_unknown_names_list_the_known_ones() {
+        for name in LOSS_NAMES {
+            let loss = Loss::from_name(name).unwrap();
+            assert_eq!(Loss::from_name(loss.name()).unwrap(), loss);
+        }
+        let err = Loss::from_name("sparse_crossentropy")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "Unknown loss function: 'sparse_crossentropy'. Known: sparse_categorical"
+            ),
+            "{err}"
+        );
+    }
+
+    /// Keras: `Dense(2, activation='softmax')` with logits (50, −50) and label 1 has loss 100.0
+    /// in fit, not the clipped 16.118 (KERAS.md "Surprises").
+    #[test]
+    fn a_final_softmax_gives_its_logits_to_the_cross_entropy() {
+        let z = Var::constant(Tensor::from_vec(vec![50.0, -50.0], &[1, 2]).unwrap());
+        let out = Output::activate(z, ActivationFn::Softmax).unwrap();
+        let label = Tensor::from_vec(vec![1.0], &[1]).unwrap();
+        let sparse = Loss::from_name("sparse_categorical_crossentropy").unwrap();
+        assert_eq!(
+            sparse.per_sample(&out, &label).unwrap().value().to_vec(),
+            vec![100.0]
+        );
+        // Taken as probabilities, the same output stops at the cap −log(1e-7).
+        let capped = sparse.apply(&out.output, &label).unwrap().value().to_vec()[0];
+        assert!((capped - 16.118_095).abs() < 1e-4, "{capped}");
+        // A sigmoid's logits go to the binary cross-entropy only.
+        let z = Var::constant(Tensor::from_vec(vec![-50.0], &[1, 1]).unwrap());
+        let out = Output::activate(z, ActivationFn::Sigmoid).unwrap();
+        let one = Tensor::from_vec(vec![1.0], &[1]).unwrap();
+        let bce = Loss::BinaryCrossentropy { from_logits: false };
+        assert_eq!(
+            bce.per_sample(&out, &one).unwrap().value().to_vec(),
+            vec![50.0]
+        );
+        let mse = Loss::MeanSquaredError
+            .per_sample(&out, &one)
+            .unwrap()
+            .value()
+            .to_vec()[0];
+        assert!((mse - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn labels_out_of_range_are_the_loss_op_error() {
+        let out = Output::plain(Var::constant(Tensor::ones(&[2, 3])));
+        let labels = Tensor::from_vec(vec![0.0, 3.0], &[2]).unwrap();
+        let err = Loss::SparseCategoricalCrossentropy { from_logits: false }
+            .per_sample(&out, &labels)
+            .unwrap_err();
+        assert!(matches!(err, LayerError::Autograd(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("sparse_categorical_crossentropy"),
+            "{err}"
+        );
+    }
+}

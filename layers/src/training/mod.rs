@@ -1,0 +1,47 @@
+//! Training: `compile`, `fit`, `evaluate`, `predict`, the progress bar, the history and the
+//! callbacks, with Keras's (TF 2.10) semantics and output (KERAS.md §3, §5, §6).
+//!
+//! ```text
+//! model.compile(loss="sparse_categorical_crossentropy",   model.compile("sparse_categorical_crossentropy",
+//!               optimizer="sgd", metrics=["accuracy"])                  "sgd", &["accuracy"])?;
+//! history = model.fit(X_train, y_train, epochs=30,        let history = model.fit(&x_train, &y_train,
+//!                     validation_data=(X_valid, y_valid))     FitOptions::default().epochs(30)
+//!                                                                 .validation_data(&x_valid, &y_valid))?;
+//! history.history["val_accuracy"]                         &history.history["val_accuracy"]
+//! model.evaluate(X_test, y_test)                          model.evaluate(&x_test, &y_test, 32)?
+//! model.predict(X_new)                                    model.predict(&x_new, 32)?
+//! ```
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `compile.rs` | [`Model::compile`](crate::Model::compile), [`OptimizerSpec`] |
+//! | `losses.rs` | [`Loss`]: by name or value, from the logits of a final softmax/sigmoid |
+//! | `metrics.rs` | [`Metric`]: `'accuracy'` resolved as Keras does; running means |
+//! | `data.rs` | [`BatchSource`], [`ArraySource`], [`validation_split`] |
+//! | `fit.rs` | [`FitOptions`] and the training loop |
+//! | `evaluate.rs` | [`EvalOptions`], `evaluate`, `predict` |
+//! | `progress.rs` | the progress bar, character for character |
+//! | `history.rs` | [`Logs`], [`History`] |
+//! | `callbacks/` | [`Callback`], [`TrainingContext`], EarlyStopping, ModelCheckpoint, … |
+pub mod callbacks;
+pub mod compile;
+pub mod data;
+pub mod evaluate;
+pub mod fit;
+pub mod history;
+pub mod losses;
+pub mod metrics;
+pub mod progress;
+
+pub use callbacks::{
+    Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
+    ReduceLROnPlateau, TerminateOnNaN, TrainingContext,
+};
+pub use compile::OptimizerSpec;
+pub use data::{validation_split, ArraySource, BatchSource};
+pub use evaluate::EvalOptions;
+pub use fit::{FitOptions, ValidationData};
+pub use history::{python_float, History, HistoryParams, Logs, Series};
+pub use losses::{Loss, LossSpec};
+pub use metrics::{Metric, MetricFn};
+pub use progress::{format_value, Captured, Console, Verbose};
