@@ -11,7 +11,10 @@
 //! | [`kernels`] | the arithmetic on plain slices: GEMM, convolution as im2col + GEMM, pooling, softmax-cross-entropy |
 //! | [`tensor`] | [`Tensor`]: shape, f32 storage, seeded randomness, shape ops, elementwise math, reductions, matmul |
 //! | [`autograd`] | [`Var`], `backward()`, one differentiable op per file, gradient checking |
-//! | [`optim`], [`layers`], [`data`] | optimizers, Keras-style layers and models, datasets (to come) |
+//! | [`optim`] | optimizers (SGD, RMSprop, Adam, AdamW, Adagrad) and learning-rate schedules |
+//! | [`layers`] | Keras-style layers and models: `summary()`, `compile`, `fit`, callbacks, weight files |
+//! | [`data`] | datasets (Fashion-MNIST, MNIST), the download cache, splits |
+//! | [`viz`] | the course's pictures as PNG: image grids, training curves, confusion matrix, feature maps |
 //!
 //! Start with `cargo run --release --example autograd_tour`.
 pub use astrograd_autograd as autograd;
@@ -20,6 +23,7 @@ pub use astrograd_kernels as kernels;
 pub use astrograd_layers as layers;
 pub use astrograd_optim as optim;
 pub use astrograd_tensor as tensor;
+
 
 pub use astrograd_autograd::{gradcheck, no_grad, ops, AutogradError, Var};
 pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};
