@@ -1,20 +1,37 @@
-//! Downloading a file safely: verified, atomic, with a progress bar.
+//! Downloading a file safely: verified, atomic, resumable, with a progress bar.
 //!
 //! [`fetch`] is the one download function of the crate; every dataset (Fashion-MNIST, MNIST,
-//! and later Galaxy10 and cats vs dogs) goes through it. It
+//! Galaxy10, cats vs dogs) goes through it. It
 //!
 //! 1. asks the server for the file (HTTP GET, TLS by rustls, redirects followed),
-//! 2. streams the body into a temporary file *in the destination folder*, hashing it with
+//! 2. streams the body into `.<name>.partial` *in the destination folder*, hashing it with
 //!    SHA-256 and counting bytes as they arrive, with a progress bar on stderr when stderr is
 //!    a terminal,
 //! 3. checks the size and the digest against the expected ones, and only then
-//! 4. renames the temporary file onto the destination.
+//! 4. renames the partial file onto the destination.
 //!
 //! A rename inside one folder is atomic, so the destination either does not exist or holds the
 //! whole verified file: a wrong checksum, a dropped connection, a full disk or a killed
-//! process never leaves half a file where a loader would find it. The temporary file is
-//! deleted on every error path (it lives in a `tempfile::NamedTempFile`, which removes itself
-//! when dropped), so an interrupted download simply restarts from zero the next time.
+//! process never leaves half a file where a loader would find it.
+//!
+//! # Interrupted downloads
+//! When the connection drops (or the process is killed) the bytes received so far stay in
+//! `.<name>.partial`, and the next `fetch` of the same destination resumes: it hashes the
+//! partial bytes and asks the server for the rest with `Range: bytes=<len>-`.
+//!
+//! - A server that answers `206 Partial Content` with the matching `Content-Range` sends only
+//!   the rest, which is appended;
+//! - a server that ignores ranges (`200 OK`) sends the whole file, which replaces the partial
+//!   one (a clean restart);
+//! - a server that answers `416 Range Not Satisfiable` (the partial file is as long as the
+//!   file, or longer) makes the partial file go and the download start again from zero.
+//!
+//! The final size and SHA-256 are checked over the whole file either way, so a partial file
+//! left by another version of the file cannot slip through: it fails the check, and is
+//! deleted. Every other error (wrong size or checksum, HTTP error, a write that fails, e.g. on
+//! a full disk) deletes the partial file, so only a dropped connection keeps bytes on disk.
+//! Two processes must not download the same destination at the same time.
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,19 +56,31 @@ pub struct RemoteFile {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where the bytes of an unfinished download of `dest` are kept: `.<name>.partial` beside it.
+pub fn partial_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".to_string());
+    dest.with_file_name(format!(".{name}.partial"))
+}
+
 /// Downloads `url` to `dest`, verifying it, and returns `dest`.
 ///
 /// `expected_sha256` (lower-case hex) and `expected_size` are checked when given; give them
 /// whenever they are known. The parent folder of `dest` is created if needed. An existing
-/// `dest` is replaced only once the new file is complete and verified.
+/// `dest` is replaced only once the new file is complete and verified. A download that was
+/// cut off earlier resumes where it stopped (see the module doc).
 ///
 /// # Errors
 /// - [`DataError::HttpStatus`] when the server answers 404, 500, … (the message names the URL);
-/// - [`DataError::Download`] when the connection fails or drops before the end;
+/// - [`DataError::Download`] when the connection fails or drops before the end (the bytes
+///   received are kept in [`partial_path`] for the next call);
 /// - [`DataError::Verification`] when the size or the SHA-256 is not the expected one;
 /// - [`DataError::Io`] when the destination folder cannot be written (e.g. the disk is full).
 ///
-/// In every error case nothing is left at `dest` nor beside it.
+/// In every error case nothing is left at `dest`, and nothing beside it except the partial
+/// file of a dropped connection.
 pub fn fetch(
     url: &str,
     dest: &Path,
@@ -63,29 +92,102 @@ pub fn fetch(
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&folder).map_err(|e| DataError::io(&folder, e))?;
+    let partial = partial_path(dest);
+    let name = dest
+        .file_name()
+        .map_or_else(|| url.to_string(), |n| n.to_string_lossy().into_owned());
+    let result = fetch_into(url, &partial, &name, expected_sha256, expected_size);
+    match result {
+        Ok(()) => {
+            std::fs::rename(&partial, dest).map_err(|e| {
+                let _ = std::fs::remove_file(&partial);
+                DataError::io(dest, e)
+            })?;
+            Ok(dest.to_path_buf())
+        }
+        // Only a dropped connection keeps its bytes, for the next call to resume.
+        Err(e @ DataError::Download { .. }) if partial_len(&partial) > 0 => Err(e),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
 
+fn partial_len(partial: &Path) -> u64 {
+    std::fs::metadata(partial).map_or(0, |m| m.len())
+}
+
+/// Downloads into `partial` (resuming from its bytes), verifies, and syncs it to disk;
+/// `name` is shown on the progress bar.
+fn fetch_into(
+    url: &str,
+    partial: &Path,
+    name: &str,
+    expected_sha256: Option<&str>,
+    expected_size: Option<u64>,
+) -> Result<()> {
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(CONNECT_TIMEOUT)
         .timeout_read(READ_TIMEOUT)
         .build();
-    let response = match agent.get(url).call() {
-        Ok(response) => response,
-        Err(ureq::Error::Status(status, _)) => {
-            return Err(DataError::HttpStatus {
-                url: url.to_string(),
-                status,
-            })
+    let mut resume_from = partial_len(partial);
+    let response = loop {
+        let mut request = agent.get(url);
+        if resume_from > 0 {
+            request = request.set("Range", &format!("bytes={resume_from}-"));
         }
-        Err(other) => {
-            return Err(DataError::Download {
-                url: url.to_string(),
-                detail: other.to_string(),
-            })
+        match request.call() {
+            Ok(response) => break response,
+            // The partial file is as long as the file or longer: start again from zero.
+            Err(ureq::Error::Status(416, _)) if resume_from > 0 => {
+                std::fs::remove_file(partial).map_err(|e| DataError::io(partial, e))?;
+                resume_from = 0;
+            }
+            Err(ureq::Error::Status(status, _)) => {
+                return Err(DataError::HttpStatus {
+                    url: url.to_string(),
+                    status,
+                })
+            }
+            Err(other) => {
+                return Err(DataError::Download {
+                    url: url.to_string(),
+                    detail: other.to_string(),
+                })
+            }
         }
     };
-    let announced: Option<u64> = response
+    let content_length: Option<u64> = response
         .header("Content-Length")
         .and_then(|value| value.trim().parse().ok());
+    // 206 with `Content-Range: bytes <start>-<end>/<total>` for our start: append the rest.
+    // Anything else (200) is the whole file: start over.
+    let resumed_total = if response.status() == 206 && resume_from > 0 {
+        let total = response
+            .header("Content-Range")
+            .and_then(|range| parse_content_range(range, resume_from));
+        match total {
+            Some(total) => Some(total),
+            None => {
+                return Err(DataError::Verification {
+                    url: url.to_string(),
+                    what: "Content-Range of the resumed download",
+                    expected: format!("bytes {resume_from}-<end>/<total>"),
+                    found: response
+                        .header("Content-Range")
+                        .unwrap_or("none")
+                        .to_string(),
+                })
+            }
+        }
+    } else {
+        None
+    };
+    let (start, announced) = match resumed_total {
+        Some(total) => (resume_from, Some(total)),
+        None => (0, content_length),
+    };
     if let (Some(expected), Some(announced)) = (expected_size, announced) {
         // Refuse early rather than download a file we already know is the wrong one.
         if expected != announced {
@@ -98,20 +200,23 @@ pub fn fetch(
         }
     }
 
-    let file_name = dest
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "download".to_string());
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".part")
-        .tempfile_in(&folder)
-        .map_err(|e| DataError::io(&folder, e))?;
-
-    let progress = progress_bar(&file_name, announced.or(expected_size));
-    let mut reader = response.into_reader();
     let mut hasher = Sha256::new();
-    let mut received: u64 = 0;
+    let mut file = if start > 0 {
+        // The bytes already here count in the digest.
+        let mut existing = File::open(partial).map_err(|e| DataError::io(partial, e))?;
+        std::io::copy(&mut existing, &mut hasher).map_err(|e| DataError::io(partial, e))?;
+        OpenOptions::new()
+            .append(true)
+            .open(partial)
+            .map_err(|e| DataError::io(partial, e))?
+    } else {
+        File::create(partial).map_err(|e| DataError::io(partial, e))?
+    };
+
+    let progress = progress_bar(name, announced.or(expected_size));
+    progress.set_position(start);
+    let mut reader = response.into_reader();
+    let mut received: u64 = start;
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         let n = match reader.read(&mut buffer) {
@@ -120,15 +225,19 @@ pub fn fetch(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 progress.abandon();
+                // What arrived is on disk for the next call to resume from.
+                let _ = file.flush();
                 return Err(DataError::Download {
                     url: url.to_string(),
-                    detail: format!("connection lost after {received} bytes: {e}"),
+                    detail: format!(
+                        "connection lost after {received} bytes: {e} (kept for the next try)"
+                    ),
                 });
             }
         };
         hasher.update(&buffer[..n]);
-        temp.write_all(&buffer[..n])
-            .map_err(|e| DataError::io(temp.path(), e))?;
+        file.write_all(&buffer[..n])
+            .map_err(|e| DataError::io(partial, e))?;
         received += n as u64;
         progress.inc(n as u64);
     }
@@ -163,14 +272,18 @@ pub fn fetch(
             });
         }
     }
-
     // Flushed to disk before the rename, so that a crash cannot leave a renamed empty file.
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| DataError::io(temp.path(), e))?;
-    temp.persist(dest)
-        .map_err(|e| DataError::io(dest, e.error))?;
-    Ok(dest.to_path_buf())
+    file.sync_all().map_err(|e| DataError::io(partial, e))
+}
+
+/// The total size from `Content-Range: bytes <start>-<end>/<total>`, when `<start>` is the
+/// byte we asked for and the range runs to the end.
+fn parse_content_range(value: &str, start: u64) -> Option<u64> {
+    let (range, total) = value.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    let (first, last, total): (u64, u64, u64) =
+        (first.parse().ok()?, last.parse().ok()?, total.parse().ok()?);
+    (first == start && last + 1 == total).then_some(total)
 }
 
 /// SHA-256 of a file's bytes, as lower-case hex (what `sha256sum` prints).
@@ -223,11 +336,15 @@ pub(crate) mod test_server {
         Body(Vec<u8>),
         /// 200 announcing the whole body, then the connection closes after `sent` bytes.
         DropAfter { body: Vec<u8>, sent: usize },
+        /// Honours `Range: bytes=<start>-` with 206 and `Content-Range` (416 past the end);
+        /// 200 with the whole body without a Range header.
+        Ranged(Vec<u8>),
     }
 
     /// Serves `routes` (path → reply; anything else is a 404) for at most `max_requests`
     /// requests or 20 seconds, whichever comes first. Returns the base URL
-    /// (`http://127.0.0.1:PORT`) and a handle that yields the paths requested, in order.
+    /// (`http://127.0.0.1:PORT`) and a handle that yields the paths requested, in order, each
+    /// followed by ` (bytes=<start>-)` when the request asked for a range.
     pub fn serve(
         routes: HashMap<String, Reply>,
         max_requests: usize,
@@ -254,9 +371,14 @@ pub(crate) mod test_server {
                 if reader.read_line(&mut request_line).is_err() {
                     continue;
                 }
-                // Skip the headers up to the blank line.
+                // Read the headers up to the blank line, keeping a Range header.
+                let mut range_start: Option<usize> = None;
                 let mut line = String::new();
                 while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(value) = lower.strip_prefix("range: bytes=") {
+                        range_start = value.trim().trim_end_matches('-').parse().ok();
+                    }
                     line.clear();
                 }
                 let path = request_line
@@ -264,19 +386,35 @@ pub(crate) mod test_server {
                     .nth(1)
                     .unwrap_or("/")
                     .to_string();
-                let (status, body, sent) = match routes.get(&path) {
-                    Some(Reply::Body(body)) => ("200 OK", body.clone(), body.len()),
-                    Some(Reply::DropAfter { body, sent }) => ("200 OK", body.clone(), *sent),
-                    None => ("404 Not Found", b"not found".to_vec(), 9),
+                let mut extra = String::new();
+                let (status, body, sent) = match (routes.get(&path), range_start) {
+                    (Some(Reply::Body(body)), _) => ("200 OK", body.clone(), body.len()),
+                    (Some(Reply::DropAfter { body, sent }), _) => ("200 OK", body.clone(), *sent),
+                    (Some(Reply::Ranged(body)), Some(start)) if start < body.len() => {
+                        extra = format!(
+                            "Content-Range: bytes {start}-{}/{}\r\n",
+                            body.len() - 1,
+                            body.len()
+                        );
+                        let rest = body[start..].to_vec();
+                        let len = rest.len();
+                        ("206 Partial Content", rest, len)
+                    }
+                    (Some(Reply::Ranged(_)), Some(_)) => ("416 Range Not Satisfiable", vec![], 0),
+                    (Some(Reply::Ranged(body)), None) => ("200 OK", body.clone(), body.len()),
+                    (None, _) => ("404 Not Found", b"not found".to_vec(), 9),
                 };
                 let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = stream.write_all(head.as_bytes());
                 let _ = stream.write_all(&body[..sent]);
                 let _ = stream.flush();
-                requested.push(path);
+                match range_start {
+                    Some(start) => requested.push(format!("{path} (bytes={start}-)")),
+                    None => requested.push(path),
+                }
             }
             requested
         });
@@ -381,23 +519,119 @@ mod tests {
         assert!(files_in(dir.path()).is_empty());
     }
 
+    fn numbered_body(len: u32) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
     #[test]
-    fn a_dropped_connection_is_an_error_and_leaves_no_file() {
-        let body = vec![7u8; 50_000];
+    fn a_dropped_connection_keeps_a_partial_file_that_the_next_call_resumes() {
+        let body = numbered_body(50_000);
+        let digest = sha256_bytes(&body);
         let routes = HashMap::from([(
             "/f.bin".to_string(),
-            Reply::DropAfter { body, sent: 20_000 },
+            Reply::DropAfter {
+                body: body.clone(),
+                sent: 20_000,
+            },
         )]);
         let (base, _server) = serve(routes, 1);
         let dir = tempfile::tempdir().expect("temp dir");
         let dest = dir.path().join("f.bin");
-        let err = fetch(&format!("{base}/f.bin"), &dest, None, None).expect_err("dropped");
+        let err = fetch(&format!("{base}/f.bin"), &dest, Some(&digest), Some(50_000))
+            .expect_err("dropped");
         assert!(matches!(err, DataError::Download { .. }), "{err:?}");
+        // Nothing where a loader looks; the bytes received wait beside it.
+        assert_eq!(files_in(dir.path()), vec![".f.bin.partial"]);
+        let kept = std::fs::read(partial_path(&dest)).expect("partial kept");
+        assert_eq!(kept, body[..kept.len()]);
+
+        // A server that honours ranges sends only the rest.
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Ranged(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        fetch(&format!("{base}/f.bin"), &dest, Some(&digest), Some(50_000)).expect("resumed");
+        assert_eq!(std::fs::read(&dest).expect("written"), body);
+        assert_eq!(files_in(dir.path()), vec!["f.bin"]);
+        assert_eq!(
+            server.join().expect("server"),
+            vec![format!("/f.bin (bytes={}-)", kept.len())]
+        );
+    }
+
+    #[test]
+    fn a_server_without_ranges_restarts_from_zero() {
+        let body = numbered_body(30_000);
+        let digest = sha256_bytes(&body);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        std::fs::write(partial_path(&dest), vec![0xAA; 1000]).expect("stale partial");
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        fetch(&format!("{base}/f.bin"), &dest, Some(&digest), None).expect("restarted");
+        assert_eq!(std::fs::read(&dest).expect("written"), body);
+        assert_eq!(files_in(dir.path()), vec!["f.bin"]);
+        assert_eq!(server.join().expect("server"), vec!["/f.bin (bytes=1000-)"]);
+    }
+
+    #[test]
+    fn a_partial_file_as_long_as_the_file_restarts_after_416() {
+        let body = numbered_body(10_000);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        std::fs::write(partial_path(&dest), vec![1; 10_000]).expect("full-length partial");
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Ranged(body.clone()))]);
+        let (base, server) = serve(routes, 2);
+        fetch(
+            &format!("{base}/f.bin"),
+            &dest,
+            Some(&sha256_bytes(&body)),
+            None,
+        )
+        .expect("restarted");
+        assert_eq!(std::fs::read(&dest).expect("written"), body);
+        assert_eq!(
+            server.join().expect("server"),
+            vec!["/f.bin (bytes=10000-)", "/f.bin"]
+        );
+    }
+
+    #[test]
+    fn a_stale_partial_file_fails_the_checksum_and_is_deleted() {
+        let body = numbered_body(20_000);
+        let digest = sha256_bytes(&body);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        // Bytes of another version of the file: resuming appends the right rest to them.
+        std::fs::write(partial_path(&dest), vec![9; 5_000]).expect("stale partial");
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Ranged(body.clone()))]);
+        let (base, _server) = serve(routes, 2);
+        let url = format!("{base}/f.bin");
+        let err = fetch(&url, &dest, Some(&digest), None).expect_err("wrong digest");
+        assert!(
+            matches!(
+                err,
+                DataError::Verification {
+                    what: "SHA-256",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(
             files_in(dir.path()).is_empty(),
-            "left behind: {:?}",
+            "{:?}",
             files_in(dir.path())
         );
+        // The next call starts from zero and succeeds.
+        fetch(&url, &dest, Some(&digest), None).expect("fresh download");
+        assert_eq!(std::fs::read(&dest).expect("written"), body);
+    }
+
+    #[test]
+    fn content_range_must_match_the_request() {
+        assert_eq!(parse_content_range("bytes 100-199/200", 100), Some(200));
+        assert_eq!(parse_content_range("bytes 0-199/200", 100), None);
+        assert_eq!(parse_content_range("bytes 100-150/200", 100), None);
+        assert_eq!(parse_content_range("bytes 100-199/*", 100), None);
     }
 
     #[test]

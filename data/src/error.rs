@@ -45,6 +45,30 @@ pub enum DataError {
     /// A `.gz` file that does not decompress.
     #[error("{path}: corrupt gzip data: {detail}")]
     CorruptGzip { path: PathBuf, detail: String },
+    /// A file that is not a readable container of its kind (not HDF5, not a zip, cut off).
+    #[error("{path}: not a readable {format} file: {detail}")]
+    Corrupt {
+        path: PathBuf,
+        format: &'static str,
+        detail: String,
+    },
+    /// A readable file whose contents are not laid out as the dataset's (a missing HDF5
+    /// dataset, a wrong shape or dtype, a label out of range, a missing folder in an archive).
+    #[error("{path}: {item}: expected {expected}, found {found}")]
+    Layout {
+        path: PathBuf,
+        /// What was looked at, e.g. "dataset `images`" or "`ans[3]`".
+        item: String,
+        expected: String,
+        found: String,
+    },
+    /// An archive entry that would land outside the folder it is extracted into (zip slip).
+    #[error("{path}: refusing to extract entry {entry:?}: {reason}")]
+    UnsafeArchiveEntry {
+        path: PathBuf,
+        entry: String,
+        reason: &'static str,
+    },
     /// An images file and a labels file that do not hold the same number of examples.
     #[error(
         "{images_path} holds {images} images but {labels_path} holds {labels} labels: \

@@ -6,6 +6,9 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`fashion_mnist`], [`mnist`] | `load_data()` as `keras.datasets`: `((x_train, y_train), (x_test, y_test))` |
+//! | [`galaxy10`] | Galaxy10 SDSS (`load_data`) and DECals (`load_decals`) from their HDF5 files |
+//! | [`cats_and_dogs`] | `load()`: the cats vs dogs zip, downloaded and safely extracted |
+//! | [`image_generator`] | Keras's `ImageDataGenerator`: augmentation, `flow`, `flow_from_directory`, prefetching |
 //! | [`idx`] | the IDX reader (gzip or raw), every header and size checked |
 //! | [`cache`] | where files are looked for: explicit folder, `$ASTROGRAD_DATA`, user cache, system packages |
 //! | [`download`] | [`download::fetch`]: verified (size, SHA-256), atomic, with a progress bar |
@@ -22,13 +25,14 @@
 //! Every failure is a [`DataError`] that names the file or URL and says what was expected
 //! and what was found. The crate depends only on the tensor crate.
 //!
-//! Still to come (the data issue): Galaxy10 from HDF5, cats vs dogs, image folders and
-//! Keras's `ImageDataGenerator`.
+//! Still to come (the data issue): image folders and Keras's `ImageDataGenerator`.
 pub mod arrays;
 pub mod cache;
+pub mod cats_and_dogs;
 pub mod download;
 pub mod error;
 pub mod fashion_mnist;
+pub mod galaxy10;
 pub mod idx;
 pub mod mnist;
 pub mod split;
