@@ -24,6 +24,7 @@ pub use astrograd_layers as layers;
 pub use astrograd_optim as optim;
 pub use astrograd_tensor as tensor;
 
+pub mod viz;
 
 pub use astrograd_autograd::{gradcheck, no_grad, ops, AutogradError, Var};
 pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};

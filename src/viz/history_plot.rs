@@ -1,0 +1,296 @@
+//! The training curves: the course's `pd.DataFrame(history.history).plot()`, drawn as two
+//! panels, loss on the left and the metric (accuracy) on the right, training against
+//! validation. Several runs can share the panels (the optimizer comparison of Session 1), and a
+//! dashed vertical line can mark the epoch where fine-tuning started.
+use std::path::Path;
+
+use super::canvas::{Align, Canvas, VAlign, INK, TAB10, WHITE};
+use super::plot_area::{draw_panel, Curve, PanelText, VLine, TITLE_SIZE};
+use super::{Result, VizError};
+use crate::layers::History;
+
+/// A vertical line between epoch `after_epoch` and the next one (epochs counted from 1, as
+/// Keras prints them): `after_epoch: 10` draws it at x = 10.5.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochMarker {
+    pub after_epoch: usize,
+    /// Its legend entry (`"start of fine-tuning"`).
+    pub label: String,
+}
+
+/// Options of [`history_plot_with`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryPlotOptions {
+    /// A title above both panels; empty for none.
+    pub title: String,
+    /// A dashed vertical line at an epoch.
+    pub marker: Option<EpochMarker>,
+    /// Only the validation curves (`val_loss`, `val_accuracy`): clearer with many runs.
+    pub validation_only: bool,
+}
+
+/// Size of one panel, in pixels.
+const PANEL_WIDTH: usize = 560;
+const PANEL_HEIGHT: usize = 420;
+/// Above this many epochs the curves get no dots.
+const MAX_EPOCHS_WITH_MARKERS: usize = 30;
+
+/// Plots one `fit` history: loss and `val_loss` on the left, the first metric (`accuracy`) and
+/// its validation on the right, against the epoch (from 1), and saves the PNG at `path`.
+///
+/// # Errors
+/// [`VizError::Invalid`] when the history has no `loss` (no epoch was run);
+/// [`VizError::Write`] when the file cannot be written.
+pub fn history_plot(history: &History, path: &Path) -> Result<()> {
+    history_plot_with(&[("", history)], &HistoryPlotOptions::default(), path)
+}
+
+/// Plots several histories on the same two panels, one colour per run: validation curves
+/// solid, training curves dashed, named `"<name> (val)"` and `"<name> (train)"` in the legend.
+/// With one run and an empty name, the legend uses Keras's keys (`loss`, `val_loss`) and
+/// training and validation get the first two colours, as pandas draws them.
+///
+/// # Errors
+/// [`VizError::Invalid`] for no run or a run without `loss`; [`VizError::Write`] when the file
+/// cannot be written.
+pub fn history_plot_with(
+    runs: &[(&str, &History)],
+    options: &HistoryPlotOptions,
+    path: &Path,
+) -> Result<()> {
+    if runs.is_empty() {
+        return Err(VizError::invalid(
+            "history_plot",
+            "at least one history",
+            "none",
+        ));
+    }
+    for (name, history) in runs {
+        if history.history.get("loss").is_none_or(|l| l.is_empty()) {
+            return Err(VizError::invalid(
+                "history_plot",
+                format!(
+                    "a history with a 'loss' series (the History that fit returns){}",
+                    run_name(name)
+                ),
+                format!("the keys {:?}", history.history.keys()),
+            ));
+        }
+    }
+    let metric = runs.iter().find_map(|(_, h)| first_metric(h));
+    let longest = runs
+        .iter()
+        .map(|(_, h)| h.history["loss"].len())
+        .max()
+        .unwrap_or(0);
+    let markers = longest <= MAX_EPOCHS_WITH_MARKERS;
+
+    let panels = if metric.is_some() { 2 } else { 1 };
+    let header = if options.title.is_empty() {
+        0
+    } else {
+        TITLE_SIZE as usize + 20
+    };
+    let mut canvas = Canvas::new(PANEL_WIDTH * panels, PANEL_HEIGHT + header, WHITE);
+    if !options.title.is_empty() {
+        let centre = canvas.width() as f32 / 2.0;
+        canvas.text(
+            (centre, 12.0),
+            TITLE_SIZE + 2.0,
+            &options.title,
+            INK,
+            Align::Center,
+            VAlign::Top,
+        );
+    }
+    let vline = options.marker.as_ref().map(|m| VLine {
+        x: m.after_epoch as f32 + 0.5,
+        label: &m.label,
+    });
+    let keys = std::iter::once("loss".to_string()).chain(metric);
+    for (panel, key) in keys.enumerate() {
+        let curves = curves_for(runs, &key, options.validation_only, markers);
+        let text = PanelText {
+            title: &key,
+            x_label: "epoch",
+            y_label: "",
+        };
+        let x0 = (panel * PANEL_WIDTH) as f32;
+        let area = (
+            x0,
+            header as f32,
+            x0 + PANEL_WIDTH as f32,
+            (header + PANEL_HEIGHT) as f32,
+        );
+        draw_panel(&mut canvas, area, &text, &curves, true, vline.as_ref());
+    }
+    canvas.save_png(path)
+}
+
+/// `" (run \"adam\")"` for error messages, nothing for an unnamed run.
+fn run_name(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" (run {name:?})")
+    }
+}
+
+/// The first key that is neither the loss, a validation value nor the learning rate: the
+/// metric given to `compile` (`accuracy`).
+fn first_metric(history: &History) -> Option<String> {
+    history
+        .history
+        .keys()
+        .into_iter()
+        .find(|k| *k != "loss" && *k != "lr" && !k.starts_with("val_"))
+        .map(str::to_string)
+}
+
+/// The curves of `key` and `val_<key>` for every run.
+fn curves_for(
+    runs: &[(&str, &History)],
+    key: &str,
+    validation_only: bool,
+    markers: bool,
+) -> Vec<Curve> {
+    let single = runs.len() == 1 && runs[0].0.is_empty();
+    let val_key = format!("val_{key}");
+    let mut curves = Vec::new();
+    for (i, (name, history)) in runs.iter().enumerate() {
+        let val = history.history.get(&val_key);
+        let train = history.history.get(key);
+        let points = |values: &[f32]| -> Vec<(f32, f32)> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(e, &v)| (epoch_number(history, e), v))
+                .collect()
+        };
+        if let Some(train) = train.filter(|_| !validation_only || val.is_none()) {
+            curves.push(Curve {
+                label: if single {
+                    key.to_string()
+                } else {
+                    format!("{name} (train)")
+                },
+                points: points(train),
+                color: TAB10[if single { 0 } else { i % TAB10.len() }],
+                dashed: !single && val.is_some(),
+                markers,
+            });
+        }
+        if let Some(val) = val {
+            curves.push(Curve {
+                label: if single {
+                    val_key.clone()
+                } else {
+                    format!("{name} (val)")
+                },
+                points: points(val),
+                color: TAB10[if single { 1 } else { i % TAB10.len() }],
+                dashed: false,
+                markers,
+            });
+        }
+    }
+    curves
+}
+
+/// The epoch of the `e`-th recorded value, counted from 1 (from `initial_epoch + 1` when
+/// `fit` was resumed).
+fn epoch_number(history: &History, e: usize) -> f32 {
+    history.epoch.get(e).map_or(e + 1, |&epoch| epoch + 1) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::training::Logs;
+    use crate::viz::testing::{decode, distinct_colours, missing_dir_path, output_dir};
+
+    /// A history as `fit` would record it, with made-up but plausible curves.
+    fn history(epochs: usize, speed: f32) -> History {
+        let mut history = History::default();
+        for e in 0..epochs {
+            let t = e as f32;
+            history.history.push(&Logs::from_pairs(&[
+                ("loss", 0.35 + 0.6 * (-speed * t).exp()),
+                ("accuracy", 0.88 - 0.2 * (-speed * t).exp()),
+                ("val_loss", 0.42 + 0.5 * (-speed * t).exp() + 0.004 * t),
+                ("val_accuracy", 0.86 - 0.18 * (-speed * t).exp()),
+            ]));
+            history.epoch.push(e);
+        }
+        history
+    }
+
+    #[test]
+    fn one_history_makes_two_panels_with_training_and_validation_colours() {
+        let (_keep, dir) = output_dir();
+        let path = dir.join("history.png");
+        history_plot(&history(7, 0.6), &path).unwrap();
+        let decoded = decode(&path);
+        assert_eq!(
+            (decoded.width, decoded.height),
+            (2 * PANEL_WIDTH as u32, PANEL_HEIGHT as u32)
+        );
+        assert!(distinct_colours(&decoded) > 20);
+        for colour in &TAB10[..2] {
+            assert!(decoded.image.pixels().any(|p| p.0 == *colour));
+        }
+    }
+
+    #[test]
+    fn several_runs_with_a_marker_and_a_title() {
+        let (_keep, dir) = output_dir();
+        let path = dir.join("history_runs.png");
+        let (sgd, adam, rmsprop) = (history(10, 0.2), history(10, 0.7), history(10, 0.5));
+        let options = HistoryPlotOptions {
+            title: "Optimizers on Fashion-MNIST".into(),
+            marker: Some(EpochMarker {
+                after_epoch: 5,
+                label: "start of fine-tuning".into(),
+            }),
+            validation_only: false,
+        };
+        history_plot_with(
+            &[("SGD", &sgd), ("Adam", &adam), ("RMSprop", &rmsprop)],
+            &options,
+            &path,
+        )
+        .unwrap();
+        let decoded = decode(&path);
+        assert_eq!(decoded.height, PANEL_HEIGHT as u32 + TITLE_SIZE as u32 + 20);
+        for colour in &TAB10[..3] {
+            assert!(decoded.image.pixels().any(|p| p.0 == *colour));
+        }
+    }
+
+    #[test]
+    fn a_history_without_a_metric_has_one_panel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_only.png");
+        let mut history = History::default();
+        for loss in [1.0, 0.6, 0.5] {
+            history.history.push(&Logs::from_pairs(&[("loss", loss)]));
+        }
+        history_plot(&history, &path).unwrap();
+        assert_eq!(decode(&path).width, PANEL_WIDTH as u32);
+    }
+
+    #[test]
+    fn an_empty_history_is_invalid_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.png");
+        let err = history_plot(&History::default(), &path).unwrap_err();
+        assert!(err.to_string().contains("'loss'"), "{err}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_a_write_error() {
+        let err = history_plot(&history(3, 0.5), &missing_dir_path("h.png")).unwrap_err();
+        assert!(matches!(err, VizError::Write { .. }), "{err}");
+    }
+}
