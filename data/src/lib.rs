@@ -34,6 +34,7 @@ pub mod error;
 pub mod fashion_mnist;
 pub mod galaxy10;
 pub mod idx;
+pub mod image_generator;
 pub mod mnist;
 pub mod split;
 

@@ -18,6 +18,7 @@
 //! | `losses.rs` | [`Loss`]: by name or value, from the logits of a final softmax/sigmoid |
 //! | `metrics.rs` | [`Metric`]: `'accuracy'` resolved as Keras does; running means |
 //! | `data.rs` | [`BatchSource`], [`ArraySource`], [`validation_split`] |
+//! | `data_sources.rs` | `BatchSource` for `ImageDataGenerator`'s `flow` / `flow_from_directory` iterators |
 //! | `fit.rs` | [`FitOptions`] and the training loop |
 //! | `evaluate.rs` | [`EvalOptions`], `evaluate`, `predict` |
 //! | `progress.rs` | the progress bar, character for character |
@@ -26,6 +27,7 @@
 pub mod callbacks;
 pub mod compile;
 pub mod data;
+pub mod data_sources;
 pub mod evaluate;
 pub mod fit;
 pub mod history;

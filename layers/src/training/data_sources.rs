@@ -1,0 +1,85 @@
+//! `fit` on `ImageDataGenerator` iterators: [`BatchSource`] for the data crate's
+//! [`ArrayIterator`] (`datagen.flow(x, y)`) and [`DirectoryIterator`]
+//! (`datagen.flow_from_directory(dir)`).
+//!
+//! ```no_run
+//! use astrograd_data::image_generator::{ClassMode, DirectoryOptions, ImageDataGenerator};
+//! let datagen = ImageDataGenerator::default().rescale(1.0 / 255.0);
+//! let mut train = datagen.flow_from_directory("train",
+//!     DirectoryOptions::default().target_size(150, 150).batch_size(20).class_mode(ClassMode::Binary))?;
+//! // let history = model.fit_batches(&mut train, FitOptions::default().epochs(30))?;
+//! # Ok::<(), astrograd_data::DataError>(())
+//! ```
+//!
+//! The data crate cannot depend on this one, so its iterators expose the same three methods
+//! as inherent methods returning `astrograd_data::Result`; the impls below forward to them and
+//! turn a data error into a [`LayerError::Invalid`] that carries its message.
+use astrograd_autograd::Tensor;
+use astrograd_data::image_generator::{ArrayIterator, DirectoryIterator};
+use astrograd_data::DataError;
+
+use super::data::BatchSource;
+use crate::{LayerError, Result};
+
+/// A data error met while `fit` asked for batch `i`.
+fn batch_error(source: &str, i: usize, len: usize, err: DataError) -> LayerError {
+    LayerError::invalid(source, format!("batch {i} of {len}"), err.to_string())
+}
+
+impl BatchSource for ArrayIterator {
+    fn len(&self) -> usize {
+        ArrayIterator::len(self)
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize) {
+        ArrayIterator::on_epoch_start(self, epoch)
+    }
+
+    fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)> {
+        let len = ArrayIterator::len(self);
+        ArrayIterator::batch(self, i).map_err(|e| batch_error("ImageDataGenerator.flow", i, len, e))
+    }
+}
+
+impl BatchSource for DirectoryIterator {
+    fn len(&self) -> usize {
+        DirectoryIterator::len(self)
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize) {
+        DirectoryIterator::on_epoch_start(self, epoch)
+    }
+
+    fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)> {
+        let len = DirectoryIterator::len(self);
+        DirectoryIterator::batch(self, i)
+            .map_err(|e| batch_error("ImageDataGenerator.flow_from_directory", i, len, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use astrograd_data::image_generator::{FlowOptions, ImageDataGenerator};
+
+    /// The trait object sees the iterator's batches; errors keep the data crate's message.
+    #[test]
+    fn flow_is_a_batch_source() {
+        let x = Tensor::from_vec((0..20).map(|v| v as f32).collect(), &[5, 2, 2, 1]).expect("x");
+        let y = Tensor::from_vec(vec![0.0, 1.0, 0.0, 1.0, 0.0], &[5]).expect("y");
+        let it = ImageDataGenerator::default()
+            .flow(
+                &x,
+                Some(&y),
+                FlowOptions::default().batch_size(2).shuffle(false),
+            )
+            .expect("flow");
+        let mut source: Box<dyn BatchSource> = Box::new(it);
+        assert_eq!(source.len(), 3);
+        source.on_epoch_start(0);
+        let (bx, by) = source.batch(2).expect("batch");
+        assert_eq!((bx.shape(), by.to_vec()), (&[1, 2, 2, 1][..], vec![0.0]));
+        let err = source.batch(3).unwrap_err();
+        assert!(err.to_string().contains("has length 3"), "{err}");
+    }
+}
