@@ -1,0 +1,590 @@
+//! What the course examples share: the command line, the folder the pictures go to, loading a
+//! dataset with one clear message when it is missing, and printing predictions next to the
+//! true labels.
+//!
+//! Every example takes the same flags (after `--`, as in
+//! `cargo run --release --example session1_mlp -- --epochs 2`):
+//!
+//! | flag | meaning | default |
+//! |---|---|---|
+//! | `--epochs N` | epochs of training | the course's |
+//! | `--data PATH` | a local copy of the dataset (a folder, or the `.h5` file of Galaxy10) | the usual places, then a download |
+//! | `--seed S` | `tf.keras.utils.set_random_seed(S)`, and the split's `random_state` | 42 |
+//! | `--batch-size B` | samples per batch | 32 |
+//! | `--output DIR` | where the pictures are written | `./astrograd-output/NAME/` |
+//! | `--help` | what the example does, and these flags | |
+//!
+//! The output folder is checked *before* the data is loaded or a model trained, so that a
+//! folder that cannot be written costs a second, not minutes of training.
+// Each example uses only part of this module.
+#![allow(dead_code)]
+// ExampleError holds a DataError (about 130 bytes); an example returns at most one, once.
+#![allow(clippy::result_large_err)]
+
+pub mod images;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use astrograd::data::{arrays, fashion_mnist, galaxy10, train_test_split, DataError, TrainTest};
+use astrograd::layers::{LayerError, Model};
+use astrograd::viz::{self, VizError};
+use astrograd::{AutogradError, Tensor, TensorError, Var};
+
+/// What an example is: its name (the output folder's), what `--help` says, its defaults.
+pub struct Example {
+    /// The example's name, as in `cargo run --release --example NAME`.
+    pub name: &'static str,
+    /// One paragraph for `--help`: the course workload it reproduces.
+    pub about: &'static str,
+    /// The course's number of epochs.
+    pub epochs: usize,
+    /// The dataset, for `--data` and the message when it is missing.
+    pub dataset: Dataset,
+}
+
+/// The datasets an example can read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dataset {
+    /// Fashion-MNIST: a folder holding the four `.gz` IDX files.
+    FashionMnist,
+    /// Galaxy10 SDSS: `Galaxy10.h5`, or a folder holding it.
+    Galaxy10,
+    /// Cats vs dogs: `cats_and_dogs_filtered.zip` or its extracted folder (`images.rs`).
+    CatsAndDogs,
+}
+
+impl Dataset {
+    /// What `--data` points to, in a few words (for the usage).
+    fn short(self) -> &'static str {
+        match self {
+            Dataset::FashionMnist => "a folder holding the four Fashion-MNIST .gz files",
+            Dataset::Galaxy10 => "Galaxy10.h5 (SDSS), or a folder holding it",
+            Dataset::CatsAndDogs => "cats_and_dogs_filtered.zip or its extracted folder",
+        }
+    }
+
+    /// What `--data` must point to.
+    fn expected(self) -> String {
+        match self {
+            Dataset::FashionMnist => format!(
+                "a folder holding the four Fashion-MNIST files ({})",
+                fashion_mnist::FILES.map(|f| f.name).join(", ")
+            ),
+            Dataset::Galaxy10 => format!(
+                "the Galaxy10 SDSS file {} (or a folder holding it)",
+                galaxy10::SDSS_FILE.name
+            ),
+            Dataset::CatsAndDogs => images::cats_and_dogs_expected(),
+        }
+    }
+}
+
+/// The parsed command line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Args {
+    pub epochs: usize,
+    pub data: Option<PathBuf>,
+    pub seed: u32,
+    pub batch_size: usize,
+    pub output: PathBuf,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Run(Args),
+    Help,
+}
+
+/// Everything that can stop an example, each with a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ExampleError {
+    /// A flag that does not exist, or a value that does not parse.
+    #[error("{message}\n\n{usage}")]
+    Usage { message: String, usage: String },
+    /// The dataset is nowhere on this machine and could not be downloaded.
+    #[error("{source}\n\nIf you have a copy elsewhere, pass it with --data:\n    cargo run --release --example {example} -- --data PATH\n  where PATH is {expected}.")]
+    MissingData {
+        example: &'static str,
+        expected: String,
+        source: DataError,
+    },
+    /// `--data` points to something that is not the dataset.
+    #[error("--data {path}: expected {expected}, found {found}")]
+    BadDataPath {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    /// The output folder cannot be written (checked before training).
+    #[error("the output folder {} cannot be written ({detail}); choose another with --output DIR", .dir.display())]
+    Output { dir: PathBuf, detail: String },
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    #[error(transparent)]
+    Viz(#[from] VizError),
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    #[error(transparent)]
+    Autograd(#[from] AutogradError),
+}
+
+/// The pictures an example saves, collected to be listed at the end.
+pub struct Pictures {
+    dir: PathBuf,
+    saved: Vec<PathBuf>,
+}
+
+impl Pictures {
+    /// The path of the picture `file_name` in the output folder, remembered for the final list.
+    pub fn path(&mut self, file_name: &str) -> PathBuf {
+        let path = self.dir.join(file_name);
+        self.saved.push(path.clone());
+        path
+    }
+
+    /// The output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Runs an example: parses the command line, prints `--help` or checks the output folder,
+/// calls `run`, then lists the pictures. An error is printed as one message, and the exit
+/// status is 2 for a bad command line, 1 for anything else.
+pub fn main(
+    example: &Example,
+    run: impl FnOnce(&Args, &mut Pictures) -> Result<(), ExampleError>,
+) -> ExitCode {
+    let args = match parse_args(example, std::env::args().skip(1)) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Help) => {
+            println!("{}", help(example));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = viz::ensure_writable_dir(&args.output) {
+        let detail = match e {
+            VizError::Write { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        let dir = args.output.clone();
+        eprintln!("error: {}", ExampleError::Output { dir, detail });
+        return ExitCode::FAILURE;
+    }
+    let mut pictures = Pictures {
+        dir: args.output.clone(),
+        saved: Vec::new(),
+    };
+    match run(&args, &mut pictures) {
+        Ok(()) => {
+            println!("\nPictures saved in {}:", pictures.dir.display());
+            for path in &pictures.saved {
+                let name = path.file_name().unwrap_or(path.as_os_str());
+                println!("  {}", name.to_string_lossy());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the flags (`--epochs 7` or `--epochs=7`).
+///
+/// # Errors
+/// [`ExampleError::Usage`] for an unknown flag, a missing value or a value that does not parse.
+pub fn parse_args(
+    example: &Example,
+    argv: impl IntoIterator<Item = String>,
+) -> Result<Command, ExampleError> {
+    let usage_error = |message: String| ExampleError::Usage {
+        message,
+        usage: usage(example),
+    };
+    let mut args = Args {
+        epochs: example.epochs,
+        data: None,
+        seed: 42,
+        batch_size: 32,
+        output: Path::new("astrograd-output").join(example.name),
+    };
+    let mut argv = argv.into_iter();
+    while let Some(arg) = argv.next() {
+        if arg == "--help" || arg == "-h" {
+            return Ok(Command::Help);
+        }
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.into())),
+            _ => (arg.clone(), None),
+        };
+        if !["--epochs", "--data", "--seed", "--batch-size", "--output"].contains(&flag.as_str()) {
+            return Err(usage_error(format!("unknown argument {arg:?}")));
+        }
+        let value: String = match inline_value.or_else(|| argv.next()) {
+            Some(value) => value,
+            None => return Err(usage_error(format!("{flag} needs a value"))),
+        };
+        let positive = |what: &str| -> Result<usize, ExampleError> {
+            match value.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(usage_error(format!(
+                    "{flag}: expected {what} (a whole number ≥ 1), found {value:?}"
+                ))),
+            }
+        };
+        match flag.as_str() {
+            "--epochs" => args.epochs = positive("a number of epochs")?,
+            "--batch-size" => args.batch_size = positive("a batch size")?,
+            "--seed" => {
+                args.seed = value.parse().map_err(|_| {
+                    usage_error(format!(
+                        "--seed: expected a whole number from 0 to {}, found {value:?}",
+                        u32::MAX
+                    ))
+                })?
+            }
+            "--data" => args.data = Some(PathBuf::from(value)),
+            _ => args.output = PathBuf::from(value),
+        }
+    }
+    Ok(Command::Run(args))
+}
+
+/// The flags, for `--help` and after a usage error.
+pub fn usage(example: &Example) -> String {
+    format!(
+        "usage: cargo run --release --example {name} -- [FLAGS]\n\n\
+         flags:\n  \
+         --epochs N        epochs of training (default {epochs}, the course's)\n  \
+         --data PATH       {data}\n                    \
+         (default: the usual places, then a download)\n  \
+         --seed S          random seed, as tf.keras.utils.set_random_seed (default 42)\n  \
+         --batch-size B    samples per batch (default 32)\n  \
+         --output DIR      where the pictures go (default astrograd-output/{name})\n  \
+         --help            this message",
+        name = example.name,
+        epochs = example.epochs,
+        data = example.dataset.short(),
+    )
+}
+
+/// `--help`: what the example does, then the flags.
+pub fn help(example: &Example) -> String {
+    format!(
+        "{}\n\n{}\n\n{}",
+        example.name,
+        example.about,
+        usage(example)
+    )
+}
+
+/// Fashion-MNIST as `keras.datasets.fashion_mnist.load_data()`: from `--data` when given
+/// (which must then hold the four files), else from the usual places or a download.
+///
+/// # Errors
+/// [`ExampleError::MissingData`] when it is nowhere; [`ExampleError::BadDataPath`] when
+/// `--data` is not a folder holding the files; a damaged file's [`DataError`].
+pub fn load_fashion_mnist(example: &Example, args: &Args) -> Result<TrainTest, ExampleError> {
+    println!("Loading Fashion-MNIST…");
+    let loaded = match &args.data {
+        Some(dir) => {
+            check_fashion_mnist_dir(dir)?;
+            fashion_mnist::load_data_from(dir)
+        }
+        None => fashion_mnist::load_data(),
+    };
+    loaded.map_err(|e| missing_data(example, e))
+}
+
+fn check_fashion_mnist_dir(dir: &Path) -> Result<(), ExampleError> {
+    let bad = |found: String| ExampleError::BadDataPath {
+        path: dir.to_path_buf(),
+        expected: Dataset::FashionMnist.expected(),
+        found,
+    };
+    if !dir.is_dir() {
+        return Err(bad(if dir.exists() {
+            "a file".into()
+        } else {
+            "nothing at that path".into()
+        }));
+    }
+    let missing: Vec<&str> = fashion_mnist::FILES
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| !dir.join(name).is_file())
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!("a folder without {}", missing.join(", "))));
+    }
+    Ok(())
+}
+
+/// Galaxy10 SDSS as the course reads it with h5py: `(images, labels)`, images f32
+/// `(N, 69, 69, 3)` with values 0–255, labels `(N,)`. From `--data` when given (the file, or
+/// a folder holding it), else from the usual places or a download.
+///
+/// # Errors
+/// As [`load_fashion_mnist`]; a file that is not laid out as Galaxy10's says what it expected.
+pub fn load_galaxy10(example: &Example, args: &Args) -> Result<(Tensor, Tensor), ExampleError> {
+    println!("Loading Galaxy10 (SDSS)…");
+    let loaded = match &args.data {
+        Some(path) => {
+            if !path.exists() {
+                return Err(ExampleError::BadDataPath {
+                    path: path.clone(),
+                    expected: Dataset::Galaxy10.expected(),
+                    found: "nothing at that path".into(),
+                });
+            }
+            if path.is_dir() && !path.join(galaxy10::SDSS_FILE.name).is_file() {
+                return Err(ExampleError::BadDataPath {
+                    path: path.clone(),
+                    expected: Dataset::Galaxy10.expected(),
+                    found: format!("a folder without {}", galaxy10::SDSS_FILE.name),
+                });
+            }
+            galaxy10::load_data_from(path)
+        }
+        None => galaxy10::load_data(),
+    };
+    loaded.map_err(|e| missing_data(example, e))
+}
+
+/// A `NotFound` becomes the message with the `--data` flag; other errors stay as they are.
+fn missing_data(example: &Example, e: DataError) -> ExampleError {
+    match e {
+        DataError::NotFound { .. } => ExampleError::MissingData {
+            example: example.name,
+            expected: example.dataset.expected(),
+            source: e,
+        },
+        other => ExampleError::Data(other),
+    }
+}
+
+/// The course's Galaxy10 split, `train_test_split(images, labels, test_size=0.1,
+/// random_state=seed)` (the same rows as scikit-learn), then `/ 255`:
+/// `((x_train, y_train), (x_test, y_test))`.
+///
+/// # Errors
+/// A data set too small to split.
+pub fn split_galaxy10(
+    images: &Tensor,
+    labels: &Tensor,
+    seed: u32,
+) -> Result<TrainTest, ExampleError> {
+    let (train, test) = train_test_split(labels.shape()[0], 0.1, seed)?;
+    let x_train = arrays::scale_255(&images.select(0, &train)?);
+    let x_test = arrays::scale_255(&images.select(0, &test)?);
+    Ok((
+        (x_train, labels.select(0, &train)?),
+        (x_test, labels.select(0, &test)?),
+    ))
+}
+
+/// The class of each row of `probabilities` (N, classes): `np.argmax(y_proba, axis=1)`.
+///
+/// # Errors
+/// A tensor that is not (N, classes).
+pub fn predicted_classes(probabilities: &Tensor) -> Result<Vec<usize>, ExampleError> {
+    Ok(as_classes(&probabilities.argmax(1)?))
+}
+
+/// Labels stored as f32 (as the loaders give them) to class indices.
+pub fn as_classes(labels: &Tensor) -> Vec<usize> {
+    labels.as_slice().iter().map(|&c| c as usize).collect()
+}
+
+/// Prints the first `n` predictions against the true labels, with the probability the model
+/// gave to the class it chose, as the course does after `model.predict(X_new)`.
+///
+/// # Errors
+/// A tensor that is not (N, classes).
+pub fn print_predictions(
+    probabilities: &Tensor,
+    y_true: &Tensor,
+    class_names: &[&str],
+    n: usize,
+) -> Result<(), ExampleError> {
+    let n = n.min(probabilities.shape()[0]);
+    let predicted = predicted_classes(&probabilities.slice_axis(0, 0, n)?)?;
+    let truth = as_classes(&y_true.slice_axis(0, 0, n)?);
+    let classes = probabilities.shape()[1];
+    println!("\nThe first {n} test images:");
+    println!(
+        "  {:>5}  {:<32} {:>11}  true label",
+        "image", "predicted", "probability"
+    );
+    for i in 0..n {
+        let p = probabilities.as_slice()[i * classes + predicted[i]];
+        let mark = if predicted[i] == truth[i] {
+            "✓"
+        } else {
+            "✗"
+        };
+        println!(
+            "  {i:>5}  {:<32} {p:>11.2}  {:<32} {mark}",
+            class_names[predicted[i]], class_names[truth[i]]
+        );
+    }
+    Ok(())
+}
+
+/// The first `n` images of `x` with their class names under them, `cols` to a row (the
+/// course's labelled grid).
+///
+/// # Errors
+/// As [`viz::image_grid`].
+pub fn save_image_grid(
+    x: &Tensor,
+    y: &Tensor,
+    class_names: &[&str],
+    n: usize,
+    cols: usize,
+    path: &Path,
+) -> Result<(), ExampleError> {
+    let n = n.min(x.shape()[0]);
+    let labels: Vec<String> = as_classes(&y.slice_axis(0, 0, n)?)
+        .into_iter()
+        .map(|c| class_names[c].to_string())
+        .collect();
+    viz::image_grid(&x.slice_axis(0, 0, n)?, &labels, cols, path)?;
+    Ok(())
+}
+
+/// What the first layer of `model` (a convolution) learned: its kernel (KH, KW, C, F) →
+/// `kernels.png`, and its output for `image` (1, H, W, C), one map per filter →
+/// `feature_maps.png`. The first layer alone is applied to the image, as Keras's
+/// `Model(model.inputs, model.layers[0].output).predict(image)`.
+///
+/// # Errors
+/// A first layer without weights or with an input shape other than the image's.
+pub fn save_conv1_pictures(
+    model: &Model,
+    image: &Tensor,
+    pictures: &mut Pictures,
+) -> Result<(), ExampleError> {
+    let conv1 = model.layers()[0].clone();
+    let kernel = match conv1.borrow().weights().first() {
+        Some(w) => w.var.value(),
+        None => {
+            return Err(LayerError::invalid(
+                "save_conv1_pictures",
+                "a first layer with a kernel (a Conv2D)",
+                format!("layer \"{}\" without weights", conv1.name()),
+            )
+            .into())
+        }
+    };
+    viz::kernels(&kernel, &pictures.path("kernels.png"))?;
+    // maps: (1, OH, OW, F)
+    let maps = conv1
+        .borrow_mut()
+        .call(&[Var::constant(image.clone())], false)?
+        .value();
+    viz::feature_maps(&maps, 4, &pictures.path("feature_maps.png"))?;
+    println!(
+        "{}: kernel {:?} → kernels.png; its {} feature maps of one image, {}×{} each → feature_maps.png",
+        conv1.name(),
+        kernel.shape(),
+        maps.shape()[3],
+        maps.shape()[1],
+        maps.shape()[2]
+    );
+    Ok(())
+}
+
+/// The class names as owned strings, as the picture functions take them.
+pub fn names(class_names: &[&str]) -> Vec<String> {
+    class_names.iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    // The examples are binaries; `cargo test --release --examples` runs these.
+    use super::*;
+
+    const EXAMPLE: Example = Example {
+        name: "demo",
+        about: "A demo.",
+        epochs: 7,
+        dataset: Dataset::FashionMnist,
+    };
+
+    fn parse(args: &[&str]) -> Result<Command, ExampleError> {
+        parse_args(&EXAMPLE, args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_are_the_courses() {
+        let Command::Run(args) = parse(&[]).unwrap() else {
+            panic!("expected Run")
+        };
+        assert_eq!(args.epochs, 7);
+        assert_eq!(args.seed, 42);
+        assert_eq!(args.batch_size, 32);
+        assert_eq!(args.output, Path::new("astrograd-output/demo"));
+    }
+
+    #[test]
+    fn flags_with_space_or_equals() {
+        let Command::Run(args) = parse(&[
+            "--epochs",
+            "2",
+            "--seed=7",
+            "--data",
+            "/d",
+            "--output=o",
+            "--batch-size",
+            "64",
+        ])
+        .unwrap() else {
+            panic!("expected Run")
+        };
+        assert_eq!((args.epochs, args.seed, args.batch_size), (2, 7, 64));
+        assert_eq!(args.data.as_deref(), Some(Path::new("/d")));
+        assert_eq!(args.output, Path::new("o"));
+        assert_eq!(parse(&["--epochs", "1", "--help"]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn bad_flags_are_explained() {
+        let e = parse(&["--epoch", "2"]).unwrap_err().to_string();
+        assert!(e.starts_with("unknown argument \"--epoch\""), "{e}");
+        assert!(e.contains("--epochs N"), "the usage follows: {e}");
+        let e = parse(&["--epochs", "zero"]).unwrap_err().to_string();
+        assert!(e.contains("expected a number of epochs"), "{e}");
+        let e = parse(&["--epochs", "0"]).unwrap_err().to_string();
+        assert!(e.contains("found \"0\""), "{e}");
+        let e = parse(&["--seed"]).unwrap_err().to_string();
+        assert!(e.starts_with("--seed needs a value"), "{e}");
+    }
+
+    #[test]
+    fn a_data_folder_without_the_files_says_which_are_missing() {
+        let dir = std::env::temp_dir();
+        let e = check_fashion_mnist_dir(&dir.join("no-such-astrograd-folder"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("found nothing at that path"), "{e}");
+        let empty = std::env::temp_dir().join(format!("astrograd-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let e = check_fashion_mnist_dir(&empty).unwrap_err().to_string();
+        std::fs::remove_dir(&empty).unwrap();
+        assert!(
+            e.contains("a folder without train-images-idx3-ubyte.gz"),
+            "{e}"
+        );
+    }
+}
