@@ -24,7 +24,14 @@ pub use astrograd_layers as layers;
 pub use astrograd_optim as optim;
 pub use astrograd_tensor as tensor;
 
+pub mod block_cache;
 pub mod viz;
+
+/// Every program that uses astrograd allocates through [`block_cache::BlockCache`]: the
+/// system allocator, plus a cache of big freed blocks that the next training step reuses (it
+/// bought 2.5× on the Fashion-MNIST CNN's epoch time; see the module for why).
+#[global_allocator]
+static ALLOCATOR: block_cache::BlockCache = block_cache::BlockCache;
 
 pub use astrograd_autograd::{gradcheck, no_grad, ops, AutogradError, Var};
 pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};

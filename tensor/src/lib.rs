@@ -36,6 +36,7 @@ mod reduce;
 pub mod shape;
 mod shape_ops;
 mod tensor;
+pub mod threads;
 
 pub use device::Device;
 pub use error::{Result, TensorError};

@@ -1,0 +1,305 @@
+//! # The workload timer: astrograd's epoch times on the course's four workloads
+//!
+//! `../shared/refbench` writes the course's four training workloads once in PyTorch
+//! (`torch_ref.py`) and once in Keras (`keras_ref.py`); this example runs the same four with
+//! astrograd — the same models, data sizes, optimizer (Adam, lr 1e-3, ε 1e-7), Glorot-uniform
+//! initialisation and batch sizes — times every epoch, and prints one JSON line in refbench's
+//! schema, so that the lines can be compared side by side:
+//!
+//! ```text
+//! {"engine":"astrograd","workload":"s1_mlp","epoch_s":1.23,"epochs":[1.4,1.23,1.22],"test_acc":0.86}
+//! ```
+//!
+//! `epoch_s` is the median epoch wall time without the first epoch (the warm-up), as refbench
+//! computes it. Machines are shared and noisy: compare ratios measured back to back, not
+//! absolute times from different runs.
+//!
+//! | workload | model | data (as `torch_ref.py`) | batch |
+//! |---|---|---|---|
+//! | `s1_mlp` | Flatten → Dense 300 relu → Dense 100 relu → Dense 10 softmax | Fashion-MNIST train\[5000:\] (55,000) | 32 |
+//! | `s2_cnn` | Conv2D 12 3×3 relu → MaxPool 2 → Flatten → Dense 128 relu → Dense 10 softmax | Fashion-MNIST train\[:48000\] | 32 |
+//! | `g10_cnn` | Conv2D 12 3×3 relu → MaxPool 2 → Flatten → Dense 500 relu → 100 relu → 10 softmax | 15,685 uniform 69×69×3 images, 10 random labels | 32 |
+//! | `cd_cnn` | Conv 16/32/64 3×3 relu + MaxPool 2 (×3) → Flatten → Dense 512 relu → Dense 1 sigmoid | 400 uniform 150×150×3 images, random 0/1 labels | 20 |
+//!
+//! As in `torch_ref.py`, an epoch is the training pass only (no validation pass), and the
+//! Fashion-MNIST workloads report the test accuracy after the last epoch (`null` for the
+//! random-data ones). The model is compiled with `metrics=["accuracy"]`, as in `keras_ref.py`.
+//!
+//! The main thread is made one of the worker threads
+//! ([`work_on_this_thread`](astrograd::tensor::threads::work_on_this_thread)), as PyTorch's
+//! OpenMP threads are.
+//!
+//! Run: `cargo run --release --example bench_epochs -- --workload s1_mlp --epochs 3 --json`
+//! (`--data DIR` for a local Fashion-MNIST folder; without `--json` it also prints the model).
+use std::time::Instant;
+
+use astrograd::data::{arrays::scale_255, fashion_mnist};
+use astrograd::layers::training::{Callback, FitOptions, Logs, TrainingContext};
+use astrograd::layers::{Conv2D, Dense, Flatten, Layer, MaxPooling2D, Model, Sequential};
+use astrograd::optim::Adam;
+use astrograd::tensor::random::Rng;
+use astrograd::{set_seed, Tensor};
+
+/// What the command line asked for.
+struct Args {
+    workload: String,
+    epochs: usize,
+    json: bool,
+    data: Option<String>,
+}
+
+const USAGE: &str = "usage: bench_epochs --workload {s1_mlp,s2_cnn,g10_cnn,cd_cnn} [--epochs N] \
+                     [--json] [--data FASHION_MNIST_DIR]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        workload: String::new(),
+        epochs: 3,
+        json: false,
+        data: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--workload" => args.workload = it.next().ok_or("--workload needs a value")?,
+            "--epochs" => {
+                let value = it.next().ok_or("--epochs needs a value")?;
+                args.epochs = value
+                    .parse()
+                    .ok()
+                    .filter(|&e: &usize| e >= 1)
+                    .ok_or(format!("--epochs expects an integer ≥ 1, found {value:?}"))?;
+            }
+            "--json" => args.json = true,
+            "--data" => args.data = Some(it.next().ok_or("--data needs a folder")?),
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if !["s1_mlp", "s2_cnn", "g10_cnn", "cd_cnn"].contains(&args.workload.as_str()) {
+        return Err(format!(
+            "--workload expects one of s1_mlp, s2_cnn, g10_cnn, cd_cnn, found {:?}\n{USAGE}",
+            args.workload
+        ));
+    }
+    Ok(args)
+}
+
+/// Records the wall time of every epoch (Keras's `on_epoch_begin` / `on_epoch_end`, as the
+/// callback `T` of `keras_ref.py`).
+#[derive(Default)]
+struct EpochTimer {
+    started: Option<Instant>,
+    seconds: Vec<f64>,
+}
+
+impl Callback for EpochTimer {
+    fn on_epoch_begin(
+        &mut self,
+        _epoch: usize,
+        _ctx: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.started = Some(Instant::now());
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &mut Logs,
+        _ctx: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        if let Some(started) = self.started.take() {
+            self.seconds.push(started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+}
+
+/// One workload: its model, training data, optional test data, batch size and loss.
+struct Workload {
+    model: Model,
+    x: Tensor,
+    y: Tensor,
+    test: Option<(Tensor, Tensor)>,
+    batch_size: usize,
+    loss: &'static str,
+}
+
+fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
+    Ok(match args.workload.as_str() {
+        "s1_mlp" | "s2_cnn" => {
+            let ((x_train, y_train), (x_test, y_test)) = match &args.data {
+                Some(dir) => fashion_mnist::load_data_from(dir)?,
+                None => fashion_mnist::load_data()?,
+            };
+            let (x_train, x_test) = (scale_255(&x_train), scale_255(&x_test));
+            if args.workload == "s1_mlp" {
+                // torch_ref.py: xtr[5000:] — the first 5,000 are the course's validation set.
+                let model = Sequential::new(vec![
+                    Box::new(Flatten::new().with_input_shape(&[28, 28])),
+                    Box::new(Dense::new(300).activation("relu")),
+                    Box::new(Dense::new(100).activation("relu")),
+                    Box::new(Dense::new(10).activation("softmax")),
+                ])?;
+                Workload {
+                    model,
+                    x: x_train.slice_axis(0, 5000, 60000)?,
+                    y: y_train.slice_axis(0, 5000, 60000)?,
+                    test: Some((x_test, y_test)),
+                    batch_size: 32,
+                    loss: "sparse_categorical_crossentropy",
+                }
+            } else {
+                // torch_ref.py: xtr[:48000] (what Keras's validation_split=0.2 trains on).
+                let model = Sequential::new(vec![
+                    Box::new(
+                        Conv2D::new(12, 3)
+                            .activation("relu")
+                            .with_input_shape(&[28, 28, 1]),
+                    ),
+                    Box::new(MaxPooling2D::new()),
+                    Box::new(Flatten::new()),
+                    Box::new(Dense::new(128).activation("relu")),
+                    Box::new(Dense::new(10).activation("softmax")),
+                ])?;
+                Workload {
+                    model,
+                    x: x_train
+                        .slice_axis(0, 0, 48000)?
+                        .reshape(&[48000, 28, 28, 1])?,
+                    y: y_train.slice_axis(0, 0, 48000)?,
+                    test: Some((x_test.reshape(&[10000, 28, 28, 1])?, y_test)),
+                    batch_size: 32,
+                    loss: "sparse_categorical_crossentropy",
+                }
+            }
+        }
+        "g10_cnn" => {
+            // Galaxy10's training size and image shape, filled with seeded uniform noise.
+            let n = 15_685;
+            let mut rng = Rng::new(0);
+            let x = Tensor::rand_uniform_with(&mut rng, &[n, 69, 69, 3], 0.0, 1.0);
+            let labels: Vec<f32> = (0..n).map(|_| rng.below(10) as f32).collect();
+            let model = Sequential::new(vec![
+                Box::new(
+                    Conv2D::new(12, 3)
+                        .activation("relu")
+                        .with_input_shape(&[69, 69, 3]),
+                ),
+                Box::new(MaxPooling2D::new()),
+                Box::new(Flatten::new()),
+                Box::new(Dense::new(500).activation("relu")),
+                Box::new(Dense::new(100).activation("relu")),
+                Box::new(Dense::new(10).activation("softmax")),
+            ])?;
+            Workload {
+                model,
+                x,
+                y: Tensor::from_vec(labels, &[n])?,
+                test: None,
+                batch_size: 32,
+                loss: "sparse_categorical_crossentropy",
+            }
+        }
+        _ => {
+            // cats vs dogs: 400 images of 150×150×3, seeded uniform noise, labels 0/1.
+            let n = 400;
+            let mut rng = Rng::new(0);
+            let x = Tensor::rand_uniform_with(&mut rng, &[n, 150, 150, 3], 0.0, 1.0);
+            let labels: Vec<f32> = (0..n).map(|_| rng.below(2) as f32).collect();
+            let model = Sequential::new(vec![
+                Box::new(
+                    Conv2D::new(16, 3)
+                        .activation("relu")
+                        .with_input_shape(&[150, 150, 3]),
+                ),
+                Box::new(MaxPooling2D::new()),
+                Box::new(Conv2D::new(32, 3).activation("relu")),
+                Box::new(MaxPooling2D::new()),
+                Box::new(Conv2D::new(64, 3).activation("relu")),
+                Box::new(MaxPooling2D::new()),
+                Box::new(Flatten::new()),
+                Box::new(Dense::new(512).activation("relu")),
+                Box::new(Dense::new(1).activation("sigmoid")),
+            ])?;
+            Workload {
+                model,
+                x,
+                y: Tensor::from_vec(labels, &[n, 1])?,
+                test: None,
+                batch_size: 20,
+                loss: "binary_crossentropy",
+            }
+        }
+    })
+}
+
+/// The median of the epoch times without the first (warm-up) one, as refbench computes it.
+fn median_without_first(times: &[f64]) -> f64 {
+    let mut rest: Vec<f64> = if times.len() > 1 {
+        times[1..].to_vec()
+    } else {
+        times.to_vec()
+    };
+    rest.sort_by(f64::total_cmp);
+    let mid = rest.len() / 2;
+    if rest.len() % 2 == 1 {
+        rest[mid]
+    } else {
+        (rest[mid - 1] + rest[mid]) / 2.0
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    // This thread runs its share of every parallel kernel (see `tensor/src/threads.rs`).
+    astrograd::tensor::threads::work_on_this_thread();
+    set_seed(42);
+    let mut work = build(&args)?;
+    // Keras's Adam: lr 1e-3, β₁ 0.9, β₂ 0.999, ε 1e-7 (torch_ref.py sets eps=1e-7 to match).
+    work.model
+        .compile(work.loss, Adam::new(1e-3), &["accuracy"])?;
+    if !args.json {
+        println!("{}", work.model.summary()?);
+    }
+    let mut timer = EpochTimer::default();
+    work.model.fit(
+        &work.x,
+        &work.y,
+        FitOptions::default()
+            .epochs(args.epochs)
+            .batch_size(work.batch_size)
+            .verbose(if args.json { 0 } else { 2 })
+            .callback(&mut timer),
+    )?;
+    let test_acc = match &work.test {
+        Some((x_test, y_test)) => {
+            let scores = work.model.evaluate(
+                x_test,
+                y_test,
+                astrograd::layers::training::EvalOptions::from(32).verbose(0),
+            )?;
+            Some(f64::from(scores[1]))
+        }
+        None => None,
+    };
+    // Hand-written so that the keys come in refbench's order.
+    let epochs: Vec<String> = timer.seconds.iter().map(|t| t.to_string()).collect();
+    let test_acc = test_acc.map_or("null".to_string(), |a| a.to_string());
+    let line = format!(
+        "{{\"engine\": \"astrograd\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}}}",
+        args.workload,
+        median_without_first(&timer.seconds),
+        epochs.join(", "),
+        test_acc
+    );
+    println!("{line}");
+    Ok(())
+}
