@@ -30,6 +30,8 @@
 //! OpenMP threads are.
 //!
 //! Run: `cargo run --release --example bench_epochs -- --workload s1_mlp --epochs 3 --json`
+//! (on a GPU: `cargo run --release --features wgpu --example bench_epochs -- --workload s2_cnn
+//! --device gpu --json`, which reports `"engine": "astrograd-gpu"`)
 //! (`--data DIR` for a local Fashion-MNIST folder; without `--json` it also prints the model).
 use std::time::Instant;
 
@@ -46,10 +48,11 @@ struct Args {
     epochs: usize,
     json: bool,
     data: Option<String>,
+    device: astrograd::Device,
 }
 
 const USAGE: &str = "usage: bench_epochs --workload {s1_mlp,s2_cnn,g10_cnn,cd_cnn} [--epochs N] \
-                     [--json] [--data FASHION_MNIST_DIR]";
+                     [--json] [--data FASHION_MNIST_DIR] [--device cpu|gpu]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         epochs: 3,
         json: false,
         data: None,
+        device: astrograd::Device::Cpu,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -72,6 +76,11 @@ fn parse_args() -> Result<Args, String> {
             }
             "--json" => args.json = true,
             "--data" => args.data = Some(it.next().ok_or("--data needs a folder")?),
+            "--device" => {
+                let name = it.next().ok_or("--device needs cpu or gpu")?;
+                args.device = astrograd::Device::from_name(&name)
+                    .map_err(|e| format!("--device {name}: {e}"))?;
+            }
             "--help" | "-h" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -263,6 +272,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     astrograd::tensor::threads::work_on_this_thread();
     set_seed(42);
     let mut work = build(&args)?;
+    work.model.to(args.device)?;
     // Keras's Adam: lr 1e-3, β₁ 0.9, β₂ 0.999, ε 1e-7 (torch_ref.py sets eps=1e-7 to match).
     work.model
         .compile(work.loss, Adam::new(1e-3), &["accuracy"])?;
@@ -294,7 +304,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: Vec<String> = timer.seconds.iter().map(|t| t.to_string()).collect();
     let test_acc = test_acc.map_or("null".to_string(), |a| a.to_string());
     let line = format!(
-        "{{\"engine\": \"astrograd\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}}}",
+        "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}}}",
+        // refbench's schema; a GPU run is told apart by its engine name.
+        if args.device == astrograd::Device::Cpu { "astrograd" } else { "astrograd-gpu" },
         args.workload,
         median_without_first(&timer.seconds),
         epochs.join(", "),

@@ -86,6 +86,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     model.print_summary()?;
 
     println!("\n== 4. Training\n");
+    model.to(args.device)?; // --device gpu: the weights move to the GPU
     model.compile("sparse_categorical_crossentropy", "adam", &["accuracy"])?;
     let history = model.fit(
         &x_train,

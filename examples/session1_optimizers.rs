@@ -142,6 +142,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
             model.print_summary()?;
         }
         println!("\n== {} ({})\n", run.name, run.optimizer.name());
+        model.to(args.device)?; // --device gpu: the weights move to the GPU
         model.compile(
             "sparse_categorical_crossentropy",
             run.optimizer,

@@ -109,6 +109,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     );
 
     println!("\n== 3. Training (the Sequential model)\n");
+    model.to(args.device)?; // --device gpu: the weights move to the GPU
     model.compile(
         "sparse_categorical_crossentropy",
         Adam::new(1e-3),

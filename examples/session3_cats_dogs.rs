@@ -52,7 +52,7 @@ use astrograd::layers::{
 use astrograd::optim::Adam;
 use astrograd::tensor::random::Rng;
 use astrograd::viz;
-use astrograd::{no_grad, set_seed, Tensor, Var};
+use astrograd::{no_grad, set_seed, Device, Tensor, Var};
 use common::images::{
     batch_size_or, flag_given, image_to_batch, load_cats_and_dogs, load_picture,
     print_binary_predictions,
@@ -127,6 +127,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         Box::new(Dense::new(1).activation("sigmoid")),
     ])?;
     model.print_summary()?;
+    model.to(args.device)?; // --device gpu: the weights move to the GPU
     model.compile("binary_crossentropy", Adam::new(1e-3), &["acc"])?;
 
     println!(
@@ -152,15 +153,20 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let x = load_picture(&dog, SIZE)?;
     let conv1 = model.layer("conv1")?;
     // visualization_model = Model(inputs=model.inputs, outputs=model.get_layer('conv1').output)
-    let maps = no_grad(|| conv1.borrow_mut().call(&[Var::constant(x.clone())], false))?;
+    let on_device = x.to(model.device())?;
+    let maps = no_grad(|| conv1.borrow_mut().call(&[Var::constant(on_device)], false))?;
+    let maps = maps.value().to(Device::Cpu)?; // pictures are drawn on the host
     println!(
         "{} → conv1 → {:?}: 16 maps of 148×148 (3×3 'valid' convolution of 150×150)",
         dog.display(),
         maps.shape()
     );
-    viz::feature_maps(&maps.value(), 4, &pictures.path("feature_maps_conv1.png"))?;
+    viz::feature_maps(&maps, 4, &pictures.path("feature_maps_conv1.png"))?;
     if let Some(kernel) = conv1.borrow().weights().first() {
-        viz::kernels(&kernel.var.value(), &pictures.path("kernels_conv1.png"))?;
+        viz::kernels(
+            &kernel.var.value().to(Device::Cpu)?,
+            &pictures.path("kernels_conv1.png"),
+        )?;
     }
 
     println!("\n== 5. Data augmentation\n");
@@ -182,6 +188,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("\n== 6. Dropout, with the functional API\n");
     let mut model = functional_model_with_dropout()?;
     model.print_summary()?;
+    model.to(args.device)?; // --device gpu: the weights move to the GPU
     model.compile("binary_crossentropy", Adam::new(5e-4), &["acc"])?;
     let history = model.fit_batches(
         &mut train,

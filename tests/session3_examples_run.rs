@@ -19,6 +19,10 @@
 //! and check that the model separates the two drawn classes (validation accuracy ≥ 0.9; a
 //! model that learns nothing stays near 0.5).
 //!
+//! The last test runs the calls of `examples/session3_transfer_learning.rs` on the same kind of
+//! folder: a small frozen MobileNetV2 base (random weights: there is no internet in CI), its
+//! features extracted once, a new head, then fine-tuning from layer 100 and the joined plot.
+//!
 //! To run the example itself on such a folder, keep one on disk:
 //! `ASTROGRAD_SYNTHETIC_CATS_DOGS=/tmp/cd cargo test --release --test session3_examples_run
 //! synthetic_folder` writes `/tmp/cd/cats_and_dogs_filtered`, then
@@ -27,12 +31,17 @@ use std::path::{Path, PathBuf};
 
 use astrograd::data::cats_and_dogs;
 use astrograd::data::image_generator::{ClassMode, DirectoryOptions, ImageDataGenerator};
-use astrograd::layers::{
-    Conv2D, Dense, EarlyStopping, EvalOptions, FitOptions, Flatten, Input, MaxPooling2D, Sequential,
+use astrograd::layers::applications::{
+    extract_features_from, mobilenet_v2, preprocess_input, Mode, Options, Weights,
 };
-use astrograd::optim::Adam;
+use astrograd::layers::{
+    Conv2D, Dense, Dropout, EarlyStopping, EvalOptions, FitOptions, Flatten,
+    GlobalAveragePooling2D, Input, MaxPooling2D, Sequential, SharedLayer,
+};
+use astrograd::optim::{Adam, RMSprop};
 use astrograd::set_seed;
 use astrograd::tensor::random::Rng;
+use astrograd::viz::{self, EpochMarker, HistoryPlotOptions};
 
 /// How many pictures of each class go in each folder, and how they are drawn.
 struct SyntheticCatsDogs {
@@ -216,4 +225,160 @@ fn cats_dogs_training_path_separates_the_classes() {
         "validation accuracy {accuracy} after 2 epochs (history {:?})",
         history.history
     );
+}
+
+/// The transfer-learning recipe as `session3_transfer_learning` runs it, at a tiny size: base
+/// frozen, features extracted once through `preprocess_input`, head trained on them, then the
+/// base's top unfrozen, the model compiled again and fine-tuned from `initial_epoch`; the two
+/// histories joined and plotted with the marker. The frozen layers must come out bit for bit.
+#[test]
+fn transfer_learning_path_runs_end_to_end() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let spec = SyntheticCatsDogs {
+        train_per_class: 12,
+        validation_per_class: 4,
+        min_side: 40,
+        max_side: 70,
+        seed: 3,
+    };
+    let data = cats_and_dogs::load_from(write_synthetic_cats_and_dogs(temp.path(), &spec))
+        .expect("load_from");
+    set_seed(42);
+    let size = 48;
+    let options = Options::new()
+        .include_top(false)
+        .weights(Weights::Random)
+        .input_shape(&[size, size, 3]);
+    let mut base = mobilenet_v2(&options, 0.35).expect("MobileNetV2");
+    let base_layers: Vec<SharedLayer> = base.layers().to_vec();
+    base.set_trainable(false);
+    assert!(base.trainable_weights().is_empty());
+
+    // Features once, in a fixed order, from pixels 0–255 through preprocess_input('tf').
+    let folder = || {
+        DirectoryOptions::default()
+            .target_size(size, size)
+            .batch_size(8)
+            .class_mode(ClassMode::Binary)
+            .seed(42)
+    };
+    let plain = ImageDataGenerator::default();
+    let prepare = |x: &astrograd::Tensor| preprocess_input(x, Mode::Tf);
+    let mut train = plain
+        .flow_from_directory(&data.train_dir, folder().shuffle(false))
+        .expect("train folder");
+    let (features, labels) =
+        extract_features_from(&mut base, &mut train, prepare).expect("features");
+    assert_eq!(features.shape(), &[24, 2, 2, 1280]);
+    assert_eq!(labels.shape(), &[24]);
+
+    let mut head = Sequential::new(vec![
+        Box::new(Input::new(&[2, 2, 1280])),
+        Box::new(GlobalAveragePooling2D::new()),
+        Box::new(Dense::new(16).activation("relu")),
+        Box::new(Dropout::new(0.5)),
+        Box::new(Dense::new(1).activation("sigmoid")),
+    ])
+    .expect("head");
+    head.compile("binary_crossentropy", Adam::new(1e-3), &["accuracy"])
+        .expect("compile");
+    let first = head
+        .fit(
+            &features,
+            &labels,
+            FitOptions::default().epochs(2).batch_size(8).verbose(0),
+        )
+        .expect("fit the head");
+    let frozen_before: Vec<astrograd::Tensor> = base.get_weights();
+
+    base.set_inference_only(true);
+    let mut model = Sequential::new(vec![
+        Box::new(Input::new(&[size, size, 3])),
+        Box::new(base),
+        Box::new(head),
+    ])
+    .expect("base + head");
+    model.layers()[0].borrow_mut().set_trainable(true);
+    for layer in &base_layers[..100] {
+        layer.borrow_mut().set_trainable(false);
+    }
+    model
+        .compile("binary_crossentropy", RMSprop::new(1e-5), &["accuracy"])
+        .expect("compile again");
+    struct Preprocessed(astrograd::data::image_generator::DirectoryIterator);
+    impl astrograd::layers::training::BatchSource for Preprocessed {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn on_epoch_start(&mut self, epoch: usize) {
+            self.0.on_epoch_start(epoch);
+        }
+        fn batch(
+            &mut self,
+            i: usize,
+        ) -> astrograd::layers::Result<(astrograd::Tensor, astrograd::Tensor)> {
+            let (x, y) = self.0.batch(i).map_err(|e| {
+                astrograd::layers::LayerError::invalid("batch", "a batch", e.to_string())
+            })?;
+            Ok((preprocess_input(&x, Mode::Tf)?, y))
+        }
+    }
+    let mut train = Preprocessed(
+        plain
+            .flow_from_directory(&data.train_dir, folder())
+            .expect("train"),
+    );
+    let mut validation = Preprocessed(
+        plain
+            .flow_from_directory(&data.validation_dir, folder())
+            .expect("validation"),
+    );
+    let fine = model
+        .fit_batches(
+            &mut train,
+            FitOptions::default()
+                .epochs(3)
+                .initial_epoch(2)
+                .verbose(0)
+                .validation_batches(&mut validation),
+        )
+        .expect("fine-tune");
+    assert_eq!(fine.epoch, [2]);
+    let after: Vec<astrograd::Tensor> = base_layers
+        .iter()
+        .flat_map(|l| l.borrow().weights())
+        .map(|w| w.var.value())
+        .collect();
+    let frozen_count: usize = base_layers[..100]
+        .iter()
+        .map(|l| l.borrow().weights().len())
+        .sum();
+    assert_eq!(
+        after[..frozen_count],
+        frozen_before[..frozen_count],
+        "layers before 100 must not move"
+    );
+
+    let both = viz::join_histories(&[&first, &fine]);
+    assert_eq!(both.epoch, [0, 1, 2]);
+    assert_eq!(
+        both.history["val_loss"].len(),
+        1,
+        "only fine-tuning had validation batches"
+    );
+    let plot = temp.path().join("history.png");
+    viz::history_plot_with(
+        &[("", &both)],
+        &HistoryPlotOptions {
+            title: String::new(),
+            marker: Some(EpochMarker {
+                after_epoch: 2,
+                label: "start of fine-tuning".into(),
+            }),
+            validation_only: false,
+        },
+        &plot,
+    )
+    .expect("plot");
+    assert!(plot.is_file());
 }

@@ -204,7 +204,9 @@ impl Var {
                 shape: self.shape(),
             });
         }
-        let seed = Tensor::ones(&self.shape());
+        // ∂L/∂L = 1, made on the loss's device.
+        let device = self.0.value.borrow().device();
+        let seed = Tensor::full_on(&self.shape(), 1.0, device)?;
         self.backward_with(seed)
     }
 

@@ -7,7 +7,8 @@
 //! 2. streams the body into `.<name>.partial` *in the destination folder*, hashing it with
 //!    SHA-256 and counting bytes as they arrive, with a progress bar on stderr when stderr is
 //!    a terminal,
-//! 3. checks the size and the digest against the expected ones, and only then
+//! 3. checks the size and the digest (SHA-256, or MD5 for Keras's weight files with
+//!    [`fetch_md5`]) against the expected ones, and only then
 //! 4. renames the partial file onto the destination.
 //!
 //! A rename inside one folder is atomic, so the destination either does not exist or holds the
@@ -37,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
@@ -87,6 +89,27 @@ pub fn fetch(
     expected_sha256: Option<&str>,
     expected_size: Option<u64>,
 ) -> Result<PathBuf> {
+    fetch_checked(url, dest, expected_sha256, expected_size, None)
+}
+
+/// [`fetch`] for a file published with an MD5 checksum, as Keras publishes its
+/// `keras.applications` weights (`get_file(..., file_hash=<md5>)`): the digest of the whole
+/// file is checked before the rename, and a file that fails it is deleted.
+///
+/// # Errors
+/// As [`fetch`]; [`DataError::Verification`] with `what: "MD5"` for a wrong checksum.
+pub fn fetch_md5(url: &str, dest: &Path, expected_md5: Option<&str>) -> Result<PathBuf> {
+    fetch_checked(url, dest, None, None, expected_md5)
+}
+
+/// [`fetch`] with every check it can make: size, SHA-256 and MD5, each when given.
+fn fetch_checked(
+    url: &str,
+    dest: &Path,
+    expected_sha256: Option<&str>,
+    expected_size: Option<u64>,
+    expected_md5: Option<&str>,
+) -> Result<PathBuf> {
     let folder = match dest.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -96,7 +119,8 @@ pub fn fetch(
     let name = dest
         .file_name()
         .map_or_else(|| url.to_string(), |n| n.to_string_lossy().into_owned());
-    let result = fetch_into(url, &partial, &name, expected_sha256, expected_size);
+    let result = fetch_into(url, &partial, &name, expected_sha256, expected_size)
+        .and_then(|()| check_md5(url, &partial, expected_md5));
     match result {
         Ok(()) => {
             std::fs::rename(&partial, dest).map_err(|e| {
@@ -293,6 +317,36 @@ fn parse_content_range(value: &str, start: u64) -> Option<u64> {
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| DataError::io(path, e))?;
+    Ok(to_hex(&hasher.finalize()))
+}
+
+/// Checks the MD5 of a complete download (a second pass over the file: MD5 is only asked for
+/// by Keras's weight files, read once).
+fn check_md5(url: &str, path: &Path, expected_md5: Option<&str>) -> Result<()> {
+    let Some(expected) = expected_md5 else {
+        return Ok(());
+    };
+    let digest = md5_file(path)?;
+    if digest.eq_ignore_ascii_case(expected) {
+        return Ok(());
+    }
+    Err(DataError::Verification {
+        url: url.to_string(),
+        what: "MD5",
+        expected: expected.to_string(),
+        found: digest,
+    })
+}
+
+/// MD5 of a file's bytes, as lower-case hex (what `md5sum` prints, and what Keras's
+/// `get_file(file_hash=…)` compares for a 32-character hash).
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read.
+pub fn md5_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut hasher = Md5::new();
     std::io::copy(&mut file, &mut hasher).map_err(|e| DataError::io(path, e))?;
     Ok(to_hex(&hasher.finalize()))
 }
@@ -647,6 +701,44 @@ mod tests {
         let err = fetch(&url, &dir.path().join("f.bin"), None, None).expect_err("refused");
         assert!(matches!(err, DataError::Download { .. }), "{err:?}");
         assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    #[test]
+    fn an_md5_download_is_checked_and_a_wrong_one_removed() {
+        let body = numbered_body(40_000);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let scratch = dir.path().join("scratch.bin");
+        std::fs::write(&scratch, &body).expect("scratch");
+        let digest = md5_file(&scratch).expect("md5");
+        std::fs::remove_file(&scratch).expect("remove scratch");
+        let routes = HashMap::from([("/w.h5".to_string(), Reply::Body(body.clone()))]);
+        let (base, _server) = serve(routes, 2);
+        let url = format!("{base}/w.h5");
+        let dest = dir.path().join("models").join("w.h5");
+        let wrong = "0123456789abcdef0123456789abcdef";
+        let err = fetch_md5(&url, &dest, Some(wrong)).expect_err("wrong md5");
+        assert!(
+            matches!(&err, DataError::Verification { what: "MD5", expected, found, .. }
+                if expected == wrong && *found == digest),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&url), "{err}");
+        // Neither the file nor a partial one is left where a loader would look.
+        assert!(files_in(&dir.path().join("models")).is_empty());
+        fetch_md5(&url, &dest, Some(&digest.to_uppercase())).expect("right md5");
+        assert_eq!(std::fs::read(&dest).expect("written"), body);
+        assert_eq!(files_in(&dir.path().join("models")), vec!["w.h5"]);
+    }
+
+    #[test]
+    fn md5_matches_the_standard_test_vector() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("abc");
+        std::fs::write(&path, b"abc").expect("write");
+        assert_eq!(
+            md5_file(&path).expect("md5"),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
     }
 
     #[test]

@@ -194,6 +194,7 @@ mod tests {
             seed: 42,
             batch_size: 32,
             output: "out".into(),
+            device: astrograd::Device::Cpu,
         }
     }
 

@@ -12,6 +12,7 @@
 //! | `--seed S` | `tf.keras.utils.set_random_seed(S)`, and the split's `random_state` | 42 |
 //! | `--batch-size B` | samples per batch | 32 |
 //! | `--output DIR` | where the pictures are written | `./astrograd-output/NAME/` |
+//! | `--device D` | `cpu`, or `gpu` (built with `--features wgpu`) | `cpu` |
 //! | `--help` | what the example does, and these flags | |
 //!
 //! The output folder is checked *before* the data is loaded or a model trained, so that a
@@ -29,7 +30,7 @@ use std::process::ExitCode;
 use astrograd::data::{arrays, fashion_mnist, galaxy10, train_test_split, DataError, TrainTest};
 use astrograd::layers::{LayerError, Model};
 use astrograd::viz::{self, VizError};
-use astrograd::{AutogradError, Tensor, TensorError, Var};
+use astrograd::{AutogradError, Device, Tensor, TensorError, Var};
 
 /// What an example is: its name (the output folder's), what `--help` says, its defaults.
 pub struct Example {
@@ -88,6 +89,8 @@ pub struct Args {
     pub seed: u32,
     pub batch_size: usize,
     pub output: PathBuf,
+    /// Where the model trains: `model.to(args.device)` before `compile`.
+    pub device: Device,
 }
 
 /// What the command line asks for.
@@ -220,6 +223,7 @@ pub fn parse_args(
         seed: 42,
         batch_size: 32,
         output: Path::new("astrograd-output").join(example.name),
+        device: Device::Cpu,
     };
     let mut argv = argv.into_iter();
     while let Some(arg) = argv.next() {
@@ -230,7 +234,15 @@ pub fn parse_args(
             Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.into())),
             _ => (arg.clone(), None),
         };
-        if !["--epochs", "--data", "--seed", "--batch-size", "--output"].contains(&flag.as_str()) {
+        let flags = [
+            "--epochs",
+            "--data",
+            "--seed",
+            "--batch-size",
+            "--output",
+            "--device",
+        ];
+        if !flags.contains(&flag.as_str()) {
             return Err(usage_error(format!("unknown argument {arg:?}")));
         }
         let value: String = match inline_value.or_else(|| argv.next()) {
@@ -257,6 +269,10 @@ pub fn parse_args(
                 })?
             }
             "--data" => args.data = Some(PathBuf::from(value)),
+            "--device" => {
+                args.device = Device::from_name(&value)
+                    .map_err(|e| usage_error(format!("--device {value}: {e}")))?
+            }
             _ => args.output = PathBuf::from(value),
         }
     }
@@ -274,6 +290,7 @@ pub fn usage(example: &Example) -> String {
          --seed S          random seed, as tf.keras.utils.set_random_seed (default 42)\n  \
          --batch-size B    samples per batch (default 32)\n  \
          --output DIR      where the pictures go (default astrograd-output/{name})\n  \
+         --device D        cpu, or gpu in a build with --features wgpu (default cpu)\n  \
          --help            this message",
         name = example.name,
         epochs = example.epochs,
@@ -480,7 +497,8 @@ pub fn save_conv1_pictures(
 ) -> Result<(), ExampleError> {
     let conv1 = model.layers()[0].clone();
     let kernel = match conv1.borrow().weights().first() {
-        Some(w) => w.var.value(),
+        // Pictures are drawn on the host: a weight on the GPU is copied back.
+        Some(w) => w.var.value().to(Device::Cpu)?,
         None => {
             return Err(LayerError::invalid(
                 "save_conv1_pictures",
@@ -494,8 +512,9 @@ pub fn save_conv1_pictures(
     // maps: (1, OH, OW, F)
     let maps = conv1
         .borrow_mut()
-        .call(&[Var::constant(image.clone())], false)?
-        .value();
+        .call(&[Var::constant(image.to(model.device())?)], false)?
+        .value()
+        .to(Device::Cpu)?;
     viz::feature_maps(&maps, 4, &pictures.path("feature_maps.png"))?;
     println!(
         "{}: kernel {:?} → kernels.png; its {} feature maps of one image, {}×{} each → feature_maps.png",

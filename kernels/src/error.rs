@@ -13,6 +13,20 @@ pub enum KernelError {
         /// What was expected and what was found.
         msg: String,
     },
+    /// No GPU could be opened (feature `wgpu`): no adapter, or it refused a device.
+    #[error("no GPU available: {reason}")]
+    NoGpu {
+        /// What wgpu reported, and what to install.
+        reason: String,
+    },
+    /// The GPU cannot run this op as asked (a buffer over its binding limit, a failed read).
+    #[error("{op} on the GPU: {msg}")]
+    GpuLimit {
+        /// The op or transfer that failed.
+        op: &'static str,
+        /// What was asked and what the GPU allows.
+        msg: String,
+    },
 }
 
 impl KernelError {

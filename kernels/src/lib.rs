@@ -32,6 +32,9 @@
 //!   threads**: work is split into tiles that depend only on the shapes, and partial sums are reduced
 //!   in tile order.
 pub mod cpu;
+pub mod elementwise;
 pub mod error;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 pub use error::KernelError;

@@ -28,7 +28,10 @@
 //! | [`activations`] | [`ActivationFn`] by name, and the logits a final softmax/sigmoid keeps |
 //! | [`weights`] | `save_weights` / `load_weights`: safetensors, Keras `.h5`, atomic writes |
 //! | [`training`] | `compile`, `fit`, `evaluate`, `predict`, the progress bar, callbacks |
+//! | [`applications`] | VGG16, ResNet50, MobileNetV2 with Keras's ImageNet weights; `preprocess_input`, `decode_predictions`, feature extraction |
 pub mod activations;
+pub mod applications;
+mod device;
 mod error;
 pub mod functional;
 pub mod initializers;

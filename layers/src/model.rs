@@ -33,6 +33,9 @@ pub struct Model {
     graph: Graph,
     /// The loss, optimizer and metrics of `compile` (see `training/compile.rs`).
     pub(crate) compiled: Option<crate::training::compile::Compiled>,
+    /// Keras's `base(x, training=False)`: as a layer of another model, run in inference mode
+    /// even inside `fit` (see [`Model::set_inference_only`]).
+    inference_only: bool,
 }
 
 /// How the layers are connected.
@@ -92,6 +95,7 @@ impl Sequential {
                 input_shape: None,
             }),
             compiled: None,
+            inference_only: false,
         }
     }
 }
@@ -135,6 +139,7 @@ impl Model {
                 sequential_like: map.sequential_like,
             }),
             compiled: None,
+            inference_only: false,
         })
     }
 
@@ -383,6 +388,91 @@ impl Model {
         }
     }
 
+    /// Keras's `for layer in model.layers[range]: layer.trainable = False`: freezes the layers
+    /// whose index in [`Model::layers`] falls in `range` (`..100` freezes the first hundred, as
+    /// the fine-tuning recipe does after `model.trainable = True`). Compile again afterwards,
+    /// as Keras asks, so that the optimizer starts from the new set of trainable weights.
+    ///
+    /// # Errors
+    /// [`LayerError::Invalid`] when the range reaches past the last layer.
+    pub fn freeze_layers(&mut self, range: impl std::ops::RangeBounds<usize>) -> Result<()> {
+        use std::ops::Bound;
+        let count = self.layers().len();
+        let start = match range.start_bound() {
+            Bound::Included(&i) => i,
+            Bound::Excluded(&i) => i + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&i) => i + 1,
+            Bound::Excluded(&i) => i,
+            Bound::Unbounded => count,
+        };
+        if start > end || end > count {
+            return Err(LayerError::invalid(
+                format!("model \"{}\".freeze_layers", self.name()),
+                format!("a range of layer indices within 0..{count}"),
+                format!("{start}..{end}"),
+            ));
+        }
+        for layer in &self.layers()[start..end] {
+            layer.borrow_mut().set_trainable(false);
+        }
+        Ok(())
+    }
+
+    /// Keras's `base(x, training=False)` in the transfer-learning recipe: when this model is a
+    /// layer of another, it runs in inference mode even inside `fit`: its BatchNormalization
+    /// layers normalise with their moving statistics and leave them alone, its Dropout keeps
+    /// every unit. Its trainable weights still receive gradients, so fine-tuning an unfrozen
+    /// top of a MobileNetV2 does not wreck the statistics learned on ImageNet.
+    pub fn set_inference_only(&mut self, inference_only: bool) {
+        self.inference_only = inference_only;
+    }
+
+    /// Whether [`Model::set_inference_only`] is on.
+    pub fn inference_only(&self) -> bool {
+        self.inference_only
+    }
+
+    /// A functional model's input tensor (Keras's `model.input`), to build another model that
+    /// shares its layers; `None` for a `Sequential`.
+    pub fn input_tensor(&self) -> Option<SymbolicTensor> {
+        match &self.graph {
+            Graph::Sequential(_) => None,
+            Graph::Functional(dag) => Some(dag.input.clone()),
+        }
+    }
+
+    /// The output tensor of the layer called `name` in a functional model (Keras's
+    /// `model.get_layer(name).output`): `Model::new(&base.input_tensor()?, &base.layer_output(
+    /// "block2_pool")?)` is the base cut after that layer, sharing its weights.
+    ///
+    /// # Errors
+    /// [`LayerError::Invalid`] for a `Sequential` model, or a name that is not one of its
+    /// layers (the message lists them).
+    pub fn layer_output(&self, name: &str) -> Result<SymbolicTensor> {
+        let Graph::Functional(dag) = &self.graph else {
+            return Err(LayerError::invalid(
+                format!("model \"{}\".layer_output", self.name()),
+                "a functional model",
+                "a Sequential model, whose layers have no symbolic outputs",
+            ));
+        };
+        let layer = self.layer(name)?;
+        dag.nodes
+            .iter()
+            .find(|n| n.layer().same_layer(&layer))
+            .cloned()
+            .ok_or_else(|| {
+                LayerError::invalid(
+                    format!("model \"{}\".layer_output", self.name()),
+                    "a layer called in the model's graph",
+                    format!("layer \"{name}\", not called"),
+                )
+            })
+    }
+
     /// Copies of all weight values, in [`Model::weights`] order (`model.get_weights()`).
     pub fn get_weights(&self) -> Vec<Tensor> {
         self.weights().iter().map(|w| w.var.value()).collect()
@@ -411,7 +501,10 @@ impl Model {
             }
         }
         for (weight, value) in weights.iter().zip(values) {
-            weight.var.set_value(value.clone())?;
+            // Onto the device the model is on.
+            weight
+                .var
+                .set_value(value.to(weight.var.value().device())?)?;
         }
         Ok(())
     }
@@ -525,12 +618,12 @@ impl Layer for Model {
 
     fn call(&mut self, inputs: &[Var], training: bool) -> Result<Var> {
         let x = crate::shape::single(Model::name(self), inputs)?.clone();
-        self.forward(&x, training)
+        self.forward(&x, training && !self.inference_only)
     }
 
     fn call_with_logits(&mut self, inputs: &[Var], training: bool) -> Result<Output> {
         let x = crate::shape::single(Model::name(self), inputs)?.clone();
-        self.forward_with_logits(&x, training)
+        self.forward_with_logits(&x, training && !self.inference_only)
     }
 
     fn weights(&self) -> Vec<Weight> {
@@ -648,6 +741,65 @@ mod tests {
             err.contains("no layer named \"conv2d\"") && err.contains("dense_1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn freezing_by_index_range_and_cutting_at_a_layer() {
+        crate::reset_names();
+        let inputs = input(&[4]);
+        let x = Dense::new(3).apply(&inputs).unwrap();
+        let x = Dense::new(3).apply(&x).unwrap();
+        let outputs = Dense::new(2).apply(&x).unwrap();
+        let mut model = Model::new(&inputs, &outputs).unwrap();
+        // layers: input_1, dense, dense_1, dense_2; freeze the first three, as base.layers[:3].
+        model.freeze_layers(..3).unwrap();
+        let trainable: Vec<String> = model
+            .trainable_weights()
+            .iter()
+            .map(|w| w.name.clone())
+            .collect();
+        assert_eq!(trainable, ["dense_2/kernel:0", "dense_2/bias:0"]);
+        let err = model.freeze_layers(2..9).unwrap_err().to_string();
+        assert!(err.contains("within 0..4") && err.contains("2..9"), "{err}");
+        // Keras's Model(base.input, base.get_layer('dense').output): the same layer objects.
+        let cut = Model::new(
+            &model.input_tensor().unwrap(),
+            &model.layer_output("dense").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(cut.output_shape(), Some(vec![None, Some(3)]));
+        assert!(cut
+            .layer("dense")
+            .unwrap()
+            .same_layer(&model.layer("dense").unwrap()));
+        assert!(model.layer_output("conv2d").is_err());
+        assert!(mlp().layer_output("dense").is_err());
+        assert!(mlp().input_tensor().is_none());
+    }
+
+    #[test]
+    fn an_inference_only_model_runs_its_layers_in_inference_mode_inside_another() {
+        use crate::{BatchNormalization, Layer as _};
+        let build = |inference_only: bool| {
+            let inputs = input(&[2]);
+            let outputs = BatchNormalization::new().apply(&inputs).unwrap();
+            let mut base = Model::new(&inputs, &outputs).unwrap();
+            base.set_inference_only(inference_only);
+            assert_eq!(base.inference_only(), inference_only);
+            base
+        };
+        let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 5.0], &[2, 2]).unwrap());
+        for inference_only in [false, true] {
+            let mut base = build(inference_only);
+            let y = base.call(std::slice::from_ref(&x), true).unwrap().value();
+            let moving_mean = base.weights()[2].var.value();
+            // Inference mode: (x − 0)/sqrt(1 + 1e-3), moving statistics untouched.
+            let unchanged = moving_mean.to_vec() == vec![0.0, 0.0];
+            assert_eq!(unchanged, inference_only);
+            let first = y.to_vec()[0];
+            let inference = 1.0 / (1.0f32 + 1e-3).sqrt();
+            assert_eq!((first - inference).abs() < 1e-6, inference_only, "{first}");
+        }
     }
 
     #[test]

@@ -11,13 +11,14 @@
 //!
 //! Weights that get large gradients often slow down; rarely-updated ones keep a large step. The
 //! accumulator only grows, so the step shrinks for ever (RMSprop replaces the sum by a running mean).
-//! The fused kernel is `astrograd_kernels::cpu::optimizer::adagrad_update`.
+//! The fused kernel is `astrograd_tensor::nn::optimizer::adagrad_update`.
 use std::collections::HashMap;
 
 use astrograd_autograd::{Result, Var};
-use astrograd_kernels::cpu::optimizer::adagrad_update;
+use astrograd_tensor::nn::optimizer::adagrad_update;
+use astrograd_tensor::Tensor;
 
-use crate::base::{apply_update, check_non_negative, Base, ClipStyle, LearningRate};
+use crate::base::{apply_update, check_non_negative, slot_like, Base, ClipStyle, LearningRate};
 use crate::Optimizer;
 
 /// Adagrad (Keras 2.10 defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7).
@@ -27,7 +28,7 @@ pub struct Adagrad {
     initial_accumulator_value: f32,
     epsilon: f32,
     /// Sum of squared gradients of each parameter.
-    accumulators: HashMap<u64, Vec<f32>>,
+    accumulators: HashMap<u64, Tensor>,
 }
 
 impl Default for Adagrad {
@@ -95,8 +96,8 @@ impl Optimizer for Adagrad {
             &mut self.accumulators,
             params,
             ClipStyle::Legacy,
-            |n| vec![init; n],
-            |w, g, acc| adagrad_update(w, g, acc, lr, epsilon),
+            |g| slot_like(g, init),
+            |w, g, acc| Ok(adagrad_update(w, g, acc, lr, epsilon)?),
         )
     }
 

@@ -15,14 +15,15 @@
 //! the factors (1−β₁ᵗ) and (1−β₂ᵗ). Dividing by those makes the first step about `lr·sign(g)`
 //! whatever the scale of g. Keras adds ε to √v *after* folding the corrections into α (the
 //! paper's "ε̂"), which is not the same as adding ε to √v̂ of the paper's algorithm 1.
-//! The fused kernel is `astrograd_kernels::cpu::optimizer::adam_update`.
+//! The fused kernel is `astrograd_tensor::nn::optimizer::adam_update`.
 use std::collections::HashMap;
 
 use astrograd_autograd::{Result, Var};
-use astrograd_kernels::cpu::optimizer::{adam_update, AdamStep};
+use astrograd_tensor::nn::optimizer::{adam_update, AdamStep};
+use astrograd_tensor::Tensor;
 
 use crate::base::{
-    apply_update, check_non_negative, check_unit_interval, Base, ClipStyle, LearningRate,
+    apply_update, check_non_negative, check_unit_interval, slot_like, Base, ClipStyle, LearningRate,
 };
 use crate::Optimizer;
 
@@ -30,26 +31,27 @@ use crate::Optimizer;
 #[derive(Debug)]
 pub(crate) struct AdamSlots {
     /// First moment (running mean of g).
-    pub m: Vec<f32>,
+    pub m: Tensor,
     /// Second moment (running mean of g²).
-    pub v: Vec<f32>,
+    pub v: Tensor,
     /// Largest v so far (amsgrad only; else empty).
-    pub vhat: Vec<f32>,
+    pub vhat: Option<Tensor>,
 }
 
 impl AdamSlots {
-    pub fn zeros(n: usize, amsgrad: bool) -> AdamSlots {
-        AdamSlots {
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-            vhat: vec![0.0; if amsgrad { n } else { 0 }],
-        }
+    /// Zero slots for the gradient `g`, on its device.
+    pub fn zeros(g: &Tensor, amsgrad: bool) -> Result<AdamSlots> {
+        Ok(AdamSlots {
+            m: slot_like(g, 0.0)?,
+            v: slot_like(g, 0.0)?,
+            vhat: amsgrad.then(|| slot_like(g, 0.0)).transpose()?,
+        })
     }
 
     /// Runs the fused Adam step on one parameter.
-    pub fn update(&mut self, w: &mut [f32], g: &[f32], amsgrad: bool, step: &AdamStep) {
-        let vhat = amsgrad.then_some(&mut self.vhat[..]);
-        adam_update(w, g, &mut self.m, &mut self.v, vhat, step);
+    pub fn update(&mut self, w: &mut Tensor, g: &Tensor, step: &AdamStep) -> Result<()> {
+        let vhat = self.vhat.as_mut();
+        Ok(adam_update(w, g, &mut self.m, &mut self.v, vhat, step)?)
     }
 }
 
@@ -207,8 +209,8 @@ impl Optimizer for Adam {
             &mut self.slots,
             params,
             ClipStyle::Legacy,
-            |n| AdamSlots::zeros(n, amsgrad),
-            |w, g, s| s.update(w, g, amsgrad, &step),
+            |g| AdamSlots::zeros(g, amsgrad),
+            |w, g, s| s.update(w, g, &step),
         )
     }
 

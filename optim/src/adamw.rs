@@ -122,8 +122,8 @@ impl Optimizer for AdamW {
             &mut self.slots,
             params,
             ClipStyle::Experimental,
-            |n| AdamSlots::zeros(n, amsgrad),
-            |w, g, s| s.update(w, g, amsgrad, &step),
+            |g| AdamSlots::zeros(g, amsgrad),
+            |w, g, s| s.update(w, g, &step),
         )
     }
 

@@ -18,6 +18,7 @@
 //!
 //! `clipnorm` and `global_clipnorm` cannot both be set (as in Keras). AdamW (Keras's newer
 //! optimizer class) applies only one of them, in the order clipnorm, global_clipnorm, clipvalue.
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use astrograd_autograd::{AutogradError, Result, Tensor, Var};
@@ -250,14 +251,18 @@ impl Base {
         pairs
             .into_iter()
             .zip(grads)
-            .map(|((p, g), clipped)| Ok((p, Tensor::from_vec(clipped, g.shape())?)))
+            .map(|((p, g), clipped)| {
+                // Clipping runs on the host; the clipped gradient goes back to g's device.
+                Ok((p, Tensor::from_vec(clipped, g.shape())?.to(g.device())?))
+            })
             .collect()
     }
 }
 
 /// One optimizer step over `params`, shared by every optimizer: validate, gather (and clip) the
-/// gradients, create the zero slots of a parameter seen for the first time, run `update(w, g,
-/// slots)` on each parameter in place, and count the step.
+/// gradients, create the slots of a parameter seen for the first time (`new_slots(g)`, on the
+/// gradient's device), run `update(w, g, slots)` on each parameter in place (the fused kernels
+/// of `astrograd_tensor::nn::optimizer`, on the parameter's device), and count the step.
 ///
 /// Slots are keyed by the parameter's [`Var::id`], so the order and the subset of parameters
 /// passed may change between calls (a layer unfrozen mid-training gets fresh slots).
@@ -266,18 +271,27 @@ pub(crate) fn apply_update<S>(
     slots: &mut HashMap<u64, S>,
     params: &[Var],
     style: ClipStyle,
-    new_slots: impl Fn(usize) -> S,
-    mut update: impl FnMut(&mut [f32], &[f32], &mut S),
+    new_slots: impl Fn(&Tensor) -> Result<S>,
+    mut update: impl FnMut(&mut Tensor, &Tensor, &mut S) -> Result<()>,
 ) -> Result<()> {
     base.validate()?;
     for (param, grad) in base.gradients(params, style)? {
-        let slot = slots
-            .entry(param.id())
-            .or_insert_with(|| new_slots(grad.numel()));
-        param.update_value(|w| update(w.as_mut_slice(), grad.as_slice(), slot));
+        let slot = match slots.entry(param.id()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(new_slots(&grad)?),
+        };
+        let mut outcome = Ok(());
+        param.update_value(|w| outcome = update(w, &grad, slot));
+        outcome?;
     }
     base.iterations += 1;
     Ok(())
+}
+
+/// A slot for the gradient `g`: its shape, every element `value`, on its device.
+pub(crate) fn slot_like(g: &Tensor, value: f32) -> Result<Tensor> {
+    let slot = Tensor::from_vec(vec![value; g.numel()], g.shape())?;
+    Ok(slot.to(g.device())?)
 }
 
 /// `value ≥ 0` and finite, or an error naming the optimizer and the hyperparameter.

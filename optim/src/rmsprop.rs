@@ -14,15 +14,16 @@
 //! **ε moves inside the square root when momentum > 0** (TF 2.10 runs a C++ kernel then, and
 //! Python code otherwise). TF 2.11+ and Keras 3 always use `w −= lr·g / √(ms + ε)`-style updates;
 //! with ε = 1e-7 the two differ only for tiny gradients.
-//! The fused kernel is `astrograd_kernels::cpu::optimizer::rmsprop_update`.
+//! The fused kernel is `astrograd_tensor::nn::optimizer::rmsprop_update`.
 use std::collections::HashMap;
 
 use astrograd_autograd::{Result, Var};
-use astrograd_kernels::cpu::optimizer::{rmsprop_update, RmspropStep};
+use astrograd_tensor::nn::optimizer::{rmsprop_update, RmspropStep};
+use astrograd_tensor::Tensor;
 
 use crate::base::{
-    apply_update, check_momentum, check_non_negative, check_unit_interval, Base, ClipStyle,
-    LearningRate,
+    apply_update, check_momentum, check_non_negative, check_unit_interval, slot_like, Base,
+    ClipStyle, LearningRate,
 };
 use crate::Optimizer;
 
@@ -30,11 +31,11 @@ use crate::Optimizer;
 #[derive(Debug)]
 struct RmspropSlots {
     /// Mean square of the gradient.
-    ms: Vec<f32>,
-    /// Mean gradient (centered only; else empty).
-    mg: Vec<f32>,
-    /// Momentum buffer (momentum > 0 only; else empty).
-    mom: Vec<f32>,
+    ms: Tensor,
+    /// Mean gradient (centered only).
+    mg: Option<Tensor>,
+    /// Momentum buffer (momentum > 0 only).
+    mom: Option<Tensor>,
 }
 
 /// RMSprop (Keras defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered false).
@@ -132,15 +133,16 @@ impl Optimizer for RMSprop {
             &mut self.slots,
             params,
             ClipStyle::Legacy,
-            |n| RmspropSlots {
-                ms: vec![0.0; n],
-                mg: vec![0.0; if centered { n } else { 0 }],
-                mom: vec![0.0; if with_momentum { n } else { 0 }],
+            |g| {
+                Ok(RmspropSlots {
+                    ms: slot_like(g, 0.0)?,
+                    mg: centered.then(|| slot_like(g, 0.0)).transpose()?,
+                    mom: with_momentum.then(|| slot_like(g, 0.0)).transpose()?,
+                })
             },
             |w, g, s| {
-                let mg = centered.then_some(&mut s.mg[..]);
-                let mom = with_momentum.then_some(&mut s.mom[..]);
-                rmsprop_update(w, g, &mut s.ms, mg, mom, &step);
+                let (mg, mom) = (s.mg.as_mut(), s.mom.as_mut());
+                Ok(rmsprop_update(w, g, &mut s.ms, mg, mom, &step)?)
             },
         )
     }

@@ -10,13 +10,14 @@
 //!
 //! Keras keeps the velocity already multiplied by the learning rate, so changing the rate
 //! mid-training (a schedule, ReduceLROnPlateau) only affects the new gradients.
-//! The fused kernels are `astrograd_kernels::cpu::optimizer::{sgd_update, sgd_momentum_update}`.
+//! The fused kernels are `astrograd_tensor::nn::optimizer::{sgd_update, sgd_momentum_update}`.
 use std::collections::HashMap;
 
 use astrograd_autograd::{Result, Var};
-use astrograd_kernels::cpu::optimizer::{sgd_momentum_update, sgd_update};
+use astrograd_tensor::nn::optimizer::{sgd_momentum_update, sgd_update};
+use astrograd_tensor::Tensor;
 
-use crate::base::{apply_update, check_momentum, Base, ClipStyle, LearningRate};
+use crate::base::{apply_update, check_momentum, slot_like, Base, ClipStyle, LearningRate};
 use crate::Optimizer;
 
 /// Stochastic gradient descent (Keras defaults: lr 0.01, momentum 0, nesterov false).
@@ -37,7 +38,7 @@ pub struct SGD {
     momentum: f32,
     nesterov: bool,
     /// The velocity of each parameter (empty when momentum is 0), by `Var::id`.
-    velocity: HashMap<u64, Vec<f32>>,
+    velocity: HashMap<u64, Option<Tensor>>,
 }
 
 impl Default for SGD {
@@ -107,13 +108,13 @@ impl Optimizer for SGD {
             &mut self.velocity,
             params,
             ClipStyle::Legacy,
-            |n| vec![0.0; if with_momentum { n } else { 0 }],
+            |g| with_momentum.then(|| slot_like(g, 0.0)).transpose(),
             |w, g, v| {
-                if with_momentum {
-                    sgd_momentum_update(w, g, v, lr, momentum, nesterov);
-                } else {
-                    sgd_update(w, g, lr);
+                match v {
+                    Some(v) => sgd_momentum_update(w, g, v, lr, momentum, nesterov)?,
+                    None => sgd_update(w, g, lr)?,
                 }
+                Ok(())
             },
         )
     }

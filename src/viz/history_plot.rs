@@ -7,6 +7,7 @@ use std::path::Path;
 use super::canvas::{Align, Canvas, VAlign, INK, TAB10, WHITE};
 use super::plot_area::{draw_panel, Curve, PanelText, VLine, TITLE_SIZE};
 use super::{Result, VizError};
+use crate::layers::training::Logs;
 use crate::layers::History;
 
 /// A vertical line between epoch `after_epoch` and the next one (epochs counted from 1, as
@@ -197,6 +198,28 @@ fn curves_for(
     curves
 }
 
+/// The histories of successive `fit` calls as one, to plot a training and its continuation
+/// (the transfer-learning recipe's `history.history['accuracy'] + history_fine.history[…]`):
+/// the epochs one after another, each series continued where the key exists. Epoch numbers
+/// are kept as recorded (a fit resumed with `initial_epoch` already counts on from the first).
+pub fn join_histories(histories: &[&History]) -> History {
+    let mut joined = History::default();
+    for history in histories {
+        for e in 0..history.epoch.len() {
+            let mut logs = Logs::new();
+            for (key, values) in history.history.iter() {
+                if let Some(&v) = values.get(e) {
+                    logs.set(key, v);
+                }
+            }
+            joined.history.push(&logs);
+            joined.epoch.push(history.epoch[e]);
+        }
+        joined.params = history.params;
+    }
+    joined
+}
+
 /// The epoch of the `e`-th recorded value, counted from 1 (from `initial_epoch + 1` when
 /// `fit` was resumed).
 fn epoch_number(history: &History, e: usize) -> f32 {
@@ -206,7 +229,6 @@ fn epoch_number(history: &History, e: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::training::Logs;
     use crate::viz::testing::{decode, distinct_colours, missing_dir_path, output_dir};
 
     /// A history as `fit` would record it, with made-up but plausible curves.
@@ -223,6 +245,25 @@ mod tests {
             history.epoch.push(e);
         }
         history
+    }
+
+    #[test]
+    fn two_phases_join_into_one_history() {
+        let first = history(3, 0.6);
+        let mut second = History::default();
+        for e in 3..5 {
+            second
+                .history
+                .push(&Logs::from_pairs(&[("loss", e as f32), ("accuracy", 0.5)]));
+            second.epoch.push(e);
+        }
+        let both = join_histories(&[&first, &second]);
+        assert_eq!(both.epoch, [0, 1, 2, 3, 4]);
+        assert_eq!(both.history["loss"][3..], [3.0, 4.0]);
+        assert_eq!(both.history["loss"][..3], first.history["loss"]);
+        assert_eq!(both.history["accuracy"].len(), 5);
+        // A key the second phase lacks stops where the first ended.
+        assert_eq!(both.history["val_loss"].len(), 3);
     }
 
     #[test]

@@ -44,7 +44,9 @@ mod plot_area;
 
 pub use confusion_matrix::{confusion_counts, confusion_matrix};
 pub use feature_maps::feature_maps;
-pub use history_plot::{history_plot, history_plot_with, EpochMarker, HistoryPlotOptions};
+pub use history_plot::{
+    history_plot, history_plot_with, join_histories, EpochMarker, HistoryPlotOptions,
+};
 pub use image_grid::{augmented_grid, image_grid, image_grid_with_range, PixelRange};
 pub use kernels::kernels;
 pub use line_plot::{line_plot, Line, LinePlotOptions};

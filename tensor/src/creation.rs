@@ -20,9 +20,27 @@ impl Tensor {
         Tensor::from_array(ArrayD::from_elem(IxDyn(shape), value))
     }
 
-    /// Zeros with the shape of `other`.
+    /// Zeros with the shape of `other`, on `other`'s device.
     pub fn zeros_like(other: &Tensor) -> Tensor {
-        Tensor::zeros(other.shape())
+        Tensor::full_on(other.shape(), 0.0, other.device())
+            .expect("the device holding `other` is open")
+    }
+
+    /// Every element equal to `value`, made directly on `device` (no copy from the host).
+    ///
+    /// # Errors
+    /// [`TensorError::Kernel`] if the GPU cannot be opened.
+    pub fn full_on(shape: &[usize], value: f32, device: crate::Device) -> Result<Tensor> {
+        match device {
+            crate::Device::Cpu => Ok(Tensor::full(shape, value)),
+            #[cfg(feature = "wgpu")]
+            crate::Device::Gpu => {
+                use astrograd_kernels::wgpu::{elementwise::fill, GpuBuffer};
+                let buffer = GpuBuffer::uninit(crate::shape::numel(shape))?;
+                fill(&buffer, value)?;
+                Ok(Tensor::from_gpu(buffer, shape))
+            }
+        }
     }
 
     /// `start, start + step, …` up to but excluding `end`, as `numpy.arange`.

@@ -1,8 +1,8 @@
 //! Where a tensor's numbers live.
 //!
-//! Only the CPU exists for now; a GPU through wgpu comes with its own issue. Every operation
-//! reaches its numbers through `Tensor::cpu_array`, the one place that dispatches on the
-//! storage, so adding a device means adding one arm there and the kernels behind it.
+//! Without the `wgpu` feature the CPU is the only device. With it, `Device::Gpu` is the GPU that
+//! wgpu opens (Vulkan, Metal or DX12). Operations dispatch on the storage of their inputs, so the
+//! same model code runs on either; moving data is explicit: [`crate::Tensor::to`].
 
 /// The device that holds a tensor's numbers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -10,12 +10,52 @@ pub enum Device {
     /// Host memory, computed with the kernels of `astrograd_kernels::cpu`.
     #[default]
     Cpu,
+    /// The GPU, computed with the WGSL kernels of `astrograd_kernels::wgpu` (feature `wgpu`).
+    #[cfg(feature = "wgpu")]
+    Gpu,
+}
+
+impl Device {
+    /// The GPU, opened on first use.
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Kernel`] with `NoGpu` when there is no usable GPU adapter: the
+    /// message says what wgpu reported and what to install.
+    #[cfg(feature = "wgpu")]
+    pub fn gpu() -> crate::Result<Device> {
+        astrograd_kernels::wgpu::context()?;
+        Ok(Device::Gpu)
+    }
+
+    /// `"cpu"` or `"gpu"` (as an example's `--device` flag spells it) to a device.
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Invalid`] for another name, or `"gpu"` in a build without the
+    /// `wgpu` feature; [`crate::TensorError::Kernel`] if the GPU cannot be opened.
+    pub fn from_name(name: &str) -> crate::Result<Device> {
+        match name {
+            "cpu" => Ok(Device::Cpu),
+            #[cfg(feature = "wgpu")]
+            "gpu" => Device::gpu(),
+            #[cfg(not(feature = "wgpu"))]
+            "gpu" => Err(crate::TensorError::Invalid {
+                op: "device",
+                msg: "this build has no GPU support: rebuild with `--features wgpu`".into(),
+            }),
+            other => Err(crate::TensorError::Invalid {
+                op: "device",
+                msg: format!("expected \"cpu\" or \"gpu\", found {other:?}"),
+            }),
+        }
+    }
 }
 
 impl std::fmt::Display for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Device::Cpu => write!(f, "cpu"),
+            #[cfg(feature = "wgpu")]
+            Device::Gpu => write!(f, "gpu"),
         }
     }
 }

@@ -11,7 +11,7 @@ const EDGE: usize = 3;
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Tensor(")?;
-        write_nested(f, self.as_slice(), self.shape(), 7)?;
+        write_nested(f, &self.to_vec(), self.shape(), 7)?;
         write!(f, ", shape={:?}, device={})", self.shape(), self.device())
     }
 }

@@ -7,6 +7,10 @@
 use ndarray::{ArrayD, IxDyn, Zip};
 use rayon::prelude::*;
 
+pub use astrograd_kernels::elementwise::{BinaryOp, UnaryOp};
+#[cfg(feature = "wgpu")]
+use astrograd_kernels::wgpu::{elementwise as gpu, GpuBuffer};
+
 use crate::shape::broadcast_shape;
 use crate::{Result, Tensor};
 
@@ -14,7 +18,8 @@ use crate::{Result, Tensor};
 const PARALLEL_MIN: usize = 1 << 15;
 
 impl Tensor {
-    /// `f(a, b)` at every position of the broadcast shape.
+    /// `f(a, b)` at every position of the broadcast shape (on the host: a closure cannot run
+    /// on a GPU; use [`Tensor::binary`] there).
     ///
     /// # Errors
     /// [`crate::TensorError::Shape`] naming `op` if the shapes do not broadcast.
@@ -51,7 +56,7 @@ impl Tensor {
         Ok(Tensor::from_array(out))
     }
 
-    /// `f(x)` at every position.
+    /// `f(x)` at every position (on the host; use [`Tensor::unary`] on a GPU).
     pub fn map(&self, f: impl Fn(f32) -> f32 + Sync + Send) -> Tensor {
         let x = self.as_slice();
         let data: Vec<f32> = if x.len() >= PARALLEL_MIN {
@@ -62,130 +67,160 @@ impl Tensor {
         Tensor::from_vec(data, self.shape()).expect("same length as self")
     }
 
+    /// `op(x)` at every position, on the tensor's device: the named form of [`Tensor::map`]
+    /// that also runs on a GPU.
+    pub fn unary(&self, op: UnaryOp) -> Tensor {
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            let y = GpuBuffer::uninit(x.len()).expect("the GPU holding this tensor is open");
+            gpu::unary(op, x, &y).expect("elementwise kernels accept every length");
+            return Tensor::from_gpu(y, self.shape());
+        }
+        // The common ones get their own closure, so that the loop has no `match` inside.
+        match op {
+            UnaryOp::Relu => self.map(|x| x.max(0.0)),
+            UnaryOp::MulScalar(s) => self.map(|x| x * s),
+            UnaryOp::AddScalar(s) => self.map(|x| x + s),
+            UnaryOp::Exp => self.map(f32::exp),
+            _ => self.map(|x| op.apply(x)),
+        }
+    }
+
+    /// `op(a, b)` at every position of the broadcast shape, on the operands' device: the
+    /// named form of [`Tensor::zip_with`] that also runs on a GPU.
+    ///
+    /// # Errors
+    /// [`TensorError::Shape`] naming the op if the shapes do not broadcast;
+    /// [`TensorError::Device`] if the operands are on different devices.
+    pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
+        let name = op.name();
+        #[cfg(feature = "wgpu")]
+        if let Some((a, b)) = crate::gpu::pair(name, self, other)? {
+            let shape = broadcast_shape(name, self.shape(), other.shape())?;
+            let z = GpuBuffer::uninit(crate::shape::numel(&shape))?;
+            gpu::binary(op, a, self.shape(), b, other.shape(), &shape, &z)?;
+            return Ok(Tensor::from_gpu(z, &shape));
+        }
+        match op {
+            BinaryOp::Add => self.zip_with(other, name, |a, b| a + b),
+            BinaryOp::Sub => self.zip_with(other, name, |a, b| a - b),
+            BinaryOp::Mul => self.zip_with(other, name, |a, b| a * b),
+            BinaryOp::Div => self.zip_with(other, name, |a, b| a / b),
+            BinaryOp::ReluBackward => {
+                self.zip_with(other, name, |g, x| if x > 0.0 { g } else { 0.0 })
+            }
+            _ => self.zip_with(other, name, move |a, b| op.apply(a, b)),
+        }
+    }
+
     /// `a + b`, broadcasting.
     pub fn add(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "add", |a, b| a + b)
+        self.binary(BinaryOp::Add, other)
     }
 
     /// `a − b`, broadcasting.
     pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "sub", |a, b| a - b)
+        self.binary(BinaryOp::Sub, other)
     }
 
     /// `a · b` elementwise, broadcasting.
     pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "mul", |a, b| a * b)
+        self.binary(BinaryOp::Mul, other)
     }
 
     /// `a / b` elementwise, broadcasting (IEEE: `x / 0` is ±∞ or NaN).
     pub fn div(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "div", |a, b| a / b)
+        self.binary(BinaryOp::Div, other)
     }
 
     /// `aᵇ` elementwise, broadcasting.
     pub fn pow(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "pow", f32::powf)
+        self.binary(BinaryOp::Pow, other)
     }
 
     /// `max(a, b)` elementwise, broadcasting (NaN propagates).
     pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(
-            other,
-            "maximum",
-            |a, b| if a.is_nan() || a >= b { a } else { b },
-        )
+        self.binary(BinaryOp::Maximum, other)
     }
 
     /// `min(a, b)` elementwise, broadcasting (NaN propagates).
     pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(
-            other,
-            "minimum",
-            |a, b| if a.is_nan() || a <= b { a } else { b },
-        )
+        self.binary(BinaryOp::Minimum, other)
     }
 
     /// `x + s`.
     pub fn add_scalar(&self, s: f32) -> Tensor {
-        self.map(|x| x + s)
+        self.unary(UnaryOp::AddScalar(s))
     }
 
     /// `x · s`.
     pub fn mul_scalar(&self, s: f32) -> Tensor {
-        self.map(|x| x * s)
+        self.unary(UnaryOp::MulScalar(s))
     }
 
     /// `xᵖ` for a fixed exponent.
     pub fn powf(&self, p: f32) -> Tensor {
-        self.map(|x| x.powf(p))
+        self.unary(UnaryOp::PowScalar(p))
     }
 
     /// `−x`.
     pub fn neg(&self) -> Tensor {
-        self.map(|x| -x)
+        self.unary(UnaryOp::Neg)
     }
 
     /// `eˣ`.
     pub fn exp(&self) -> Tensor {
-        self.map(f32::exp)
+        self.unary(UnaryOp::Exp)
     }
 
     /// Natural logarithm.
     pub fn ln(&self) -> Tensor {
-        self.map(f32::ln)
+        self.unary(UnaryOp::Ln)
     }
 
     /// `√x`.
     pub fn sqrt(&self) -> Tensor {
-        self.map(f32::sqrt)
+        self.unary(UnaryOp::Sqrt)
     }
 
     /// `|x|`.
     pub fn abs(&self) -> Tensor {
-        self.map(f32::abs)
+        self.unary(UnaryOp::Abs)
     }
 
     /// `x` clipped into `[low, high]`.
     pub fn clamp(&self, low: f32, high: f32) -> Tensor {
-        self.map(|x| x.clamp(low, high))
+        self.unary(UnaryOp::Clamp(low, high))
     }
 
     /// 1.0 where `a == b`, else 0.0 (broadcasting).
     pub fn eq_elem(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "eq", |a, b| indicator(a == b))
+        self.binary(BinaryOp::Eq, other)
     }
 
     /// 1.0 where `a != b`, else 0.0 (broadcasting).
     pub fn ne_elem(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "ne", |a, b| indicator(a != b))
+        self.binary(BinaryOp::Ne, other)
     }
 
     /// 1.0 where `a > b`, else 0.0 (broadcasting).
     pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "gt", |a, b| indicator(a > b))
+        self.binary(BinaryOp::Gt, other)
     }
 
     /// 1.0 where `a >= b`, else 0.0 (broadcasting).
     pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "ge", |a, b| indicator(a >= b))
+        self.binary(BinaryOp::Ge, other)
     }
 
     /// 1.0 where `a < b`, else 0.0 (broadcasting).
     pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "lt", |a, b| indicator(a < b))
+        self.binary(BinaryOp::Lt, other)
     }
 
     /// 1.0 where `a <= b`, else 0.0 (broadcasting).
     pub fn le(&self, other: &Tensor) -> Result<Tensor> {
-        self.zip_with(other, "le", |a, b| indicator(a <= b))
-    }
-}
-
-fn indicator(condition: bool) -> f32 {
-    if condition {
-        1.0
-    } else {
-        0.0
+        self.binary(BinaryOp::Le, other)
     }
 }
 

@@ -22,6 +22,9 @@ pub enum TensorError {
     /// Any other argument that makes no sense (an empty list, a step of zero, …).
     #[error("{op}: {msg}")]
     Invalid { op: &'static str, msg: String },
+    /// Operands on different devices (move one with `.to(device)`).
+    #[error("{op}: expected operands on one device, found {found}")]
+    Device { op: &'static str, found: String },
     /// Geometry rejected by a kernel (a convolution kernel larger than its input, …).
     #[error(transparent)]
     Kernel(#[from] KernelError),

@@ -30,7 +30,10 @@ mod device;
 mod display;
 mod elementwise;
 mod error;
+#[cfg(feature = "wgpu")]
+pub mod gpu;
 mod matmul;
+pub mod nn;
 pub mod random;
 mod reduce;
 pub mod shape;
@@ -39,6 +42,7 @@ mod tensor;
 pub mod threads;
 
 pub use device::Device;
+pub use elementwise::{BinaryOp, UnaryOp};
 pub use error::{Result, TensorError};
 pub use random::set_seed;
 pub use tensor::Tensor;

@@ -73,6 +73,33 @@ impl Tensor {
         let count: usize = batch.iter().product();
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
+        #[cfg(feature = "wgpu")]
+        if let Some((a, b)) = crate::gpu::pair("matmul", self, other)? {
+            use astrograd_kernels::wgpu::matmul::{matmul, MatLayout, MatmulGeometry};
+            // Each operand as stored, transposed through its strides, shared by every batch
+            // entry (batch stride 0) when it is a plain matrix.
+            let layout = |rows: usize, cols: usize, transpose: bool, plain: bool| {
+                let mut l = MatLayout::row_major(rows, cols);
+                if plain {
+                    l.batch_stride = 0;
+                }
+                if transpose {
+                    l.t()
+                } else {
+                    l
+                }
+            };
+            let mut geometry = MatmulGeometry::row_major(count, m, k, n);
+            geometry.a = layout(a_rows, a_cols, transpose_a, batch_a.is_empty());
+            geometry.b = layout(b_rows, b_cols, transpose_b, batch_b.is_empty());
+            let c = astrograd_kernels::wgpu::GpuBuffer::uninit(count * m * n)?;
+            if k == 0 {
+                astrograd_kernels::wgpu::elementwise::fill(&c, 0.0)?;
+            } else {
+                matmul(&geometry, a, b, 0.0, &c)?;
+            }
+            return Ok(Tensor::from_gpu(c, &out_shape));
+        }
         let mut out = vec![0.0f32; count * m * n];
         let (a, b) = (self.as_slice(), other.as_slice());
         let (a_step, b_step) = (

@@ -61,6 +61,13 @@ impl Tensor {
 
     /// Sum of every element, as a scalar tensor.
     pub fn sum_all(&self) -> Tensor {
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            let all: Vec<usize> = (0..self.rank()).collect();
+            return self
+                .reduce_on_gpu("sum", x, &all, false)
+                .expect("the GPU holding this tensor is open");
+        }
         Tensor::scalar(self.as_slice().iter().map(|&v| v as f64).sum::<f64>() as f32)
     }
 
@@ -71,6 +78,10 @@ impl Tensor {
     pub fn mean_all(&self) -> Result<Tensor> {
         if self.numel() == 0 {
             return Err(self.empty_error("mean"));
+        }
+        #[cfg(feature = "wgpu")]
+        if self.gpu_buffer().is_some() {
+            return Ok(self.sum_all().mul_scalar(1.0 / self.numel() as f32));
         }
         let sum: f64 = self.as_slice().iter().map(|&v| v as f64).sum();
         Ok(Tensor::scalar((sum / self.numel() as f64) as f32))
@@ -83,6 +94,7 @@ impl Tensor {
     /// [`TensorError::Axis`] for a bad axis, [`TensorError::Invalid`] when the axis is empty.
     pub fn argmax(&self, axis: usize) -> Result<Tensor> {
         check_axis("argmax", axis, self.shape())?;
+        self.require_cpu("argmax")?;
         if self.shape()[axis] == 0 {
             return Err(self.empty_error("argmax"));
         }
@@ -134,6 +146,10 @@ impl Tensor {
         one_axis: impl Fn(&ArrayD<f32>, Axis) -> ArrayD<f32>,
     ) -> Result<Tensor> {
         let axes = check_axes(op, axes, self.shape())?;
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            return self.reduce_on_gpu(op, x, &axes, keepdims);
+        }
         let mut array = self.cpu_array().clone();
         for &axis in axes.iter().rev() {
             array = one_axis(&array, Axis(axis));
@@ -160,6 +176,38 @@ impl Tensor {
                 lane.iter().skip(1).fold(lane[0], |acc, &v| pick(acc, v))
             })
         })
+    }
+
+    /// [`Tensor::reduce`] on the GPU: one kernel for all the axes at once.
+    #[cfg(feature = "wgpu")]
+    fn reduce_on_gpu(
+        &self,
+        op: &'static str,
+        x: &astrograd_kernels::wgpu::GpuBuffer,
+        axes: &[usize],
+        keepdims: bool,
+    ) -> Result<Tensor> {
+        use astrograd_kernels::wgpu::reduce::{reduce, Reduction};
+        let reduction = match op {
+            "max" => Reduction::Max,
+            "min" => Reduction::Min,
+            _ => Reduction::Sum,
+        };
+        let mut axes = axes.to_vec();
+        axes.sort_unstable();
+        axes.dedup();
+        let shape: Vec<usize> = (0..self.rank())
+            .filter_map(|a| {
+                if axes.contains(&a) {
+                    keepdims.then_some(1)
+                } else {
+                    Some(self.shape()[a])
+                }
+            })
+            .collect();
+        let y = astrograd_kernels::wgpu::GpuBuffer::uninit(crate::shape::numel(&shape))?;
+        reduce(reduction, x, self.shape(), &axes, &y)?;
+        Ok(Tensor::from_gpu(y, &shape))
     }
 
     fn empty_error(&self, op: &'static str) -> TensorError {

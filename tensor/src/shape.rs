@@ -51,6 +51,16 @@ pub fn check_axis(op: &'static str, axis: usize, shape: &[usize]) -> Result<()> 
     }
 }
 
+/// Row-major strides of `shape`: how far apart, in elements, neighbours along each axis are
+/// (`(2, 3, 4)` → `(12, 4, 1)`).
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; shape.len()];
+    for axis in (0..shape.len().saturating_sub(1)).rev() {
+        strides[axis] = strides[axis + 1] * shape[axis + 1];
+    }
+    strides
+}
+
 /// Checks a list of axes: each in range, none repeated. Returns them sorted.
 pub fn check_axes(op: &'static str, axes: &[usize], shape: &[usize]) -> Result<Vec<usize>> {
     let mut sorted = axes.to_vec();

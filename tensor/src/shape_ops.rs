@@ -24,12 +24,7 @@ impl Tensor {
                 found: format!("{shape:?} with {} elements", numel(shape)),
             });
         }
-        let array = self
-            .cpu_array()
-            .clone()
-            .into_shape_with_order(IxDyn(shape))
-            .expect("standard layout and equal counts");
-        Ok(Tensor::from_array(array))
+        Ok(self.with_shape(shape))
     }
 
     /// Keeps the first axis and flattens the rest: `(N, H, W, C)` → `(N, H·W·C)`, in row-major
@@ -68,6 +63,14 @@ impl Tensor {
                 ),
             });
         }
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            // Output axis i reads input axis axes[i], with that axis's row-major stride.
+            let strides = crate::shape::strides(self.shape());
+            let out_shape: Vec<usize> = axes.iter().map(|&a| self.shape()[a]).collect();
+            let out_strides: Vec<usize> = axes.iter().map(|&a| strides[a]).collect();
+            return gpu_strided_copy(x, &out_strides, &out_shape);
+        }
         let view = self.cpu_array().view().permuted_axes(IxDyn(axes));
         Ok(Tensor::from_array(view.as_standard_layout().into_owned()))
     }
@@ -89,6 +92,20 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Shape`] if the tensor cannot broadcast to `shape`.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            let out = crate::shape::broadcast_shape("broadcast_to", self.shape(), shape)?;
+            if out != shape {
+                return Err(TensorError::Shape {
+                    op: "broadcast_to",
+                    expected: format!("a shape that {:?} broadcasts to", self.shape()),
+                    found: format!("{shape:?}"),
+                });
+            }
+            let strides =
+                astrograd_kernels::wgpu::elementwise::broadcast_strides_of(self.shape(), shape);
+            return gpu_strided_copy(x, &strides, shape);
+        }
         match self.cpu_array().broadcast(IxDyn(shape)) {
             Some(view) => Ok(Tensor::from_array(view.to_owned())),
             None => Err(TensorError::Shape {
@@ -104,6 +121,7 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Axis`] or [`TensorError::Invalid`] if the axis or range is out of bounds.
     pub fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Result<Tensor> {
+        self.require_cpu("slice_axis")?;
         check_axis("slice", axis, self.shape())?;
         let size = self.shape()[axis];
         if start > end || end > size {
@@ -127,6 +145,7 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Axis`] or [`TensorError::Invalid`] if an index is out of range.
     pub fn select(&self, axis: usize, indices: &[usize]) -> Result<Tensor> {
+        self.require_cpu("select")?;
         check_axis("select", axis, self.shape())?;
         let size = self.shape()[axis];
         if let Some(&bad) = indices.iter().find(|&&i| i >= size) {
@@ -160,6 +179,9 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Invalid`] for an empty list, [`TensorError::Shape`] if sizes differ.
     pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor> {
+        for t in tensors {
+            t.require_cpu("concat")?;
+        }
         let first = tensors.first().ok_or_else(|| TensorError::Invalid {
             op: "concat",
             msg: "expected at least one tensor, found none".into(),
@@ -187,6 +209,9 @@ impl Tensor {
     /// [`TensorError::Invalid`] for an empty list or `axis > rank`, [`TensorError::Shape`] if
     /// the shapes differ.
     pub fn stack(tensors: &[&Tensor], axis: usize) -> Result<Tensor> {
+        for t in tensors {
+            t.require_cpu("stack")?;
+        }
         let first = tensors.first().ok_or_else(|| TensorError::Invalid {
             op: "stack",
             msg: "expected at least one tensor, found none".into(),
@@ -227,6 +252,19 @@ impl Tensor {
         shape.insert(axis, 1);
         self.reshape(&shape)
     }
+}
+
+/// A new GPU tensor of `out_shape` gathered from `x` with `strides` (see
+/// `astrograd_kernels::wgpu::elementwise::strided_copy`).
+#[cfg(feature = "wgpu")]
+fn gpu_strided_copy(
+    x: &astrograd_kernels::wgpu::GpuBuffer,
+    strides: &[usize],
+    out_shape: &[usize],
+) -> Result<Tensor> {
+    let out = astrograd_kernels::wgpu::GpuBuffer::uninit(numel(out_shape))?;
+    astrograd_kernels::wgpu::elementwise::strided_copy(x, strides, out_shape, &out)?;
+    Ok(Tensor::from_gpu(out, out_shape))
 }
 
 #[cfg(test)]

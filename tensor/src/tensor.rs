@@ -22,7 +22,21 @@ pub struct Tensor {
 #[derive(Clone, Debug)]
 enum Storage {
     Cpu(Arc<ArrayD<f32>>),
+    /// A GPU buffer (shared by clones, as the CPU array is) and the shape it holds.
+    #[cfg(feature = "wgpu")]
+    Gpu {
+        buffer: Arc<GpuBuffer>,
+        shape: Vec<usize>,
+    },
 }
+
+#[cfg(feature = "wgpu")]
+use astrograd_kernels::wgpu::GpuBuffer;
+
+/// The message of the panic when host code asks for the numbers of a GPU tensor in place.
+#[cfg(feature = "wgpu")]
+const ON_GPU: &str = "this tensor is on the GPU: its numbers are not in host memory. Copy it \
+     with `.to(Device::Cpu)` (or `.to_vec()`), or use an op that has a GPU kernel";
 
 impl Tensor {
     /// Wraps an ndarray array (copied into standard layout if it is not already).
@@ -61,7 +75,11 @@ impl Tensor {
 
     /// The sizes of the axes, outermost first.
     pub fn shape(&self) -> &[usize] {
-        self.cpu_array().shape()
+        match &self.storage {
+            Storage::Cpu(array) => array.shape(),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { shape, .. } => shape,
+        }
     }
 
     /// The number of axes.
@@ -71,25 +89,34 @@ impl Tensor {
 
     /// The number of elements (1 for a scalar).
     pub fn numel(&self) -> usize {
-        self.cpu_array().len()
+        crate::shape::numel(self.shape())
     }
 
     /// The device holding the numbers.
     pub fn device(&self) -> Device {
         match &self.storage {
             Storage::Cpu(_) => Device::Cpu,
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => Device::Gpu,
         }
     }
 
-    /// The numbers as an ndarray array on the host. This is the one place that dispatches on
-    /// the storage: every operation of this crate reads through it.
+    /// The numbers as an ndarray array on the host.
+    ///
+    /// # Panics
+    /// If the tensor is on the GPU (copy it with `.to(Device::Cpu)` first).
     pub fn cpu_array(&self) -> &ArrayD<f32> {
         match &self.storage {
             Storage::Cpu(array) => array,
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => panic!("{ON_GPU}"),
         }
     }
 
     /// The numbers, row-major.
+    ///
+    /// # Panics
+    /// If the tensor is on the GPU (copy it with `.to(Device::Cpu)` first).
     pub fn as_slice(&self) -> &[f32] {
         self.cpu_array()
             .as_slice()
@@ -97,23 +124,38 @@ impl Tensor {
     }
 
     /// Mutable access to the numbers, row-major (copies them first if they are shared).
+    ///
+    /// # Panics
+    /// If the tensor is on the GPU (copy it with `.to(Device::Cpu)` first).
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         match &mut self.storage {
             Storage::Cpu(array) => Arc::make_mut(array)
                 .as_slice_mut()
                 .expect("Tensor invariant: storage is in standard layout"),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => panic!("{ON_GPU}"),
         }
     }
 
-    /// A copy of the numbers, row-major.
+    /// A copy of the numbers, row-major, on the host (read back from the GPU if it is there).
     pub fn to_vec(&self) -> Vec<f32> {
-        self.as_slice().to_vec()
+        match &self.storage {
+            Storage::Cpu(_) => self.as_slice().to_vec(),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { buffer, .. } => buffer
+                .download()
+                .unwrap_or_else(|e| panic!("reading a tensor back from the GPU failed: {e}")),
+        }
     }
 
-    /// The array itself (copied only if shared).
+    /// The array itself (copied only if shared; read back from the GPU if it is there).
     pub fn into_array(self) -> ArrayD<f32> {
         match self.storage {
             Storage::Cpu(array) => Arc::try_unwrap(array).unwrap_or_else(|a| (*a).clone()),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => {
+                ArrayD::from_shape_vec(IxDyn(self.shape()), self.to_vec()).expect("same length")
+            }
         }
     }
 
@@ -129,28 +171,130 @@ impl Tensor {
                 found: format!("shape {:?}", self.shape()),
             });
         }
-        Ok(self.as_slice()[0])
+        Ok(self.to_vec()[0])
     }
 
     /// True if both tensors have the same shape and numbers within `atol + rtol·|b|`.
     pub fn all_close(&self, other: &Tensor, rtol: f32, atol: f32) -> bool {
         self.shape() == other.shape()
             && self
-                .as_slice()
+                .to_vec()
                 .iter()
-                .zip(other.as_slice())
+                .zip(&other.to_vec())
                 .all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
     }
 
     /// Number of elements that are NaN or ±∞.
     pub fn count_non_finite(&self) -> usize {
-        self.as_slice().iter().filter(|v| !v.is_finite()).count()
+        match &self.storage {
+            Storage::Cpu(_) => self.as_slice().iter().filter(|v| !v.is_finite()).count(),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => self.to_vec().iter().filter(|v| !v.is_finite()).count(),
+        }
     }
 
-    /// Moves the tensor to `device` (a no-op while the CPU is the only device).
-    pub fn to(&self, device: Device) -> Tensor {
+    /// A copy of the tensor on `device` (the same tensor, shared, if it is already there).
+    /// This and [`Tensor::to_vec`] are the only copies between host and GPU.
+    ///
+    /// # Errors
+    /// [`TensorError::Kernel`] if the GPU cannot be opened.
+    pub fn to(&self, device: Device) -> Result<Tensor> {
+        if device == self.device() {
+            return Ok(self.clone());
+        }
         match device {
-            Device::Cpu => self.clone(),
+            Device::Cpu => Ok(Tensor::from_array(self.clone().into_array())),
+            #[cfg(feature = "wgpu")]
+            Device::Gpu => Ok(Tensor::from_gpu(
+                GpuBuffer::upload(self.as_slice())?,
+                self.shape(),
+            )),
+        }
+    }
+
+    /// Wraps a GPU buffer holding `shape`'s numbers, row-major.
+    ///
+    /// # Panics
+    /// If the buffer's length is not the product of `shape` (kernels size their outputs).
+    #[cfg(feature = "wgpu")]
+    pub fn from_gpu(buffer: GpuBuffer, shape: &[usize]) -> Tensor {
+        assert_eq!(
+            buffer.len(),
+            crate::shape::numel(shape),
+            "a GPU buffer of {} numbers cannot hold shape {shape:?}",
+            buffer.len()
+        );
+        Tensor {
+            storage: Storage::Gpu {
+                buffer: Arc::new(buffer),
+                shape: shape.to_vec(),
+            },
+        }
+    }
+
+    /// The GPU buffer, if the tensor is on the GPU.
+    #[cfg(feature = "wgpu")]
+    pub fn gpu_buffer(&self) -> Option<&GpuBuffer> {
+        match &self.storage {
+            Storage::Gpu { buffer, .. } => Some(buffer),
+            Storage::Cpu(_) => None,
+        }
+    }
+
+    /// The GPU buffer for an in-place update: copied first (on the GPU) if another tensor
+    /// shares it, as `as_mut_slice` does on the host.
+    ///
+    /// # Errors
+    /// [`TensorError::Invalid`] if the tensor is on the CPU; [`TensorError::Kernel`] if the copy
+    /// fails.
+    #[cfg(feature = "wgpu")]
+    pub fn gpu_buffer_mut(&mut self) -> Result<&GpuBuffer> {
+        match &mut self.storage {
+            Storage::Gpu { buffer, .. } => {
+                if Arc::get_mut(buffer).is_none() {
+                    *buffer = Arc::new(buffer.duplicate()?);
+                }
+                Ok(buffer)
+            }
+            Storage::Cpu(_) => Err(TensorError::Invalid {
+                op: "gpu_buffer_mut",
+                msg: "the tensor is on the CPU, not the GPU".into(),
+            }),
+        }
+    }
+
+    /// An error for ops that exist on the host only, when given a GPU tensor.
+    ///
+    /// # Errors
+    /// [`TensorError::Device`] naming `op` when the tensor is not on the CPU.
+    pub fn require_cpu(&self, op: &'static str) -> Result<()> {
+        match self.device() {
+            Device::Cpu => Ok(()),
+            #[allow(unreachable_patterns)]
+            other => Err(TensorError::Device {
+                op,
+                found: format!("a tensor on the {other}; this op runs on the CPU only (use `.to(Device::Cpu)`)"),
+            }),
+        }
+    }
+
+    /// The same numbers viewed with another shape of the same size (no copy on either device).
+    pub(crate) fn with_shape(&self, shape: &[usize]) -> Tensor {
+        match &self.storage {
+            Storage::Cpu(array) => Tensor::from_array(
+                array
+                    .as_ref()
+                    .clone()
+                    .into_shape_with_order(IxDyn(shape))
+                    .expect("reshape sizes checked by the caller"),
+            ),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { buffer, .. } => Tensor {
+                storage: Storage::Gpu {
+                    buffer: Arc::clone(buffer),
+                    shape: shape.to_vec(),
+                },
+            },
         }
     }
 }
@@ -158,7 +302,7 @@ impl Tensor {
 impl PartialEq for Tensor {
     /// Same shape and bit-for-bit the same numbers (NaN ≠ NaN, as for f32).
     fn eq(&self, other: &Tensor) -> bool {
-        self.shape() == other.shape() && self.as_slice() == other.as_slice()
+        self.shape() == other.shape() && self.to_vec() == other.to_vec()
     }
 }
 

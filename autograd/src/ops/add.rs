@@ -18,6 +18,14 @@ impl Var {
     pub fn add(&self, other: &Var) -> Result<Var> {
         add(self, other)
     }
+
+    /// `self + s` for a constant number `s` (on the tensor's device; `dself = dout`).
+    pub fn add_scalar(&self, s: f32) -> Result<Var> {
+        let out = self.value().add_scalar(s);
+        Ok(Var::from_op("add_scalar", out, &[self], |dout| {
+            Ok(vec![Some(dout.clone())])
+        }))
+    }
 }
 
 /// `a + b`, broadcasting.

@@ -12,11 +12,13 @@
 //! `dx[cell] += dy[window] / count(window)` ([`avg_pool2d_backward`]).
 //!
 //! The gradient does not depend on `x`, so the forward saves nothing but the geometry.
-//! Loops: `kernels/src/cpu/pool.rs`.
+//! Loops: `kernels/src/cpu/pool.rs`, and on the GPU `kernels/src/wgpu/pool.rs` (the backward as
+//! a gather: each cell sums the shares of the windows that cover it).
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `y: (N, OH, OW, C)`; output size as [`max_pool2d`](super::max_pool2d).
-use astrograd_kernels::cpu::pool::{self as kernel, Pool2dGeometry};
+use astrograd_kernels::cpu::pool::Pool2dGeometry;
+use astrograd_tensor::nn::pool as nn;
 use astrograd_tensor::Tensor;
 
 use super::conv2d::check_shape;
@@ -53,11 +55,8 @@ impl Var {
 pub fn avg_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
     const OP: &str = "avg_pool2d";
     let geometry = pool_geometry(OP, &x.value(), options)?;
-    // y: (N, OH, OW, C)
-    let out_shape = geometry.output_shape();
-    let mut y = vec![0.0; out_shape.iter().product()];
-    kernel::avg_pool2d_forward(&geometry, x.value().as_slice(), &mut y);
-    let y = Tensor::from_vec(y, &out_shape)?;
+    // y: (N, OH, OW, C), on the device of x
+    let y = nn::avg_pool2d_forward(&geometry, &x.value())?;
     // Saved for the backward: only the geometry (which cells each window averaged).
     Ok(Var::from_op(OP, y, &[x], move |dy| {
         Ok(vec![Some(avg_pool2d_backward(&geometry, dy)?)])
@@ -74,10 +73,7 @@ pub fn avg_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
 /// describes.
 pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor) -> Result<Tensor> {
     check_shape("avg_pool2d_backward", "dy", dy, &g.output_shape())?;
-    // dx: (N, H, W, C), accumulated by the kernel from zero
-    let mut dx = vec![0.0; g.n * g.h * g.w * g.c];
-    kernel::avg_pool2d_backward(g, dy.as_slice(), &mut dx);
-    Ok(Tensor::from_vec(dx, &[g.n, g.h, g.w, g.c])?)
+    Ok(nn::avg_pool2d_backward(g, dy)?)
 }
 
 #[cfg(test)]
@@ -274,5 +270,50 @@ mod tests {
         fn gradcheck_random_geometry(case in cases(), seed in 0u64..1000) {
             case.gradcheck(seed).unwrap();
         }
+    }
+}
+
+/// The op on GPU tensors against the same op on CPU tensors (feature `wgpu`).
+#[cfg(all(test, feature = "wgpu"))]
+mod gpu_tests {
+    use super::*;
+    use crate::ops::testing::random;
+    use astrograd_tensor::Device;
+
+    /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
+    fn gpu() -> Option<Device> {
+        match Device::gpu() {
+            Ok(device) => Some(device),
+            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping a GPU test: {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn forward_and_gradient_on_the_gpu_match_the_cpu() {
+        let Some(device) = gpu() else { return };
+        let options = Pool2dOptions {
+            pool: [3, 2],
+            strides: Some([2, 1]),
+            padding: Padding::Same,
+        };
+        let x = random(&[2, 5, 6, 3], -1.0, 1.0, 1);
+        let dy = random(&[2, 3, 6, 3], -1.0, 1.0, 2);
+        let run = |x: Tensor, dy: Tensor| {
+            let x = Var::parameter(x);
+            let y = x.avg_pool2d(options).unwrap();
+            y.backward_with(dy).unwrap();
+            (y.value(), x.grad().unwrap())
+        };
+        let (y, dx) = run(x.clone(), dy.clone());
+        let (yg, dxg) = run(x.to(device).unwrap(), dy.to(device).unwrap());
+        assert_eq!((yg.device(), dxg.device()), (device, device));
+        assert!(yg.all_close(&y, 1e-6, 1e-6), "y: {yg} vs {y}");
+        assert!(dxg.all_close(&dx, 1e-6, 1e-6), "dx: {dxg} vs {dx}");
     }
 }

@@ -42,6 +42,13 @@
 //! # Shapes
 //! `x: (…, C)` of rank ≥ 2 (`(N, H, W, C)` after a convolution, `(N, C)` after Dense);
 //! `gamma`, `beta`, `state.moving_mean`, `state.moving_variance`: `(C,)`; `y`: the shape of `x`.
+//!
+//! The arithmetic is [`astrograd_tensor::nn::batch_norm`], on the device of `x` (the
+//! parameters and the moving statistics must be on the same one).
+use astrograd_tensor::nn::batch_norm as nn;
+use astrograd_tensor::nn::batch_norm::{
+    batch_norm_moments, batch_norm_normalize, batch_norm_update_moving,
+};
 use astrograd_tensor::Tensor;
 
 use crate::{AutogradError, Result, Var};
@@ -93,8 +100,8 @@ impl Default for BatchNormOptions {
 pub struct BatchNormSaved {
     /// The normalised input `x̂ = (x − μ)/σ`: the shape of `x`.
     pub x_hat: Tensor,
-    /// `1/σ` per channel, with the batch (training) or moving (inference) variance: `C` values.
-    pub inv_std: Vec<f32>,
+    /// `1/σ` per channel, with the batch (training) or moving (inference) variance: `(C,)`.
+    pub inv_std: Tensor,
     /// The scale `γ`: `(C,)`.
     pub gamma: Tensor,
 }
@@ -143,7 +150,7 @@ pub fn batch_norm(
     let positions = x_value.numel() / channels; // M
 
     let (mean, variance) = if options.training {
-        let (mean, variance) = batch_moments(x_value.as_slice(), channels);
+        let (mean, variance) = batch_norm_moments(&x_value)?;
         update_moving_statistics(
             state,
             &mean,
@@ -151,104 +158,74 @@ pub fn batch_norm(
             positions,
             x_value.rank(),
             options.momentum,
-        );
+        )?;
         (mean, variance)
     } else {
-        (state.moving_mean.to_vec(), state.moving_variance.to_vec())
+        (state.moving_mean.clone(), state.moving_variance.clone())
     };
-    let inv_std: Vec<f32> = variance
-        .iter()
-        .map(|v| 1.0 / (v + options.epsilon).sqrt())
-        .collect();
-
-    // x_hat, y: the shape of x
-    let mut x_hat = x_value.clone();
-    let mut y = x_value.clone();
-    let (gamma_value, beta_value) = (gamma.value(), beta.value());
-    let (g, b) = (gamma_value.as_slice(), beta_value.as_slice());
-    for (i, (h, out)) in x_hat
-        .as_mut_slice()
-        .iter_mut()
-        .zip(y.as_mut_slice())
-        .enumerate()
-    {
-        let c = i % channels;
-        *h = (*h - mean[c]) * inv_std[c];
-        *out = g[c] * *h + b[c];
-    }
+    let gamma_value = gamma.value();
+    let normalized = batch_norm_normalize(
+        &x_value,
+        &mean,
+        &variance,
+        &gamma_value,
+        &beta.value(),
+        options.epsilon,
+    )?;
 
     let saved = BatchNormSaved {
-        x_hat,
-        inv_std,
+        x_hat: normalized.x_hat,
+        inv_std: normalized.inv_std,
         gamma: gamma_value,
     };
     let training = options.training;
     Ok(Var::from_op(
         "batch_norm",
-        y,
+        normalized.y,
         &[x, gamma, beta],
         move |dout| {
+            // dγ = Σ dy·x̂ and dβ = Σ dy, which the training dx needs too.
+            let (dgamma, dbeta) = batch_norm_backward_gamma_beta(dout, &saved.x_hat)?;
             let dx = if training {
-                batch_norm_backward_x_training(dout, &saved)?
+                batch_norm_backward_x_training(dout, &saved, &dgamma, &dbeta)?
             } else {
                 batch_norm_backward_x_inference(dout, &saved)?
             };
-            Ok(vec![
-                Some(dx),
-                Some(batch_norm_backward_gamma(dout, &saved.x_hat)?),
-                Some(batch_norm_backward_beta(dout, channels)?),
-            ])
+            Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
         },
     ))
 }
 
-/// Training mode: `dx = (γ/σ)/M · (M·dy − Σ dy − x̂ · Σ(dy · x̂))`, sums per channel.
-pub fn batch_norm_backward_x_training(dout: &Tensor, saved: &BatchNormSaved) -> Result<Tensor> {
-    let channels = saved.inv_std.len();
-    let positions = (dout.numel() / channels) as f32; // M
-    let sum_dy = channel_sums(dout.as_slice(), channels);
-    let sum_dy_x_hat = channel_sums(&dout.mul(&saved.x_hat)?.to_vec(), channels);
-    let g = saved.gamma.as_slice();
-    // dx: the shape of x
-    let mut dx = dout.clone();
-    for (i, (d, &h)) in dx
-        .as_mut_slice()
-        .iter_mut()
-        .zip(saved.x_hat.as_slice())
-        .enumerate()
-    {
-        let c = i % channels;
-        let scale = g[c] * saved.inv_std[c] / positions;
-        *d = scale * (positions * *d - sum_dy[c] - h * sum_dy_x_hat[c]);
-    }
-    Ok(dx)
+/// Training mode: `dx = (γ/σ)/M · (M·dy − Σ dy − x̂ · Σ(dy · x̂))`, sums per channel
+/// (`Σ dy` is `dβ`, `Σ dy·x̂` is `dγ`).
+pub fn batch_norm_backward_x_training(
+    dout: &Tensor,
+    saved: &BatchNormSaved,
+    dgamma: &Tensor,
+    dbeta: &Tensor,
+) -> Result<Tensor> {
+    Ok(nn::batch_norm_backward_x_training(
+        dout,
+        &saved.x_hat,
+        &saved.gamma,
+        &saved.inv_std,
+        dgamma,
+        dbeta,
+    )?)
 }
 
 /// Inference mode, where `μ` and `σ` are constants: `dx = γ/σ · dy`.
 pub fn batch_norm_backward_x_inference(dout: &Tensor, saved: &BatchNormSaved) -> Result<Tensor> {
-    let channels = saved.inv_std.len();
-    let g = saved.gamma.as_slice();
-    let mut dx = dout.clone();
-    for (i, d) in dx.as_mut_slice().iter_mut().enumerate() {
-        let c = i % channels;
-        *d *= g[c] * saved.inv_std[c];
-    }
-    Ok(dx)
-}
-
-/// `dγ = Σ dy · x̂` per channel.
-pub fn batch_norm_backward_gamma(dout: &Tensor, x_hat: &Tensor) -> Result<Tensor> {
-    let channels = x_hat.shape()[x_hat.rank() - 1];
-    let sums = channel_sums(&dout.mul(x_hat)?.to_vec(), channels);
-    Ok(Tensor::from_vec(sums, &[channels])?)
-}
-
-/// `dβ = Σ dy` per channel.
-pub fn batch_norm_backward_beta(dout: &Tensor, channels: usize) -> Result<Tensor> {
-    Ok(Tensor::from_vec(
-        channel_sums(dout.as_slice(), channels),
-        &[channels],
+    Ok(nn::batch_norm_backward_x_inference(
+        dout,
+        &saved.gamma,
+        &saved.inv_std,
     )?)
+}
+
+/// `(dγ, dβ) = (Σ dy · x̂, Σ dy)` per channel.
+pub fn batch_norm_backward_gamma_beta(dout: &Tensor, x_hat: &Tensor) -> Result<(Tensor, Tensor)> {
+    Ok(nn::batch_norm_backward_gamma_beta(dout, x_hat)?)
 }
 
 /// Checks the shapes and returns the number of channels `C`.
@@ -293,68 +270,30 @@ fn check_arguments(
     Ok(channels)
 }
 
-/// Per-channel sums of a channels-last buffer, accumulated in f64.
-fn channel_sums(values: &[f32], channels: usize) -> Vec<f32> {
-    let mut sums = vec![0.0f64; channels];
-    for row in values.chunks_exact(channels) {
-        for (s, &v) in sums.iter_mut().zip(row) {
-            *s += v as f64;
-        }
-    }
-    sums.into_iter().map(|s| s as f32).collect()
-}
-
-/// The batch mean and biased variance of each channel (two passes, in f64).
-fn batch_moments(x: &[f32], channels: usize) -> (Vec<f32>, Vec<f32>) {
-    let positions = (x.len() / channels) as f64;
-    let mut mean = vec![0.0f64; channels];
-    for row in x.chunks_exact(channels) {
-        for (m, &v) in mean.iter_mut().zip(row) {
-            *m += v as f64;
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= positions);
-    let mut variance = vec![0.0f64; channels];
-    for row in x.chunks_exact(channels) {
-        for ((s, &v), m) in variance.iter_mut().zip(row).zip(&mean) {
-            *s += (v as f64 - m).powi(2);
-        }
-    }
-    (
-        mean.into_iter().map(|m| m as f32).collect(),
-        variance
-            .into_iter()
-            .map(|s| (s / positions) as f32)
-            .collect(),
-    )
-}
-
 /// `mm = m·mm + (1−m)·μ`, `mv = m·mv + (1−m)·v`, with TF 2.10's choice of `v` (see the header).
 fn update_moving_statistics(
     state: &mut BatchNormState,
-    mean: &[f32],
-    variance: &[f32],
+    mean: &Tensor,
+    variance: &Tensor,
     positions: usize,
     rank: usize,
     momentum: f32,
-) {
+) -> Result<()> {
     // The fused kernel (rank 4) divides by M − 1, or by 1 when M = 1.
     let bessel = if rank == 4 && positions > 1 {
         positions as f32 / (positions - 1) as f32
     } else {
         1.0
     };
-    for (mm, &mu) in state.moving_mean.as_mut_slice().iter_mut().zip(mean) {
-        *mm = momentum * *mm + (1.0 - momentum) * mu;
-    }
-    for (mv, &var) in state
-        .moving_variance
-        .as_mut_slice()
-        .iter_mut()
-        .zip(variance)
-    {
-        *mv = momentum * *mv + (1.0 - momentum) * var * bessel;
-    }
+    batch_norm_update_moving(
+        &mut state.moving_mean,
+        &mut state.moving_variance,
+        mean,
+        variance,
+        momentum,
+        bessel,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

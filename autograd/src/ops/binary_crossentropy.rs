@@ -29,6 +29,9 @@
 //! # Shapes
 //! As [`mean_squared_error`](super::mse): `y_pred: (N, d)`, `y_true` the same (or `(N,)` for
 //! `(N, 1)`), out `(N,)`.
+//!
+//! The arithmetic is [`astrograd_tensor::nn::losses`], on the device of `y_pred`.
+use astrograd_tensor::nn::losses::{binary_cross_entropy, binary_cross_entropy_backward};
 use astrograd_tensor::Tensor;
 
 use super::mse::loss_targets;
@@ -65,19 +68,7 @@ impl Var {
 pub fn binary_crossentropy(y_pred: &Var, y_true: &Tensor, from_logits: bool) -> Result<Var> {
     let y_true = loss_targets("binary_crossentropy", &y_pred.shape(), y_true)?;
     let y_pred_value = y_pred.value();
-    // elementwise losses ℓ: the shape of y_pred
-    let elementwise = if from_logits {
-        y_pred_value.zip_with(&y_true, "binary_crossentropy", |z, t| {
-            z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()
-        })?
-    } else {
-        y_pred_value.zip_with(&y_true, "binary_crossentropy", |p, t| {
-            let c = p.clamp(EPSILON, 1.0 - EPSILON);
-            -(t * (c + EPSILON).ln() + (1.0 - t) * (1.0 - c + EPSILON).ln())
-        })?
-    };
-    let last = elementwise.rank() - 1;
-    let losses = elementwise.mean_axes(&[last], false)?;
+    let losses = binary_cross_entropy(&y_pred_value, &y_true, from_logits)?;
     Ok(Var::from_op(
         "binary_crossentropy",
         losses,
@@ -99,8 +90,7 @@ pub fn binary_crossentropy_backward_from_logits(
     logits: &Tensor,
     y_true: &Tensor,
 ) -> Result<Tensor> {
-    let slope = logits.zip_with(y_true, "binary_crossentropy", |z, t| sigmoid(z) - t)?;
-    Ok(scale_rows(slope, dout))
+    Ok(binary_cross_entropy_backward(logits, y_true, dout, true)?)
 }
 
 /// From probabilities: `dp_nj = dloss_n · (−t/(c + ε) + (1−t)/(1 − c + ε))/d`, and 0 where the
@@ -110,16 +100,11 @@ pub fn binary_crossentropy_backward_from_probs(
     probs: &Tensor,
     y_true: &Tensor,
 ) -> Result<Tensor> {
-    let slope = probs.zip_with(y_true, "binary_crossentropy", |p, t| {
-        if !(EPSILON..=1.0 - EPSILON).contains(&p) {
-            return 0.0;
-        }
-        -t / (p + EPSILON) + (1.0 - t) / (1.0 - p + EPSILON)
-    })?;
-    Ok(scale_rows(slope, dout))
+    Ok(binary_cross_entropy_backward(probs, y_true, dout, false)?)
 }
 
-/// `σ(z) = 1/(1 + exp(−z))`, written so that `exp` never overflows.
+/// `σ(z) = 1/(1 + exp(−z))`, written so that `exp` never overflows (the tests' reference).
+#[cfg(test)]
 fn sigmoid(z: f32) -> f32 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
@@ -127,19 +112,6 @@ fn sigmoid(z: f32) -> f32 {
         let e = z.exp();
         e / (1.0 + e)
     }
-}
-
-/// `slope_nj · dout_n / d`: the chain rule through the mean over the last axis.
-fn scale_rows(mut slope: Tensor, dout: &Tensor) -> Tensor {
-    let d = slope.shape()[slope.rank() - 1];
-    for (row, &g) in slope
-        .as_mut_slice()
-        .chunks_exact_mut(d)
-        .zip(dout.as_slice())
-    {
-        row.iter_mut().for_each(|s| *s *= g / d as f32);
-    }
-    slope
 }
 
 #[cfg(test)]

@@ -33,10 +33,15 @@
 //!
 //! # Shapes
 //! `y_pred: (N, K)`, `y_true: (N, K)`, out: `(N,)`. `y_true` gets no gradient.
-use astrograd_kernels::cpu::softmax_cross_entropy::{log_softmax_rows, softmax_rows};
+//!
+//! The arithmetic is [`astrograd_tensor::nn::losses`], on the device of `y_pred`.
+use astrograd_tensor::nn::losses::{
+    dense_cross_entropy_from_probs, dense_cross_entropy_from_probs_backward,
+    dense_softmax_cross_entropy, dense_softmax_cross_entropy_backward,
+};
 use astrograd_tensor::Tensor;
 
-use super::softmax_cross_entropy::{rows_and_classes, EPSILON};
+use super::softmax_cross_entropy::rows_and_classes;
 use crate::{AutogradError, Result, Var};
 
 impl Var {
@@ -76,31 +81,22 @@ pub fn categorical_crossentropy(y_pred: &Var, y_true: &Tensor, from_logits: bool
     }
     let (y_pred_value, y_true) = (y_pred.value(), y_true.clone());
     if from_logits {
-        // log_probs, probs: (N, K)
-        let mut log_probs = Tensor::zeros(&[n, k]);
-        log_softmax_rows(n, k, y_pred_value.as_slice(), log_probs.as_mut_slice());
-        let mut probs = Tensor::zeros(&[n, k]);
-        softmax_rows(n, k, y_pred_value.as_slice(), probs.as_mut_slice());
-        let losses = row_sums(&log_probs.mul(&y_true)?.neg());
-        return Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
+        let fused = dense_softmax_cross_entropy(&y_pred_value, &y_true)?;
+        // probs: (N, K), kept for the backward
+        let probs = fused.probs;
+        return Ok(Var::from_op(OP, fused.losses, &[y_pred], move |dout| {
             Ok(vec![Some(categorical_crossentropy_backward_from_logits(
                 dout, &probs, &y_true,
-            ))])
+            )?)])
         }));
     }
-    let normalised = normalise_rows(&y_pred_value);
-    let losses = row_sums(
-        &normalised
-            .map(|q| q.clamp(EPSILON, 1.0 - EPSILON).ln())
-            .mul(&y_true)?
-            .neg(),
-    );
+    let losses = dense_cross_entropy_from_probs(&y_pred_value, &y_true)?;
     Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
         Ok(vec![Some(categorical_crossentropy_backward_from_probs(
             dout,
             &y_pred_value,
             &y_true,
-        ))])
+        )?)])
     }))
 }
 
@@ -109,21 +105,8 @@ pub fn categorical_crossentropy_backward_from_logits(
     dout: &Tensor,
     probs: &Tensor,
     y_true: &Tensor,
-) -> Tensor {
-    let k = probs.shape()[1];
-    // dlogits: (N, K)
-    let mut dlogits = probs.clone();
-    let rows = dlogits
-        .as_mut_slice()
-        .chunks_exact_mut(k)
-        .zip(y_true.as_slice().chunks_exact(k));
-    for ((row, t), &g) in rows.zip(dout.as_slice()) {
-        let t_sum: f32 = t.iter().sum();
-        for (d, &t) in row.iter_mut().zip(t) {
-            *d = g * (*d * t_sum - t);
-        }
-    }
-    dlogits
+) -> Result<Tensor> {
+    Ok(dense_softmax_cross_entropy_backward(probs, y_true, dout)?)
 }
 
 /// From probabilities: `dp[n, k] = dloss_n · (g_k − Σ_j g_j q_j)/s` with `g_j = −t_j/q_j`
@@ -132,57 +115,10 @@ pub fn categorical_crossentropy_backward_from_probs(
     dout: &Tensor,
     probs: &Tensor,
     y_true: &Tensor,
-) -> Tensor {
-    let k = probs.shape()[1];
-    // dprobs: (N, K)
-    let mut dprobs = probs.clone();
-    let rows = dprobs
-        .as_mut_slice()
-        .chunks_exact_mut(k)
-        .zip(y_true.as_slice().chunks_exact(k));
-    for ((row, t), &dloss) in rows.zip(dout.as_slice()) {
-        let s: f32 = row.iter().sum();
-        // g: ∂loss/∂q for this row
-        let g: Vec<f32> = row
-            .iter()
-            .zip(t)
-            .map(|(&p, &t)| {
-                let q = p / s;
-                if (EPSILON..=1.0 - EPSILON).contains(&q) {
-                    -t / q
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let g_dot_q: f32 = g.iter().zip(row.iter()).map(|(g, &p)| g * p / s).sum();
-        for (d, g) in row.iter_mut().zip(&g) {
-            *d = dloss * (g - g_dot_q) / s;
-        }
-    }
-    dprobs
-}
-
-/// `q = p / Σp` row by row.
-fn normalise_rows(probs: &Tensor) -> Tensor {
-    let k = probs.shape()[1];
-    let mut q = probs.clone();
-    for row in q.as_mut_slice().chunks_exact_mut(k) {
-        let s: f32 = row.iter().sum();
-        row.iter_mut().for_each(|v| *v /= s);
-    }
-    q
-}
-
-/// The sum of each row of an `(N, K)` matrix: `(N,)`.
-fn row_sums(x: &Tensor) -> Tensor {
-    let k = x.shape()[1];
-    let sums: Vec<f32> = x
-        .as_slice()
-        .chunks_exact(k)
-        .map(|row| row.iter().sum())
-        .collect();
-    Tensor::from_vec(sums, &[x.shape()[0]]).expect("one sum per row")
+) -> Result<Tensor> {
+    Ok(dense_cross_entropy_from_probs_backward(
+        probs, y_true, dout,
+    )?)
 }
 
 #[cfg(test)]

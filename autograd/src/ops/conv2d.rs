@@ -25,15 +25,18 @@
 //!   (overlapping windows are why it adds), and drops the entries that came from the padding.
 //!
 //! The loops (tiled so that a slice of `cols` stays in cache, never the whole matrix, and a
-//! six-loop naive reference beside them) are in `kernels/src/cpu/conv.rs`.
+//! six-loop naive reference beside them) are in `kernels/src/cpu/conv.rs`; the GPU kernels (the
+//! same algorithm, col2im as a gather) in `kernels/src/wgpu/conv.rs`. `astrograd_tensor::nn::conv`
+//! picks one by the device of the tensors.
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, F)` (HWIO, as Keras stores it), `b: (F,)`,
 //! `y: (N, OH, OW, F)`. With `k_eff = k + (k − 1)(d − 1)` per axis: `'valid'` gives
 //! `OH = ⌊(H − k_eff) / sh⌋ + 1`; `'same'` gives `OH = ⌈H / sh⌉`, with the odd pixel of padding
 //! at the bottom / right.
-use astrograd_kernels::cpu::conv::{self as kernel, Conv2dGeometry};
+use astrograd_kernels::cpu::conv::Conv2dGeometry;
 use astrograd_kernels::KernelError;
+use astrograd_tensor::nn::conv as nn;
 use astrograd_tensor::Tensor;
 
 use crate::{AutogradError, Result, Var};
@@ -140,17 +143,8 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
         )
     })?;
 
-    // y: (N, OH, OW, F)
-    let out_shape = geometry.output_shape();
-    let mut y = vec![0.0; out_shape.iter().product()];
-    kernel::conv2d_forward(
-        &geometry,
-        x_value.as_slice(),
-        w_value.as_slice(),
-        b_value.as_ref().map(Tensor::as_slice),
-        &mut y,
-    );
-    let y = Tensor::from_vec(y, &out_shape)?;
+    // y: (N, OH, OW, F), on the device of the operands
+    let y = nn::conv2d_forward(&geometry, &x_value, &w_value, b_value.as_ref())?;
 
     let saved = Conv2dSaved {
         geometry,
@@ -197,10 +191,7 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
 pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Result<Tensor> {
     check_shape("conv2d_backward_input", "dy", dy, &g.output_shape())?;
     check_shape("conv2d_backward_input", "w", w, &[g.kh, g.kw, g.c, g.f])?;
-    // dx: (N, H, W, C), accumulated by the kernel from zero
-    let mut dx = vec![0.0; g.n * g.h * g.w * g.c];
-    kernel::conv2d_backward_input(g, dy.as_slice(), w.as_slice(), &mut dx);
-    Ok(Tensor::from_vec(dx, &[g.n, g.h, g.w, g.c])?)
+    Ok(nn::conv2d_backward_input(g, dy, w)?)
 }
 
 /// `dW = colsᵀ · dY`: each weight collects input × upstream gradient over every window.
@@ -213,10 +204,7 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
 pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Result<Tensor> {
     check_shape("conv2d_backward_weight", "dy", dy, &g.output_shape())?;
     check_shape("conv2d_backward_weight", "x", x, &[g.n, g.h, g.w, g.c])?;
-    // dw: (KH, KW, C, F), accumulated by the kernel from zero
-    let mut dw = vec![0.0; g.kh * g.kw * g.c * g.f];
-    kernel::conv2d_backward_weight(g, x.as_slice(), dy.as_slice(), &mut dw);
-    Ok(Tensor::from_vec(dw, &[g.kh, g.kw, g.c, g.f])?)
+    Ok(nn::conv2d_backward_weight(g, dy, x)?)
 }
 
 /// `db = Σ_{n, oh, ow} dY[n, oh, ow, :]`: the bias was added to every output pixel.
@@ -228,10 +216,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Re
 /// [`AutogradError::Invalid`] if `dy` does not have the shape `g` describes.
 pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &Tensor) -> Result<Tensor> {
     check_shape("conv2d_backward_bias", "dy", dy, &g.output_shape())?;
-    // db: (F,), accumulated by the kernel from zero
-    let mut db = vec![0.0; g.f];
-    kernel::conv2d_backward_bias(g, dy.as_slice(), &mut db);
-    Ok(Tensor::from_vec(db, &[g.f])?)
+    Ok(nn::conv2d_backward_bias(g, dy)?)
 }
 
 /// The shape of a rank-4 tensor as an array, or an error naming `op` and `what` it should be.
@@ -280,11 +265,15 @@ pub(crate) fn check_shape(
 
 /// A kernel's geometry error, relabelled with this op's name and the arguments it was called with.
 pub(crate) fn geometry_error(op: &'static str, error: KernelError, call: String) -> AutogradError {
-    let KernelError::InvalidGeometry { msg, .. } = error;
-    AutogradError::Kernel(KernelError::InvalidGeometry {
-        op,
-        msg: format!("{msg} ({call})"),
-    })
+    match error {
+        KernelError::InvalidGeometry { msg, .. } => {
+            AutogradError::Kernel(KernelError::InvalidGeometry {
+                op,
+                msg: format!("{msg} ({call})"),
+            })
+        }
+        other => AutogradError::Kernel(other),
+    }
 }
 
 #[cfg(test)]
@@ -588,6 +577,66 @@ mod tests {
         #[test]
         fn gradcheck_random_geometry(case in cases(), seed in 0u64..1000) {
             case.gradcheck(seed).unwrap();
+        }
+    }
+}
+
+/// The op on GPU tensors against the same op on CPU tensors (feature `wgpu`).
+#[cfg(all(test, feature = "wgpu"))]
+mod gpu_tests {
+    use super::*;
+    use crate::ops::testing::random;
+    use astrograd_tensor::Device;
+
+    /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
+    fn gpu() -> Option<Device> {
+        match Device::gpu() {
+            Ok(device) => Some(device),
+            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping a GPU test: {e}");
+                None
+            }
+        }
+    }
+
+    /// `y` and the gradients of x, w, b for the upstream gradient `dy`, on the tensors' device.
+    fn run(x: &Tensor, w: &Tensor, b: &Tensor, dy: &Tensor, options: Conv2dOptions) -> Vec<Tensor> {
+        let (x, w, b) = (
+            Var::parameter(x.clone()),
+            Var::parameter(w.clone()),
+            Var::parameter(b.clone()),
+        );
+        let y = x.conv2d(&w, Some(&b), options).unwrap();
+        y.backward_with(dy.clone()).unwrap();
+        vec![
+            y.value(),
+            x.grad().unwrap(),
+            w.grad().unwrap(),
+            b.grad().unwrap(),
+        ]
+    }
+
+    #[test]
+    fn forward_and_gradients_on_the_gpu_match_the_cpu() {
+        let Some(device) = gpu() else { return };
+        let options = Conv2dOptions {
+            strides: [2, 1],
+            padding: Padding::Same,
+            dilation: [1, 2],
+        };
+        let x = random(&[2, 7, 6, 3], -1.0, 1.0, 1);
+        let w = random(&[3, 2, 3, 4], -1.0, 1.0, 2);
+        let b = random(&[4], -1.0, 1.0, 3);
+        let dy = random(&[2, 4, 6, 4], -1.0, 1.0, 4);
+        let on = |t: &Tensor| t.to(device).unwrap();
+        let cpu = run(&x, &w, &b, &dy, options);
+        let gpu = run(&on(&x), &on(&w), &on(&b), &on(&dy), options);
+        for (name, (g, c)) in ["y", "dx", "dw", "db"].iter().zip(gpu.iter().zip(&cpu)) {
+            assert_eq!(g.device(), device, "{name} left the GPU");
+            assert!(g.all_close(c, 1e-5, 1e-5), "{name}: {g} vs {c}");
         }
     }
 }

@@ -3,19 +3,25 @@
 //! that the expected output equals the input and nothing needs rescaling at inference time.
 //!
 //! # Math
-//! With `keep[i] = 1` if `u[i] ≥ rate` (`u` uniform in `[0, 1)`, drawn from the `rng` passed
-//! in) and 0 otherwise, and `scale = 1/(1 − rate)`:
+//! With `mask[i] = scale = 1/(1 − rate)` if `u[i] ≥ rate` and 0 otherwise (`u` uniform in
+//! `[0, 1)`):
 //!
-//! `out = x · scale · keep`, so `E[out] = x · scale · (1 − rate) = x`.
+//! `out = x · mask`, so `E[out] = x · scale · (1 − rate) = x`.
 //!
-//! For a fixed mask this is a product with a constant, so `dx = dout · scale · keep`: a
-//! dropped unit passes no gradient back, a kept one passes `dout` scaled like its value.
+//! For a fixed mask this is a product with a constant, so `dx = dout · mask`: a dropped unit
+//! passes no gradient back, a kept one passes `dout` scaled like its value.
+//!
+//! # Randomness
+//! Each call draws ONE 64-bit seed from the `rng` passed in; the mask is then a stateless hash
+//! of `(seed, i)` ([`astrograd_tensor::nn::dropout::dropout_mask`]), computed on the device of
+//! `x`. The CPU and the GPU draw the same mask from the same seed, bit for bit.
 //!
 //! Outside training (`evaluate`, `predict`) or with `rate = 0`, dropout is the identity.
-//! The order of the products and the `≥` test follow TF 2.10's `tf.nn.dropout`.
+//! The `≥` test follows TF 2.10's `tf.nn.dropout` (whose own random stream differs).
 //!
 //! # Shapes
 //! `x`: any; `out`, `keep`: the shape of `x`.
+use astrograd_tensor::nn::dropout::dropout_mask;
 use astrograd_tensor::random::Rng;
 use astrograd_tensor::Tensor;
 
@@ -30,15 +36,13 @@ impl Var {
 
 /// What the forward saves for the backward: the mask it drew.
 pub struct DropoutMask {
-    /// `keep`: (shape of x), 1 where the value was kept, 0 where it was dropped.
-    pub keep: Tensor,
-    /// `1/(1 − rate)`, the factor the kept values were multiplied by.
-    pub scale: f32,
+    /// `mask`: (shape of x), `1/(1 − rate)` where the value was kept, 0 where it was dropped.
+    pub mask: Tensor,
 }
 
 /// Inverted dropout: while `training`, zeroes each value with probability `rate` and scales
-/// the rest by `1/(1 − rate)`; the identity when `!training` or `rate == 0`. The mask is drawn
-/// from `rng`, so the same seed drops the same values.
+/// the rest by `1/(1 − rate)`; the identity when `!training` or `rate == 0`. The mask comes
+/// from one seed drawn from `rng`, so the same seed drops the same values.
 ///
 /// ```
 /// use astrograd_autograd::{Tensor, Var};
@@ -66,26 +70,20 @@ pub fn dropout(x: &Var, rate: f32, training: bool, rng: &mut Rng) -> Result<Var>
         return Ok(x.clone());
     }
     let x_value = x.value();
-    // keep: (shape of x); one uniform draw per element, in row-major order.
-    let keep = Tensor::from_vec(
-        (0..x_value.numel())
-            .map(|_| if rng.uniform() >= rate { 1.0 } else { 0.0 })
-            .collect(),
-        x_value.shape(),
-    )?;
+    // mask: (shape of x), on the device of x; one seed per call.
+    let seed = rng.next_u64();
     let mask = DropoutMask {
-        keep,
-        scale: 1.0 / (1.0 - rate),
+        mask: dropout_mask(seed, rate, x_value.shape(), x_value.device())?,
     };
-    let out = x_value.mul_scalar(mask.scale).mul(&mask.keep)?;
+    let out = x_value.mul(&mask.mask)?;
     Ok(Var::from_op("dropout", out, &[x], move |dout| {
         Ok(vec![Some(dropout_backward(dout, &mask)?)])
     }))
 }
 
-/// `dx = dout · scale · keep`.
+/// `dx = dout · mask`.
 pub fn dropout_backward(dout: &Tensor, mask: &DropoutMask) -> Result<Tensor> {
-    Ok(dout.mul_scalar(mask.scale).mul(&mask.keep)?)
+    Ok(dout.mul(&mask.mask)?)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{AutogradError, Result, Var};
 
@@ -33,7 +33,7 @@ pub fn elu(x: &Var, alpha: f32) -> Result<Var> {
     }
     let x_value = x.value();
     // exp_m1 keeps eˣ − 1 accurate for x near 0.
-    let y = x_value.map(|x| if x > 0.0 { x } else { alpha * x.exp_m1() });
+    let y = x_value.unary(UnaryOp::Elu(alpha));
     Ok(Var::from_op("elu", y, &[x], move |dout| {
         Ok(vec![Some(elu_backward(dout, &x_value, alpha)?)])
     }))
@@ -41,13 +41,7 @@ pub fn elu(x: &Var, alpha: f32) -> Result<Var> {
 
 /// `dx = dout · (x > 0 ? 1 : α·eˣ)`.
 pub fn elu_backward(dout: &Tensor, x: &Tensor, alpha: f32) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "elu_backward", |g, x| {
-        if x > 0.0 {
-            g
-        } else {
-            g * alpha * x.exp()
-        }
-    })?)
+    Ok(dout.binary(BinaryOp::EluBackward(alpha), x)?)
 }
 
 #[cfg(test)]

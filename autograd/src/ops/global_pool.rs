@@ -2,17 +2,22 @@
 //! image and channel, pooled over the whole height and width.
 //!
 //! # Math
-//! `avg: out[n, c] = (1 / (H·W)) Σ_{h, w} x[n, h, w, c]`, composed from
-//! [`mean`](super::mean) over axes (1, 2): every position gets `dout[n, c] / (H·W)`.
+//! `avg: out[n, c] = (1 / (H·W)) Σ_{h, w} x[n, h, w, c]`, [`mean`](super::mean) over axes
+//! (1, 2): every position gets `dout[n, c] / (H·W)`.
 //!
-//! `max: out[n, c] = max_{h, w} x[n, h, w, c]`, composed from [`max`](super::max) over axes
-//! (1, 2): `dout[n, c]` goes to the position of the maximum (shared equally among ties, as
-//! TF's `reduce_max`, which Keras's layer calls).
+//! `max: out[n, c] = max_{h, w} x[n, h, w, c]`, [`max`](super::max) over axes (1, 2):
+//! `dout[n, c]` goes to the position of the maximum (shared equally among ties, as TF's
+//! `reduce_max`, which Keras's layer calls).
 //!
-//! Neither has a hand-written backward: the gradients are those of `mean` and `max`.
+//! The forward and the backward are `astrograd_tensor::nn::pool`'s global pooling functions. On
+//! the CPU they compute exactly what `mean` and `max` compute (the same tensor ops, the same
+//! numbers); on the GPU each is one fused kernel (`kernels/src/wgpu/shaders/global_pool.wgsl`)
+//! instead of the five or so ops of the composition.
 //!
 //! # Shapes
 //! `x: (N, H, W, C)` (NHWC); `out: (N, C)`.
+use astrograd_tensor::nn::pool as nn;
+
 use crate::{AutogradError, Result, Var};
 
 impl Var {
@@ -41,8 +46,14 @@ impl Var {
 /// [`AutogradError::Invalid`] naming `global_average_pool2d` and the shape if `x` is not
 /// `(N, H, W, C)` with `H·W > 0`.
 pub fn global_average_pool2d(x: &Var) -> Result<Var> {
-    check_nhwc("global_average_pool2d", x)?;
-    x.mean_axes(&[1, 2], false)
+    const OP: &str = "global_average_pool2d";
+    check_nhwc(OP, x)?;
+    let x_shape = x.shape();
+    // out: (N, C)
+    let out = nn::global_avg_pool2d_forward(&x.value())?;
+    Ok(Var::from_op(OP, out, &[x], move |dout| {
+        Ok(vec![Some(nn::global_avg_pool2d_backward(&x_shape, dout)?)])
+    }))
 }
 
 /// Maximum over height and width, as `tf.keras.layers.GlobalMaxPooling2D()`.
@@ -51,8 +62,17 @@ pub fn global_average_pool2d(x: &Var) -> Result<Var> {
 /// [`AutogradError::Invalid`] naming `global_max_pool2d` and the shape if `x` is not
 /// `(N, H, W, C)` with `H·W > 0`.
 pub fn global_max_pool2d(x: &Var) -> Result<Var> {
-    check_nhwc("global_max_pool2d", x)?;
-    x.max_axes(&[1, 2], false)
+    const OP: &str = "global_max_pool2d";
+    check_nhwc(OP, x)?;
+    let x_value = x.value();
+    // out: (N, C); the backward compares x with it to find the winners.
+    let out = nn::global_max_pool2d_forward(&x_value)?;
+    let saved_out = out.clone();
+    Ok(Var::from_op(OP, out, &[x], move |dout| {
+        Ok(vec![Some(nn::global_max_pool2d_backward(
+            &x_value, &saved_out, dout,
+        )?)])
+    }))
 }
 
 /// A rank-4 NHWC tensor with at least one pixel to pool.
@@ -114,6 +134,31 @@ mod tests {
         );
     }
 
+    /// The written-out forward and backward give the same bits as the composition they replace
+    /// (`mean` / `max` over axes 1 and 2), ties included.
+    #[test]
+    fn same_numbers_as_mean_and_max_over_height_and_width() {
+        let x: Vec<f32> = (0..2 * 3 * 5 * 4)
+            .map(|i| ((i * 7) % 9) as f32 / 3.0)
+            .collect();
+        let x = Tensor::from_vec(x, &[2, 3, 5, 4]).unwrap();
+        let dout =
+            Tensor::from_vec((0..8).map(|i| i as f32 * 0.3 - 1.1).collect(), &[2, 4]).unwrap();
+        let composed: [fn(&Var) -> Result<Var>; 2] = [
+            |v| v.mean_axes(&[1, 2], false),
+            |v| v.max_axes(&[1, 2], false),
+        ];
+        let written: [fn(&Var) -> Result<Var>; 2] = [global_average_pool2d, global_max_pool2d];
+        for (a, b) in composed.iter().zip(&written) {
+            let (xa, xb) = (Var::parameter(x.clone()), Var::parameter(x.clone()));
+            let (ya, yb) = (a(&xa).unwrap(), b(&xb).unwrap());
+            assert_eq!(ya.value(), yb.value());
+            ya.backward_with(dout.clone()).unwrap();
+            yb.backward_with(dout.clone()).unwrap();
+            assert_eq!(xa.grad().unwrap(), xb.grad().unwrap());
+        }
+    }
+
     #[test]
     fn not_nhwc_is_an_error_naming_the_op_and_shape() {
         let x = Var::constant(Tensor::zeros(&[2, 3, 4]));
@@ -163,6 +208,51 @@ mod tests {
                 Rng::new(seed).permutation(count).into_iter().map(|i| 0.1 * i as f32).collect();
             let x = Tensor::from_vec(distinct, &shape).unwrap();
             gradcheck("global_max_pool2d", |v| v[0].global_max_pool2d(), &[x]).unwrap();
+        }
+    }
+}
+
+/// The op on GPU tensors against the same op on CPU tensors (feature `wgpu`).
+#[cfg(all(test, feature = "wgpu"))]
+mod gpu_tests {
+    use super::*;
+    use astrograd_tensor::{Device, Tensor};
+
+    /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
+    fn gpu() -> Option<Device> {
+        match Device::gpu() {
+            Ok(device) => Some(device),
+            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping a GPU test: {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn forward_and_gradients_on_the_gpu_match_the_cpu() {
+        let Some(device) = gpu() else { return };
+        // Values in quarters: some channels tie for their maximum and share its gradient.
+        let x: Vec<f32> = (0..2 * 3 * 5 * 4)
+            .map(|i| ((i * 7) % 9) as f32 / 4.0)
+            .collect();
+        let x = Tensor::from_vec(x, &[2, 3, 5, 4]).unwrap();
+        let dy = Tensor::from_vec((0..8).map(|i| i as f32 - 3.5).collect(), &[2, 4]).unwrap();
+        for op in [global_average_pool2d, global_max_pool2d] {
+            let run = |x: Tensor, dy: Tensor| {
+                let x = Var::parameter(x);
+                let y = op(&x).unwrap();
+                y.backward_with(dy).unwrap();
+                (y.value(), x.grad().unwrap())
+            };
+            let (y, dx) = run(x.clone(), dy.clone());
+            let (yg, dxg) = run(x.to(device).unwrap(), dy.to(device).unwrap());
+            assert_eq!((yg.device(), dxg.device()), (device, device));
+            assert!(yg.all_close(&y, 1e-6, 1e-6), "y: {yg} vs {y}");
+            assert!(dxg.all_close(&dx, 1e-6, 1e-6), "dx: {dxg} vs {dx}");
         }
     }
 }

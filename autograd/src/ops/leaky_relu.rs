@@ -10,7 +10,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{AutogradError, Result, Var};
 
@@ -36,7 +36,7 @@ pub fn leaky_relu(x: &Var, alpha: f32) -> Result<Var> {
         });
     }
     let x_value = x.value();
-    let y = x_value.map(|x| if x > 0.0 { x } else { alpha * x });
+    let y = x_value.unary(UnaryOp::LeakyRelu(alpha));
     Ok(Var::from_op("leaky_relu", y, &[x], move |dout| {
         Ok(vec![Some(leaky_relu_backward(dout, &x_value, alpha)?)])
     }))
@@ -44,13 +44,7 @@ pub fn leaky_relu(x: &Var, alpha: f32) -> Result<Var> {
 
 /// `dx = dout · (x > 0 ? 1 : α)`.
 pub fn leaky_relu_backward(dout: &Tensor, x: &Tensor, alpha: f32) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "leaky_relu_backward", |g, x| {
-        if x > 0.0 {
-            g
-        } else {
-            alpha * g
-        }
-    })?)
+    Ok(dout.binary(BinaryOp::LeakyReluBackward(alpha), x)?)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape, rank ≥ 1; `axis < rank`.
-use astrograd_kernels::cpu::softmax_cross_entropy::log_softmax_rows;
+use astrograd_tensor::nn::losses::log_softmax_rows;
 use astrograd_tensor::Tensor;
 
 use super::softmax::along_axis;

@@ -13,18 +13,23 @@
 //! adding up where overlapping windows (stride < pool) share a winner. The forward records each
 //! window's winner (`argmax`, a flat index into `x`) so the backward need not search again. On
 //! ties the first cell, scanning the window row by row, wins; the max is not differentiable
-//! there, and any one winner is a valid subgradient. Loops: `kernels/src/cpu/pool.rs`.
+//! there, and any one winner is a valid subgradient. Loops: `kernels/src/cpu/pool.rs`, and on
+//! the GPU `kernels/src/wgpu/pool.rs` (the backward as a gather: each cell sums the `dy` of the
+//! windows it won).
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `y: (N, OH, OW, C)`; output size as a convolution with the pool as its
 //! kernel: `'valid'` `OH = ⌊(H − PH) / sh⌋ + 1` (69 → 34 for 2×2 / 2), `'same'` `OH = ⌈H / sh⌉`.
-use astrograd_kernels::cpu::pool::{self as kernel, Pool2dGeometry};
+use astrograd_kernels::cpu::pool::Pool2dGeometry;
+use astrograd_tensor::nn::pool as nn;
 use astrograd_tensor::Tensor;
 
 use super::conv2d::{check_shape, geometry_error, rank4};
 use crate::{AutogradError, Result, Var};
 
 pub use super::conv2d::Padding;
+/// The winners of the forward, on the device of `x`.
+pub use astrograd_tensor::nn::pool::Argmax;
 
 /// The settings of a pooling layer; `Default` gives Keras's defaults (2×2, stride = pool, valid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +71,7 @@ struct MaxPool2dSaved {
     /// Shapes, window, strides and padding, validated once by the forward.
     geometry: Pool2dGeometry,
     /// `argmax: (N, OH, OW, C)`, the flat index into `x` of each window's winner.
-    argmax: Vec<usize>,
+    argmax: Argmax,
 }
 
 /// Max pooling of `x: (N, H, W, C)` over `pool` windows, per channel.
@@ -91,12 +96,8 @@ pub fn max_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
     const OP: &str = "max_pool2d";
     let x_value = x.value();
     let geometry = pool_geometry(OP, &x_value, options)?;
-    // y, argmax: (N, OH, OW, C)
-    let out_shape = geometry.output_shape();
-    let mut y = vec![0.0; out_shape.iter().product()];
-    let mut argmax = vec![0; y.len()];
-    kernel::max_pool2d_forward(&geometry, x_value.as_slice(), &mut y, &mut argmax);
-    let y = Tensor::from_vec(y, &out_shape)?;
+    // y, argmax: (N, OH, OW, C), on the device of x
+    let (y, argmax) = nn::max_pool2d_forward(&geometry, &x_value)?;
     let saved = MaxPool2dSaved { geometry, argmax };
     Ok(Var::from_op(OP, y, &[x], move |dy| {
         Ok(vec![Some(max_pool2d_backward(
@@ -114,15 +115,20 @@ pub fn max_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
 ///
 /// # Errors
 /// [`AutogradError::Invalid`] if `dy` or `argmax` does not have the size `g` describes.
-pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &[usize]) -> Result<Tensor> {
+pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> Result<Tensor> {
     const OP: &str = "max_pool2d_backward";
     check_shape(OP, "dy", dy, &g.output_shape())?;
     let image = g.h * g.w * g.c;
-    // Each winner must lie in its own image, which is what the kernel writes to.
-    let in_own_image = argmax
-        .chunks(g.oh * g.ow * g.c)
-        .enumerate()
-        .all(|(n, a)| a.iter().all(|&i| i / image == n));
+    // Each winner must lie in its own image, which is what the CPU kernel writes to. (The GPU
+    // kernel gathers: a winner outside the image is simply never matched.)
+    let in_own_image = match argmax {
+        Argmax::Cpu(indices) => indices
+            .chunks(g.oh * g.ow * g.c)
+            .enumerate()
+            .all(|(n, a)| a.iter().all(|&i| i / image == n)),
+        #[allow(unreachable_patterns)]
+        _ => true,
+    };
     if argmax.len() != dy.numel() || !in_own_image {
         return Err(AutogradError::Invalid {
             op: OP,
@@ -142,10 +148,7 @@ pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &[usize]) ->
             ),
         });
     }
-    // dx: (N, H, W, C), accumulated by the kernel from zero
-    let mut dx = vec![0.0; g.n * image];
-    kernel::max_pool2d_backward(g, dy.as_slice(), argmax, &mut dx);
-    Ok(Tensor::from_vec(dx, &[g.n, g.h, g.w, g.c])?)
+    Ok(nn::max_pool2d_backward(g, dy, argmax)?)
 }
 
 /// Validates `x` and `options` for the pooling op `op` (its name goes into the errors).
@@ -367,13 +370,15 @@ mod tests {
         let g = Pool2dGeometry::new([2, 2, 2, 1], [2, 2], [2, 2], Padding::Valid).unwrap();
         let dy = Tensor::ones(&[2, 1, 1, 1]);
         // Image 1's winner pointing into image 0.
-        let err = max_pool2d_backward(&g, &dy, &[3, 0])
+        let err = max_pool2d_backward(&g, &dy, &Argmax::Cpu(vec![3, 0]))
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("max_pool2d_backward:"), "{err}");
-        assert!(max_pool2d_backward(&g, &dy, &[3]).is_err());
+        assert!(max_pool2d_backward(&g, &dy, &Argmax::Cpu(vec![3])).is_err());
         assert_eq!(
-            max_pool2d_backward(&g, &dy, &[3, 4]).unwrap().to_vec(),
+            max_pool2d_backward(&g, &dy, &Argmax::Cpu(vec![3, 4]))
+                .unwrap()
+                .to_vec(),
             vec![0., 0., 0., 1., 1., 0., 0., 0.]
         );
     }
@@ -413,5 +418,53 @@ mod tests {
         fn gradcheck_random_geometry(case in cases(), seed in 0u64..1000) {
             case.gradcheck(seed).unwrap();
         }
+    }
+}
+
+/// The op on GPU tensors against the same op on CPU tensors (feature `wgpu`).
+#[cfg(all(test, feature = "wgpu"))]
+mod gpu_tests {
+    use super::*;
+    use astrograd_tensor::random::Rng;
+    use astrograd_tensor::Device;
+
+    /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
+    fn gpu() -> Option<Device> {
+        match Device::gpu() {
+            Ok(device) => Some(device),
+            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping a GPU test: {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn forward_and_gradient_on_the_gpu_match_the_cpu() {
+        let Some(device) = gpu() else { return };
+        let options = Pool2dOptions {
+            pool: [3, 3],
+            strides: Some([2, 2]),
+            padding: Padding::Same,
+        };
+        let mut rng = Rng::new(5);
+        // Rounded values: ties, which the first cell must win on both devices.
+        let x = Tensor::rand_uniform_with(&mut rng, &[2, 5, 7, 3], -2.0, 2.0).to_vec();
+        let x = Tensor::from_vec(x.iter().map(|v| v.round()).collect(), &[2, 5, 7, 3]).unwrap();
+        let dy = Tensor::rand_uniform_with(&mut rng, &[2, 3, 4, 3], -1.0, 1.0);
+        let run = |x: Tensor, dy: Tensor| {
+            let x = Var::parameter(x);
+            let y = x.max_pool2d(options).unwrap();
+            y.backward_with(dy).unwrap();
+            (y.value(), x.grad().unwrap())
+        };
+        let (y, dx) = run(x.clone(), dy.clone());
+        let (yg, dxg) = run(x.to(device).unwrap(), dy.to(device).unwrap());
+        assert_eq!((yg.device(), dxg.device()), (device, device));
+        assert_eq!(yg.to_vec(), y.to_vec());
+        assert_eq!(dxg.to_vec(), dx.to_vec());
     }
 }

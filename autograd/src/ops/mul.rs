@@ -17,9 +17,12 @@ impl Var {
         mul(self, other)
     }
 
-    /// `self · s` for a constant number `s`.
+    /// `self · s` for a constant number `s` (on the tensor's device; `dself = dout · s`).
     pub fn mul_scalar(&self, s: f32) -> Result<Var> {
-        mul(self, &Var::scalar(s))
+        let out = self.value().mul_scalar(s);
+        Ok(Var::from_op("mul_scalar", out, &[self], move |dout| {
+            Ok(vec![Some(dout.mul_scalar(s))])
+        }))
     }
 }
 

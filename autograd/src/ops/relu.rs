@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -23,7 +23,7 @@ impl Var {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn relu(x: &Var) -> Result<Var> {
     let x_value = x.value();
-    let y = x_value.map(|x| if x > 0.0 { x } else { 0.0 });
+    let y = x_value.unary(UnaryOp::Relu);
     Ok(Var::from_op("relu", y, &[x], move |dout| {
         Ok(vec![Some(relu_backward(dout, &x_value)?)])
     }))
@@ -31,7 +31,7 @@ pub fn relu(x: &Var) -> Result<Var> {
 
 /// `dx = dout · [x > 0]`.
 pub fn relu_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "relu_backward", |g, x| if x > 0.0 { g } else { 0.0 })?)
+    Ok(dout.binary(BinaryOp::ReluBackward, x)?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -24,7 +24,7 @@ impl Var {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn relu6(x: &Var) -> Result<Var> {
     let x_value = x.value();
-    let y = x_value.map(|x| x.clamp(0.0, 6.0));
+    let y = x_value.unary(UnaryOp::Relu6);
     Ok(Var::from_op("relu6", y, &[x], move |dout| {
         Ok(vec![Some(relu6_backward(dout, &x_value)?)])
     }))
@@ -32,13 +32,7 @@ pub fn relu6(x: &Var) -> Result<Var> {
 
 /// `dx = dout · [0 < x < 6]`.
 pub fn relu6_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "relu6_backward", |g, x| {
-        if x > 0.0 && x < 6.0 {
-            g
-        } else {
-            0.0
-        }
-    })?)
+    Ok(dout.binary(BinaryOp::Relu6Backward, x)?)
 }
 
 #[cfg(test)]

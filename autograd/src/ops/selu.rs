@@ -8,7 +8,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -30,13 +30,7 @@ impl Var {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn selu(x: &Var) -> Result<Var> {
     let x_value = x.value();
-    let y = x_value.map(|x| {
-        if x > 0.0 {
-            SELU_SCALE * x
-        } else {
-            SELU_SCALE * SELU_ALPHA * x.exp_m1()
-        }
-    });
+    let y = x_value.unary(UnaryOp::Selu);
     Ok(Var::from_op("selu", y, &[x], move |dout| {
         Ok(vec![Some(selu_backward(dout, &x_value)?)])
     }))
@@ -44,13 +38,7 @@ pub fn selu(x: &Var) -> Result<Var> {
 
 /// `dx = dout · (x > 0 ? λ : λ·α·eˣ)`.
 pub fn selu_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "selu_backward", |g, x| {
-        if x >= 0.0 {
-            g * SELU_SCALE
-        } else {
-            g * SELU_SCALE * SELU_ALPHA * x.exp()
-        }
-    })?)
+    Ok(dout.binary(BinaryOp::SeluBackward, x)?)
 }
 
 #[cfg(test)]

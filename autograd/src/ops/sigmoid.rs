@@ -10,7 +10,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -22,21 +22,14 @@ impl Var {
 }
 
 /// `σ(x)` for one number, with an exponent that is never positive (no overflow).
-pub fn stable_sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+pub use astrograd_kernels::elementwise::stable_sigmoid;
 
 /// `σ(x)` elementwise: `tf.keras.activations.sigmoid(x)`.
 ///
 /// # Errors
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn sigmoid(x: &Var) -> Result<Var> {
-    let y = x.value().map(stable_sigmoid);
+    let y = x.value().unary(UnaryOp::Sigmoid);
     let saved_y = y.clone();
     Ok(Var::from_op("sigmoid", y, &[x], move |dout| {
         Ok(vec![Some(sigmoid_backward(dout, &saved_y)?)])
@@ -45,7 +38,7 @@ pub fn sigmoid(x: &Var) -> Result<Var> {
 
 /// `dx = dout · y · (1 − y)`, with `y = σ(x)` saved by the forward.
 pub fn sigmoid_backward(dout: &Tensor, y: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(y, "sigmoid_backward", |g, y| g * y * (1.0 - y))?)
+    Ok(dout.binary(BinaryOp::SigmoidBackward, y)?)
 }
 
 #[cfg(test)]

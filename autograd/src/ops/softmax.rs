@@ -25,7 +25,7 @@
 //! # Shapes
 //! `x`, `out`: the same shape, rank ≥ 1; `axis < rank` (Keras's default `axis=-1` is
 //! `rank − 1`).
-use astrograd_kernels::cpu::softmax_cross_entropy::softmax_rows;
+use astrograd_tensor::nn::losses::softmax_rows;
 use astrograd_tensor::shape::check_axis;
 use astrograd_tensor::Tensor;
 
@@ -65,8 +65,8 @@ pub fn softmax_backward(dout: &Tensor, y: &Tensor, axis: usize) -> Result<Tensor
     Ok(y.mul(&dout.sub(&weighted)?)?)
 }
 
-/// A row kernel: `rows(n, k, x, out)` on `(N, K)` row-major slices, as [`softmax_rows`].
-pub(crate) type RowKernel = fn(usize, usize, &[f32], &mut [f32]);
+/// A row function on `(N, K)` tensors, as [`softmax_rows`] (it runs on the tensor's device).
+pub(crate) type RowKernel = fn(&Tensor) -> astrograd_tensor::Result<Tensor>;
 
 /// Runs a row kernel along `axis` of `x`: moves `axis` last (a copy, skipped when it already
 /// is), treats the tensor as `(N, K)` rows with `K = shape[axis]`, and moves the axis back.
@@ -92,9 +92,11 @@ pub(crate) fn along_axis(
     let k = x.shape()[axis];
     // N rows of K; with K = 0 there are no rows to process.
     let n = moved.numel().checked_div(k).unwrap_or(0);
-    // out: (N, K) rows, in `moved`'s shape.
-    let mut out = Tensor::zeros(moved.shape());
-    rows(n, k, moved.as_slice(), out.as_mut_slice());
+    if n == 0 {
+        return Ok(Tensor::zeros_like(x));
+    }
+    // out: (N, K) rows, back in `moved`'s shape.
+    let out = rows(&moved.reshape(&[n, k])?)?.reshape(moved.shape())?;
     if is_last {
         return Ok(out);
     }

@@ -5,8 +5,8 @@
 //! For one row of `K` scores and its label `y`:
 //!
 //! **From logits** `z` (what Keras computes whenever the last layer is `softmax`, see
-//! `shared/KERAS.md` "Surprises"), softmax and cross-entropy fused, through the kernel
-//! [`softmax_cross_entropy_forward`] / [`softmax_cross_entropy_backward`]:
+//! `shared/KERAS.md` "Surprises"), softmax and cross-entropy fused, through
+//! [`sparse_softmax_cross_entropy`] / [`sparse_softmax_cross_entropy_backward`]:
 //!
 //! ```text
 //! loss = −log softmax(z)_y = logsumexp(z) − z_y        ∂loss/∂z_j = softmax(z)_j − [j = y]
@@ -26,10 +26,16 @@
 //! # Shapes
 //! `y_pred: (N, K)`; `labels: (N,)` or `(N, 1)`, class indices `0..K` stored as f32;
 //! out: `(N,)`. The labels get no gradient.
-use astrograd_kernels::cpu::softmax_cross_entropy::{
-    softmax_cross_entropy_backward, softmax_cross_entropy_forward,
+//!
+//! # Devices
+//! The arithmetic is [`astrograd_tensor::nn::losses`], on the device of `y_pred` (`labels`
+//! must be on the same one). Labels on the CPU are checked here; labels on the GPU are not (that
+//! would read them back every batch): a bad one makes its row's loss NaN.
+use astrograd_tensor::nn::losses::{
+    sparse_cross_entropy_from_probs, sparse_cross_entropy_from_probs_backward,
+    sparse_softmax_cross_entropy, sparse_softmax_cross_entropy_backward,
 };
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{Device, Tensor};
 
 use crate::{AutogradError, Result, Var};
 
@@ -73,98 +79,47 @@ pub fn sparse_categorical_crossentropy(
 ) -> Result<Var> {
     const OP: &str = "sparse_categorical_crossentropy";
     let (n, k) = rows_and_classes(OP, &y_pred.shape())?;
-    let labels = class_indices(OP, labels, n, k)?;
+    let labels = class_labels(OP, labels, n, k)?;
     let y_pred_value = y_pred.value();
     if from_logits {
-        // probs: (N, K), kept for the backward; losses: (N,)
-        let mut probs = Tensor::zeros(&[n, k]);
-        let mut losses = Tensor::zeros(&[n]);
-        softmax_cross_entropy_forward(
-            n,
-            k,
-            y_pred_value.as_slice(),
-            &labels,
-            probs.as_mut_slice(),
-            losses.as_mut_slice(),
-        );
-        return Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
+        let fused = sparse_softmax_cross_entropy(&y_pred_value, &labels)?;
+        // probs: (N, K), kept for the backward
+        let probs = fused.probs;
+        return Ok(Var::from_op(OP, fused.losses, &[y_pred], move |dout| {
             Ok(vec![Some(
                 sparse_categorical_crossentropy_backward_from_logits(dout, &probs, &labels)?,
             )])
         }));
     }
     // losses: (N,)
-    let losses: Vec<f32> = y_pred_value
-        .as_slice()
-        .chunks_exact(k)
-        .zip(&labels)
-        .map(|(p, &y)| {
-            let row_sum: f32 = p.iter().map(|&v| clip(v)).sum();
-            row_sum.ln() - clip(p[y]).ln()
-        })
-        .collect();
-    let losses = Tensor::from_vec(losses, &[n])?;
+    let losses = sparse_cross_entropy_from_probs(&y_pred_value, &labels)?;
     Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
         Ok(vec![Some(
-            sparse_categorical_crossentropy_backward_from_probs(dout, &y_pred_value, &labels),
+            sparse_categorical_crossentropy_backward_from_probs(dout, &y_pred_value, &labels)?,
         )])
     }))
 }
 
 /// From logits: `dz[n, j] = dloss_n · (softmax(z_n)_j − [j = y_n])`, by the fused kernel.
+/// `labels`: `(N,)`.
 pub fn sparse_categorical_crossentropy_backward_from_logits(
     dout: &Tensor,
     probs: &Tensor,
-    labels: &[usize],
+    labels: &Tensor,
 ) -> Result<Tensor> {
-    let (n, k) = (probs.shape()[0], probs.shape()[1]);
-    // dlogits: (N, K), accumulated into by the kernel
-    let mut dlogits = Tensor::zeros(&[n, k]);
-    softmax_cross_entropy_backward(
-        n,
-        k,
-        probs.as_slice(),
-        labels,
-        dout.as_slice(),
-        dlogits.as_mut_slice(),
-    );
-    Ok(dlogits)
+    Ok(sparse_softmax_cross_entropy_backward(probs, labels, dout)?)
 }
 
 /// From probabilities: `dp[n, j] = dloss_n · (1/Σc − [j = y_n]/c_y)`, and 0 where `p` was
-/// clipped (outside `[ε, 1−ε]`).
+/// clipped (outside `[ε, 1−ε]`). `labels`: `(N,)`.
 pub fn sparse_categorical_crossentropy_backward_from_probs(
     dout: &Tensor,
     probs: &Tensor,
-    labels: &[usize],
-) -> Tensor {
-    let k = probs.shape()[1];
-    // dprobs: (N, K)
-    let mut dprobs = probs.clone();
-    for ((row, &y), &g) in dprobs
-        .as_mut_slice()
-        .chunks_exact_mut(k)
-        .zip(labels)
-        .zip(dout.as_slice())
-    {
-        let row_sum: f32 = row.iter().map(|&v| clip(v)).sum();
-        let p_y = clip(row[y]);
-        for (j, p) in row.iter_mut().enumerate() {
-            let inside = (EPSILON..=1.0 - EPSILON).contains(p);
-            let one_hot = if j == y { 1.0 / p_y } else { 0.0 };
-            *p = if inside {
-                g * (1.0 / row_sum - one_hot)
-            } else {
-                0.0
-            };
-        }
-    }
-    dprobs
-}
-
-/// Keras's clip of probabilities to `[ε, 1−ε]` (`1 − ε` is `1 − 2⁻²³` in f32).
-fn clip(p: f32) -> f32 {
-    p.clamp(EPSILON, 1.0 - EPSILON)
+    labels: &Tensor,
+) -> Result<Tensor> {
+    Ok(sparse_cross_entropy_from_probs_backward(
+        probs, labels, dout,
+    )?)
 }
 
 /// `(N, K)` of a `(N, K)` score matrix with `K ≥ 1`, or an error naming `op`.
@@ -179,9 +134,9 @@ pub(crate) fn rows_and_classes(op: &'static str, y_pred_shape: &[usize]) -> Resu
     }
 }
 
-/// The labels as class indices, after checking that there is one per row and each is a whole
-/// number in `0..K`.
-fn class_indices(op: &'static str, labels: &Tensor, n: usize, k: usize) -> Result<Vec<usize>> {
+/// The labels as an `(N,)` tensor, after checking that there is one per row and, on the CPU,
+/// that each is a whole number in `0..K`.
+fn class_labels(op: &'static str, labels: &Tensor, n: usize, k: usize) -> Result<Tensor> {
     if labels.shape() != [n] && labels.shape() != [n, 1] {
         return Err(AutogradError::Invalid {
             op,
@@ -191,22 +146,18 @@ fn class_indices(op: &'static str, labels: &Tensor, n: usize, k: usize) -> Resul
             found: format!("labels of shape {:?}", labels.shape()),
         });
     }
-    labels
-        .as_slice()
-        .iter()
-        .enumerate()
-        .map(|(row, &label)| {
-            if label.fract() == 0.0 && label >= 0.0 && label < k as f32 {
-                Ok(label as usize)
-            } else {
-                Err(AutogradError::Invalid {
+    if labels.device() == Device::Cpu {
+        for (row, &label) in labels.as_slice().iter().enumerate() {
+            if !(label.fract() == 0.0 && label >= 0.0 && label < k as f32) {
+                return Err(AutogradError::Invalid {
                     op,
                     expected: format!("class indices 0, 1, …, {} (K = {k} classes)", k - 1),
                     found: format!("label {label} in row {row}"),
-                })
+                });
             }
-        })
-        .collect()
+        }
+    }
+    Ok(labels.reshape(&[n])?)
 }
 
 #[cfg(test)]

@@ -9,9 +9,8 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
-use super::sigmoid::stable_sigmoid;
 use crate::{Result, Var};
 
 impl Var {
@@ -27,7 +26,7 @@ impl Var {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn softplus(x: &Var) -> Result<Var> {
     let x_value = x.value();
-    let y = x_value.map(|x| x.max(0.0) + (-x.abs()).exp().ln_1p());
+    let y = x_value.unary(UnaryOp::Softplus);
     Ok(Var::from_op("softplus", y, &[x], move |dout| {
         Ok(vec![Some(softplus_backward(dout, &x_value)?)])
     }))
@@ -35,7 +34,7 @@ pub fn softplus(x: &Var) -> Result<Var> {
 
 /// `dx = dout · σ(x)`.
 pub fn softplus_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "softplus_backward", |g, x| g * stable_sigmoid(x))?)
+    Ok(dout.binary(BinaryOp::SoftplusBackward, x)?)
 }
 
 #[cfg(test)]

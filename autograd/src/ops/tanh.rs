@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -22,7 +22,7 @@ impl Var {
 /// # Errors
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn tanh(x: &Var) -> Result<Var> {
-    let y = x.value().map(f32::tanh);
+    let y = x.value().unary(UnaryOp::Tanh);
     let saved_y = y.clone();
     Ok(Var::from_op("tanh", y, &[x], move |dout| {
         Ok(vec![Some(tanh_backward(dout, &saved_y)?)])
@@ -31,7 +31,7 @@ pub fn tanh(x: &Var) -> Result<Var> {
 
 /// `dx = dout · (1 − y²)`, with `y = tanh x` saved by the forward.
 pub fn tanh_backward(dout: &Tensor, y: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(y, "tanh_backward", |g, y| g * (1.0 - y * y))?)
+    Ok(dout.binary(BinaryOp::TanhBackward, y)?)
 }
 
 #[cfg(test)]

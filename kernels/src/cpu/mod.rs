@@ -4,6 +4,7 @@ pub mod conv;
 #[cfg(target_arch = "x86_64")]
 mod conv_direct;
 pub mod depthwise_conv;
+pub mod dropout;
 pub mod gemm;
 pub mod naive;
 pub mod optimizer;

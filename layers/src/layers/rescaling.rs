@@ -62,6 +62,6 @@ impl Layer for Rescaling {
         if self.offset == 0.0 {
             return Ok(scaled);
         }
-        Ok(scaled.add(&Var::scalar(self.offset))?)
+        Ok(scaled.add_scalar(self.offset)?)
     }
 }

@@ -1,6 +1,7 @@
 //! `model.evaluate(x, y)` and `model.predict(x)`: the forward pass in batches, in inference
 //! mode (`training=false`: dropout off, batch normalization on its moving statistics) and
 //! without recording a graph (`no_grad`), with Keras's progress bar.
+use crate::device::on_device;
 use astrograd_autograd::{no_grad, Tensor, Var};
 
 use super::compile::{not_compiled, Compiled};
@@ -115,9 +116,11 @@ pub(crate) fn evaluate_batches(
     let steps = source.len();
     source.on_epoch_start(0);
     let mut means = EpochMeans::new(compiled.metrics.len());
+    let device = model.device();
     no_grad(|| {
         for step in 0..steps {
             let (x, y) = source.batch(step)?;
+            let (x, y) = (on_device(x, device)?, on_device(y, device)?);
             let out = model.forward_with_logits(&Var::constant(x), false)?;
             let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
             means.add(
@@ -216,13 +219,15 @@ impl Model {
         let mut console = options.console.unwrap_or_else(Console::stdout);
         let mut bar = Progbar::new(steps, options.verbose.mode(console.is_terminal()));
         let none = Logs::new();
+        let device = self.device();
         let outputs = no_grad(|| -> Result<Vec<Tensor>> {
             let mut outputs = Vec::with_capacity(steps);
             for step in 0..steps {
                 let start = step * options.batch_size;
                 let end = (start + options.batch_size).min(n);
-                let batch = x.slice_axis(0, start, end)?;
-                outputs.push(self.forward(&Var::constant(batch), false)?.value());
+                let batch = on_device(x.slice_axis(0, start, end)?, device)?;
+                let y = self.forward(&Var::constant(batch), false)?.value();
+                outputs.push(y.to(astrograd_autograd::Device::Cpu)?);
                 bar.update(console.writer(), step + 1, &none, false);
             }
             Ok(outputs)

@@ -359,7 +359,13 @@ impl Model {
         y: &Tensor,
         means: &mut EpochMeans,
     ) -> Result<()> {
-        let out = self.forward_with_logits(&Var::constant(x.clone()), true)?;
+        // The batch goes where the weights are (a no-op on the CPU).
+        let device = self.device();
+        let (x, y) = (
+            crate::device::on_device(x.clone(), device)?,
+            crate::device::on_device(y.clone(), device)?,
+        );
+        let out = self.forward_with_logits(&Var::constant(x), true)?;
         let weights = weights.get_or_insert_with(|| {
             self.trainable_weights()
                 .into_iter()
@@ -369,7 +375,7 @@ impl Model {
         for w in weights.iter() {
             w.zero_grad();
         }
-        let loss = compiled.loss.per_sample(&out, y)?.mean_all()?;
+        let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
         loss.backward()?;
         // Free the step's graph before the update: its backward closures hold the weights'
         // values, and a weight still shared is copied before it is updated in place (a 38 MB
@@ -377,7 +383,7 @@ impl Model {
         let (loss_value, output) = (loss.value().item()?, out.output.value());
         drop((loss, out));
         compiled.optimizer.apply_gradients(weights)?;
-        means.add(&mut compiled.metrics, loss_value, &output, y)
+        means.add(&mut compiled.metrics, loss_value, &output, &y)
     }
 }
 

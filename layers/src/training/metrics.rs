@@ -124,6 +124,9 @@ impl MetricFn {
     pub fn batch_sum(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<(f64, usize)> {
         let classes = *y_pred.shape().last().unwrap_or(&1);
         let rows = y_pred.numel().checked_div(classes).unwrap_or(0);
+        if y_pred.device() != astrograd_autograd::Device::Cpu {
+            return Ok((self.batch_sum_on_device(y_pred, y_true, classes)?, rows));
+        }
         let p = y_pred.as_slice();
         let t = y_true.as_slice();
         let sum = match self {
@@ -157,6 +160,29 @@ impl MetricFn {
             }
         };
         Ok((sum, rows))
+    }
+
+    /// [`MetricFn::batch_sum`] computed where the predictions are (the GPU): one number comes
+    /// back to the host, not the predictions.
+    fn batch_sum_on_device(&self, y_pred: &Tensor, y_true: &Tensor, classes: usize) -> Result<f64> {
+        use astrograd_tensor::nn::metrics::{accuracy_count, AccuracyKind};
+        let kind = match self {
+            MetricFn::SparseCategoricalAccuracy => AccuracyKind::SparseCategorical,
+            MetricFn::CategoricalAccuracy => AccuracyKind::Categorical,
+            MetricFn::BinaryAccuracy => AccuracyKind::Binary,
+            MetricFn::MeanSquaredError | MetricFn::MeanAbsoluteError => {
+                self.check(y_true.numel() == y_pred.numel(), y_pred, y_true)?;
+                let error = y_pred.sub(&y_true.reshape(y_pred.shape())?)?;
+                let per_value = if *self == MetricFn::MeanSquaredError {
+                    error.mul(&error)?
+                } else {
+                    error.abs()
+                };
+                // Σ_rows mean_j = (Σ over every value) / d.
+                return Ok(f64::from(per_value.sum_all().item()?) / classes.max(1) as f64);
+            }
+        };
+        Ok(f64::from(accuracy_count(kind, y_pred, y_true)?.item()?))
     }
 
     fn check(&self, fits: bool, y_pred: &Tensor, y_true: &Tensor) -> Result<()> {

@@ -71,9 +71,10 @@ pub(super) fn save(model: &Model, path: &Path) -> Result<()> {
         .iter()
         .map(|w| {
             let value = w.var.value();
+            // `to_vec` reads a GPU weight back to the host.
             let bytes = value
-                .as_slice()
-                .iter()
+                .to_vec()
+                .into_iter()
                 .flat_map(|v| v.to_le_bytes())
                 .collect();
             let shape = value.shape().to_vec();

@@ -1,0 +1,608 @@
+//! # Session 3 — transfer learning: a network pretrained on ImageNet, a new head, fine-tuning
+//!
+//! The course's last topic: instead of learning to see from 2000 photographs, borrow a network
+//! that already learned on 1.2 million (ImageNet), and only teach it the new question. What it
+//! teaches, and what this example shows:
+//!
+//! 1. **The pretrained base.** `VGG16` (or `MobileNetV2` with `--base mobilenet_v2`) without its
+//!    ImageNet classifier (`include_top=False`), with Keras's ImageNet weights
+//!    (`weights='imagenet'`: downloaded once, 59 MB for VGG16, 9 MB for MobileNetV2; or
+//!    `--weights PATH` to a copy of Keras's file). Its summary: 14,714,688 parameters for VGG16,
+//!    a 150×150 picture becomes 4×4×512 features.
+//! 2. **Freezing.** `base.trainable = False`: all its parameters become non-trainable (the
+//!    summary says so) and training leaves them alone.
+//! 3. **Feature extraction.** A frozen base computes the same features for a picture at every
+//!    epoch, so without augmentation they are computed once (`preprocess_input`, then the base
+//!    over the training and validation pictures) and a small new head learns on them in seconds:
+//!    `Flatten` (VGG16) or `GlobalAveragePooling2D` (MobileNetV2) → `Dense(256, relu)` →
+//!    `Dropout(0.5)` → `Dense(1, sigmoid)` (Galaxy10: `Dense(10, softmax)`). Adam(1e-4).
+//!    With `--augment` the pictures are flipped, shifted and zoomed instead, and every epoch runs
+//!    the frozen base on them (slower: that is why feature extraction exists).
+//! 4. **Fine-tuning.** The base is unfrozen except its first layers (VGG16: everything before
+//!    `block5_conv1`; MobileNetV2: its first 100 layers, as the TF tutorial does), the model is
+//!    **compiled again** (Keras takes the trainable weights at compile time) with RMSprop(1e-5),
+//!    a learning rate small enough not to wreck what ImageNet taught, and training continues
+//!    from `initial_epoch`. MobileNetV2's BatchNormalization layers stay in inference mode
+//!    (`base(x, training=False)`).
+//! 5. **The curves** of both phases on one plot, with a dashed line where fine-tuning starts →
+//!    `history.png`; then the validation accuracy.
+//!
+//! Run it with `cargo run --release --example session3_transfer_learning` (cats vs dogs at
+//! 150×150; `-- --dataset galaxy10` for Galaxy10 at 69×69). Flags besides the usual ones:
+//! `--base vgg16|mobilenet_v2`, `--weights imagenet|none|PATH`, `--dataset cats_dogs|galaxy10`,
+//! `--image-size N` (cats vs dogs), `--fine-tune-epochs N` (default 10), `--augment`. Without
+//! internet, `--weights none` runs the same recipe from random weights (it learns little, but it
+//! runs); on two cores, count minutes per epoch of fine-tuning at 150×150.
+// `ExampleError` carries a `DataError` by value: large, but only ever returned once, to exit.
+#![allow(clippy::result_large_err)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use astrograd::data::cats_and_dogs::CatsAndDogs;
+use astrograd::data::image_generator::{
+    ClassMode, DirectoryIterator, DirectoryOptions, ImageDataGenerator, ShiftRange,
+};
+use astrograd::data::train_test_split;
+use astrograd::layers::applications::{
+    extract_features, extract_features_from, mobilenet_v2, preprocess_input, vgg16, Mode, Options,
+    Weights,
+};
+use astrograd::layers::training::BatchSource;
+use astrograd::layers::{
+    Dense, Dropout, EvalOptions, FitOptions, Flatten, GlobalAveragePooling2D, Input, Layer,
+    LayerError, Model, Sequential, SharedLayer,
+};
+use astrograd::optim::{Adam, RMSprop};
+use astrograd::viz::{self, EpochMarker, HistoryPlotOptions};
+use astrograd::{set_seed, Tensor};
+use common::images::load_cats_and_dogs;
+use common::{Args, Command, Dataset, Example, ExampleError};
+
+const ABOUT: &str = "Session 3's transfer learning: a VGG16 (or MobileNetV2) pretrained on \
+    ImageNet, without its top and frozen; features extracted once, a new head trained on them \
+    (Adam 1e-4); then the top block unfrozen and fine-tuned with RMSprop(1e-5) from \
+    initial_epoch; both phases on one plot.\n\n\
+    Extra flags:\n  \
+    --base B              vgg16 (default) or mobilenet_v2\n  \
+    --weights W           imagenet (default: Keras's file, downloaded once), none (random), or a PATH to Keras's .h5\n  \
+    --dataset D           cats_dogs (default) or galaxy10\n  \
+    --image-size N        cats vs dogs pictures resized to N×N (default 150)\n  \
+    --fine-tune-epochs N  epochs of fine-tuning (default 10)\n  \
+    --augment             augment the training pictures (no feature extraction then)";
+
+const CATS_DOGS: Example = Example {
+    name: "session3_transfer_learning",
+    about: ABOUT,
+    epochs: 10,
+    dataset: Dataset::CatsAndDogs,
+};
+
+const GALAXY10: Example = Example {
+    dataset: Dataset::Galaxy10,
+    ..CATS_DOGS
+};
+
+/// The flags of this example, on top of the common ones.
+#[derive(Clone, Debug, PartialEq)]
+struct Extra {
+    base: Base,
+    weights: Weights,
+    galaxy10: bool,
+    image_size: usize,
+    fine_tune_epochs: usize,
+    augment: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Base {
+    Vgg16,
+    MobileNetV2,
+}
+
+impl Base {
+    fn mode(self) -> Mode {
+        match self {
+            Base::Vgg16 => Mode::Caffe,
+            Base::MobileNetV2 => Mode::Tf,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    astrograd::tensor::threads::work_on_this_thread();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let (extra, rest) = match split_flags(argv) {
+        Ok(split) => split,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", common::usage(&CATS_DOGS));
+            return ExitCode::from(2);
+        }
+    };
+    let example = if extra.galaxy10 {
+        &GALAXY10
+    } else {
+        &CATS_DOGS
+    };
+    let args = match common::parse_args(example, rest) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Help) => {
+            println!("{}", common::help(example));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = viz::ensure_writable_dir(&args.output) {
+        eprintln!(
+            "error: the output folder {} cannot be written ({e}); choose another with --output DIR",
+            args.output.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let start = Instant::now();
+    match run(example, &args, &extra) {
+        Ok(pictures) => {
+            println!("\nPictures saved in {}:", args.output.display());
+            for path in pictures {
+                let name = path.file_name().unwrap_or(path.as_os_str());
+                println!("  {}", name.to_string_lossy());
+            }
+            println!("\n(total {:.1} s)", start.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Takes this example's flags out of the command line; the rest goes to the common parser.
+fn split_flags(argv: Vec<String>) -> Result<(Extra, Vec<String>), String> {
+    let mut extra = Extra {
+        base: Base::Vgg16,
+        weights: Weights::ImageNet,
+        galaxy10: false,
+        image_size: 150,
+        fine_tune_epochs: 10,
+        augment: false,
+    };
+    let mut rest = Vec::new();
+    let mut argv = argv.into_iter();
+    while let Some(arg) = argv.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        if flag == "--augment" {
+            extra.augment = true;
+            continue;
+        }
+        let ours = [
+            "--base",
+            "--weights",
+            "--dataset",
+            "--image-size",
+            "--fine-tune-epochs",
+        ];
+        if !ours.contains(&flag.as_str()) {
+            rest.push(arg);
+            continue;
+        }
+        let value = inline
+            .or_else(|| argv.next())
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |min: usize| match value.parse::<usize>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(format!(
+                "{flag}: expected a whole number ≥ {min}, found {value:?}"
+            )),
+        };
+        match flag.as_str() {
+            "--base" => {
+                extra.base = match value.as_str() {
+                    "vgg16" => Base::Vgg16,
+                    "mobilenet_v2" => Base::MobileNetV2,
+                    _ => {
+                        return Err(format!(
+                            "--base: expected vgg16 or mobilenet_v2, found {value:?}"
+                        ))
+                    }
+                }
+            }
+            "--weights" => extra.weights = Weights::parse(&value),
+            "--dataset" => {
+                extra.galaxy10 = match value.as_str() {
+                    "cats_dogs" => false,
+                    "galaxy10" => true,
+                    _ => {
+                        return Err(format!(
+                            "--dataset: expected cats_dogs or galaxy10, found {value:?}"
+                        ))
+                    }
+                }
+            }
+            "--image-size" => extra.image_size = number(32)?,
+            _ => extra.fine_tune_epochs = number(0)?,
+        }
+    }
+    Ok((extra, rest))
+}
+
+/// The pictures, as the two phases need them.
+enum Data {
+    /// Cats vs dogs folders, read by generators (pixels 0–255, not rescaled).
+    Folders(CatsAndDogs),
+    /// Galaxy10 arrays (pixels 0–255): `((x_train, y_train), (x_test, y_test))`.
+    Arrays((Tensor, Tensor), (Tensor, Tensor)),
+}
+
+fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, ExampleError> {
+    set_seed(u64::from(args.seed));
+    let batch_size = common::images::batch_size_or(args, 20);
+    let (data, size, classes) = if extra.galaxy10 {
+        let (images, labels) = common::load_galaxy10(example, args)?;
+        let (train, test) = train_test_split(labels.shape()[0], 0.1, args.seed)?;
+        let split = (
+            (images.select(0, &train)?, labels.select(0, &train)?),
+            (images.select(0, &test)?, labels.select(0, &test)?),
+        );
+        let size = images.shape()[1];
+        (Data::Arrays(split.0, split.1), size, 10)
+    } else {
+        (
+            Data::Folders(load_cats_and_dogs(example, args)?),
+            extra.image_size,
+            2,
+        )
+    };
+
+    println!("\n== 1. The pretrained base\n");
+    let options = Options::new()
+        .include_top(false)
+        .weights(extra.weights.clone())
+        .input_shape(&[size, size, 3]);
+    let built = match extra.base {
+        Base::Vgg16 => vgg16(&options),
+        Base::MobileNetV2 => mobilenet_v2(&options, 1.0),
+    };
+    let mut base = built.map_err(LayerError::from)?;
+    base.to(args.device)?; // --device gpu (VGG16; MobileNetV2's depthwise convolution is CPU-only)
+    base.print_summary()?;
+    let feature_shape: Vec<usize> = base
+        .output_shape()
+        .unwrap_or_default()
+        .iter()
+        .skip(1)
+        .map(|d| d.unwrap_or(1))
+        .collect();
+
+    println!("\n== 2. Freezing the base\n");
+    // base.trainable = False
+    base.set_trainable(false);
+    println!(
+        "{}: {} parameters, {} trainable after base.trainable = False",
+        base.name(),
+        base.count_params(),
+        base.trainable_weights()
+            .iter()
+            .map(|w| w.numel())
+            .sum::<usize>()
+    );
+    // Kept to freeze by index later: Keras's `base.layers[:n]`.
+    let base_layers: Vec<SharedLayer> = base.layers().to_vec();
+
+    let mut head = new_head(extra.base, &feature_shape, classes)?;
+    head.to(args.device)?;
+    head.print_summary()?;
+    let loss = if classes == 2 {
+        "binary_crossentropy"
+    } else {
+        "sparse_categorical_crossentropy"
+    };
+    let mode = extra.base.mode();
+
+    println!("\n== 3. Training the new head ({} epochs)\n", args.epochs);
+    let first = if extra.augment {
+        None
+    } else {
+        let started = Instant::now();
+        let (train, validation) = features(&mut base, &data, size, batch_size, args.seed, mode)?;
+        println!(
+            "features of {} training and {} validation pictures: {:?} each, computed once in {:.1} s",
+            train.0.shape()[0],
+            validation.0.shape()[0],
+            feature_shape,
+            started.elapsed().as_secs_f64()
+        );
+        head.compile(loss, Adam::new(1e-4), &["accuracy"])?;
+        let history = head.fit(
+            &train.0,
+            &train.1,
+            FitOptions::default()
+                .epochs(args.epochs)
+                .batch_size(batch_size)
+                .validation_data(&validation.0, &validation.1),
+        )?;
+        Some(history)
+    };
+
+    // The whole model: the base, then the head (sharing its trained weights).
+    base.set_inference_only(true); // base(x, training=False)
+    let base_name = base.name().to_string();
+    let mut model = Sequential::new(vec![
+        Box::new(Input::new(&[size, size, 3])),
+        Box::new(base),
+        Box::new(head),
+    ])?;
+    let history = match first {
+        Some(history) => history,
+        None => {
+            println!("(--augment: the frozen base runs on every augmented batch)");
+            model.compile(loss, Adam::new(1e-4), &["accuracy"])?;
+            let (mut train, mut validation) =
+                generators(&data, size, batch_size, args.seed, true, mode)?;
+            model.fit_batches(
+                train.as_mut(),
+                FitOptions::default()
+                    .epochs(args.epochs)
+                    .validation_batches(validation.as_mut()),
+            )?
+        }
+    };
+
+    println!("\n== 4. Fine-tuning the top of the base\n");
+    // base.trainable = True; for layer in base.layers[:fine_tune_at]: layer.trainable = False
+    model.layer(&base_name)?.borrow_mut().set_trainable(true);
+    let fine_tune_at = match extra.base {
+        Base::Vgg16 => base_layers
+            .iter()
+            .position(|l| l.name() == "block5_conv1")
+            .unwrap_or(0),
+        Base::MobileNetV2 => 100.min(base_layers.len()),
+    };
+    for layer in &base_layers[..fine_tune_at] {
+        layer.borrow_mut().set_trainable(false);
+    }
+    println!(
+        "layers {fine_tune_at}.. of {base_name} unfrozen ({} from {}); the model is compiled again",
+        base_layers.len() - fine_tune_at,
+        base_layers
+            .get(fine_tune_at)
+            .map_or("-".to_string(), |l| l.name())
+    );
+    // Keras takes the trainable weights when compiling: compile again after a change.
+    model.compile(loss, RMSprop::new(1e-5), &["accuracy"])?;
+    model.print_summary()?;
+    let initial_epoch = history.epoch.len();
+    let (mut train, mut validation) =
+        generators(&data, size, batch_size, args.seed, extra.augment, mode)?;
+    let fine = model.fit_batches(
+        train.as_mut(),
+        FitOptions::default()
+            .epochs(initial_epoch + extra.fine_tune_epochs)
+            .initial_epoch(initial_epoch)
+            .validation_batches(validation.as_mut()),
+    )?;
+
+    println!("\n== 5. Both phases\n");
+    let both = viz::join_histories(&[&history, &fine]);
+    let plot = args.output.join("history.png");
+    viz::history_plot_with(
+        &[("", &both)],
+        &HistoryPlotOptions {
+            title: format!("{base_name}: new head, then fine-tuning"),
+            marker: Some(EpochMarker {
+                after_epoch: initial_epoch,
+                label: "start of fine-tuning".to_string(),
+            }),
+            validation_only: false,
+        },
+        &plot,
+    )?;
+    let logs =
+        model.evaluate_batches_with(validation.as_mut(), EvalOptions::default().verbose(0))?;
+    println!(
+        "validation loss {:.4}, accuracy {:.4} after {} epochs of head and {} of fine-tuning",
+        logs.get("loss").unwrap_or(f32::NAN),
+        logs.get("accuracy").unwrap_or(f32::NAN),
+        initial_epoch,
+        extra.fine_tune_epochs
+    );
+    Ok(vec![plot])
+}
+
+/// The new head, on the base's features: `Flatten` (VGG16, as the Keras blog) or
+/// `GlobalAveragePooling2D` (MobileNetV2, as the TF tutorial) → `Dense(256, relu)` →
+/// `Dropout(0.5)` → `Dense(1, sigmoid)` or `Dense(10, softmax)`.
+fn new_head(base: Base, feature_shape: &[usize], classes: usize) -> Result<Model, ExampleError> {
+    let reduce: Box<dyn Layer> = match base {
+        Base::Vgg16 => Box::new(Flatten::new()),
+        Base::MobileNetV2 => Box::new(GlobalAveragePooling2D::new()),
+    };
+    let last = if classes == 2 {
+        Dense::new(1).activation("sigmoid")
+    } else {
+        Dense::new(classes).activation("softmax")
+    };
+    Ok(Sequential::new(vec![
+        Box::new(Input::new(feature_shape)),
+        reduce,
+        Box::new(Dense::new(256).activation("relu")),
+        Box::new(Dropout::new(0.5)),
+        Box::new(last),
+    ])?
+    .with_name("head"))
+}
+
+/// The training and validation features, each computed once: `(features, labels)`.
+#[allow(clippy::type_complexity)]
+fn features(
+    base: &mut Model,
+    data: &Data,
+    size: usize,
+    batch_size: usize,
+    seed: u32,
+    mode: Mode,
+) -> Result<((Tensor, Tensor), (Tensor, Tensor)), ExampleError> {
+    let prepare = |x: &Tensor| preprocess_input(x, mode);
+    match data {
+        Data::Arrays((x_train, y_train), (x_test, y_test)) => Ok((
+            (
+                extract_features(base, &prepare(x_train)?, batch_size)?,
+                y_train.clone(),
+            ),
+            (
+                extract_features(base, &prepare(x_test)?, batch_size)?,
+                y_test.clone(),
+            ),
+        )),
+        Data::Folders(folders) => {
+            // In a fixed order: each picture once, its label beside it.
+            let options = folder_options(size, batch_size, seed).shuffle(false);
+            let plain = ImageDataGenerator::default();
+            let mut train = plain.flow_from_directory(&folders.train_dir, options.clone())?;
+            let mut validation = plain.flow_from_directory(&folders.validation_dir, options)?;
+            Ok((
+                extract_features_from(base, &mut train, prepare)?,
+                extract_features_from(base, &mut validation, prepare)?,
+            ))
+        }
+    }
+}
+
+fn folder_options(size: usize, batch_size: usize, seed: u32) -> DirectoryOptions {
+    DirectoryOptions::default()
+        .target_size(size, size)
+        .batch_size(batch_size)
+        .class_mode(ClassMode::Binary)
+        .seed(u64::from(seed))
+}
+
+/// Batches that go through `preprocess_input` on their way to the model (Keras's
+/// `ImageDataGenerator(preprocessing_function=preprocess_input)`).
+struct Preprocessed<S> {
+    source: S,
+    mode: Mode,
+}
+
+impl<S: BatchSource> BatchSource for Preprocessed<S> {
+    fn len(&self) -> usize {
+        self.source.len()
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize) {
+        self.source.on_epoch_start(epoch);
+    }
+
+    fn batch(&mut self, i: usize) -> astrograd::layers::Result<(Tensor, Tensor)> {
+        let (x, y) = self.source.batch(i)?;
+        Ok((preprocess_input(&x, self.mode)?, y))
+    }
+}
+
+/// A source of batches for `fit`, whichever generator makes them.
+type Batches = Box<dyn BatchSource>;
+
+/// Training and validation batches for `fit`: pictures 0–255 (augmented when asked), then
+/// `preprocess_input`.
+fn generators(
+    data: &Data,
+    size: usize,
+    batch_size: usize,
+    seed: u32,
+    augment: bool,
+    mode: Mode,
+) -> Result<(Batches, Batches), ExampleError> {
+    let training = if augment {
+        ImageDataGenerator::default()
+            .rotation_range(20.0)
+            .width_shift_range(ShiftRange::Float(0.1))
+            .height_shift_range(ShiftRange::Float(0.1))
+            .zoom_range(0.1)
+            .horizontal_flip(true)
+    } else {
+        ImageDataGenerator::default()
+    };
+    let plain = ImageDataGenerator::default();
+    match data {
+        Data::Folders(folders) => {
+            let options = folder_options(size, batch_size, seed);
+            let train: DirectoryIterator =
+                training.flow_from_directory(&folders.train_dir, options.clone())?;
+            let validation = plain.flow_from_directory(&folders.validation_dir, options)?;
+            Ok((
+                Box::new(Preprocessed {
+                    source: train,
+                    mode,
+                }),
+                Box::new(Preprocessed {
+                    source: validation,
+                    mode,
+                }),
+            ))
+        }
+        Data::Arrays((x_train, y_train), (x_test, y_test)) => {
+            use astrograd::data::image_generator::FlowOptions;
+            let options = || {
+                FlowOptions::default()
+                    .batch_size(batch_size)
+                    .seed(u64::from(seed))
+            };
+            let train = training.flow(x_train, Some(y_train), options())?;
+            let validation = plain.flow(x_test, Some(y_test), options().shuffle(false))?;
+            Ok((
+                Box::new(Preprocessed {
+                    source: train,
+                    mode,
+                }),
+                Box::new(Preprocessed {
+                    source: validation,
+                    mode,
+                }),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(args: &[&str]) -> Result<(Extra, Vec<String>), String> {
+        split_flags(args.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn our_flags_are_taken_out_and_the_rest_left() {
+        let (extra, rest) = split(&[
+            "--epochs",
+            "2",
+            "--base=mobilenet_v2",
+            "--weights",
+            "none",
+            "--augment",
+            "--image-size",
+            "64",
+            "--data",
+            "/d",
+        ])
+        .unwrap();
+        assert_eq!(extra.base, Base::MobileNetV2);
+        assert_eq!(extra.weights, Weights::Random);
+        assert!(extra.augment && !extra.galaxy10);
+        assert_eq!(extra.image_size, 64);
+        assert_eq!(rest, ["--epochs", "2", "--data", "/d"]);
+        assert!(split(&["--base", "resnet"])
+            .unwrap_err()
+            .contains("vgg16 or mobilenet_v2"));
+        assert!(split(&["--image-size", "16"]).unwrap_err().contains("≥ 32"));
+        assert!(split(&["--weights"]).unwrap_err().contains("needs a value"));
+    }
+}

@@ -1,0 +1,270 @@
+//! Numbers on the GPU: [`GpuBuffer`], the pool that recycles them, and the two explicit
+//! copies between host and device ([`GpuBuffer::upload`], [`GpuBuffer::download`]).
+//!
+//! A training step makes the same temporaries in the same sizes every time. When a buffer is
+//! dropped it goes back to a pool, keyed by its size in bytes, and the next request of that size
+//! takes it, so after the first step no GPU memory is allocated at all ([`stats`] counts it).
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::context::{context, GpuContext};
+use crate::KernelError;
+
+/// Every buffer can be bound to a shader and be the source or target of a copy.
+pub(crate) const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// `len` 4-byte numbers (`f32`, or `u32` indices) in GPU memory.
+#[derive(Debug)]
+pub struct GpuBuffer {
+    /// Always `Some` until the buffer is returned to the pool on drop.
+    buffer: Option<wgpu::Buffer>,
+    len: usize,
+}
+
+/// Counts of host↔device copies and of GPU allocations since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransferStats {
+    /// Host → device copies, and their bytes.
+    pub uploads: u64,
+    pub upload_bytes: u64,
+    /// Device → host copies, and their bytes.
+    pub downloads: u64,
+    pub download_bytes: u64,
+    /// Buffers created (not taken from the pool).
+    pub allocations: u64,
+}
+
+static UPLOADS: AtomicU64 = AtomicU64::new(0);
+static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
+static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
+static DOWNLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many copies and allocations have happened so far (for tests and the workload timer).
+pub fn stats() -> TransferStats {
+    TransferStats {
+        uploads: UPLOADS.load(Ordering::Relaxed),
+        upload_bytes: UPLOAD_BYTES.load(Ordering::Relaxed),
+        downloads: DOWNLOADS.load(Ordering::Relaxed),
+        download_bytes: DOWNLOAD_BYTES.load(Ordering::Relaxed),
+        allocations: ALLOCATIONS.load(Ordering::Relaxed),
+    }
+}
+
+/// Free buffers by size in bytes: storage buffers, and the host-readable staging buffers that
+/// downloads copy through.
+#[derive(Default)]
+pub(crate) struct BufferPool {
+    free: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
+    staging: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
+}
+
+/// Bytes of the buffer behind `len` numbers: never 0 (wgpu cannot bind an empty buffer), and
+/// a multiple of 16 so that sizes that differ by a few numbers share a pool entry.
+fn bytes_for(len: usize) -> u64 {
+    ((len.max(1) * 4) as u64).next_multiple_of(16)
+}
+
+impl BufferPool {
+    fn take(&self, ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
+        let recycled = self
+            .free
+            .lock()
+            .expect("GPU buffer pool lock poisoned")
+            .get_mut(&bytes)
+            .and_then(Vec::pop);
+        recycled.unwrap_or_else(|| {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size: bytes,
+                usage: USAGE,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    fn give_back(&self, buffer: wgpu::Buffer) {
+        if let Ok(mut free) = self.free.lock() {
+            free.entry(buffer.size()).or_default().push(buffer);
+        }
+    }
+
+    fn take_staging(&self, ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
+        let recycled = self
+            .staging
+            .lock()
+            .expect("GPU buffer pool lock poisoned")
+            .get_mut(&bytes)
+            .and_then(Vec::pop);
+        recycled.unwrap_or_else(|| {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("astrograd.download"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    fn give_back_staging(&self, buffer: wgpu::Buffer) {
+        if let Ok(mut free) = self.staging.lock() {
+            free.entry(buffer.size()).or_default().push(buffer);
+        }
+    }
+}
+
+impl GpuBuffer {
+    /// A buffer for `len` numbers whose content is unspecified (every kernel that makes a
+    /// fresh output writes all of it).
+    ///
+    /// # Errors
+    /// [`KernelError::NoGpu`] if there is no GPU.
+    pub fn uninit(len: usize) -> Result<GpuBuffer, KernelError> {
+        let ctx = context()?;
+        let buffer = ctx.pool.take(ctx, bytes_for(len));
+        Ok(GpuBuffer {
+            buffer: Some(buffer),
+            len,
+        })
+    }
+
+    /// A buffer of `len` zeros (cleared on the GPU, in order with the pending work).
+    pub fn zeros(len: usize) -> Result<GpuBuffer, KernelError> {
+        let out = GpuBuffer::uninit(len)?;
+        context()?.record(|encoder| encoder.clear_buffer(out.raw(), 0, None));
+        Ok(out)
+    }
+
+    /// Copies `data` from the host to a new GPU buffer.
+    pub fn upload(data: &[f32]) -> Result<GpuBuffer, KernelError> {
+        Self::upload_bytes(bytemuck::cast_slice(data), data.len())
+    }
+
+    /// Copies `u32` numbers (indices, labels) from the host to a new GPU buffer.
+    pub fn upload_u32(data: &[u32]) -> Result<GpuBuffer, KernelError> {
+        Self::upload_bytes(bytemuck::cast_slice(data), data.len())
+    }
+
+    fn upload_bytes(bytes: &[u8], len: usize) -> Result<GpuBuffer, KernelError> {
+        let ctx = context()?;
+        UPLOADS.fetch_add(1, Ordering::Relaxed);
+        UPLOAD_BYTES.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if bytes.is_empty() {
+            return GpuBuffer::uninit(len);
+        }
+        let size = bytes_for(len);
+        let buffer = ctx.pool.take(ctx, size);
+        // `write_buffer` runs before the next submission's commands: submit the pending ones
+        // first, or a recycled buffer could be overwritten before an earlier dispatch reads it.
+        ctx.flush();
+        ctx.queue.write_buffer(&buffer, 0, bytes);
+        Ok(GpuBuffer {
+            buffer: Some(buffer),
+            len,
+        })
+    }
+
+    /// Copies the numbers back to the host (waits for the GPU to finish the pending work).
+    ///
+    /// # Errors
+    /// [`KernelError::NoGpu`] if there is no GPU, [`KernelError::GpuLimit`] if mapping fails.
+    pub fn download(&self) -> Result<Vec<f32>, KernelError> {
+        let bytes = self.download_bytes()?;
+        Ok(bytemuck::cast_slice(&bytes[..self.len * 4]).to_vec())
+    }
+
+    /// As [`GpuBuffer::download`], for a buffer of `u32` numbers.
+    pub fn download_u32(&self) -> Result<Vec<u32>, KernelError> {
+        let bytes = self.download_bytes()?;
+        Ok(bytemuck::cast_slice(&bytes[..self.len * 4]).to_vec())
+    }
+
+    fn download_bytes(&self) -> Result<Vec<u8>, KernelError> {
+        let ctx = context()?;
+        DOWNLOADS.fetch_add(1, Ordering::Relaxed);
+        DOWNLOAD_BYTES.fetch_add(self.len as u64 * 4, Ordering::Relaxed);
+        let size = self.byte_size();
+        let staging = ctx.pool.take_staging(ctx, size);
+        ctx.record(|encoder| encoder.copy_buffer_to_buffer(self.raw(), 0, &staging, 0, size));
+        ctx.flush();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |result| {
+                let _ = sender.send(result);
+            });
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map_err(|e| KernelError::GpuLimit {
+                op: "download",
+                msg: format!("waiting for the GPU failed: {e}"),
+            })?;
+        receiver
+            .recv()
+            .map_err(|e| KernelError::GpuLimit {
+                op: "download",
+                msg: format!("the GPU never answered the read: {e}"),
+            })?
+            .map_err(|e| KernelError::GpuLimit {
+                op: "download",
+                msg: format!("reading GPU memory failed: {e}"),
+            })?;
+        let bytes = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| KernelError::GpuLimit {
+                op: "download",
+                msg: format!("reading GPU memory failed: {e}"),
+            })?
+            .to_vec();
+        staging.unmap();
+        ctx.pool.give_back_staging(staging);
+        Ok(bytes)
+    }
+
+    /// A copy of this buffer on the GPU (for copy-on-write before an in-place update).
+    pub fn duplicate(&self) -> Result<GpuBuffer, KernelError> {
+        let out = GpuBuffer::uninit(self.len)?;
+        context()?.record(|encoder| {
+            encoder.copy_buffer_to_buffer(self.raw(), 0, out.raw(), 0, self.byte_size())
+        });
+        Ok(out)
+    }
+
+    /// The number of 4-byte numbers.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for a buffer of no numbers.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes of the wgpu buffer (at least `4·len`, padded).
+    pub fn byte_size(&self) -> u64 {
+        self.raw().size()
+    }
+
+    pub(crate) fn raw(&self) -> &wgpu::Buffer {
+        self.buffer
+            .as_ref()
+            .expect("a live GpuBuffer holds its buffer")
+    }
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        if let (Some(buffer), Some(Ok(ctx))) = (self.buffer.take(), Some(context())) {
+            ctx.pool.give_back(buffer);
+        }
+    }
+}

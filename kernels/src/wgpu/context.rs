@@ -1,0 +1,368 @@
+//! The GPU itself: one wgpu device and queue for the whole process, the compiled pipelines,
+//! and the command encoder that collects dispatches until their results are needed.
+//!
+//! # How a kernel runs
+//! A kernel is a WGSL compute shader ([`Kernel`]). [`dispatch`] does not run it at once: it
+//! records the dispatch into a *pending* command encoder and writes the kernel's small
+//! parameter block (sizes, strides, scalars) into a parameter arena at a 256-byte slot. The
+//! pending work is submitted to the queue ([`flush`]) only when the host needs something:
+//! numbers read back, numbers uploaded, or a full arena. A training step is therefore a few
+//! submissions of hundreds of dispatches, not hundreds of submissions.
+//!
+//! Ordering is the queue's: dispatches run in the order they were recorded, and wgpu inserts
+//! the barriers between a dispatch that writes a buffer and a later one that reads it.
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use super::buffer::BufferPool;
+use crate::KernelError;
+
+/// Bytes of one parameter slot: the `min_storage_buffer_offset_alignment` every adapter meets.
+pub const PARAM_SLOT_BYTES: usize = 256;
+/// Dispatches recorded before the pending work is submitted on its own.
+const SLOTS_PER_SUBMIT: usize = 1024;
+/// Threads per workgroup of the one-dimensional kernels (`@workgroup_size(256)`).
+pub const WORKGROUP_SIZE: u32 = 256;
+/// The most workgroups along one axis of a dispatch (WebGPU's guaranteed limit).
+const MAX_GROUPS_PER_AXIS: u32 = 65_535;
+
+/// How a kernel uses one of its buffers. Binding 0 is always the parameter block; the buffers
+/// follow from binding 1 in the order of this list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// `var<storage, read>`: an input.
+    Read,
+    /// `var<storage, read_write>`: an output, or a buffer updated in place.
+    ReadWrite,
+}
+
+/// A WGSL compute shader entry point and the buffers it binds.
+#[derive(Debug)]
+pub struct Kernel {
+    /// Name for errors and profiles (`"elementwise.binary"`).
+    pub name: &'static str,
+    /// The WGSL source (the shared prelude of `shaders/prelude.wgsl` is put in front of it).
+    pub source: &'static str,
+    /// The `@compute` function to run.
+    pub entry: &'static str,
+    /// How each buffer from binding 1 on is used.
+    pub buffers: &'static [Access],
+}
+
+/// The device, its queue, and everything that lives as long as they do.
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    /// "NVIDIA H100 (Vulkan)", "llvmpipe (Vulkan)"…
+    description: String,
+    /// Largest buffer one binding may see, in bytes.
+    pub(crate) max_binding_bytes: u64,
+    pipelines: Mutex<HashMap<(&'static str, &'static str), Pipeline>>,
+    pending: Mutex<Pending>,
+    pub(crate) pool: BufferPool,
+}
+
+struct Pipeline {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// Work recorded but not yet submitted.
+struct Pending {
+    encoder: Option<wgpu::CommandEncoder>,
+    /// Parameter blocks of the recorded dispatches, one 256-byte slot each.
+    params: Vec<u8>,
+    /// The buffer the slots are copied into when the work is submitted.
+    arena: wgpu::Buffer,
+}
+
+static CONTEXT: OnceLock<std::result::Result<GpuContext, String>> = OnceLock::new();
+
+/// The process's GPU, opened on first use.
+///
+/// # Errors
+/// [`KernelError::NoGpu`] when wgpu finds no adapter (no Vulkan, Metal or DX12 driver) or the
+/// adapter refuses to open a device; the message says which.
+pub fn context() -> Result<&'static GpuContext, KernelError> {
+    CONTEXT
+        .get_or_init(GpuContext::open)
+        .as_ref()
+        .map_err(|reason| KernelError::NoGpu {
+            reason: reason.clone(),
+        })
+}
+
+impl GpuContext {
+    fn open() -> std::result::Result<GpuContext, String> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        }))
+        .map_err(|e| {
+            format!("no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU: Mesa's lavapipe, package mesa-vulkan-drivers)")
+        })?;
+        let info = adapter.get_info();
+        let supported = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: supported.max_storage_buffer_binding_size,
+            max_buffer_size: supported.max_buffer_size,
+            max_storage_buffers_per_shader_stage: supported
+                .max_storage_buffers_per_shader_stage
+                .min(8),
+            max_compute_workgroup_storage_size: supported.max_compute_workgroup_storage_size,
+            ..wgpu::Limits::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("astrograd"),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| {
+            format!(
+                "the GPU adapter {} refused to open a device: {e}",
+                info.name
+            )
+        })?;
+        let arena = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("astrograd.params"),
+            size: (PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(GpuContext {
+            description: format!("{} ({:?})", info.name, info.backend),
+            max_binding_bytes: limits.max_storage_buffer_binding_size,
+            device,
+            queue,
+            pipelines: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Pending {
+                encoder: None,
+                params: Vec::with_capacity(PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT),
+                arena,
+            }),
+            pool: BufferPool::default(),
+        })
+    }
+
+    /// The adapter's name and backend, e.g. `"NVIDIA H100 80GB HBM3 (Vulkan)"`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Records `f` into the pending encoder (used for buffer copies and clears).
+    pub(crate) fn record(&self, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
+        let mut pending = self.pending.lock().expect("GPU pending work lock poisoned");
+        let encoder = pending.encoder.get_or_insert_with(|| {
+            self.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        });
+        f(encoder);
+    }
+
+    /// Submits everything recorded so far. The host calls it before it reads or writes a
+    /// buffer itself, so that it sees (or does not disturb) the results of earlier dispatches.
+    pub(crate) fn flush(&self) {
+        let mut pending = self.pending.lock().expect("GPU pending work lock poisoned");
+        self.submit(&mut pending);
+    }
+
+    fn submit(&self, pending: &mut Pending) {
+        let Some(encoder) = pending.encoder.take() else {
+            return;
+        };
+        if !pending.params.is_empty() {
+            self.queue.write_buffer(&pending.arena, 0, &pending.params);
+            pending.params.clear();
+        }
+        self.queue.submit([encoder.finish()]);
+    }
+
+    fn pipeline<'a>(
+        &self,
+        pipelines: &'a mut HashMap<(&'static str, &'static str), Pipeline>,
+        kernel: &Kernel,
+    ) -> &'a Pipeline {
+        pipelines
+            .entry((kernel.name, kernel.entry))
+            .or_insert_with(|| {
+                let mut entries = vec![storage_entry(0, true, true)];
+                for (i, access) in kernel.buffers.iter().enumerate() {
+                    entries.push(storage_entry(i as u32 + 1, *access == Access::Read, false));
+                }
+                let layout =
+                    self.device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(kernel.name),
+                            entries: &entries,
+                        });
+                let pipeline_layout =
+                    self.device
+                        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                            label: Some(kernel.name),
+                            bind_group_layouts: &[Some(&layout)],
+                            immediate_size: 0,
+                        });
+                let source = format!(
+                    "{}\n{}",
+                    include_str!("shaders/prelude.wgsl"),
+                    kernel.source
+                );
+                let module = self
+                    .device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(kernel.name),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
+                    });
+                let pipeline =
+                    self.device
+                        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                            label: Some(kernel.name),
+                            layout: Some(&pipeline_layout),
+                            module: &module,
+                            entry_point: Some(kernel.entry),
+                            compilation_options: Default::default(),
+                            cache: None,
+                        });
+                Pipeline { pipeline, layout }
+            })
+    }
+}
+
+/// Submits the pending work and waits until the GPU has finished it (for timing: a benchmark
+/// iteration ends here, so that it measures the kernels, not their recording).
+///
+/// # Errors
+/// [`KernelError::NoGpu`] without a GPU; [`KernelError::GpuLimit`] if waiting fails.
+pub fn synchronize() -> Result<(), KernelError> {
+    let ctx = context()?;
+    ctx.flush();
+    ctx.device
+        .poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        })
+        .map_err(|e| KernelError::GpuLimit {
+            op: "synchronize",
+            msg: format!("waiting for the GPU failed: {e}"),
+        })?;
+    Ok(())
+}
+
+fn storage_entry(binding: u32, read_only: bool, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// Records one dispatch of `kernel` over `workgroups`, with `params` (at most 256 bytes,
+/// read in the shader as `var<storage, read> p: Params`) and `buffers` bound from binding 1.
+///
+/// # Panics
+/// If `buffers` does not match `kernel.buffers` in number or `params` is over 256 bytes: both
+/// are fixed by the calling wrapper, so either is a bug in this crate.
+pub fn dispatch(
+    kernel: &Kernel,
+    params: &[u32],
+    buffers: &[&super::GpuBuffer],
+    workgroups: [u32; 3],
+) -> Result<(), KernelError> {
+    assert_eq!(
+        buffers.len(),
+        kernel.buffers.len(),
+        "{}: wrong number of buffers",
+        kernel.name
+    );
+    assert!(
+        params.len() * 4 <= PARAM_SLOT_BYTES,
+        "{}: parameter block too large",
+        kernel.name
+    );
+    if workgroups.contains(&0) {
+        return Ok(());
+    }
+    let ctx = context()?;
+    for buffer in buffers {
+        if buffer.byte_size() > ctx.max_binding_bytes {
+            return Err(KernelError::GpuLimit {
+                op: kernel.name,
+                msg: format!(
+                    "a buffer of {} bytes is larger than this GPU binds at once ({} bytes)",
+                    buffer.byte_size(),
+                    ctx.max_binding_bytes
+                ),
+            });
+        }
+    }
+    let mut pipelines = ctx
+        .pipelines
+        .lock()
+        .expect("GPU pipeline cache lock poisoned");
+    let pipeline = ctx.pipeline(&mut pipelines, kernel);
+    let mut pending = ctx.pending.lock().expect("GPU pending work lock poisoned");
+    if pending.params.len() == PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT {
+        ctx.submit(&mut pending);
+    }
+    let offset = pending.params.len();
+    pending
+        .params
+        .extend_from_slice(bytemuck::cast_slice(params));
+    pending.params.resize(offset + PARAM_SLOT_BYTES, 0);
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &pending.arena,
+            offset: 0,
+            size: wgpu::BufferSize::new(PARAM_SLOT_BYTES as u64),
+        }),
+    }];
+    for (i, buffer) in buffers.iter().enumerate() {
+        entries.push(wgpu::BindGroupEntry {
+            binding: i as u32 + 1,
+            resource: buffer.raw().as_entire_binding(),
+        });
+    }
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(kernel.name),
+        layout: &pipeline.layout,
+        entries: &entries,
+    });
+    let pending = &mut *pending;
+    let encoder = pending.encoder.get_or_insert_with(|| {
+        ctx.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+    });
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(kernel.name),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(&pipeline.pipeline);
+    pass.set_bind_group(0, &bind_group, &[offset as u32]);
+    pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+    Ok(())
+}
+
+/// Workgroups for `threads` threads of a one-dimensional kernel, spread over a second axis
+/// when one axis is not enough. The shader rebuilds the thread number with `linear_index`.
+pub fn grid_1d(threads: usize) -> [u32; 3] {
+    let groups = threads.div_ceil(WORKGROUP_SIZE as usize) as u32;
+    groups_2d(groups)
+}
+
+/// `groups` workgroups (one per output, say) spread over two axes; the shader rebuilds the
+/// workgroup number with `linear_group`.
+pub fn groups_2d(groups: u32) -> [u32; 3] {
+    if groups <= MAX_GROUPS_PER_AXIS {
+        [groups, 1, 1]
+    } else {
+        [MAX_GROUPS_PER_AXIS, groups.div_ceil(MAX_GROUPS_PER_AXIS), 1]
+    }
+}

@@ -1,0 +1,644 @@
+//! 2-D convolution on the GPU: im2col + matmul, the same algorithm as [`crate::cpu::conv`].
+//!
+//! # Math
+//! With `cols: (N·OH·OW, KH·KW·C)` the receptive fields (im2col) and `W: (KH·KW·C, F)` the HWIO
+//! kernel as it lies in memory (see [`crate::cpu::conv`] for the derivation):
+//!
+//! ```text
+//! forward          Y     = cols · W + b         (N·OH·OW, F) = y in NHWC order
+//! backward input   dcols = dY · Wᵀ,  dX = col2im(dcols)
+//! backward weight  dW    = colsᵀ · dY           (KH·KW·C, F)
+//! backward bias    db    = Σ_rows dY            (F)
+//! ```
+//!
+//! # Parallel scheme
+//! - im2col (`shaders/im2col.wgsl`): one thread per element of `cols`.
+//! - the products: [`super::matmul::matmul`], 64×64 tiles, split along `K` for `dW`.
+//! - col2im (`shaders/col2im.wgsl`) is a *gather*: one thread per element of `dX` adds the
+//!   `dcols` entries copied from it. The CPU scatters instead (adds each `dcols` entry into `dX`);
+//!   on a GPU that would make threads race for the same `dX` element.
+//! - `db` (`shaders/conv_bias.wgsl`): a workgroup tree reduction over blocks of 1024 rows, repeated
+//!   on the partial sums until one row is left.
+//!
+//! `cols` for the whole batch is made at once when it fits in one binding of the GPU
+//! ([`super::GpuContext`]'s `max_binding_bytes`, capped at [`COLS_BUDGET_BYTES`]), else in chunks
+//! of whole images. A 1×1, stride-1, unpadded convolution needs no `cols`: it is `x` itself.
+//!
+//! Unlike the CPU kernels, which accumulate (`dx += …`), these kernels overwrite their output:
+//! the caller accumulates.
+use super::matmul::{matmul, MatLayout, MatmulGeometry};
+use super::{context, dispatch, grid_1d, Access, GpuBuffer, Kernel};
+use crate::cpu::conv::Conv2dGeometry;
+use crate::KernelError;
+
+const IM2COL: Kernel = Kernel {
+    name: "conv2d.im2col",
+    source: concat!(
+        include_str!("shaders/conv_params.wgsl"),
+        include_str!("shaders/im2col.wgsl")
+    ),
+    entry: "im2col_main",
+    buffers: &[Access::Read, Access::ReadWrite],
+};
+
+const COL2IM: Kernel = Kernel {
+    name: "conv2d.col2im",
+    source: concat!(
+        include_str!("shaders/conv_params.wgsl"),
+        include_str!("shaders/col2im.wgsl")
+    ),
+    entry: "col2im_main",
+    buffers: &[Access::Read, Access::ReadWrite],
+};
+
+const BIAS_ROWS: Kernel = Kernel {
+    name: "conv2d.bias_rows",
+    source: concat!(
+        include_str!("shaders/conv_params.wgsl"),
+        include_str!("shaders/conv_bias.wgsl")
+    ),
+    entry: "bias_rows_main",
+    buffers: &[Access::Read, Access::ReadWrite],
+};
+
+const SUM_ROWS: Kernel = Kernel {
+    name: "conv2d.sum_rows",
+    source: concat!(
+        include_str!("shaders/conv_params.wgsl"),
+        include_str!("shaders/conv_bias.wgsl")
+    ),
+    entry: "sum_rows_main",
+    buffers: &[Access::Read, Access::ReadWrite],
+};
+
+/// Rows summed by one workgroup of `sum_rows` (`ROWS_PER_GROUP` in the shader).
+const SUM_ROWS_PER_GROUP: usize = 1024;
+
+/// The most bytes of `cols` made at once, even where the GPU binds more: a bigger buffer makes
+/// each product a little faster but holds that much GPU memory for the whole step.
+pub const COLS_BUDGET_BYTES: u64 = 1 << 30;
+
+/// The parameter block of `shaders/conv_params.wgsl`, for the images `first .. first + images`.
+fn words(g: &Conv2dGeometry, images: usize, offset: usize, count: usize, rows: usize) -> Vec<u32> {
+    [
+        images,
+        g.h,
+        g.w,
+        g.c,
+        g.f,
+        g.kh,
+        g.kw,
+        g.stride_h,
+        g.stride_w,
+        g.dilation_h,
+        g.dilation_w,
+        g.pad_top,
+        g.pad_left,
+        g.oh,
+        g.ow,
+        offset,
+        count,
+        rows,
+    ]
+    .into_iter()
+    .map(|v| v as u32)
+    .collect()
+}
+
+/// Receptive-field length `KH·KW·C`: the columns of `cols`, the rows of `W`.
+fn patch_len(g: &Conv2dGeometry) -> usize {
+    g.kh * g.kw * g.c
+}
+
+/// A 1×1, stride-1, unpadded convolution: `cols` is `x` itself, viewed as `(N·H·W, C)`.
+fn is_pointwise(g: &Conv2dGeometry) -> bool {
+    g.kh == 1
+        && g.kw == 1
+        && g.stride_h == 1
+        && g.stride_w == 1
+        && g.pad_top + g.pad_bottom + g.pad_left + g.pad_right == 0
+}
+
+/// Images per chunk of `cols`: as many as fit `budget` bytes, at least one.
+fn images_per_chunk(g: &Conv2dGeometry, budget: u64) -> usize {
+    let image_bytes = (g.oh * g.ow * patch_len(g) * 4) as u64;
+    ((budget / image_bytes.max(1)) as usize).clamp(1, g.n)
+}
+
+/// The `cols` budget of this GPU: its binding limit, capped at [`COLS_BUDGET_BYTES`].
+fn cols_budget() -> Result<u64, KernelError> {
+    Ok(context()?.max_binding_bytes.min(COLS_BUDGET_BYTES))
+}
+
+/// Checks that each named buffer holds exactly the numbers its shape needs.
+fn check_lengths(
+    op: &'static str,
+    buffers: &[(&str, &GpuBuffer, usize)],
+) -> Result<(), KernelError> {
+    for &(name, buffer, expected) in buffers {
+        if buffer.len() != expected {
+            return Err(KernelError::geometry(
+                op,
+                format!(
+                    "{name} must hold {expected} numbers, found {}",
+                    buffer.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fills `cols: (images·OH·OW, KH·KW·C)` from the images `first .. first + images` of `x`.
+fn im2col(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    first: usize,
+    images: usize,
+    cols: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let count = images * g.oh * g.ow * patch_len(g);
+    let words = words(g, images, first * g.h * g.w * g.c, count, 0);
+    dispatch(&IM2COL, &words, &[x, cols], grid_1d(count))
+}
+
+/// Forward: `y = conv2d(x, w) + bias`, i.e. `Y = cols · W + b`.
+///
+/// # Shapes
+/// `x: (N, H, W, C)`, `w: (KH, KW, C, F)`, `bias: (F)`, `y: (N, OH, OW, F)` (overwritten).
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if a buffer's length does not match `g`; GPU errors.
+pub fn conv2d_forward(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    y: &GpuBuffer,
+) -> Result<(), KernelError> {
+    conv2d_forward_chunked(g, x, w, bias, y, cols_budget()?)
+}
+
+fn conv2d_forward_chunked(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    y: &GpuBuffer,
+    budget: u64,
+) -> Result<(), KernelError> {
+    const OP: &str = "conv2d (GPU)";
+    let (patch, f, image_pixels) = (patch_len(g), g.f, g.oh * g.ow);
+    check_lengths(
+        OP,
+        &[
+            ("x", x, g.n * g.h * g.w * g.c),
+            ("w", w, patch * f),
+            ("y", y, g.n * image_pixels * f),
+        ],
+    )?;
+    let beta = match bias {
+        Some(b) => {
+            check_lengths(OP, &[("bias", b, f)])?;
+            let count = y.len();
+            dispatch(
+                &BIAS_ROWS,
+                &words(g, g.n, 0, count, 0),
+                &[b, y],
+                grid_1d(count),
+            )?;
+            1.0
+        }
+        None => 0.0,
+    };
+    if is_pointwise(g) {
+        let product = MatmulGeometry::row_major(1, g.n * image_pixels, g.c, f);
+        return matmul(&product, x, w, beta, y);
+    }
+    let chunk = images_per_chunk(g, budget);
+    // cols: (chunk·OH·OW, KH·KW·C)
+    let cols = GpuBuffer::uninit(chunk * image_pixels * patch)?;
+    for first in (0..g.n).step_by(chunk) {
+        let images = chunk.min(g.n - first);
+        im2col(g, x, first, images, &cols)?;
+        let rows = images * image_pixels;
+        let product = MatmulGeometry {
+            c: MatLayout::row_major(rows, f).at(first * image_pixels * f),
+            ..MatmulGeometry::row_major(1, rows, patch, f)
+        };
+        matmul(&product, &cols, w, beta, y)?;
+    }
+    Ok(())
+}
+
+/// Backward to the input: `dx = col2im(dY · Wᵀ)`.
+///
+/// # Shapes
+/// `dy: (N, OH, OW, F)`, `w: (KH, KW, C, F)`, `dx: (N, H, W, C)` (overwritten).
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if a buffer's length does not match `g`; GPU errors.
+pub fn conv2d_backward_input(
+    g: &Conv2dGeometry,
+    dy: &GpuBuffer,
+    w: &GpuBuffer,
+    dx: &GpuBuffer,
+) -> Result<(), KernelError> {
+    conv2d_backward_input_chunked(g, dy, w, dx, cols_budget()?)
+}
+
+fn conv2d_backward_input_chunked(
+    g: &Conv2dGeometry,
+    dy: &GpuBuffer,
+    w: &GpuBuffer,
+    dx: &GpuBuffer,
+    budget: u64,
+) -> Result<(), KernelError> {
+    let (patch, f, image_pixels) = (patch_len(g), g.f, g.oh * g.ow);
+    check_lengths(
+        "conv2d backward input (GPU)",
+        &[
+            ("dy", dy, g.n * image_pixels * f),
+            ("w", w, patch * f),
+            ("dx", dx, g.n * g.h * g.w * g.c),
+        ],
+    )?;
+    // Wᵀ: (F, KH·KW·C), a strided view of the kernel.
+    let w_t = MatLayout::row_major(patch, f).t();
+    if is_pointwise(g) {
+        let product = MatmulGeometry {
+            b: w_t,
+            ..MatmulGeometry::row_major(1, g.n * image_pixels, f, g.c)
+        };
+        return matmul(&product, dy, w, 0.0, dx);
+    }
+    let chunk = images_per_chunk(g, budget);
+    // dcols: (chunk·OH·OW, KH·KW·C)
+    let dcols = GpuBuffer::uninit(chunk * image_pixels * patch)?;
+    let image_len = g.h * g.w * g.c;
+    for first in (0..g.n).step_by(chunk) {
+        let images = chunk.min(g.n - first);
+        let rows = images * image_pixels;
+        let product = MatmulGeometry {
+            a: MatLayout::row_major(rows, f).at(first * image_pixels * f),
+            b: w_t,
+            ..MatmulGeometry::row_major(1, rows, f, patch)
+        };
+        matmul(&product, dy, w, 0.0, &dcols)?;
+        let count = images * image_len;
+        let words = words(g, images, first * image_len, count, 0);
+        dispatch(&COL2IM, &words, &[&dcols, dx], grid_1d(count))?;
+    }
+    Ok(())
+}
+
+/// Backward to the kernel: `dw = colsᵀ · dY`, summed chunk after chunk.
+///
+/// # Shapes
+/// `x: (N, H, W, C)`, `dy: (N, OH, OW, F)`, `dw: (KH, KW, C, F)` (overwritten).
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if a buffer's length does not match `g`; GPU errors.
+pub fn conv2d_backward_weight(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+) -> Result<(), KernelError> {
+    conv2d_backward_weight_chunked(g, x, dy, dw, cols_budget()?)
+}
+
+fn conv2d_backward_weight_chunked(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    budget: u64,
+) -> Result<(), KernelError> {
+    let (patch, f, image_pixels) = (patch_len(g), g.f, g.oh * g.ow);
+    check_lengths(
+        "conv2d backward weight (GPU)",
+        &[
+            ("x", x, g.n * g.h * g.w * g.c),
+            ("dy", dy, g.n * image_pixels * f),
+            ("dw", dw, patch * f),
+        ],
+    )?;
+    if is_pointwise(g) {
+        // colsᵀ = Xᵀ: (C, N·H·W)
+        let pixels = g.n * image_pixels;
+        let product = MatmulGeometry {
+            a: MatLayout::row_major(pixels, g.c).t(),
+            ..MatmulGeometry::row_major(1, g.c, pixels, f)
+        };
+        return matmul(&product, x, dy, 0.0, dw);
+    }
+    let chunk = images_per_chunk(g, budget);
+    // cols: (chunk·OH·OW, KH·KW·C)
+    let cols = GpuBuffer::uninit(chunk * image_pixels * patch)?;
+    for first in (0..g.n).step_by(chunk) {
+        let images = chunk.min(g.n - first);
+        im2col(g, x, first, images, &cols)?;
+        let rows = images * image_pixels;
+        let product = MatmulGeometry {
+            a: MatLayout::row_major(rows, patch).t(),
+            b: MatLayout::row_major(rows, f).at(first * image_pixels * f),
+            ..MatmulGeometry::row_major(1, patch, rows, f)
+        };
+        // The first chunk writes dW, the later ones add to it.
+        let beta = if first == 0 { 0.0 } else { 1.0 };
+        matmul(&product, &cols, dy, beta, dw)?;
+    }
+    Ok(())
+}
+
+/// Backward to the bias: `db = Σ_{n, oh, ow} dy[n, oh, ow, :]`.
+///
+/// # Shapes
+/// `dy: (N, OH, OW, F)`, `db: (F)` (overwritten).
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if a buffer's length does not match `g`; GPU errors.
+pub fn conv2d_backward_bias(
+    g: &Conv2dGeometry,
+    dy: &GpuBuffer,
+    db: &GpuBuffer,
+) -> Result<(), KernelError> {
+    check_lengths(
+        "conv2d backward bias (GPU)",
+        &[("dy", dy, g.n * g.oh * g.ow * g.f), ("db", db, g.f)],
+    )?;
+    sum_rows(g, dy, g.n * g.oh * g.ow, db)
+}
+
+/// `out[j] = Σ_i src[i, j]` for `src: (rows, F)`: passes of the workgroup reduction, each
+/// cutting the rows 1024-fold, until one row is left.
+fn sum_rows(
+    g: &Conv2dGeometry,
+    src: &GpuBuffer,
+    rows: usize,
+    out: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let column_groups = g.f.div_ceil(16) as u32;
+    let mut rows = rows;
+    let mut partial: Option<GpuBuffer> = None;
+    loop {
+        let groups = rows.div_ceil(SUM_ROWS_PER_GROUP);
+        if groups > u16::MAX as usize {
+            return Err(KernelError::GpuLimit {
+                op: "conv2d backward bias",
+                msg: format!("{rows} rows of dy are more than one reduction pass handles"),
+            });
+        }
+        let input = partial.as_ref().unwrap_or(src);
+        let words = words(g, 0, 0, 0, rows);
+        if groups <= 1 {
+            return dispatch(&SUM_ROWS, &words, &[input, out], [column_groups, 1, 1]);
+        }
+        // next: (groups, F), this pass's partial sums
+        let next = GpuBuffer::uninit(groups * g.f)?;
+        dispatch(
+            &SUM_ROWS,
+            &words,
+            &[input, &next],
+            [column_groups, groups as u32, 1],
+        )?;
+        partial = Some(next);
+        rows = groups;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::conv::{self as cpu, Padding};
+    use crate::wgpu::testing::{gpu_available, max_rel_diff, numbers};
+
+    /// One convolution to test: input (n, h, w, c), kernel (kh, kw, c, f).
+    #[derive(Debug, Clone, Copy)]
+    struct Conv2dCase {
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        f: usize,
+        kh: usize,
+        kw: usize,
+        stride: usize,
+        dilation: usize,
+        padding: Padding,
+    }
+
+    impl Conv2dCase {
+        fn geometry(&self) -> Conv2dGeometry {
+            Conv2dGeometry::new(
+                [self.n, self.h, self.w, self.c],
+                [self.kh, self.kw, self.c, self.f],
+                [self.stride, self.stride],
+                [self.dilation, self.dilation],
+                self.padding,
+            )
+            .unwrap()
+        }
+    }
+
+    const BASE: Conv2dCase = Conv2dCase {
+        n: 2,
+        h: 7,
+        w: 6,
+        c: 3,
+        f: 5,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        dilation: 1,
+        padding: Padding::Valid,
+    };
+
+    fn cases() -> Vec<Conv2dCase> {
+        vec![
+            BASE,
+            Conv2dCase {
+                padding: Padding::Same,
+                ..BASE
+            },
+            Conv2dCase {
+                stride: 2,
+                padding: Padding::Same,
+                ..BASE
+            },
+            Conv2dCase { stride: 2, ..BASE },
+            Conv2dCase {
+                dilation: 2,
+                ..BASE
+            },
+            Conv2dCase {
+                dilation: 2,
+                padding: Padding::Same,
+                ..BASE
+            },
+            Conv2dCase {
+                c: 1,
+                f: 4,
+                kh: 2,
+                kw: 3,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 3,
+                h: 5,
+                w: 5,
+                c: 4,
+                f: 3,
+                kh: 1,
+                kw: 1,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 1,
+                h: 9,
+                w: 8,
+                c: 2,
+                f: 1,
+                kh: 1,
+                kw: 1,
+                stride: 2,
+                ..BASE
+            },
+        ]
+    }
+
+    /// Max relative differences of (y, dx, dw, db) between the GPU and the CPU kernels, with
+    /// `cols` made in chunks of at most `budget` bytes.
+    fn compare(case: Conv2dCase, budget: u64) -> [f32; 4] {
+        let g = case.geometry();
+        let x = numbers(g.n * g.h * g.w * g.c, 1);
+        let w = numbers(patch_len(&g) * g.f, 2);
+        let b = numbers(g.f, 3);
+        let y_len = g.n * g.oh * g.ow * g.f;
+        let dy = numbers(y_len, 4);
+        let mut y = vec![0.0; y_len];
+        cpu::conv2d_forward(&g, &x, &w, Some(&b), &mut y);
+        let mut dx = vec![0.0; x.len()];
+        cpu::conv2d_backward_input(&g, &dy, &w, &mut dx);
+        let mut dw = vec![0.0; w.len()];
+        cpu::conv2d_backward_weight(&g, &x, &dy, &mut dw);
+        let mut db = vec![0.0; g.f];
+        cpu::conv2d_backward_bias(&g, &dy, &mut db);
+
+        let up = |v: &[f32]| GpuBuffer::upload(v).unwrap();
+        let (xg, wg, bg, dyg) = (up(&x), up(&w), up(&b), up(&dy));
+        // Outputs start as NaN: every kernel must write all of its output.
+        let nan = |len: usize| up(&vec![f32::NAN; len]);
+        let (yg, dxg, dwg, dbg) = (nan(y_len), nan(x.len()), nan(w.len()), nan(g.f));
+        conv2d_forward_chunked(&g, &xg, &wg, Some(&bg), &yg, budget).unwrap();
+        conv2d_backward_input_chunked(&g, &dyg, &wg, &dxg, budget).unwrap();
+        conv2d_backward_weight_chunked(&g, &xg, &dyg, &dwg, budget).unwrap();
+        conv2d_backward_bias(&g, &dyg, &dbg).unwrap();
+        [
+            max_rel_diff(&yg.download().unwrap(), &y),
+            max_rel_diff(&dxg.download().unwrap(), &dx),
+            max_rel_diff(&dwg.download().unwrap(), &dw),
+            max_rel_diff(&dbg.download().unwrap(), &db),
+        ]
+    }
+
+    #[test]
+    fn forward_and_backward_match_the_cpu_kernels() {
+        if !gpu_available() {
+            return;
+        }
+        for case in cases() {
+            let errs = compare(case, COLS_BUDGET_BYTES);
+            assert!(
+                errs.iter().all(|&e| e < 1e-5),
+                "{case:?}: y, dx, dw, db differ by {errs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cols_in_chunks_of_one_image_give_the_same_result() {
+        if !gpu_available() {
+            return;
+        }
+        for case in [
+            Conv2dCase {
+                n: 3,
+                stride: 2,
+                padding: Padding::Same,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 3,
+                dilation: 2,
+                ..BASE
+            },
+        ] {
+            // A budget of one byte: one image per chunk.
+            assert_eq!(images_per_chunk(&case.geometry(), 1), 1);
+            let errs = compare(case, 1);
+            assert!(
+                errs.iter().all(|&e| e < 1e-5),
+                "{case:?}: y, dx, dw, db differ by {errs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_bias_and_with_a_long_bias_reduction() {
+        if !gpu_available() {
+            return;
+        }
+        // 2·40·40 = 3200 output rows: the bias gradient takes two reduction passes.
+        let g = Conv2dCase {
+            n: 2,
+            h: 40,
+            w: 40,
+            c: 1,
+            f: 17,
+            kh: 3,
+            kw: 3,
+            padding: Padding::Same,
+            ..BASE
+        }
+        .geometry();
+        let x = numbers(g.n * g.h * g.w, 5);
+        let w = numbers(9 * g.f, 6);
+        let mut y = vec![0.0; g.n * g.oh * g.ow * g.f];
+        cpu::conv2d_forward(&g, &x, &w, None, &mut y);
+        let mut db = vec![0.0; g.f];
+        cpu::conv2d_backward_bias(&g, &y, &mut db);
+        let (xg, wg) = (
+            GpuBuffer::upload(&x).unwrap(),
+            GpuBuffer::upload(&w).unwrap(),
+        );
+        let (yg, dbg) = (
+            GpuBuffer::uninit(y.len()).unwrap(),
+            GpuBuffer::uninit(g.f).unwrap(),
+        );
+        conv2d_forward(&g, &xg, &wg, None, &yg).unwrap();
+        conv2d_backward_bias(&g, &yg, &dbg).unwrap();
+        let err_y = max_rel_diff(&yg.download().unwrap(), &y);
+        let err_db = max_rel_diff(&dbg.download().unwrap(), &db);
+        assert!(
+            err_y < 1e-5 && err_db < 1e-4,
+            "y differs by {err_y}, db by {err_db}"
+        );
+    }
+
+    #[test]
+    fn a_buffer_of_the_wrong_length_is_an_error() {
+        if !gpu_available() {
+            return;
+        }
+        let g = BASE.geometry();
+        let x = GpuBuffer::uninit(g.n * g.h * g.w * g.c).unwrap();
+        let w = GpuBuffer::uninit(patch_len(&g) * g.f + 1).unwrap();
+        let y = GpuBuffer::uninit(g.n * g.oh * g.ow * g.f).unwrap();
+        let err = conv2d_forward(&g, &x, &w, None, &y)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("w must hold 135 numbers, found 136"), "{err}");
+    }
+}

@@ -1,0 +1,516 @@
+//! Matrix products on the GPU: `C = op(A)·op(B) + β·C`, batched, any operand transposed.
+//!
+//! # Math
+//! For every batch item `z`, with `op(A): (M, K)` and `op(B): (K, N)`:
+//!
+//! ```text
+//! C[z, i, j] = Σ_p A[z, i, p]·B[z, p, j] + β·C[z, i, j]
+//! ```
+//!
+//! As in [`crate::cpu::gemm`], `β = 0` does not read the old `C` (it may hold garbage) and `β = 1`
+//! accumulates (`dW += colsᵀ·dY`).
+//!
+//! # Layout
+//! Each operand is a [`MatLayout`]: element `(i, j)` of batch item `z` lies at
+//! `offset + z·batch_stride + i·row_stride + j·col_stride` of its buffer, so a transpose is a swap
+//! of strides ([`MatLayout::t`]) and a matrix inside a bigger buffer is an offset.
+//!
+//! # Parallel scheme
+//! `shaders/matmul.wgsl`: 64×64 tiles of `C`, one 16×16 workgroup each, 4×4 numbers per thread,
+//! 16-deep slices of `K` staged in workgroup memory. When the output has too few tiles to fill
+//! the GPU and `K` is long (a weight gradient `colsᵀ·dY`: a few tiles, hundreds of thousands of
+//! `K`), the product is split along `K`: each slice writes its partial tile and a second kernel
+//! (`shaders/matmul_reduce.wgsl`) adds them in a fixed order, so results do not depend on timing.
+use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};
+use crate::KernelError;
+
+const MATMUL: Kernel = Kernel {
+    name: "matmul",
+    source: concat!(
+        include_str!("shaders/matmul_params.wgsl"),
+        include_str!("shaders/matmul.wgsl")
+    ),
+    entry: "matmul_main",
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite],
+};
+
+const MATMUL_REDUCE: Kernel = Kernel {
+    name: "matmul.reduce",
+    source: concat!(
+        include_str!("shaders/matmul_params.wgsl"),
+        include_str!("shaders/matmul_reduce.wgsl")
+    ),
+    entry: "matmul_reduce",
+    buffers: &[Access::Read, Access::ReadWrite],
+};
+
+/// Rows and columns of `C` per workgroup (`TILE` in the shader).
+const TILE: usize = 64;
+/// The most workgroups along one axis of a dispatch.
+const MAX_GROUPS: usize = 65_535;
+/// Below this many output tiles the GPU has idle cores, and a long `K` is worth splitting.
+const SPLIT_BELOW_TILES: usize = 64;
+/// Split until about this many workgroups run.
+const SPLIT_TARGET_GROUPS: usize = 256;
+/// Shortest `K` slice worth a workgroup of its own.
+const MIN_K_SLICE: usize = 256;
+
+/// Where the elements of a (batched) matrix lie in a buffer: element `(i, j)` of batch item `z`
+/// is number `offset + z·batch_stride + i·row_stride + j·col_stride`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatLayout {
+    /// Position of element `(0, 0)` of batch item 0.
+    pub offset: usize,
+    /// Distance between batch items (0: every item reads the same matrix).
+    pub batch_stride: usize,
+    /// Distance between `(i, j)` and `(i + 1, j)`.
+    pub row_stride: usize,
+    /// Distance between `(i, j)` and `(i, j + 1)`.
+    pub col_stride: usize,
+}
+
+impl MatLayout {
+    /// Contiguous row-major `(rows, cols)` matrices, one after the other.
+    ///
+    /// ```
+    /// use astrograd_kernels::wgpu::matmul::MatLayout;
+    /// let l = MatLayout::row_major(2, 3);
+    /// assert_eq!((l.batch_stride, l.row_stride, l.col_stride), (6, 3, 1));
+    /// ```
+    pub fn row_major(rows: usize, cols: usize) -> MatLayout {
+        MatLayout {
+            offset: 0,
+            batch_stride: rows * cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose, without copying: row and column strides swap.
+    ///
+    /// ```
+    /// use astrograd_kernels::wgpu::matmul::MatLayout;
+    /// // A stored as (K, M) = (3, 2), read as Aᵀ: (2, 3).
+    /// let at = MatLayout::row_major(3, 2).t();
+    /// assert_eq!((at.row_stride, at.col_stride), (1, 2));
+    /// ```
+    pub fn t(self) -> MatLayout {
+        MatLayout {
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// The layout moved by `offset` numbers (a block inside a bigger buffer).
+    pub fn at(self, offset: usize) -> MatLayout {
+        MatLayout {
+            offset: self.offset + offset,
+            ..self
+        }
+    }
+
+    /// The largest index read for `batch` matrices of `(rows, cols)`, or `None` when empty.
+    fn last_index(&self, batch: usize, rows: usize, cols: usize) -> Option<usize> {
+        if batch == 0 || rows == 0 || cols == 0 {
+            return None;
+        }
+        Some(
+            self.offset
+                + (batch - 1) * self.batch_stride
+                + (rows - 1) * self.row_stride
+                + (cols - 1) * self.col_stride,
+        )
+    }
+}
+
+/// The shapes and layouts of one batched product `C = op(A)·op(B) + β·C`.
+///
+/// # Shapes
+/// `batch` items of `op(A): (m, k)`, `op(B): (k, n)`, `C: (m, n)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulGeometry {
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Layout of `op(A)`, an `(m, k)` matrix.
+    pub a: MatLayout,
+    /// Layout of `op(B)`, a `(k, n)` matrix.
+    pub b: MatLayout,
+    /// Layout of `C`, an `(m, n)` matrix.
+    pub c: MatLayout,
+}
+
+impl MatmulGeometry {
+    /// Contiguous row-major operands: `batch` products `(m, k)·(k, n)`. Transpose an operand
+    /// afterwards with `g.a = MatLayout::row_major(k, m).t()` (A stored as `(k, m)`).
+    ///
+    /// ```
+    /// use astrograd_kernels::wgpu::matmul::{MatLayout, MatmulGeometry};
+    /// let mut g = MatmulGeometry::row_major(1, 2, 3, 4);
+    /// g.b = MatLayout::row_major(4, 3).t(); // C = A·Bᵀ with B stored (4, 3)
+    /// assert_eq!(g.c, MatLayout::row_major(2, 4));
+    /// ```
+    pub fn row_major(batch: usize, m: usize, k: usize, n: usize) -> MatmulGeometry {
+        MatmulGeometry {
+            batch,
+            m,
+            k,
+            n,
+            a: MatLayout::row_major(m, k),
+            b: MatLayout::row_major(k, n),
+            c: MatLayout::row_major(m, n),
+        }
+    }
+
+    /// Checks that every element of every operand lies inside its buffer, and that every index
+    /// fits the shader's 32-bit arithmetic.
+    fn check(&self, a_len: usize, b_len: usize, c_len: usize) -> Result<(), KernelError> {
+        let operands = [
+            ("A", self.a, self.m, self.k, a_len),
+            ("B", self.b, self.k, self.n, b_len),
+            ("C", self.c, self.m, self.n, c_len),
+        ];
+        for (name, layout, rows, cols, len) in operands {
+            if let Some(last) = layout.last_index(self.batch, rows, cols) {
+                if last >= len || last > u32::MAX as usize {
+                    return Err(KernelError::geometry(
+                        "matmul (GPU)",
+                        format!(
+                            "{name}: {} matrices of ({rows}, {cols}) with {layout:?} reach number {last}, but its buffer holds {len}",
+                            self.batch
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The geometry of batch items `b0..b0 + batch`, rows `r0..r0 + m`, columns `c0..c0 + n`.
+    fn block(&self, [b0, r0, c0]: [usize; 3], [batch, m, n]: [usize; 3]) -> MatmulGeometry {
+        let a_shift = b0 * self.a.batch_stride + r0 * self.a.row_stride;
+        let b_shift = b0 * self.b.batch_stride + c0 * self.b.col_stride;
+        let c_shift = b0 * self.c.batch_stride + r0 * self.c.row_stride + c0 * self.c.col_stride;
+        MatmulGeometry {
+            batch,
+            m,
+            n,
+            a: self.a.at(a_shift),
+            b: self.b.at(b_shift),
+            c: self.c.at(c_shift),
+            ..*self
+        }
+    }
+
+    /// The shader's parameter block (`shaders/matmul_params.wgsl`).
+    fn words(&self, beta: f32, splits: usize, k_slice: usize) -> Vec<u32> {
+        let mut w = vec![self.m, self.k, self.n, 0];
+        for l in [self.a, self.b, self.c] {
+            w.extend([l.offset, l.batch_stride, l.row_stride, l.col_stride]);
+        }
+        w.extend([self.batch, splits, k_slice]);
+        let mut words: Vec<u32> = w.into_iter().map(|v| v as u32).collect();
+        words[3] = beta.to_bits();
+        words
+    }
+
+    fn tiles(&self) -> usize {
+        self.batch * self.m.div_ceil(TILE) * self.n.div_ceil(TILE)
+    }
+
+    /// `(splits, k_slice)`: how many slices of `K` to compute apart (1: no split). Depends on
+    /// the shapes only.
+    fn k_split(&self) -> (usize, usize) {
+        let tiles = self.tiles();
+        if tiles >= SPLIT_BELOW_TILES || self.k < 2 * MIN_K_SLICE {
+            return (1, self.k);
+        }
+        let wanted = (SPLIT_TARGET_GROUPS / tiles)
+            .min(self.k / MIN_K_SLICE)
+            .max(1);
+        let k_slice = self.k.div_ceil(wanted).div_ceil(16) * 16;
+        (self.k.div_ceil(k_slice), k_slice)
+    }
+}
+
+/// `C = op(A)·op(B) + beta·C` for every batch item, as laid out in `g`; with `beta == 0` the
+/// old `C` is not read.
+///
+/// # Shapes
+/// `g.batch` items of `op(A): (g.m, g.k)` in `a`, `op(B): (g.k, g.n)` in `b`, `C: (g.m, g.n)`
+/// in `c`, each placed by its [`MatLayout`].
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if a layout reaches outside its buffer or `c` is also `a`
+/// or `b`; [`KernelError::NoGpu`] / [`KernelError::GpuLimit`] from the GPU.
+pub fn matmul(
+    g: &MatmulGeometry,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    beta: f32,
+    c: &GpuBuffer,
+) -> Result<(), KernelError> {
+    if std::ptr::eq(a, c) || std::ptr::eq(b, c) {
+        return Err(KernelError::geometry(
+            "matmul (GPU)",
+            "the output C must be a different buffer from A and B",
+        ));
+    }
+    g.check(a.len(), b.len(), c.len())?;
+    if g.batch == 0 || g.m == 0 || g.n == 0 {
+        return Ok(());
+    }
+    let (splits, k_slice) = g.k_split();
+    if splits > 1 {
+        return matmul_split_k(g, a, b, beta, c, splits, k_slice);
+    }
+    // Dispatches are limited to 65 535 workgroups per axis: cut huge products into blocks.
+    let (max_rows, max_cols) = (MAX_GROUPS * TILE, MAX_GROUPS * TILE);
+    for b0 in (0..g.batch).step_by(MAX_GROUPS) {
+        for r0 in (0..g.m).step_by(max_rows) {
+            for c0 in (0..g.n).step_by(max_cols) {
+                let size = [
+                    (g.batch - b0).min(MAX_GROUPS),
+                    (g.m - r0).min(max_rows),
+                    (g.n - c0).min(max_cols),
+                ];
+                let block = g.block([b0, r0, c0], size);
+                let groups = [
+                    block.n.div_ceil(TILE) as u32,
+                    block.m.div_ceil(TILE) as u32,
+                    block.batch as u32,
+                ];
+                dispatch(&MATMUL, &block.words(beta, 1, g.k), &[a, b, c], groups)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The product in `splits` slices of `K`: partial tiles into a scratch buffer
+/// `(splits, batch, m, n)`, then their ordered sum into `C`. Only used for products of few
+/// tiles (see [`MatmulGeometry::k_split`]), so no axis exceeds the dispatch limits.
+fn matmul_split_k(
+    g: &MatmulGeometry,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    beta: f32,
+    c: &GpuBuffer,
+    splits: usize,
+    k_slice: usize,
+) -> Result<(), KernelError> {
+    // partial: (splits, batch, M, N)
+    let partial = GpuBuffer::uninit(splits * g.batch * g.m * g.n)?;
+    let words = g.words(beta, splits, k_slice);
+    let groups = [
+        g.n.div_ceil(TILE) as u32,
+        g.m.div_ceil(TILE) as u32,
+        (g.batch * splits) as u32,
+    ];
+    dispatch(&MATMUL, &words, &[a, b, &partial], groups)?;
+    dispatch(
+        &MATMUL_REDUCE,
+        &words,
+        &[&partial, c],
+        grid_1d(g.batch * g.m * g.n),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::gemm::{gemm, MatRef};
+    use crate::wgpu::testing::{gpu_available, max_rel_diff, numbers};
+
+    /// One product to test: `batch` items of `op(A): (m, k)·op(B): (k, n)`.
+    #[derive(Debug, Clone, Copy)]
+    struct MatmulCase {
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+        /// A stored as `(k, m)` and read transposed.
+        transpose_a: bool,
+        /// B stored as `(n, k)` and read transposed.
+        transpose_b: bool,
+        beta: f32,
+    }
+
+    impl MatmulCase {
+        fn new(batch: usize, m: usize, k: usize, n: usize) -> MatmulCase {
+            MatmulCase {
+                batch,
+                m,
+                k,
+                n,
+                transpose_a: false,
+                transpose_b: false,
+                beta: 0.0,
+            }
+        }
+
+        fn geometry(&self) -> MatmulGeometry {
+            let mut g = MatmulGeometry::row_major(self.batch, self.m, self.k, self.n);
+            if self.transpose_a {
+                g.a = MatLayout::row_major(self.k, self.m).t();
+            }
+            if self.transpose_b {
+                g.b = MatLayout::row_major(self.n, self.k).t();
+            }
+            g
+        }
+    }
+
+    /// Batch item `z` of a layout as a CPU [`MatRef`].
+    fn view(data: &[f32], l: MatLayout, z: usize, rows: usize, cols: usize) -> MatRef<'_> {
+        MatRef {
+            data: &data[l.offset + z * l.batch_stride..],
+            rows,
+            cols,
+            row_stride: l.row_stride as isize,
+            col_stride: l.col_stride as isize,
+        }
+    }
+
+    /// The CPU oracle: `cpu::gemm` per batch item, through the same strides (C row-major).
+    fn cpu_matmul(g: &MatmulGeometry, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
+        for z in 0..g.batch {
+            let start = g.c.offset + z * g.c.batch_stride;
+            gemm(
+                view(a, g.a, z, g.m, g.k),
+                view(b, g.b, z, g.k, g.n),
+                beta,
+                &mut c[start..start + g.m * g.n],
+            );
+        }
+    }
+
+    fn check_case(case: MatmulCase) -> f32 {
+        let g = case.geometry();
+        let a = numbers(case.batch * case.m * case.k, 1);
+        let b = numbers(case.batch * case.k * case.n, 2);
+        let c0 = numbers(case.batch * case.m * case.n, 3);
+        let mut expected = c0.clone();
+        cpu_matmul(&g, &a, &b, case.beta, &mut expected);
+        let (ab, bb, cb) = (
+            GpuBuffer::upload(&a).unwrap(),
+            GpuBuffer::upload(&b).unwrap(),
+            GpuBuffer::upload(&c0).unwrap(),
+        );
+        matmul(&g, &ab, &bb, case.beta, &cb).unwrap();
+        max_rel_diff(&cb.download().unwrap(), &expected)
+    }
+
+    #[test]
+    fn odd_sizes_and_every_transpose_match_cpu_gemm() {
+        if !gpu_available() {
+            return;
+        }
+        let shapes = [
+            MatmulCase::new(1, 1, 1, 1),
+            MatmulCase::new(1, 37, 45, 29),
+            MatmulCase::new(3, 37, 45, 29),
+            MatmulCase::new(1, 64, 64, 64),
+            MatmulCase::new(2, 65, 17, 130),
+            MatmulCase::new(1, 3, 0, 4),
+        ];
+        for shape in shapes {
+            for (transpose_a, transpose_b) in
+                [(false, false), (true, false), (false, true), (true, true)]
+            {
+                for beta in [0.0, 1.0] {
+                    let case = MatmulCase {
+                        transpose_a,
+                        transpose_b,
+                        beta,
+                        ..shape
+                    };
+                    let err = check_case(case);
+                    assert!(err < 1e-5, "{case:?}: max relative difference {err}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_k_is_split_and_summed_in_order() {
+        if !gpu_available() {
+            return;
+        }
+        let case = MatmulCase {
+            transpose_a: true,
+            beta: 1.0,
+            ..MatmulCase::new(1, 5, 3000, 7)
+        };
+        assert!(
+            case.geometry().k_split().0 > 1,
+            "this case must take the split path"
+        );
+        let err = check_case(case);
+        assert!(err < 1e-5, "{case:?}: max relative difference {err}");
+        // Twice the same product gives the same bits.
+        let g = case.geometry();
+        let a = GpuBuffer::upload(&numbers(3000 * 5, 4)).unwrap();
+        let b = GpuBuffer::upload(&numbers(3000 * 7, 5)).unwrap();
+        let (c1, c2) = (
+            GpuBuffer::uninit(35).unwrap(),
+            GpuBuffer::uninit(35).unwrap(),
+        );
+        matmul(&g, &a, &b, 0.0, &c1).unwrap();
+        matmul(&g, &a, &b, 0.0, &c2).unwrap();
+        assert_eq!(c1.download().unwrap(), c2.download().unwrap());
+    }
+
+    #[test]
+    fn blocks_inside_bigger_buffers_and_a_shared_b() {
+        if !gpu_available() {
+            return;
+        }
+        // A: the (5, 6) block at row 1, column 2 of a (7, 9) matrix; B shared by both items.
+        let (m, k, n, batch) = (5, 6, 4, 2);
+        let a = numbers(2 * 7 * 9, 6);
+        let b = numbers(k * n, 7);
+        let g = MatmulGeometry {
+            a: MatLayout {
+                offset: 9 + 2,
+                batch_stride: 63,
+                row_stride: 9,
+                col_stride: 1,
+            },
+            b: MatLayout {
+                batch_stride: 0,
+                ..MatLayout::row_major(k, n)
+            },
+            ..MatmulGeometry::row_major(batch, m, k, n)
+        };
+        let mut expected = vec![0.0; batch * m * n];
+        cpu_matmul(&g, &a, &b, 0.0, &mut expected);
+        let (ab, bb) = (
+            GpuBuffer::upload(&a).unwrap(),
+            GpuBuffer::upload(&b).unwrap(),
+        );
+        let cb = GpuBuffer::upload(&vec![f32::NAN; batch * m * n]).unwrap();
+        matmul(&g, &ab, &bb, 0.0, &cb).unwrap();
+        let err = max_rel_diff(&cb.download().unwrap(), &expected);
+        assert!(err < 1e-5, "max relative difference {err}");
+    }
+
+    #[test]
+    fn a_layout_outside_its_buffer_or_an_aliased_output_is_an_error() {
+        if !gpu_available() {
+            return;
+        }
+        let g = MatmulGeometry::row_major(2, 3, 4, 5);
+        let small = GpuBuffer::uninit(2 * 3 * 4 - 1).unwrap();
+        let b = GpuBuffer::uninit(2 * 4 * 5).unwrap();
+        let c = GpuBuffer::uninit(2 * 3 * 5).unwrap();
+        let err = matmul(&g, &small, &b, 0.0, &c).unwrap_err().to_string();
+        assert!(err.contains("A:") && err.contains("holds 23"), "{err}");
+        let square = MatmulGeometry::row_major(1, 4, 4, 4);
+        let x = GpuBuffer::uninit(16).unwrap();
+        let err = matmul(&square, &x, &c, 0.0, &x).unwrap_err().to_string();
+        assert!(err.contains("different buffer"), "{err}");
+    }
+}

@@ -1,0 +1,31 @@
+//! GPU kernels through wgpu (feature `wgpu`): the same arithmetic as [`crate::cpu`], written as
+//! WGSL compute shaders (`shaders/*.wgsl`), on buffers that stay on the GPU.
+//!
+//! - [`context`]: the device and queue, opened once; [`dispatch`] records a kernel run.
+//! - [`GpuBuffer`]: numbers on the GPU, recycled through a pool; the only host↔device copies
+//!   are [`GpuBuffer::upload`] and [`GpuBuffer::download`], and [`stats`] counts them.
+//! - One file per family of kernels, each with a parity test against the CPU kernel (the oracle).
+//!
+//! Wrappers take validated geometry (the same structs as the CPU kernels) and buffers of the
+//! right lengths; like the CPU kernels, forward kernels overwrite their output and backward
+//! kernels that write a gradient overwrite it too (the caller accumulates).
+pub mod batch_norm;
+mod buffer;
+mod context;
+pub mod conv;
+pub mod dropout;
+pub mod elementwise;
+pub mod matmul;
+pub mod metrics;
+pub mod optimizer;
+pub mod pool;
+pub mod reduce;
+pub mod softmax_cross_entropy;
+
+pub use buffer::{stats, GpuBuffer, TransferStats};
+pub use context::{
+    context, dispatch, grid_1d, groups_2d, synchronize, Access, GpuContext, Kernel, WORKGROUP_SIZE,
+};
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,222 @@
+//! Training on the GPU (feature `wgpu`) gives the CPU's numbers, copies nothing to the host but
+//! the progress bar's scalars, and allocates no GPU memory after the first steps.
+//!
+//! ```python
+//! # Keras picks the GPU by itself; astrograd is told: model.to(Device::gpu()?) before compile.
+//! model = keras.Sequential([
+//!     layers.Conv2D(12, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+//!     layers.MaxPooling2D((2, 2)), layers.Flatten(),
+//!     layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")])
+//! model.compile(optimizer=keras.optimizers.Adam(1e-3),
+//!               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+//! model.fit(X_train[:256], y_train[:256], epochs=2, batch_size=32)
+//! ```
+//!
+//! In CI the GPU is Mesa's lavapipe (a software Vulkan driver), so the shapes stay small. Without
+//! a GPU the tests say so and pass, unless `ASTROGRAD_REQUIRE_GPU=1` (set by CI).
+#![cfg(feature = "wgpu")]
+
+use astrograd::data::{arrays::scale_255, fashion_mnist};
+use astrograd::kernels::wgpu::stats;
+use astrograd::layers::training::{Callback, Logs, TrainingContext};
+use astrograd::layers::{
+    Conv2D, Dense, Dropout, FitOptions, Flatten, Layer, MaxPooling2D, Model, Sequential,
+};
+use astrograd::optim::Adam;
+use astrograd::{set_seed, Device, Tensor};
+
+/// The GPU's counters are global: the tests of this file take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The GPU, or `None` (with a note) where there is none.
+fn gpu() -> Option<Device> {
+    match Device::gpu() {
+        Ok(device) => Some(device),
+        Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+            panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+        }
+        Err(e) => {
+            println!("SKIPPED: {e}");
+            None
+        }
+    }
+}
+
+/// The first 256 training images of Fashion-MNIST, or (without the dataset, outside CI) 256
+/// seeded random images with labels, so that the device comparison still runs.
+fn images() -> (Tensor, Tensor) {
+    match fashion_mnist::load_data() {
+        Ok(((x, y), _)) => {
+            let x = scale_255(
+                &x.slice_axis(0, 0, 256)
+                    .unwrap()
+                    .reshape(&[256, 28, 28, 1])
+                    .unwrap(),
+            );
+            (x, y.slice_axis(0, 0, 256).unwrap())
+        }
+        Err(e) if std::env::var("ASTROGRAD_REQUIRE_DATA").as_deref() == Ok("1") => {
+            panic!("ASTROGRAD_REQUIRE_DATA=1 but Fashion-MNIST could not be loaded: {e}")
+        }
+        Err(_) => {
+            set_seed(7);
+            let x = Tensor::rand_uniform(&[256, 28, 28, 1], 0.0, 1.0);
+            let y = Tensor::rand_uniform(&[256], 0.0, 9.99).unary(astrograd::tensor::UnaryOp::Abs);
+            let y =
+                Tensor::from_vec(y.to_vec().iter().map(|v| v.floor()).collect(), &[256]).unwrap();
+            (x, y)
+        }
+    }
+}
+
+/// The Session 2 CNN (with a Dropout, so that the dropout masks are compared too).
+fn session2_cnn() -> Model {
+    Sequential::new(vec![
+        Box::new(
+            Conv2D::new(12, 3)
+                .activation("relu")
+                .with_input_shape(&[28, 28, 1]),
+        ),
+        Box::new(MaxPooling2D::new()),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(128).activation("relu")),
+        Box::new(Dropout::new(0.25)),
+        Box::new(Dense::new(10).activation("softmax")),
+    ])
+    .unwrap()
+}
+
+/// Trains a fresh seeded model on `device` and returns the per-epoch losses and accuracies,
+/// the final weights, and what the GPU counters said at each epoch's end.
+fn train(device: Device, epochs: usize) -> (Vec<f32>, Vec<f32>, Vec<Tensor>, Vec<Snapshot>) {
+    let (x, y) = images();
+    set_seed(42);
+    let mut model = session2_cnn();
+    model.to(device).unwrap();
+    model
+        .compile(
+            "sparse_categorical_crossentropy",
+            Adam::new(1e-3),
+            &["accuracy"],
+        )
+        .unwrap();
+    let mut counters = Counters::default();
+    let history = model
+        .fit(
+            &x,
+            &y,
+            FitOptions::default()
+                .epochs(epochs)
+                .batch_size(32)
+                .verbose(0)
+                .callback(&mut counters),
+        )
+        .unwrap();
+    let weights = model
+        .get_weights()
+        .iter()
+        .map(|w| w.to(Device::Cpu).unwrap())
+        .collect();
+    (
+        history.history.get("loss").unwrap().to_vec(),
+        history.history.get("accuracy").unwrap().to_vec(),
+        weights,
+        counters.epochs,
+    )
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Snapshot {
+    downloads: u64,
+    download_bytes: u64,
+    allocations: u64,
+}
+
+/// Reads the GPU counters at the start of training and at the end of every epoch.
+#[derive(Default)]
+struct Counters {
+    epochs: Vec<Snapshot>,
+}
+
+impl Callback for Counters {
+    fn on_train_begin(&mut self, _: &mut TrainingContext) -> astrograd::layers::Result<()> {
+        self.snap();
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _: usize,
+        _: &mut Logs,
+        _: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.snap();
+        Ok(())
+    }
+}
+
+impl Counters {
+    fn snap(&mut self) {
+        let s = stats();
+        self.epochs.push(Snapshot {
+            downloads: s.downloads,
+            download_bytes: s.download_bytes,
+            allocations: s.allocations,
+        });
+    }
+}
+
+#[test]
+fn the_session2_cnn_trains_on_the_gpu_as_on_the_cpu() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(gpu) = gpu() else { return };
+    let (cpu_loss, cpu_acc, cpu_weights, _) = train(Device::Cpu, 2);
+    let (gpu_loss, gpu_acc, gpu_weights, _) = train(gpu, 2);
+    println!("loss cpu {cpu_loss:?} gpu {gpu_loss:?}; accuracy cpu {cpu_acc:?} gpu {gpu_acc:?}");
+    for (c, g) in cpu_loss.iter().zip(&gpu_loss) {
+        assert!(
+            (c - g).abs() <= 1e-3 * c.abs().max(1.0),
+            "loss: cpu {c} gpu {g}"
+        );
+    }
+    // Accuracy counts decisions; one image near a tie may flip between devices.
+    for (c, g) in cpu_acc.iter().zip(&gpu_acc) {
+        assert!((c - g).abs() <= 2.0 / 256.0, "accuracy: cpu {c} gpu {g}");
+    }
+    for (c, g) in cpu_weights.iter().zip(&gpu_weights) {
+        assert!(
+            g.all_close(c, 1e-2, 1e-3),
+            "a weight differs between devices"
+        );
+    }
+    assert!(gpu_loss[1] < gpu_loss[0], "the loss falls: {gpu_loss:?}");
+}
+
+#[test]
+fn a_gpu_training_step_reads_back_only_scalars_and_allocates_nothing_after_warm_up() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(gpu) = gpu() else { return };
+    let (_, _, _, snapshots) = train(gpu, 3);
+    let [start, first, second, third] = snapshots[..] else {
+        panic!("expected 4 snapshots, found {}", snapshots.len())
+    };
+    let steps = 256 / 32;
+    for (before, after) in [(start, first), (first, second), (second, third)] {
+        let downloads = after.downloads - before.downloads;
+        // Per step: the loss and the accuracy, the two numbers the progress bar shows.
+        assert_eq!(downloads, 2 * steps, "downloads in one epoch");
+        assert_eq!(
+            after.download_bytes - before.download_bytes,
+            4 * downloads,
+            "each download is one f32"
+        );
+    }
+    assert_eq!(
+        third.allocations, second.allocations,
+        "GPU allocations in the third epoch"
+    );
+    assert_eq!(
+        second.allocations, first.allocations,
+        "GPU allocations in the second epoch"
+    );
+}
