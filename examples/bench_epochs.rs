@@ -103,6 +103,10 @@ struct EpochTimer {
 }
 
 impl Callback for EpochTimer {
+    fn wants_batch_logs(&self) -> bool {
+        false // it times epochs: no per-step read of the loss on a GPU
+    }
+
     fn on_epoch_begin(
         &mut self,
         _epoch: usize,

@@ -1,5 +1,6 @@
 //! Training on the GPU (feature `wgpu`) gives the CPU's numbers, copies nothing to the host but
-//! the progress bar's scalars, and allocates no GPU memory after the first steps.
+//! the scalars the progress bar shows (read when it draws, and at the epoch's end), and allocates
+//! no GPU memory after the first steps.
 //!
 //! ```python
 //! # Keras picks the GPU by itself; astrograd is told: model.to(Device::gpu()?) before compile.
@@ -89,6 +90,15 @@ fn session2_cnn() -> Model {
 /// Trains a fresh seeded model on `device` and returns the per-epoch losses and accuracies,
 /// the final weights, and what the GPU counters said at each epoch's end.
 fn train(device: Device, epochs: usize) -> (Vec<f32>, Vec<f32>, Vec<Tensor>, Vec<Snapshot>) {
+    train_with(device, epochs, false)
+}
+
+/// [`train`], with a callback that reads every batch's logs or not.
+fn train_with(
+    device: Device,
+    epochs: usize,
+    batch_logs: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<Tensor>, Vec<Snapshot>) {
     let (x, y) = images();
     set_seed(42);
     let mut model = session2_cnn();
@@ -100,7 +110,10 @@ fn train(device: Device, epochs: usize) -> (Vec<f32>, Vec<f32>, Vec<Tensor>, Vec
             &["accuracy"],
         )
         .unwrap();
-    let mut counters = Counters::default();
+    let mut counters = Counters {
+        batch_logs,
+        ..Counters::default()
+    };
     let history = model
         .fit(
             &x,
@@ -136,9 +149,15 @@ struct Snapshot {
 #[derive(Default)]
 struct Counters {
     epochs: Vec<Snapshot>,
+    /// Whether it asks for the logs of every batch (as TerminateOnNaN does).
+    batch_logs: bool,
 }
 
 impl Callback for Counters {
+    fn wants_batch_logs(&self) -> bool {
+        self.batch_logs
+    }
+
     fn on_train_begin(&mut self, _: &mut TrainingContext) -> astrograd::layers::Result<()> {
         self.snap();
         Ok(())
@@ -200,11 +219,11 @@ fn a_gpu_training_step_reads_back_only_scalars_and_allocates_nothing_after_warm_
     let [start, first, second, third] = snapshots[..] else {
         panic!("expected 4 snapshots, found {}", snapshots.len())
     };
-    let steps = 256 / 32;
     for (before, after) in [(start, first), (first, second), (second, third)] {
         let downloads = after.downloads - before.downloads;
-        // Per step: the loss and the accuracy, the two numbers the progress bar shows.
-        assert_eq!(downloads, 2 * steps, "downloads in one epoch");
+        // Without a progress bar (verbose 0) nor a callback that reads batch logs, the loss and
+        // the accuracy are added up on the GPU and read once, at the epoch's end.
+        assert_eq!(downloads, 2, "downloads in one epoch of 8 steps");
         assert_eq!(
             after.download_bytes - before.download_bytes,
             4 * downloads,
@@ -219,4 +238,16 @@ fn a_gpu_training_step_reads_back_only_scalars_and_allocates_nothing_after_warm_
         second.allocations, first.allocations,
         "GPU allocations in the second epoch"
     );
+}
+
+#[test]
+fn a_callback_that_reads_every_batch_gets_fresh_logs_at_every_step() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(gpu) = gpu() else { return };
+    let (_, _, _, snapshots) = train_with(gpu, 1, true);
+    let [start, end] = snapshots[..] else {
+        panic!("expected 2 snapshots, found {}", snapshots.len())
+    };
+    // 8 steps, each reading the running loss and accuracy.
+    assert_eq!(end.downloads - start.downloads, 2 * 8);
 }

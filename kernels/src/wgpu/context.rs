@@ -177,6 +177,9 @@ impl GpuContext {
             pending.params.clear();
         }
         self.queue.submit([encoder.finish()]);
+        // Let wgpu free what finished submissions no longer need, without waiting: a training
+        // epoch may go by without any blocking read.
+        let _ = self.device.poll(wgpu::PollType::Poll);
     }
 
     fn pipeline<'a>(

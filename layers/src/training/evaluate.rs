@@ -63,9 +63,21 @@ impl EvalOptions {
 }
 
 /// The running means of one epoch (or one evaluation): the loss and each metric.
+///
+/// On the CPU each batch's numbers are added as they come. On a GPU they are added up *on the
+/// GPU* and read back only when [`EpochMeans::logs`] is called — when the progress bar draws,
+/// a callback asks, or the epoch ends — because every read waits for the GPU to finish.
 pub(crate) struct EpochMeans {
     loss: RunningMean,
     metrics: Vec<RunningMean>,
+    /// GPU sums not read yet: `Σ loss·n`, each metric's sum, and their sample counts.
+    on_device: Option<DeviceSums>,
+}
+
+struct DeviceSums {
+    loss: Tensor,
+    samples: usize,
+    metrics: Vec<(Tensor, usize)>,
 }
 
 impl EpochMeans {
@@ -73,19 +85,24 @@ impl EpochMeans {
         EpochMeans {
             loss: RunningMean::default(),
             metrics: vec![RunningMean::default(); metrics],
+            on_device: None,
         }
     }
 
-    /// Adds a batch: its mean loss and its predictions against its targets.
+    /// Adds a batch: its mean loss (a one-element tensor) and its predictions against its
+    /// targets.
     pub(crate) fn add(
         &mut self,
         metrics: &mut [Metric],
-        loss: f32,
+        loss: &Tensor,
         y_pred: &Tensor,
         y_true: &Tensor,
     ) -> Result<()> {
         let n = y_pred.shape().first().copied().unwrap_or(1);
-        self.loss.add_mean(loss, n);
+        if loss.device() != astrograd_autograd::Device::Cpu {
+            return self.add_on_device(metrics, loss, n, y_pred, y_true);
+        }
+        self.loss.add_mean(loss.item()?, n);
         for (metric, mean) in metrics.iter_mut().zip(&mut self.metrics) {
             let function = metric.resolve(y_true.shape(), y_pred.shape());
             let (sum, count) = function.batch_sum(y_pred, y_true)?;
@@ -94,14 +111,56 @@ impl EpochMeans {
         Ok(())
     }
 
-    /// `loss`, then each metric under its name.
-    pub(crate) fn logs(&self, metrics: &[Metric]) -> Logs {
+    fn add_on_device(
+        &mut self,
+        metrics: &mut [Metric],
+        loss: &Tensor,
+        n: usize,
+        y_pred: &Tensor,
+        y_true: &Tensor,
+    ) -> Result<()> {
+        let loss_sum = loss.reshape(&[])?.mul_scalar(n as f32);
+        let mut sums = Vec::with_capacity(metrics.len());
+        for metric in metrics.iter_mut() {
+            let function = metric.resolve(y_true.shape(), y_pred.shape());
+            let (sum, count) = function.device_batch_sum(y_pred, y_true)?;
+            sums.push((sum.reshape(&[])?, count));
+        }
+        self.on_device = Some(match self.on_device.take() {
+            None => DeviceSums {
+                loss: loss_sum,
+                samples: n,
+                metrics: sums,
+            },
+            Some(before) => DeviceSums {
+                loss: before.loss.add(&loss_sum)?,
+                samples: before.samples + n,
+                metrics: before
+                    .metrics
+                    .into_iter()
+                    .zip(sums)
+                    .map(|((a, ca), (b, cb))| Ok((a.add(&b)?, ca + cb)))
+                    .collect::<Result<_>>()?,
+            },
+        });
+        Ok(())
+    }
+
+    /// `loss`, then each metric under its name (reading back what the GPU added up since the
+    /// last call: one small read per number).
+    pub(crate) fn logs(&mut self, metrics: &[Metric]) -> Result<Logs> {
+        if let Some(sums) = self.on_device.take() {
+            self.loss.add(f64::from(sums.loss.item()?), sums.samples);
+            for (mean, (sum, count)) in self.metrics.iter_mut().zip(sums.metrics) {
+                mean.add(f64::from(sum.item()?), count);
+            }
+        }
         let mut logs = Logs::new();
         logs.set("loss", self.loss.result());
         for (metric, mean) in metrics.iter().zip(&self.metrics) {
             logs.set(&metric.name, mean.result());
         }
-        logs
+        Ok(logs)
     }
 }
 
@@ -125,20 +184,18 @@ pub(crate) fn evaluate_batches(
             let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
             means.add(
                 &mut compiled.metrics,
-                loss.value().item()?,
+                &loss.value(),
                 &out.output.value(),
                 &y,
             )?;
             if let (Some(bar), Some(console)) = (bar.as_deref_mut(), console.as_deref_mut()) {
-                bar.update(
-                    console.writer(),
-                    step + 1,
-                    &means.logs(&compiled.metrics),
-                    false,
-                );
+                if bar.would_draw(false) {
+                    let logs = means.logs(&compiled.metrics)?;
+                    bar.update(console.writer(), step + 1, &logs, false);
+                }
             }
         }
-        Ok(means.logs(&compiled.metrics))
+        means.logs(&compiled.metrics)
     })
 }
 

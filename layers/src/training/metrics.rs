@@ -125,7 +125,8 @@ impl MetricFn {
         let classes = *y_pred.shape().last().unwrap_or(&1);
         let rows = y_pred.numel().checked_div(classes).unwrap_or(0);
         if y_pred.device() != astrograd_autograd::Device::Cpu {
-            return Ok((self.batch_sum_on_device(y_pred, y_true, classes)?, rows));
+            let (sum, rows) = self.device_batch_sum(y_pred, y_true)?;
+            return Ok((f64::from(sum.item()?), rows));
         }
         let p = y_pred.as_slice();
         let t = y_true.as_slice();
@@ -162,9 +163,18 @@ impl MetricFn {
         Ok((sum, rows))
     }
 
-    /// [`MetricFn::batch_sum`] computed where the predictions are (the GPU): one number comes
-    /// back to the host, not the predictions.
-    fn batch_sum_on_device(&self, y_pred: &Tensor, y_true: &Tensor, classes: usize) -> Result<f64> {
+    /// [`MetricFn::batch_sum`] computed where the predictions are, left there: a one-element
+    /// tensor on the GPU that `fit` adds up and reads back only when it shows it.
+    ///
+    /// # Errors
+    /// As [`MetricFn::batch_sum`].
+    pub fn device_batch_sum(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<(Tensor, usize)> {
+        let classes = *y_pred.shape().last().unwrap_or(&1);
+        let rows = y_pred.numel().checked_div(classes).unwrap_or(0);
+        Ok((self.sum_on_device(y_pred, y_true, classes)?, rows))
+    }
+
+    fn sum_on_device(&self, y_pred: &Tensor, y_true: &Tensor, classes: usize) -> Result<Tensor> {
         use astrograd_tensor::nn::metrics::{accuracy_count, AccuracyKind};
         let kind = match self {
             MetricFn::SparseCategoricalAccuracy => AccuracyKind::SparseCategorical,
@@ -179,10 +189,10 @@ impl MetricFn {
                     error.abs()
                 };
                 // Σ_rows mean_j = (Σ over every value) / d.
-                return Ok(f64::from(per_value.sum_all().item()?) / classes.max(1) as f64);
+                return Ok(per_value.sum_all().mul_scalar(1.0 / classes.max(1) as f32));
             }
         };
-        Ok(f64::from(accuracy_count(kind, y_pred, y_true)?.item()?))
+        Ok(accuracy_count(kind, y_pred, y_true)?)
     }
 
     fn check(&self, fits: bool, y_pred: &Tensor, y_true: &Tensor) -> Result<()> {

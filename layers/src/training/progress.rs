@@ -356,6 +356,22 @@ impl Progbar {
         }
     }
 
+    /// Whether [`Progbar::update`] would draw now (so that the values it shows need reading
+    /// only then: on a GPU each read waits for the GPU).
+    pub fn would_draw(&self, finalize: bool) -> bool {
+        match self.mode {
+            BarMode::Silent => false,
+            BarMode::Line => finalize,
+            BarMode::Dynamic => {
+                let now = self.start.elapsed().as_secs_f64();
+                finalize
+                    || self
+                        .last_update
+                        .is_none_or(|last| now - last >= self.interval)
+            }
+        }
+    }
+
     /// What [`Progbar::update`] writes when called `now` seconds after the bar was made
     /// (empty when it is too soon to redraw): Keras's `Progbar.update`.
     pub fn update_at(&mut self, now: f64, current: usize, values: &Logs, finalize: bool) -> String {

@@ -107,6 +107,10 @@ fn float32_exponent_form(value: f32, fallback: &str) -> String {
 }
 
 impl Callback for CsvLogger {
+    fn wants_batch_logs(&self) -> bool {
+        false // it works on the epoch's logs
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut TrainingContext) -> Result<()> {
         self.keys = None;
         self.write_header = true;

@@ -178,6 +178,10 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
+    fn wants_batch_logs(&self) -> bool {
+        false // it works on the epoch's logs
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut TrainingContext) -> Result<()> {
         self.wait = 0;
         self.stopped_epoch = 0;

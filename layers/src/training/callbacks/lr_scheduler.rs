@@ -39,6 +39,10 @@ impl LearningRateScheduler {
 }
 
 impl Callback for LearningRateScheduler {
+    fn wants_batch_logs(&self) -> bool {
+        false // it works on the epoch's logs
+    }
+
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut TrainingContext) -> Result<()> {
         let lr = (self.schedule)(epoch, f64::from(ctx.learning_rate()));
         if !lr.is_finite() || lr < 0.0 {

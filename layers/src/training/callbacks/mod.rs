@@ -153,6 +153,14 @@ pub trait Callback {
         Ok(())
     }
 
+    /// Whether this callback reads the `logs` of [`Callback::on_batch_end`]. On a GPU, fresh
+    /// batch logs cost a wait for the GPU at every step, so `fit` computes them only when some
+    /// callback says yes (or the progress bar draws); otherwise `on_batch_end` sees the logs of
+    /// the bar's last drawing. The built-in callbacks that work per epoch say no.
+    fn wants_batch_logs(&self) -> bool {
+        true
+    }
+
     /// After each training batch, with the running means of the epoch so far.
     ///
     /// # Errors
@@ -191,6 +199,10 @@ impl<C: Callback + ?Sized> Callback for &mut C {
 
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut TrainingContext) -> Result<()> {
         (**self).on_epoch_begin(epoch, ctx)
+    }
+
+    fn wants_batch_logs(&self) -> bool {
+        (**self).wants_batch_logs()
     }
 
     fn on_batch_end(&mut self, batch: usize, logs: &Logs, ctx: &mut TrainingContext) -> Result<()> {

@@ -121,6 +121,10 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
+    fn wants_batch_logs(&self) -> bool {
+        false // it works on the epoch's logs
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut TrainingContext) -> Result<()> {
         if self.best.is_none() {
             self.best = Some(self.starting_best());

@@ -139,6 +139,10 @@ impl ReduceLROnPlateau {
 }
 
 impl Callback for ReduceLROnPlateau {
+    fn wants_batch_logs(&self) -> bool {
+        false // it works on the epoch's logs
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut TrainingContext) -> Result<()> {
         if self.factor >= 1.0 || self.factor.is_nan() {
             return Err(LayerError::invalid(
