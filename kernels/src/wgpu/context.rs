@@ -9,8 +9,9 @@
 //! numbers read back, numbers uploaded, or a full arena. A training step is therefore a few
 //! submissions of hundreds of dispatches, not hundreds of submissions.
 //!
-//! Ordering is the queue's: dispatches run in the order they were recorded, and wgpu inserts
-//! the barriers between a dispatch that writes a buffer and a later one that reads it.
+//! Ordering is the queue's: dispatches run in the order they were recorded (into one compute
+//! pass, until a copy or a submission ends it), and wgpu inserts the barriers between a
+//! dispatch that writes a buffer and a later one that reads it.
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -70,6 +71,11 @@ struct Pipeline {
 /// Work recorded but not yet submitted.
 struct Pending {
     encoder: Option<wgpu::CommandEncoder>,
+    /// The compute pass that the dispatches go into, one after the other (wgpu puts the
+    /// barriers between a dispatch that writes a buffer and a later one that reads it). It stays
+    /// open until a copy or the submission needs the encoder: one pass per kernel would cost
+    /// more to record than the small kernels of a training step take to run.
+    pass: Option<wgpu::ComputePass<'static>>,
     /// Parameter blocks of the recorded dispatches, one 256-byte slot each.
     params: Vec<u8>,
     /// The buffer the slots are copied into when the work is submitted.
@@ -139,6 +145,7 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             pending: Mutex::new(Pending {
                 encoder: None,
+                pass: None,
                 params: Vec::with_capacity(PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT),
                 arena,
             }),
@@ -154,6 +161,8 @@ impl GpuContext {
     /// Records `f` into the pending encoder (used for buffer copies and clears).
     pub(crate) fn record(&self, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
         let mut pending = self.pending.lock().expect("GPU pending work lock poisoned");
+        // Dropping the pass ends it, which gives the encoder back for the copy.
+        pending.pass = None;
         let encoder = pending.encoder.get_or_insert_with(|| {
             self.device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
@@ -169,6 +178,7 @@ impl GpuContext {
     }
 
     fn submit(&self, pending: &mut Pending) {
+        pending.pass = None;
         let Some(encoder) = pending.encoder.take() else {
             return;
         };
@@ -339,14 +349,18 @@ pub fn dispatch(
         entries: &entries,
     });
     let pending = &mut *pending;
-    let encoder = pending.encoder.get_or_insert_with(|| {
-        ctx.device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
-    });
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(kernel.name),
-        timestamp_writes: None,
-    });
+    if pending.pass.is_none() {
+        let encoder = pending.encoder.get_or_insert_with(|| {
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        });
+        let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("astrograd"),
+            timestamp_writes: None,
+        });
+        pending.pass = Some(pass.forget_lifetime());
+    }
+    let pass = pending.pass.as_mut().expect("opened above");
     pass.set_pipeline(&pipeline.pipeline);
     pass.set_bind_group(0, &bind_group, &[offset as u32]);
     pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
