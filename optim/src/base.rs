@@ -149,6 +149,69 @@ impl Clipping {
     pub(crate) fn is_off(&self) -> bool {
         *self == Clipping::default()
     }
+
+    /// [`Clipping::apply`] with tensor ops, so that gradients on a GPU are clipped there (the
+    /// norms are one-element tensors on the GPU; nothing is read back).
+    pub(crate) fn apply_on_device(&self, grads: &mut [Tensor], style: ClipStyle) -> Result<()> {
+        match style {
+            ClipStyle::Legacy => {
+                if let Some(c) = self.clipvalue {
+                    grads.iter_mut().for_each(|g| *g = g.clamp(-c, c));
+                }
+                if let Some(c) = self.clipnorm {
+                    for g in grads.iter_mut() {
+                        *g = clip_tensor_by_norm(g, c)?;
+                    }
+                }
+                if let Some(c) = self.global_clipnorm {
+                    clip_tensors_by_global_norm(grads, c)?;
+                }
+            }
+            ClipStyle::Experimental => {
+                if let Some(c) = self.clipnorm {
+                    for g in grads.iter_mut() {
+                        *g = clip_tensor_by_norm(g, c)?;
+                    }
+                } else if let Some(c) = self.global_clipnorm {
+                    clip_tensors_by_global_norm(grads, c)?;
+                } else if let Some(c) = self.clipvalue {
+                    grads.iter_mut().for_each(|g| *g = g.clamp(-c, c));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`clip_by_norm`] on a tensor's device: `g·c / max(‖g‖, c)`.
+fn clip_tensor_by_norm(g: &Tensor, c: f32) -> Result<Tensor> {
+    let norm = g.mul(g)?.sum_all().sqrt();
+    // max(‖g‖, c), keeping a NaN norm NaN as f32::max would not.
+    let denom = norm.maximum(&Tensor::full_on(&[], c, g.device())?)?;
+    Ok(g.mul_scalar(c).div(&denom)?)
+}
+
+/// [`clip_by_global_norm`] on the gradients' device: every gradient times `c·min(1/N, 1/c)`
+/// plus `N − N` (NaN when N is not finite, as TF).
+fn clip_tensors_by_global_norm(grads: &mut [Tensor], c: f32) -> Result<()> {
+    let Some(first) = grads.first() else {
+        return Ok(());
+    };
+    let mut squares = Tensor::full_on(&[], 0.0, first.device())?;
+    for g in grads.iter() {
+        squares = squares.add(&g.mul(g)?.sum_all())?;
+    }
+    let norm = squares.sqrt();
+    let inverse = norm.unary(astrograd_tensor::UnaryOp::Recip);
+    let limit = Tensor::full_on(&[], 1.0 / c, first.device())?;
+    let scale = inverse
+        .minimum(&limit)?
+        .mul_scalar(c)
+        .add(&norm.sub(&norm)?)?;
+    for g in grads.iter_mut() {
+        *g = g.mul(&scale)?;
+    }
+    Ok(())
 }
 
 /// `tf.clip_by_value(g, −c, c)`.
@@ -246,15 +309,20 @@ impl Base {
         if self.clipping.is_off() {
             return Ok(pairs);
         }
+        if pairs
+            .iter()
+            .any(|(_, g)| g.device() != astrograd_tensor::Device::Cpu)
+        {
+            let (params, mut grads): (Vec<&Var>, Vec<Tensor>) = pairs.into_iter().unzip();
+            self.clipping.apply_on_device(&mut grads, style)?;
+            return Ok(params.into_iter().zip(grads).collect());
+        }
         let mut grads: Vec<Vec<f32>> = pairs.iter().map(|(_, g)| g.to_vec()).collect();
         self.clipping.apply(&mut grads, style);
         pairs
             .into_iter()
             .zip(grads)
-            .map(|((p, g), clipped)| {
-                // Clipping runs on the host; the clipped gradient goes back to g's device.
-                Ok((p, Tensor::from_vec(clipped, g.shape())?.to(g.device())?))
-            })
+            .map(|((p, g), clipped)| Ok((p, Tensor::from_vec(clipped, g.shape())?)))
             .collect()
     }
 }
@@ -358,6 +426,73 @@ mod tests {
         let mut inf = vec![vec![f32::INFINITY], vec![1.0]];
         clip_by_global_norm(&mut inf, 1.0);
         assert!(inf[1][0].is_nan());
+    }
+
+    /// Every clipping rule, with tensor ops on `device`, against the host version.
+    fn clipping_with_tensor_ops_matches_the_host_on(device: astrograd_tensor::Device) {
+        let host_grads = vec![vec![3.0, -4.0, 0.5], vec![0.1, 0.2], vec![7.0]];
+        let cases = [
+            Clipping {
+                clipvalue: Some(1.0),
+                ..Clipping::default()
+            },
+            Clipping {
+                clipnorm: Some(1.0),
+                ..Clipping::default()
+            },
+            Clipping {
+                global_clipnorm: Some(2.0),
+                ..Clipping::default()
+            },
+            Clipping {
+                clipvalue: Some(3.5),
+                clipnorm: Some(2.0),
+                ..Clipping::default()
+            },
+        ];
+        for clipping in cases {
+            for style in [ClipStyle::Legacy, ClipStyle::Experimental] {
+                let mut expected = host_grads.clone();
+                clipping.apply(&mut expected, style);
+                let mut tensors: Vec<Tensor> = host_grads
+                    .iter()
+                    .map(|g| {
+                        Tensor::from_vec(g.clone(), &[g.len()])
+                            .unwrap()
+                            .to(device)
+                            .unwrap()
+                    })
+                    .collect();
+                clipping.apply_on_device(&mut tensors, style).unwrap();
+                for (t, e) in tensors.iter().zip(&expected) {
+                    assert_eq!(t.device(), device);
+                    let got = t.to_vec();
+                    for (a, b) in got.iter().zip(e) {
+                        assert!(
+                            (a - b).abs() <= 1e-6,
+                            "{clipping:?} {style:?}: {got:?} vs {e:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clipping_with_tensor_ops_matches_the_host() {
+        clipping_with_tensor_ops_matches_the_host_on(astrograd_tensor::Device::Cpu);
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn clipping_on_the_gpu_matches_the_host() {
+        match astrograd_tensor::Device::gpu() {
+            Ok(gpu) => clipping_with_tensor_ops_matches_the_host_on(gpu),
+            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+            }
+            Err(e) => eprintln!("skipping a GPU test: {e}"),
+        }
     }
 
     #[test]
