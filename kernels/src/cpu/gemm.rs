@@ -234,6 +234,13 @@ pub fn gemm_serial(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
         }
         return;
     }
+    // A product at most 16 columns wide (the first convolution's 12 or 16 filters, a Dense head)
+    // needs no packing: see `gemm_narrow.rs`.
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm_narrow::handles(&b) {
+        super::gemm_narrow::gemm_narrow(a, b, beta, c);
+        return;
+    }
     // SAFETY: every element of a and b lies in its slice (checked above, strides ≥ 0), and c holds
     // m·n elements addressed row-major with strides (n, 1).
     unsafe { sgemm_raw(a, b, beta, c.as_mut_ptr(), n) };

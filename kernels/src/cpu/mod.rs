@@ -6,6 +6,8 @@ mod conv_direct;
 pub mod depthwise_conv;
 pub mod dropout;
 pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_narrow;
 pub mod naive;
 pub mod optimizer;
 pub mod pool;

@@ -140,25 +140,36 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], y: &mut [f32], argmax: 
         .zip(argmax.par_chunks_mut(image_out))
         .enumerate()
         .for_each(|(n, (y_image, argmax_image))| {
+            // cells: flat index into `x` of channel 0 of each valid cell of the current window
+            let mut cells = Vec::with_capacity(g.pool_h * g.pool_w);
             for oh in 0..g.oh {
+                let rows = g.window_rows(oh);
                 for ow in 0..g.ow {
+                    cells.clear();
+                    for ih in rows.clone() {
+                        for iw in g.window_cols(ow) {
+                            cells.push(n * image_in + (ih * g.w + iw) * c);
+                        }
+                    }
+                    let (&first, rest) = cells.split_first().expect("every window has a cell");
                     let o = (oh * g.ow + ow) * c;
                     let (y_px, arg_px) = (&mut y_image[o..o + c], &mut argmax_image[o..o + c]);
-                    let mut first = true;
-                    for ih in g.window_rows(oh) {
-                        for iw in g.window_cols(ow) {
-                            let start = n * image_in + (ih * g.w + iw) * c;
-                            let x_px = &x[start..start + c];
-                            for (ch, ((y, arg), &v)) in
-                                y_px.iter_mut().zip(arg_px.iter_mut()).zip(x_px).enumerate()
-                            {
-                                // Strict `>`: the first maximum wins ties.
-                                if first || v > *y {
-                                    (*y, *arg) = (v, start + ch);
-                                }
-                            }
-                            first = false;
+                    // One channel at a time, the running max and its index in registers: the
+                    // `if` below compiles to selects, not to a branch that random data
+                    // mispredicts half the time. Cell by cell with `y` and `argmax` in memory,
+                    // it was a branch, and this loop order is ~3× faster on the Fashion-MNIST
+                    // CNN's (32, 26, 26, 12) batch (with the cheaper index check of the
+                    // backward, its epoch went from 3.22 s to 2.87 s).
+                    for (ch, (y, arg)) in y_px.iter_mut().zip(arg_px.iter_mut()).enumerate() {
+                        let (mut best, mut winner) = (x[first + ch], first + ch);
+                        for &start in rest {
+                            let i = start + ch;
+                            // Strict `>`: the first maximum wins ties.
+                            let better = x[i] > best;
+                            best = if better { x[i] } else { best };
+                            winner = if better { i } else { winner };
                         }
+                        (*y, *arg) = (best, winner);
                     }
                 }
             }
