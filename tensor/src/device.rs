@@ -59,3 +59,23 @@ impl std::fmt::Display for Device {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_a_wrong_one_says_what_is_expected() {
+        assert_eq!(Device::from_name("cpu").unwrap(), Device::Cpu);
+        assert_eq!(Device::Cpu.to_string(), "cpu");
+        let err = Device::from_name("tpu").unwrap_err().to_string();
+        assert_eq!(err, "device: expected \"cpu\" or \"gpu\", found \"tpu\"");
+    }
+
+    #[cfg(not(feature = "wgpu"))]
+    #[test]
+    fn gpu_without_the_feature_says_how_to_build_it() {
+        let err = Device::from_name("gpu").unwrap_err().to_string();
+        assert!(err.contains("--features wgpu"), "{err}");
+    }
+}
