@@ -31,16 +31,7 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The GPU, or `None` (with a note) where there is none.
 fn gpu() -> Option<Device> {
-    match Device::gpu() {
-        Ok(device) => Some(device),
-        Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
-            panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
-        }
-        Err(e) => {
-            println!("SKIPPED: {e}");
-            None
-        }
-    }
+    astrograd::tensor::gpu::gpu_or_skip()
 }
 
 /// The first 256 training images of Fashion-MNIST, or (without the dataset, outside CI) 256

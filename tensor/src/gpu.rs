@@ -45,22 +45,30 @@ pub fn all_on_gpu<'a>(
     })
 }
 
+/// The GPU, for a test or an example that can also run without one: `None`, with a note on
+/// standard error, where there is no GPU — unless `ASTROGRAD_REQUIRE_GPU` is set (CI sets it
+/// once it has installed a software Vulkan driver), when a missing GPU panics, so that GPU
+/// tests cannot pass by skipping.
+pub fn gpu_or_skip() -> Option<crate::Device> {
+    match crate::Device::gpu() {
+        Ok(device) => Some(device),
+        Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
+            panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping a GPU test: {e}");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{BinaryOp, Device, Tensor, TensorError, UnaryOp};
 
     /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
     fn gpu() -> Option<Device> {
-        match Device::gpu() {
-            Ok(device) => Some(device),
-            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
-                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
-            }
-            Err(e) => {
-                eprintln!("skipping a GPU test: {e}");
-                None
-            }
-        }
+        crate::gpu::gpu_or_skip()
     }
 
     fn t(shape: &[usize], seed: u64) -> Tensor {

@@ -282,16 +282,7 @@ mod gpu_tests {
 
     /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
     fn gpu() -> Option<Device> {
-        match Device::gpu() {
-            Ok(device) => Some(device),
-            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
-                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
-            }
-            Err(e) => {
-                eprintln!("skipping a GPU test: {e}");
-                None
-            }
-        }
+        astrograd_tensor::gpu::gpu_or_skip()
     }
 
     #[test]

@@ -557,13 +557,7 @@ mod tests {
     use crate::Device;
 
     fn gpu() -> Option<Device> {
-        match Device::gpu() {
-            Ok(d) => Some(d),
-            Err(e) => {
-                assert!(std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_none(), "{e}");
-                None
-            }
-        }
+        crate::gpu::gpu_or_skip()
     }
 
     fn close(what: &str, gpu: &Tensor, cpu: &Tensor) {

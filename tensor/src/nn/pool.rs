@@ -315,16 +315,7 @@ mod tests {
     use astrograd_kernels::cpu::conv::Padding;
 
     fn gpu() -> Option<Device> {
-        match Device::gpu() {
-            Ok(device) => Some(device),
-            Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
-                panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
-            }
-            Err(e) => {
-                eprintln!("skipping a GPU test: {e}");
-                None
-            }
-        }
+        crate::gpu::gpu_or_skip()
     }
 
     #[test]
