@@ -24,8 +24,8 @@ use astrograd_kernels::cpu::pool::Pool2dGeometry;
 use astrograd_tensor::nn::pool as nn;
 use astrograd_tensor::Tensor;
 
-use super::conv2d::{check_shape, geometry_error, rank4};
-use crate::{AutogradError, Result, Var};
+use super::conv2d::{geometry_error, rank4};
+use crate::{Result, Var};
 
 pub use super::conv2d::Padding;
 /// The winners of the forward, on the device of `x`.
@@ -114,42 +114,10 @@ pub fn max_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
 /// `dy: (N, OH, OW, C)`, `argmax: (N, OH, OW, C)` from the forward → `dx: (N, H, W, C)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` or `argmax` does not have the size `g` describes.
+/// A shape error naming `max_pool2d_backward` if `dy` or `argmax` does not have the size `g`
+/// describes, or a winner lies outside its own image (checked once, in
+/// `astrograd_tensor::nn::pool`, where the kernel is chosen).
 pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> Result<Tensor> {
-    const OP: &str = "max_pool2d_backward";
-    check_shape(OP, "dy", dy, &g.output_shape())?;
-    let image = g.h * g.w * g.c;
-    // Each winner must lie in its own image, which is what the CPU kernel writes to. (The GPU
-    // kernel gathers: a winner outside the image is simply never matched.)
-    let in_own_image = match argmax {
-        Argmax::Cpu(indices) => indices.chunks(g.oh * g.ow * g.c).enumerate().all(|(n, a)| {
-            // A range test, not `i / image == n`: a division per index cost as much as the
-            // backward itself.
-            let own = n * image..(n + 1) * image;
-            a.iter().all(|i| own.contains(i))
-        }),
-        #[allow(unreachable_patterns)]
-        _ => true,
-    };
-    if argmax.len() != dy.numel() || !in_own_image {
-        return Err(AutogradError::Invalid {
-            op: OP,
-            expected: format!(
-                "argmax of max_pool2d's forward, {} indices into an input {:?}",
-                dy.numel(),
-                [g.n, g.h, g.w, g.c]
-            ),
-            found: format!(
-                "{} indices, {}",
-                argmax.len(),
-                if in_own_image {
-                    "in range"
-                } else {
-                    "some out of range"
-                }
-            ),
-        });
-    }
     Ok(nn::max_pool2d_backward(g, dy, argmax)?)
 }
 

@@ -290,9 +290,11 @@ impl Model {
             // On a GPU, reading the running loss waits for the GPU: read it only for a
             // callback that looks at every batch, a drawing of the bar, and the epoch's end.
             let batch_logs_wanted = callbacks.iter().any(|c| c.wants_batch_logs());
+            // Where the weights are: each batch is copied there.
+            let device = self.device();
             for step in 0..steps {
                 let (x, y) = source.batch(step)?;
-                self.train_step(compiled, &mut weights, &x, &y, &mut means)?;
+                self.train_step(compiled, &mut weights, &x, &y, device, &mut means)?;
                 let last = step + 1 == steps;
                 if batch_logs_wanted || last || bar.would_draw(false) {
                     logs = means.logs(&compiled.metrics)?;
@@ -363,10 +365,10 @@ impl Model {
         weights: &mut Option<Vec<Var>>,
         x: &Tensor,
         y: &Tensor,
+        device: astrograd_autograd::Device,
         means: &mut EpochMeans,
     ) -> Result<()> {
         // The batch goes where the weights are (a no-op on the CPU).
-        let device = self.device();
         let (x, y) = (
             crate::device::on_device(x.clone(), device)?,
             crate::device::on_device(y.clone(), device)?,
