@@ -19,6 +19,10 @@
 //! and multiplies the blocks in parallel, so the result is bit-identical whatever the size of the
 //! rayon pool. [`gemm_serial`] is the same product
 //! on the calling thread, for loops that are already parallel (the convolution tiles).
+//!
+//! Two shapes skip `matrixmultiply` on CPUs with AVX-512: a `C` at most 16 columns wide
+//! (`gemm_narrow.rs`: the first convolutions, the 10-class heads) and a `C` with at most 32 rows
+//! (`gemm_short.rs`: a Dense layer on one batch, which would otherwise pack its whole kernel).
 use rayon::prelude::*;
 
 /// A read-only view of an `f32` matrix: element `(i, j)` is `data[i·row_stride + j·col_stride]`.
@@ -102,7 +106,7 @@ impl<'a> MatRef<'a> {
 
     /// True when every element of the view lies inside `data`: what makes the raw-pointer call
     /// to `matrixmultiply` sound.
-    fn is_in_bounds(&self) -> bool {
+    pub(crate) fn is_in_bounds(&self) -> bool {
         if self.row_stride < 0 || self.col_stride < 0 {
             return false;
         }
@@ -177,6 +181,12 @@ impl SharedC {
 /// ```
 pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
+    // A Dense layer's batch — at most 32 rows of C — reads B in place: see `gemm_short.rs`.
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm_short::layout(&a, &b).is_some() {
+        super::gemm_short::gemm_short(a, b, beta, c, true);
+        return;
+    }
     let block = rows_per_block(m, k, n);
     if block < m && n > 0 {
         c.par_chunks_mut(block * n)
@@ -239,6 +249,11 @@ pub fn gemm_serial(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if super::gemm_narrow::handles(&b) {
         super::gemm_narrow::gemm_narrow(a, b, beta, c);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm_short::layout(&a, &b).is_some() {
+        super::gemm_short::gemm_short(a, b, beta, c, false);
         return;
     }
     // SAFETY: every element of a and b lies in its slice (checked above, strides ≥ 0), and c holds
@@ -377,7 +392,8 @@ mod tests {
         assert_close(&fast, &slow, 1e-5, "parallel gemm");
     }
 
-    /// A Dense forward pass, (32, 784)·(784, 300): too few rows to split, so the columns are.
+    /// A Dense forward pass, (32, 784)·(784, 300): too few rows to split, so the columns are
+    /// (on a CPU with AVX-512, `gemm_short` takes this product; its own tests cover it).
     #[test]
     fn wide_gemm_splits_columns_and_is_independent_of_thread_count() {
         for beta in [0.0, 1.0] {

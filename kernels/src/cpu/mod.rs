@@ -8,6 +8,8 @@ pub mod dropout;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
 mod gemm_narrow;
+#[cfg(target_arch = "x86_64")]
+mod gemm_short;
 pub mod naive;
 pub mod optimizer;
 pub mod pool;
