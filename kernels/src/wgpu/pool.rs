@@ -468,11 +468,8 @@ mod tests {
                 .map(|v| (v * 4.0).round() / 4.0)
                 .collect();
             let dy = numbers(output_len(&g), 2);
-            let mut y = vec![0.0; dy.len()];
-            let mut argmax = vec![0usize; dy.len()];
-            cpu::max_pool2d_forward(&g, &x, &mut y, &mut argmax);
-            let mut dx = vec![0.0; x.len()];
-            cpu::max_pool2d_backward(&g, &dy, &argmax, &mut dx);
+            let (y, argmax) = cpu::max_pool2d_forward(&g, &x);
+            let dx = cpu::max_pool2d_backward(&g, &dy, &argmax);
 
             let (yg, argg, dxg) = (nan(y.len()), nan(y.len()), nan(x.len()));
             max_pool2d_forward(&g, &up(&x), &yg, &argg).unwrap();

@@ -74,17 +74,15 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &Tensor) -> Result<(Tensor, Arg
     check_shape("max_pool2d", "x", x, &input_shape(g))?;
     // y, argmax: (N, OH, OW, C)
     let out_shape = g.output_shape();
-    let len = out_shape.iter().product();
     #[cfg(feature = "wgpu")]
     if let Some(x_buffer) = x.gpu_buffer() {
         use astrograd_kernels::wgpu::GpuBuffer;
+        let len = out_shape.iter().product();
         let (y, argmax) = (GpuBuffer::uninit(len)?, GpuBuffer::uninit(len)?);
         astrograd_kernels::wgpu::pool::max_pool2d_forward(g, x_buffer, &y, &argmax)?;
         return Ok((Tensor::from_gpu(y, &out_shape), Argmax::Gpu(argmax)));
     }
-    let mut y = vec![0.0; len];
-    let mut argmax = vec![0; len];
-    cpu::max_pool2d_forward(g, x.as_slice(), &mut y, &mut argmax);
+    let (y, argmax) = cpu::max_pool2d_forward(g, x.as_slice());
     Ok((Tensor::from_vec(y, &out_shape)?, Argmax::Cpu(argmax)))
 }
 
@@ -132,9 +130,8 @@ pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> 
                     found: "some out of range".into(),
                 });
             }
-            // dx: (N, H, W, C), accumulated by the kernel from zero
-            let mut dx = vec![0.0; g.n * image];
-            cpu::max_pool2d_backward(g, dy.as_slice(), indices, &mut dx);
+            // dx: (N, H, W, C)
+            let dx = cpu::max_pool2d_backward(g, dy.as_slice(), indices);
             Tensor::from_vec(dx, &x_shape)
         }
         #[cfg(feature = "wgpu")]
