@@ -3,7 +3,7 @@
 //! `(M, K) · (K, N) → (M, N)`. A transposed operand is read through swapped strides
 //! ([`MatRef::t`]), never copied: the backward of `Y = X·W` needs `dX = dY·Wᵀ` and
 //! `dW = Xᵀ·dY`, which are the same kernel with different strides.
-use astrograd_kernels::cpu::gemm::{gemm, MatRef};
+use astrograd_kernels::cpu::gemm::{gemm_uninit, MatRef};
 
 use crate::{Result, Tensor, TensorError};
 
@@ -100,7 +100,11 @@ impl Tensor {
             }
             return Ok(Tensor::from_gpu(c, &out_shape));
         }
-        let mut out = vec![0.0f32; count * m * n];
+        // out: written once by the products below (with β = 0 they never read it), so it
+        // is not zeroed first — for a Dense kernel's gradient that fill cost as much as a
+        // third of the product.
+        let len = count * m * n;
+        let mut out: Vec<f32> = Vec::with_capacity(len);
         let (a, b) = (self.as_slice(), other.as_slice());
         let (a_step, b_step) = (
             if batch_a.is_empty() {
@@ -114,18 +118,14 @@ impl Tensor {
                 b_rows * b_cols
             },
         );
+        let uninit = &mut out.spare_capacity_mut()[..len];
         if count > 0 && m * n > 0 {
             if b_step == 0 && !transpose_a && a_step != 0 {
                 // A batch of row blocks times one matrix is one tall product: (count·M, K)·(K, N).
                 let a_mat = MatRef::row_major(a, count * m, k);
-                gemm(
-                    a_mat,
-                    operand(b, b_rows, b_cols, transpose_b),
-                    0.0,
-                    &mut out,
-                );
+                gemm_uninit(a_mat, operand(b, b_rows, b_cols, transpose_b), uninit);
             } else {
-                for (i, c) in out.chunks_mut(m * n).enumerate() {
+                for (i, c) in uninit.chunks_mut(m * n).enumerate() {
                     let a_i = operand(
                         &a[i * a_step..i * a_step + a_rows * a_cols],
                         a_rows,
@@ -138,10 +138,13 @@ impl Tensor {
                         b_cols,
                         transpose_b,
                     );
-                    gemm(a_i, b_i, 0.0, c);
+                    gemm_uninit(a_i, b_i, c);
                 }
             }
         }
+        // SAFETY: the products above wrote all count·m·n elements (there are none when count or
+        // m·n is 0).
+        unsafe { out.set_len(len) };
         Tensor::from_vec(out, &out_shape)
     }
 }

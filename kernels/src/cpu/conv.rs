@@ -71,10 +71,12 @@
 //! A 1×1, stride-1, unpadded convolution needs no im2col at all: `cols` is `x` itself, viewed as
 //! `(N·H·W, C)`, and the three products run as plain GEMMs.
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
 use super::gemm::{gemm, gemm_serial, MatRef};
+use super::uninit;
 use crate::KernelError;
 
 /// Keras's `padding` argument.
@@ -603,17 +605,25 @@ fn im2col_tile<'a>(
     }
 }
 
-/// Fills every row of `y: (rows, F)` with the bias and returns the GEMM's `beta` (1: add the
-/// product to the bias), or returns 0 (overwrite) when there is no bias.
-fn start_with_bias(y: &mut [f32], bias: Option<&[f32]>) -> f32 {
-    match bias {
-        Some(b) => {
-            y.chunks_exact_mut(b.len())
-                .for_each(|row| row.copy_from_slice(b));
-            1.0
+/// Writes the bias (or zero) into every row of `y: (rows, F)`, which may be fresh memory, and
+/// returns it initialised, for a GEMM with `β = 1` to add the product to.
+fn start_with_bias<'a>(
+    y: &'a mut [MaybeUninit<f32>],
+    bias: Option<&[f32]>,
+    f: usize,
+) -> &'a mut [f32] {
+    for row in y.chunks_exact_mut(f) {
+        match bias {
+            Some(b) => row.iter_mut().zip(b).for_each(|(y, &b)| {
+                y.write(b);
+            }),
+            None => row.iter_mut().for_each(|y| {
+                y.write(0.0);
+            }),
         }
-        None => 0.0,
     }
+    // SAFETY: every row of y was written above (y holds whole rows of f).
+    unsafe { uninit::assume_init_mut(y) }
 }
 
 /// Forward: `y = conv2d(x, w) + bias`, i.e. `Y = cols · W + b` tile by tile.
@@ -627,16 +637,51 @@ pub fn conv2d_forward(
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
-    debug_assert_eq!(x.len(), g.n * g.h * g.w * g.c);
-    debug_assert_eq!(w.len(), g.patch_len() * g.f);
-    debug_assert!(bias.is_none_or(|b| b.len() == g.f));
-    debug_assert_eq!(y.len(), g.pixels() * g.f);
+    // SAFETY: the kernel writes only floats into y.
+    conv2d_forward_uninit(g, x, w, bias, unsafe { uninit::as_uninit_mut(y) });
+}
+
+/// [`conv2d_forward`] into a fresh vector, which is not zeroed first: every element is written
+/// once, by the bias or by the first product.
+pub fn conv2d_forward_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    // SAFETY: conv2d_forward_uninit writes every element of y.
+    unsafe {
+        uninit::vec_written_by(g.pixels() * g.f, |y| {
+            conv2d_forward_uninit(g, x, w, bias, y)
+        })
+    }
+}
+
+/// [`conv2d_forward`] into memory that may be uninitialised: every element of `y` is written.
+fn conv2d_forward_uninit(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [MaybeUninit<f32>],
+) {
+    assert_eq!(
+        x.len(),
+        g.n * g.h * g.w * g.c,
+        "conv2d: x has the wrong size"
+    );
+    assert_eq!(w.len(), g.patch_len() * g.f, "conv2d: w has the wrong size");
+    assert!(
+        bias.is_none_or(|b| b.len() == g.f),
+        "conv2d: bias has the wrong size"
+    );
+    assert_eq!(y.len(), g.pixels() * g.f, "conv2d: y has the wrong size");
     let (patch, f) = (g.patch_len(), g.f);
     // W: (KH·KW·C, F), the HWIO kernel as it lies in memory.
     let w_mat = MatRef::row_major(w, patch, f);
     if g.is_pointwise() {
-        let beta = start_with_bias(y, bias);
-        gemm(MatRef::row_major(x, g.pixels(), g.c), w_mat, beta, y);
+        let y = start_with_bias(y, bias, f);
+        gemm(MatRef::row_major(x, g.pixels(), g.c), w_mat, 1.0, y);
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -651,8 +696,8 @@ pub fn conv2d_forward(
             let rows = y_tile.len() / f;
             // cols: (rows, KH·KW·C), this tile's slice of the (N·OH·OW, KH·KW·C) matrix
             let cols = im2col_tile(g, &x_im2col, t * tile, rows, cols);
-            let beta = start_with_bias(y_tile, bias);
-            gemm_serial(cols, w_mat, beta, y_tile);
+            let y_tile = start_with_bias(y_tile, bias, f);
+            gemm_serial(cols, w_mat, 1.0, y_tile);
         },
     );
 }
@@ -863,6 +908,11 @@ mod tests {
     fn fast(g: &Conv2dGeometry, d: &Data) -> [Vec<f32>; 4] {
         let mut y = vec![f32::NAN; g.pixels() * g.f];
         conv2d_forward(g, &d.x, &d.w, Some(&d.b), &mut y);
+        assert_eq!(
+            conv2d_forward_vec(g, &d.x, &d.w, Some(&d.b)),
+            y,
+            "into fresh memory"
+        );
         let mut dx = random_vec(d.x.len(), 21);
         conv2d_backward_input(g, &d.dy, &d.w, &mut dx);
         let mut dw = random_vec(d.w.len(), 22);

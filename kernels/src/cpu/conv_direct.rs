@@ -42,6 +42,7 @@
 //! Results do not depend on the thread count: images are independent for the forward pass and
 //! `dX`, and `dW` is summed over fixed chunks of images, added in chunk order.
 use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
@@ -118,6 +119,9 @@ enum Start<'a> {
 /// `input`: a padded image with rows of `in_w` pixels and [`SLACK_PIXELS`] of slack;
 /// `w: (taps, C_in, F_out)`; `out: (out_h, out_w, F_out)`.
 ///
+/// `out` may be uninitialised when `start` is not [`Start::Output`]: every element of its
+/// `out_h × out_w × F_out` is then written before anything reads it.
+///
 /// # Safety
 /// The CPU supports AVX-512F; `input` holds every pixel the taps reach plus the slack.
 #[target_feature(enable = "avx512f")]
@@ -129,7 +133,7 @@ unsafe fn correlate_image<const P: usize, const NV: usize>(
     taps: &[usize],
     w: &[f32],
     f_out: usize,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     (out_h, out_w): (usize, usize),
     start: Start,
 ) {
@@ -154,7 +158,9 @@ unsafe fn correlate_image<const P: usize, const NV: usize>(
                 let x = input.as_ptr().add((r * in_w + o) * c_in);
                 let (w, out) = (
                     w.as_ptr().add(f0),
-                    out.as_mut_ptr().add((r * out_w + o) * f_out + f0),
+                    out.as_mut_ptr()
+                        .cast::<f32>()
+                        .add((r * out_w + o) * f_out + f0),
                 );
                 // SAFETY: the asserts above bound every read; `valid` bounds every write.
                 unsafe {
@@ -242,7 +248,7 @@ unsafe fn correlate_image_any(
     taps: &[usize],
     w: &[f32],
     f_out: usize,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     out_size: (usize, usize),
     start: Start,
 ) {
@@ -272,7 +278,7 @@ pub(crate) fn forward(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
-    y: &mut [f32],
+    y: &mut [MaybeUninit<f32>],
 ) -> bool {
     if !handles_forward(g) {
         return false;
@@ -347,7 +353,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                             &taps,
                             &w_flipped,
                             g.c,
-                            dx_image,
+                            super::uninit::as_uninit_mut(dx_image),
                             (hp, wp),
                             start,
                         );
@@ -360,7 +366,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                             &taps,
                             &w_flipped,
                             g.c,
-                            dxp,
+                            super::uninit::as_uninit_mut(dxp),
                             (hp, wp),
                             Start::Zero,
                         );
@@ -589,8 +595,12 @@ mod tests {
             let dy = random_vec(g.n * g.oh * g.ow * g.f, 300 + i as u64);
             let what = format!("{case:?}");
 
-            let (mut y, mut y_ref) = (vec![0.0; dy.len()], vec![0.0; dy.len()]);
-            assert!(forward(&g, &x, &w, Some(&bias), &mut y));
+            // y starts as NaN: the forward must overwrite every element.
+            let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![0.0; dy.len()]);
+            // SAFETY: the forward writes only floats into y.
+            assert!(forward(&g, &x, &w, Some(&bias), unsafe {
+                crate::cpu::uninit::as_uninit_mut(&mut y)
+            }));
             conv2d_forward_naive(&g, &x, &w, Some(&bias), &mut y_ref);
             assert_close(&y, &y_ref, 1e-5, &format!("forward {what}"));
 

@@ -23,6 +23,8 @@
 //! Two shapes skip `matrixmultiply` on CPUs with AVX-512: a `C` at most 16 columns wide
 //! (`gemm_narrow.rs`: the first convolutions, the 10-class heads) and a `C` with at most 32 rows
 //! (`gemm_short.rs`: a Dense layer on one batch, which would otherwise pack its whole kernel).
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 /// A read-only view of an `f32` matrix: element `(i, j)` is `data[i·row_stride + j·col_stride]`.
@@ -180,21 +182,87 @@ impl SharedC {
 /// assert_eq!(c, [11.0, 12.0, 13.0, 14.0]);
 /// ```
 pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
+    assert!(c.len() >= a.rows * b.cols, "gemm: c is too short");
+    // SAFETY: c holds m·n initialised, writable elements, borrowed exclusively.
+    unsafe { gemm_ptr(a, b, beta, c.as_mut_ptr(), true) }
+}
+
+/// `c = a·b` into memory that need not be initialised (a fresh output, so that nothing has to
+/// zero it first): every element of `c[..m·n]` is written. Parallel, as [`gemm`].
+///
+/// ```
+/// use std::mem::MaybeUninit;
+/// use astrograd_kernels::cpu::gemm::{gemm_uninit, MatRef};
+/// let a = MatRef::row_major(&[1.0, 2.0, 3.0, 4.0], 2, 2);
+/// let mut c: Vec<f32> = Vec::with_capacity(4);
+/// gemm_uninit(a, a, &mut c.spare_capacity_mut()[..4]);
+/// unsafe { c.set_len(4) }; // all four were written
+/// assert_eq!(c, [7.0, 10.0, 15.0, 22.0]);
+/// ```
+pub fn gemm_uninit(a: MatRef, b: MatRef, c: &mut [MaybeUninit<f32>]) {
+    assert!(c.len() >= a.rows * b.cols, "gemm: c is too short");
+    // SAFETY: c holds m·n writable elements, borrowed exclusively; with β = 0 none is read.
+    unsafe { gemm_ptr(a, b, 0.0, c.as_mut_ptr().cast(), true) }
+}
+
+/// Same as [`gemm`], on the calling thread: used inside loops that are already parallel.
+pub fn gemm_serial(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
+    debug_assert_eq!(c.len(), a.rows * b.cols, "gemm: c must hold m×n elements");
+    assert!(c.len() >= a.rows * b.cols, "gemm: c is too short");
+    // SAFETY: as in `gemm`.
+    unsafe { gemm_ptr(a, b, beta, c.as_mut_ptr(), false) }
+}
+
+/// The product behind [`gemm`], [`gemm_uninit`] and [`gemm_serial`]: `C (m×n at c, row-major
+/// contiguous) = a·b + beta·C`, on rayon's pool when `parallel` is set.
+///
+/// # Safety
+/// `c` points to `m·n` writable elements that nothing else touches during the call; they must
+/// be initialised unless `beta == 0` (then none is read).
+///
+/// # Panics
+/// If a view reaches outside its slice (a bug in the caller). Shapes are only `debug_assert!`ed.
+unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
+    debug_assert_eq!(b.rows, k, "gemm: a is {m}×{k} but b has {} rows", b.rows);
+    assert!(
+        a.is_in_bounds() && b.is_in_bounds(),
+        "gemm: a view reaches outside its slice"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: c = beta·c (and beta = 0 must not read c).
+        for i in 0..m * n {
+            let v = c.add(i);
+            v.write(if beta == 0.0 { 0.0 } else { *v * beta });
+        }
+        return;
+    }
     // A Dense layer's batch — at most 32 rows of C — reads B in place: see `gemm_short.rs`.
     #[cfg(target_arch = "x86_64")]
     if super::gemm_short::layout(&a, &b).is_some() {
-        super::gemm_short::gemm_short(a, b, beta, c, true);
+        super::gemm_short::gemm_short(a, b, beta, c, parallel);
         return;
     }
+    let shared = SharedC(c);
     let block = rows_per_block(m, k, n);
-    if block < m && n > 0 {
-        c.par_chunks_mut(block * n)
-            .enumerate()
-            .for_each(|(i, c_block)| {
-                let rows = c_block.len() / n;
-                gemm_serial(a.row_block(i * block, rows), b, beta, c_block);
-            });
+    if parallel && block < m {
+        (0..m.div_ceil(block)).into_par_iter().for_each(|i| {
+            let rows = block.min(m - i * block);
+            // SAFETY: row block i is rows i·block .. i·block + rows of C, inside its m·n
+            // elements and disjoint from the other blocks.
+            unsafe {
+                gemm_ptr(
+                    a.row_block(i * block, rows),
+                    b,
+                    beta,
+                    shared.at(i * block * n),
+                    false,
+                )
+            };
+        });
         return;
     }
     // Few rows but many columns — a Dense layer's forward pass, (32, K)·(K, units) — split the
@@ -202,46 +270,15 @@ pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     // Fashion-MNIST MLP's epoch time (1.47 s → 1.36 s). The Galaxy10 CNN's (32, 13068)·(13068, 500)
     // did not gain: it is bound by reading its 26 MB kernel, which two threads share.
     let cols = cols_per_block(m, k, n);
-    if cols < n && m > 0 && k > 0 {
-        assert!(
-            a.is_in_bounds() && b.is_in_bounds(),
-            "gemm: a view reaches outside its slice"
-        );
-        assert!(c.len() >= m * n, "gemm: c is too short");
-        let shared = SharedC(c.as_mut_ptr());
+    if parallel && cols < n {
         (0..n.div_ceil(cols)).into_par_iter().for_each(|j| {
             let first = j * cols;
             let b_block = b.col_block(first, cols.min(n - first));
             // SAFETY: the views are in bounds (checked above); this block writes rows 0..m of
-            // columns first..first + width of C, inside c's m·n elements and disjoint from the
+            // columns first..first + width of C, inside its m·n elements and disjoint from the
             // other blocks' columns.
             unsafe { sgemm_raw(a, b_block, beta, shared.at(first), n) };
         });
-        return;
-    }
-    gemm_serial(a, b, beta, c);
-}
-
-/// Same as [`gemm`], on the calling thread: used inside loops that are already parallel.
-pub fn gemm_serial(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    debug_assert_eq!(b.rows, k, "gemm: a is {m}×{k} but b has {} rows", b.rows);
-    debug_assert_eq!(c.len(), m * n, "gemm: c must hold {m}×{n} elements");
-    assert!(
-        a.is_in_bounds() && b.is_in_bounds(),
-        "gemm: a view reaches outside its slice"
-    );
-    assert!(c.len() >= m * n, "gemm: c is too short");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        // An empty sum: c = beta·c (and beta = 0 must not read c).
-        if beta == 0.0 {
-            c.fill(0.0);
-        } else {
-            c.iter_mut().for_each(|v| *v *= beta);
-        }
         return;
     }
     // A product at most 16 columns wide (the first convolution's 12 or 16 filters, a Dense head)
@@ -251,14 +288,9 @@ pub fn gemm_serial(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
         super::gemm_narrow::gemm_narrow(a, b, beta, c);
         return;
     }
-    #[cfg(target_arch = "x86_64")]
-    if super::gemm_short::layout(&a, &b).is_some() {
-        super::gemm_short::gemm_short(a, b, beta, c, false);
-        return;
-    }
     // SAFETY: every element of a and b lies in its slice (checked above, strides ≥ 0), and c holds
     // m·n elements addressed row-major with strides (n, 1).
-    unsafe { sgemm_raw(a, b, beta, c.as_mut_ptr(), n) };
+    sgemm_raw(a, b, beta, c, n);
 }
 
 /// `matrixmultiply::sgemm` into `C` at `c` with rows `c_row_stride` apart.
@@ -354,6 +386,32 @@ mod tests {
             assert_close(&fast, &slow, 1e-5, &format!("gemm {case:?}"));
             let (fast, slow) = run(case, gemm_serial);
             assert_close(&fast, &slow, 1e-5, &format!("gemm_serial {case:?}"));
+        }
+    }
+
+    /// `gemm_uninit` into fresh memory equals `gemm` with β = 0, on the serial, row-parallel,
+    /// column-parallel, short and empty-sum paths.
+    #[test]
+    fn gemm_uninit_writes_every_element() {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (300, 64, 70),
+            (4, 0, 3),
+            (32, 784, 300),
+            (700, 200, 150),
+        ] {
+            let (a_data, b_data) = (random_vec(m * k, 1), random_vec(k * n, 2));
+            let (a, b) = (
+                MatRef::row_major(&a_data, m, k),
+                MatRef::row_major(&b_data, k, n),
+            );
+            let mut expected = vec![f32::NAN; m * n];
+            gemm(a, b, 0.0, &mut expected);
+            let mut c: Vec<f32> = Vec::with_capacity(m * n);
+            gemm_uninit(a, b, &mut c.spare_capacity_mut()[..m * n]);
+            // SAFETY: gemm_uninit wrote all m·n elements.
+            unsafe { c.set_len(m * n) };
+            assert_eq!(c, expected, "{m}×{k}×{n}");
         }
     }
 

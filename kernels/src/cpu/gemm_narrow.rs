@@ -51,12 +51,16 @@ pub(crate) fn handles(b: &MatRef) -> bool {
         && is_x86_feature_detected!("avx512f")
 }
 
-/// `c (m×n, row-major contiguous) = a·b + beta·c`, for `b: k×n` accepted by [`handles`].
-/// With `beta == 0`, `c` is not read.
+/// `C (m×n at c, row-major contiguous) = a·b + beta·C`, for `b: k×n` accepted by [`handles`].
+/// With `beta == 0`, `C` is not read.
+///
+/// # Safety
+/// `c` points to `m·n` writable elements that nothing else touches during the call, initialised
+/// unless `beta == 0`.
 ///
 /// # Panics
 /// If [`handles`] rejects `b`, or if a view reaches outside its slice (bugs in the caller).
-pub(crate) fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
+pub(crate) unsafe fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(
         handles(&b),
@@ -67,7 +71,6 @@ pub(crate) fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
         "gemm_narrow: a is {m}×{k} but b has {} rows",
         b.rows
     );
-    assert!(c.len() >= m * n, "gemm_narrow: c is too short");
     assert!(
         b.data.len() >= k * n,
         "gemm_narrow: b reaches outside its slice"
@@ -76,9 +79,10 @@ pub(crate) fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
     assert!(rs >= 0 && cs >= 0, "gemm_narrow: negative strides");
     if m == 0 || k == 0 {
         // An empty product: c = beta·c, and beta = 0 must not read c.
-        c[..m * n]
-            .iter_mut()
-            .for_each(|v| *v = if beta == 0.0 { 0.0 } else { *v * beta });
+        for i in 0..m * n {
+            let v = c.add(i);
+            v.write(if beta == 0.0 { 0.0 } else { *v * beta });
+        }
         return;
     }
     let last = (m - 1) * rs as usize + (k - 1) * cs as usize;
@@ -87,8 +91,9 @@ pub(crate) fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
         "gemm_narrow: a reaches outside its slice"
     );
     // SAFETY: AVX-512 is present (checked by `handles`); every element read from a (index at most
-    // `last`) and b (at most k·n) and written to c (at most m·n) lies inside its slice (checked
-    // above), and the masked loads and stores touch only the first n ≤ 16 lanes of each row.
+    // `last`) and b (at most k·n) lies inside its slice (checked above), c holds m·n elements
+    // (the caller's contract), and the masked loads and stores touch only the first n ≤ 16 lanes
+    // of each row.
     unsafe { narrow_kernel(a, b.data, n, beta, c) }
 }
 
@@ -97,11 +102,11 @@ pub(crate) fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
 /// # Safety
 /// AVX-512F is available, and the bounds that [`gemm_narrow`] checks hold.
 #[target_feature(enable = "avx512f")]
-unsafe fn narrow_kernel(a: MatRef, b: &[f32], n: usize, beta: f32, c: &mut [f32]) {
+unsafe fn narrow_kernel(a: MatRef, b: &[f32], n: usize, beta: f32, cp: *mut f32) {
     let (m, k) = (a.rows, a.cols);
     let (rs, cs) = (a.row_stride as usize, a.col_stride as usize);
     let mask: __mmask16 = ((1u32 << n) - 1) as __mmask16;
-    let (ap, bp, cp) = (a.data.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let (ap, bp) = (a.data.as_ptr(), b.as_ptr());
     let mut i = 0;
     while i < m {
         let rows = (m - i).min(ROWS);
@@ -185,7 +190,8 @@ mod tests {
         } else {
             c0
         };
-        gemm_narrow(a, b, beta, &mut c);
+        // SAFETY: c holds m·n elements.
+        unsafe { gemm_narrow(a, b, beta, c.as_mut_ptr()) };
         assert_close(&c, &expected, 1e-4, &format!("{case:?}"));
     }
 
@@ -258,10 +264,12 @@ mod tests {
         }
         let a = MatRef::row_major(&[], 2, 0);
         let mut c = vec![2.0; 8];
-        gemm_narrow(a, b, 0.5, &mut c);
+        // SAFETY: c holds the 2×4 elements of C.
+        unsafe { gemm_narrow(a, b, 0.5, c.as_mut_ptr()) };
         assert_eq!(c, vec![1.0; 8]);
         let mut c = vec![f32::NAN; 8];
-        gemm_narrow(a, b, 0.0, &mut c);
+        // SAFETY: as above.
+        unsafe { gemm_narrow(a, b, 0.0, c.as_mut_ptr()) };
         assert_eq!(c, vec![0.0; 8]);
     }
 

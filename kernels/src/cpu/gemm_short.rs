@@ -98,13 +98,17 @@ pub(crate) fn layout(a: &MatRef, b: &MatRef) -> Option<Layout> {
     }
 }
 
-/// `c (m×n, row-major contiguous) = a·b + beta·c` for a product that [`layout`] accepts, on
-/// rayon's pool when `parallel` is set (column blocks whose width depends on the shape only).
-/// With `beta == 0`, `c` is not read.
+/// `C (m×n at c, row-major contiguous) = a·b + beta·C` for a product that [`layout`] accepts,
+/// on rayon's pool when `parallel` is set (column blocks whose width depends on the shape only).
+/// With `beta == 0`, `C` is not read.
+///
+/// # Safety
+/// `c` points to `m·n` writable elements that nothing else touches during the call, initialised
+/// unless `beta == 0`.
 ///
 /// # Panics
 /// If [`layout`] rejects the product, or a view reaches outside its slice (bugs in the caller).
-pub(crate) fn gemm_short(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], parallel: bool) {
+pub(crate) unsafe fn gemm_short(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let layout = layout(&a, &b).expect("gemm_short: a product this kernel does not take");
     assert_eq!(
@@ -116,7 +120,6 @@ pub(crate) fn gemm_short(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], paralle
         a.is_in_bounds() && b.is_in_bounds(),
         "gemm_short: a view reaches outside its slice"
     );
-    assert!(c.len() >= m * n, "gemm_short: c is too short");
     // Column blocks: a multiple of the tile width (32 columns forward, 12 rows of W transposed).
     let unit = match layout {
         Layout::RowMajorB => WIDTH,
@@ -130,13 +133,13 @@ pub(crate) fn gemm_short(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], paralle
         Layout::RowMajorB => Vec::new(),
         Layout::TransposedB => transposed_panel(a),
     };
-    let shared = SharedC(c.as_mut_ptr());
+    let shared = SharedC(c);
     let run = |j: usize| {
         let first = j * block;
         let width = block.min(n - first);
         // SAFETY: AVX-512 is present (checked by `layout`); the views are in bounds (checked
         // above), and this block reads columns first..first + width of b and writes the same
-        // columns of c's m·n elements, disjoint from the other blocks' columns.
+        // columns of C's m·n elements (the caller's contract), disjoint from the other blocks'.
         unsafe {
             match layout {
                 Layout::RowMajorB => forward_block(a, b, first, width, beta, shared, n),
@@ -502,7 +505,8 @@ mod tests {
             c0.clone()
         };
         let mut slow = c0;
-        gemm_short(a, b, beta, &mut fast, parallel);
+        // SAFETY: fast holds m·n elements.
+        unsafe { gemm_short(a, b, beta, fast.as_mut_ptr(), parallel) };
         gemm_naive(a, b, beta, &mut slow);
         Some((fast, slow))
     }

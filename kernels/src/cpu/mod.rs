@@ -14,6 +14,7 @@ pub mod naive;
 pub mod optimizer;
 pub mod pool;
 pub mod softmax_cross_entropy;
+mod uninit;
 
 #[cfg(test)]
 pub(crate) mod testing;

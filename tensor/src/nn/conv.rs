@@ -80,14 +80,7 @@ pub fn conv2d_forward(
             return Ok(Tensor::from_gpu(y, &out_shape));
         }
     }
-    let mut y = vec![0.0; out_shape.iter().product()];
-    cpu::conv2d_forward(
-        g,
-        x.as_slice(),
-        w.as_slice(),
-        bias.map(Tensor::as_slice),
-        &mut y,
-    );
+    let y = cpu::conv2d_forward_vec(g, x.as_slice(), w.as_slice(), bias.map(Tensor::as_slice));
     Tensor::from_vec(y, &out_shape)
 }
 
