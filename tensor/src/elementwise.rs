@@ -5,8 +5,8 @@
 //! are split across threads; each output element is computed by exactly one thread from the
 //! same inputs, so the result does not depend on the thread count.
 use ndarray::{ArrayD, IxDyn, Zip};
-use rayon::prelude::*;
 
+use astrograd_kernels::cpu::map as cpu_map;
 pub use astrograd_kernels::elementwise::{BinaryOp, UnaryOp};
 #[cfg(feature = "wgpu")]
 use astrograd_kernels::wgpu::{elementwise as gpu, GpuBuffer};
@@ -31,12 +31,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let shape = broadcast_shape(op, self.shape(), other.shape())?;
         if self.shape() == other.shape() {
-            let (a, b) = (self.as_slice(), other.as_slice());
-            let data: Vec<f32> = if a.len() >= PARALLEL_MIN {
-                a.par_iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
-            } else {
-                a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
-            };
+            let data = cpu_map::zip_map(self.as_slice(), other.as_slice(), f);
             return Tensor::from_vec(data, &shape);
         }
         let a = self
@@ -58,12 +53,7 @@ impl Tensor {
 
     /// `f(x)` at every position (on the host; use [`Tensor::unary`] on a GPU).
     pub fn map(&self, f: impl Fn(f32) -> f32 + Sync + Send) -> Tensor {
-        let x = self.as_slice();
-        let data: Vec<f32> = if x.len() >= PARALLEL_MIN {
-            x.par_iter().map(|&v| f(v)).collect()
-        } else {
-            x.iter().map(|&v| f(v)).collect()
-        };
+        let data = cpu_map::map(self.as_slice(), f);
         Tensor::from_vec(data, self.shape()).expect("same length as self")
     }
 

@@ -10,6 +10,7 @@ pub mod gemm;
 mod gemm_narrow;
 #[cfg(target_arch = "x86_64")]
 mod gemm_short;
+pub mod map;
 pub mod naive;
 pub mod optimizer;
 pub mod pool;

@@ -37,6 +37,8 @@
 //! passes over memory for Adam.
 use rayon::prelude::*;
 
+use super::map::vectorised;
+
 /// Elements per parallel task.
 pub const CHUNK: usize = 1 << 14;
 /// Parameters smaller than this are updated on the calling thread.
@@ -49,9 +51,11 @@ fn for_each_1(w: &mut [f32], g: &[f32], f: impl Fn(&mut f32, f32) + Sync) {
     debug_assert_eq!(w.len(), g.len());
     let chunk = |(w, g): (&mut [f32], &[f32])| {
         with_flush_to_zero(|| {
-            for (w, &g) in w.iter_mut().zip(g) {
-                f(w, g);
-            }
+            vectorised(|| {
+                for (w, &g) in w.iter_mut().zip(g) {
+                    f(w, g);
+                }
+            })
         });
     };
     if w.len() >= PARALLEL_MIN_ELEMENTS {
@@ -69,9 +73,11 @@ fn for_each_2(w: &mut [f32], g: &[f32], a: &mut [f32], f: impl Fn(&mut f32, f32,
     debug_assert_eq!(w.len(), a.len());
     let chunk = |((w, g), a): ((&mut [f32], &[f32]), &mut [f32])| {
         with_flush_to_zero(|| {
-            for ((w, &g), a) in w.iter_mut().zip(g).zip(a) {
-                f(w, g, a);
-            }
+            vectorised(|| {
+                for ((w, &g), a) in w.iter_mut().zip(g).zip(a) {
+                    f(w, g, a);
+                }
+            })
         });
     };
     if w.len() >= PARALLEL_MIN_ELEMENTS {
@@ -98,9 +104,11 @@ fn for_each_3(
     type Chunks<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
     let chunk = |(((w, g), a), b): Chunks| {
         with_flush_to_zero(|| {
-            for (((w, &g), a), b) in w.iter_mut().zip(g).zip(a).zip(b) {
-                f(w, g, a, b);
-            }
+            vectorised(|| {
+                for (((w, &g), a), b) in w.iter_mut().zip(g).zip(a).zip(b) {
+                    f(w, g, a, b);
+                }
+            })
         });
     };
     if w.len() >= PARALLEL_MIN_ELEMENTS {
@@ -133,9 +141,11 @@ fn for_each_4(
     );
     let chunk = |((((w, g), a), b), c): Chunks| {
         with_flush_to_zero(|| {
-            for ((((w, &g), a), b), c) in w.iter_mut().zip(g).zip(a).zip(b).zip(c) {
-                f(w, g, a, b, c);
-            }
+            vectorised(|| {
+                for ((((w, &g), a), b), c) in w.iter_mut().zip(g).zip(a).zip(b).zip(c) {
+                    f(w, g, a, b, c);
+                }
+            })
         });
     };
     if w.len() >= PARALLEL_MIN_ELEMENTS {

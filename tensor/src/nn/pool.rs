@@ -19,6 +19,7 @@
 //! # Shapes
 //! `x: (N, H, W, C)`, `y: (N, OH, OW, C)`, as `g` describes.
 use astrograd_kernels::cpu::pool::{self as cpu, Pool2dGeometry};
+use rayon::prelude::*;
 
 use super::conv::check_shape;
 use crate::{Result, Tensor, TensorError};
@@ -115,12 +116,16 @@ pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> 
                 });
             }
             let image = g.h * g.w * g.c;
-            let in_own_image = indices.chunks(g.oh * g.ow * g.c).enumerate().all(|(n, a)| {
-                // A range test, not `i / image == n`: a division per index cost as much as the
-                // backward itself.
-                let own = n * image..(n + 1) * image;
-                a.iter().all(|i| own.contains(i))
-            });
+            // In parallel: on the main thread alone, this pass was 3 % of the cats-vs-dogs epoch.
+            let in_own_image = indices
+                .par_chunks(g.oh * g.ow * g.c)
+                .enumerate()
+                .all(|(n, a)| {
+                    // A range test, not `i / image == n`: a division per index cost as much as the
+                    // backward itself.
+                    let own = n * image..(n + 1) * image;
+                    a.iter().all(|i| own.contains(i))
+                });
             if !in_own_image {
                 return Err(TensorError::Shape {
                     op: OP,
