@@ -26,6 +26,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::conv::{check_positive, spatial_geometry, Padding};
+use super::uninit;
 use crate::KernelError;
 
 /// Everything a pooling kernel needs to know about its shapes, validated once.
@@ -137,8 +138,8 @@ impl Pool2dGeometry {
 /// Both outputs are written once, straight into fresh memory: zeroing them first cost as much as
 /// the pooling. A window that lies wholly inside the image (all of them without padding) reads
 /// its cells at offsets computed once; the 2×2 window of the course has its own loop, four
-/// slices compared channel by channel, which the compiler vectorises. On the Fashion-MNIST
-/// CNN's (32, 26, 26, 12) batch that loop is ~4× faster than the general one.
+/// slices compared channel by channel, which the compiler vectorises (with AVX-512 where the
+/// CPU has it: the selects of 64-bit indices need it).
 pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize>) {
     let c = g.c;
     assert_eq!(
@@ -146,7 +147,7 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize
         g.n * g.h * g.w * c,
         "max_pool2d: x has the wrong size"
     );
-    let (image_in, image_out) = (g.h * g.w * c, g.oh * g.ow * c);
+    let image_out = g.oh * g.ow * c;
     let len = g.n * image_out;
     let mut y = Vec::with_capacity(len);
     let mut argmax = Vec::with_capacity(len);
@@ -154,40 +155,18 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize
     let inner: Vec<usize> = (0..g.pool_h)
         .flat_map(|ph| (0..g.pool_w).map(move |pw| (ph * g.w + pw) * c))
         .collect();
-    if image_out > 0 {
-        y.spare_capacity_mut()[..len]
-            .par_chunks_mut(image_out)
-            .zip(argmax.spare_capacity_mut()[..len].par_chunks_mut(image_out))
-            .enumerate()
-            .for_each(|(n, (y_image, argmax_image))| {
-                // cells: flat index into `x` of channel 0 of each valid cell of an edge window
-                let mut cells = Vec::with_capacity(g.pool_h * g.pool_w);
-                for oh in 0..g.oh {
-                    let rows = g.window_rows(oh);
-                    for ow in 0..g.ow {
-                        let cols = g.window_cols(ow);
-                        let o = (oh * g.ow + ow) * c;
-                        let (y_px, arg_px) = (&mut y_image[o..o + c], &mut argmax_image[o..o + c]);
-                        let first = n * image_in + (rows.start * g.w + cols.start) * c;
-                        if rows.len() == g.pool_h && cols.len() == g.pool_w {
-                            if let [0, right, down, diagonal] = inner[..] {
-                                max_of_2x2(x, first, [right, down, diagonal], y_px, arg_px);
-                            } else {
-                                max_of_cells(x, first, &inner, y_px, arg_px);
-                            }
-                        } else {
-                            cells.clear();
-                            for ih in rows.clone() {
-                                for iw in cols.clone() {
-                                    cells.push((ih * g.w + iw) * c - (first - n * image_in));
-                                }
-                            }
-                            max_of_cells(x, first, &cells, y_px, arg_px);
-                        }
-                    }
-                }
-            });
-    }
+    y.spare_capacity_mut()[..len]
+        .par_chunks_mut(image_out)
+        .zip(argmax.spare_capacity_mut()[..len].par_chunks_mut(image_out))
+        .enumerate()
+        .for_each(|(n, (y_image, argmax_image))| {
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F is present.
+                return unsafe { max_pool_image_avx512(g, x, n, &inner, y_image, argmax_image) };
+            }
+            max_pool_image(g, x, n, &inner, y_image, argmax_image)
+        });
     // SAFETY: every element of `y[..len]` and `argmax[..len]` was written above: the images
     // cover 0..len, and each image writes every pixel's c channels.
     unsafe {
@@ -197,10 +176,67 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize
     (y, argmax)
 }
 
+/// [`max_pool_image`] compiled for AVX-512, whose 64-bit lanes vectorise the index selects.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn max_pool_image_avx512(
+    g: &Pool2dGeometry,
+    x: &[f32],
+    n: usize,
+    inner: &[usize],
+    y_image: &mut [MaybeUninit<f32>],
+    argmax_image: &mut [MaybeUninit<usize>],
+) {
+    max_pool_image(g, x, n, inner, y_image, argmax_image)
+}
+
+/// The forward of image `n`: every window's max and winner, into `y_image` and `argmax_image`.
+#[inline(always)]
+fn max_pool_image(
+    g: &Pool2dGeometry,
+    x: &[f32],
+    n: usize,
+    inner: &[usize],
+    y_image: &mut [MaybeUninit<f32>],
+    argmax_image: &mut [MaybeUninit<usize>],
+) {
+    let c = g.c;
+    let image_start = n * g.h * g.w * c;
+    // cells: offsets from the first cell of the valid cells of an edge window
+    let mut cells = Vec::with_capacity(g.pool_h * g.pool_w);
+    for oh in 0..g.oh {
+        let rows = g.window_rows(oh);
+        for ow in 0..g.ow {
+            let cols = g.window_cols(ow);
+            let o = (oh * g.ow + ow) * c;
+            let (y_px, arg_px) = (&mut y_image[o..o + c], &mut argmax_image[o..o + c]);
+            let first = image_start + (rows.start * g.w + cols.start) * c;
+            if rows.len() == g.pool_h && cols.len() == g.pool_w {
+                if let [0, right, down, diagonal] = inner[..] {
+                    max_of_2x2(x, first, [right, down, diagonal], y_px, arg_px);
+                } else {
+                    max_of_cells(x, first, inner, y_px, arg_px);
+                }
+            } else {
+                cells.clear();
+                for ih in rows.clone() {
+                    for iw in cols.clone() {
+                        cells.push(((ih - rows.start) * g.w + iw - cols.start) * c);
+                    }
+                }
+                max_of_cells(x, first, &cells, y_px, arg_px);
+            }
+        }
+    }
+}
+
 /// One 2×2 window: the cells at `first` and `first + offsets[i]`, channel by channel, the running
 /// max and its index as selects (not branches, which random data mispredicts half the time).
 /// Strict `>`: the first maximum wins ties.
-#[inline]
+#[inline(always)]
 fn max_of_2x2(
     x: &[f32],
     first: usize,
@@ -232,7 +268,7 @@ fn max_of_2x2(
 
 /// One window of any shape: the cells at `first + offsets[i]` (`offsets[0] == 0`), channel by
 /// channel, as [`max_of_2x2`].
-#[inline]
+#[inline(always)]
 fn max_of_cells(
     x: &[f32],
     first: usize,
@@ -260,82 +296,154 @@ fn max_of_cells(
 ///
 /// # Speed
 /// When the windows do not overlap (stride ≥ window, as in the course), each cell of `x` lies in
-/// at most one window, so `dx` is written once, cell by cell: `dy` of its window where the cell
-/// won, else 0. That needs neither a zeroed `dx` nor a scattered add.
+/// at most one window, so `dx` is written once, window by window: `dy` where the cell won, else
+/// 0. That needs neither a zeroed `dx` nor a scattered add, and it checks the winners for free:
+/// each window must find its winner among its own cells.
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if an index of `argmax` is not a cell of its own window
+/// (overlapping windows: of its own image), which `max_pool2d_forward` never produces.
 ///
 /// # Panics
-/// If an index of `argmax` lies outside its own image (the caller checks this).
-pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], argmax: &[usize]) -> Vec<f32> {
+/// If `dy` or `argmax` does not hold `N·OH·OW·C` elements.
+pub fn max_pool2d_backward(
+    g: &Pool2dGeometry,
+    dy: &[f32],
+    argmax: &[usize],
+) -> Result<Vec<f32>, KernelError> {
+    const OP: &str = "max_pool2d_backward";
     let c = g.c;
     assert_eq!(
         dy.len(),
         g.n * g.oh * g.ow * c,
-        "max_pool2d: dy has the wrong size"
+        "{OP}: dy has the wrong size"
     );
-    assert_eq!(
-        argmax.len(),
-        dy.len(),
-        "max_pool2d: argmax has the wrong size"
-    );
+    assert_eq!(argmax.len(), dy.len(), "{OP}: argmax has the wrong size");
     let (image_in, image_out) = (g.h * g.w * c, g.oh * g.ow * c);
     let len = g.n * image_in;
-    if g.stride_h < g.pool_h || g.stride_w < g.pool_w || image_out == 0 {
+    let misplaced = || {
+        KernelError::geometry(
+            OP,
+            format!(
+                "argmax indices that lie in their own window of the input {:?}, as \
+                 max_pool2d_forward records them; found some elsewhere",
+                [g.n, g.h, g.w, g.c]
+            ),
+        )
+    };
+    if g.stride_h < g.pool_h || g.stride_w < g.pool_w {
         // Overlapping windows: a cell can win several of them, so the gradients add up.
         let mut dx = vec![0.0; len];
-        dx.par_chunks_mut(image_in.max(1))
-            .zip(
-                dy.par_chunks(image_out.max(1))
-                    .zip(argmax.par_chunks(image_out.max(1))),
-            )
+        let in_own_image = dx
+            .par_chunks_mut(image_in)
+            .zip(dy.par_chunks(image_out).zip(argmax.par_chunks(image_out)))
             .enumerate()
-            .for_each(|(n, (dx_image, (dy_image, argmax_image)))| {
-                for (&d, &winner) in dy_image.iter().zip(argmax_image) {
-                    dx_image[winner - n * image_in] += d;
+            .all(|(n, (dx_image, (dy_image, argmax_image)))| {
+                let own = n * image_in..(n + 1) * image_in;
+                argmax_image.iter().all(|i| own.contains(i)) && {
+                    for (&d, &winner) in dy_image.iter().zip(argmax_image) {
+                        dx_image[winner - own.start] += d;
+                    }
+                    true
                 }
             });
-        return dx;
+        return if in_own_image {
+            Ok(dx)
+        } else {
+            Err(misplaced())
+        };
     }
-    // The window (row or column) that input row/column `i` belongs to, if any: `i + pad` is
-    // `window·stride + offset` with `offset < pool`.
-    let window_of = |i: usize, pad: usize, stride: usize, pool: usize, windows: usize| {
-        let (window, offset) = ((i + pad) / stride, (i + pad) % stride);
-        (offset < pool && window < windows).then_some(window)
+    // SAFETY: `gather_image` writes every element of its image, and the images cover 0..len.
+    let (dx, winners) = unsafe {
+        let mut winners = 0;
+        let dx = uninit::vec_written_by(len, |dx| {
+            winners = dx
+                .par_chunks_mut(image_in)
+                .zip(dy.par_chunks(image_out).zip(argmax.par_chunks(image_out)))
+                .enumerate()
+                .map(|(n, (dx_image, (dy_image, argmax_image)))| {
+                    #[cfg(target_arch = "x86_64")]
+                    if is_x86_feature_detected!("avx512f") {
+                        // SAFETY: AVX-512F is present.
+                        return gather_image_avx512(g, n, dy_image, argmax_image, dx_image);
+                    }
+                    gather_image(g, n, dy_image, argmax_image, dx_image)
+                })
+                .sum();
+        });
+        (dx, winners)
     };
-    let column_windows: Vec<Option<usize>> = (0..g.w)
-        .map(|iw| window_of(iw, g.pad_left, g.stride_w, g.pool_w, g.ow))
-        .collect();
-    let mut dx = Vec::with_capacity(len);
-    dx.spare_capacity_mut()[..len]
-        .par_chunks_mut(image_in)
-        .enumerate()
-        .for_each(|(n, dx_image)| {
-            for ih in 0..g.h {
-                let oh = window_of(ih, g.pad_top, g.stride_h, g.pool_h, g.oh);
-                for (iw, &ow) in column_windows.iter().enumerate() {
+    if winners == dy.len() {
+        Ok(dx)
+    } else {
+        Err(misplaced())
+    }
+}
+
+/// [`gather_image`] compiled for AVX-512, whose 64-bit lanes vectorise the index compares.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_image_avx512(
+    g: &Pool2dGeometry,
+    n: usize,
+    dy_image: &[f32],
+    argmax_image: &[usize],
+    dx_image: &mut [MaybeUninit<f32>],
+) -> usize {
+    gather_image(g, n, dy_image, argmax_image, dx_image)
+}
+
+/// The backward of image `n` for windows that do not overlap: every cell of `dx_image` gets the
+/// `dy` of its window where it won, and 0 elsewhere (including cells no window covers). Returns
+/// the number of winners found, one per output value when `argmax` is well formed.
+#[inline(always)]
+fn gather_image(
+    g: &Pool2dGeometry,
+    n: usize,
+    dy_image: &[f32],
+    argmax_image: &[usize],
+    dx_image: &mut [MaybeUninit<f32>],
+) -> usize {
+    let c = g.c;
+    let image_start = n * g.h * g.w * c;
+    let mut covered = vec![false; g.h * g.w];
+    let mut winners = 0;
+    for oh in 0..g.oh {
+        let rows = g.window_rows(oh);
+        for ow in 0..g.ow {
+            let cols = g.window_cols(ow);
+            let o = (oh * g.ow + ow) * c;
+            let (dy_px, argmax_px) = (&dy_image[o..o + c], &argmax_image[o..o + c]);
+            for ih in rows.clone() {
+                for iw in cols.clone() {
+                    covered[ih * g.w + iw] = true;
                     let cell = (ih * g.w + iw) * c;
+                    let here = image_start + cell;
                     let dx_px = &mut dx_image[cell..cell + c];
-                    let (Some(oh), Some(ow)) = (oh, ow) else {
-                        dx_px.iter_mut().for_each(|d| {
-                            d.write(0.0);
-                        });
-                        continue;
-                    };
-                    let o = n * image_out + (oh * g.ow + ow) * c;
-                    let (dy_px, argmax_px) = (&dy[o..o + c], &argmax[o..o + c]);
-                    let here = n * image_in + cell;
-                    for (ch, d) in dx_px.iter_mut().enumerate() {
-                        // dy where this cell won, else +0.0, as a bit mask rather than a branch
+                    for ch in 0..c {
+                        // dy where this cell won, else +0.0: a bit mask rather than a branch
                         // (which mispredicts on every window) or a product (0·∞ would be NaN).
-                        let won = 0u32.wrapping_sub((argmax_px[ch] == here + ch) as u32);
-                        d.write(f32::from_bits(dy_px[ch].to_bits() & won));
+                        let won = argmax_px[ch] == here + ch;
+                        winners += won as usize;
+                        let mask = 0u32.wrapping_sub(won as u32);
+                        dx_px[ch].write(f32::from_bits(dy_px[ch].to_bits() & mask));
                     }
                 }
             }
-        });
-    // SAFETY: every element of `dx[..len]` was written above: each image writes every cell's
-    // c channels.
-    unsafe { dx.set_len(len) };
-    dx
+        }
+    }
+    // Cells no window covers (the last row of an odd image with 'valid' windows, say).
+    for (pixel, &covered) in covered.iter().enumerate() {
+        if !covered {
+            for d in &mut dx_image[pixel * c..(pixel + 1) * c] {
+                d.write(0.0);
+            }
+        }
+    }
+    winners
 }
 
 /// Average pooling forward (mean over the valid cells of each window).
@@ -443,7 +551,7 @@ mod tests {
         assert!(arg.iter().zip(&y).all(|(&i, &v)| x[i] == v));
 
         let dy = random_vec(out, 2);
-        let dx = max_pool2d_backward(&g, &dy, &arg);
+        let dx = max_pool2d_backward(&g, &dy, &arg).unwrap();
         let mut dx_ref = vec![0.0; x.len()];
         arg.iter().zip(&dy).for_each(|(&i, &d)| dx_ref[i] += d);
         assert_eq!(dx, dx_ref, "max backward of {case:?}");
@@ -521,10 +629,29 @@ mod tests {
             avg_pool2d_forward(&g, &x, &mut y);
             avg_pool2d_backward(&g, &y, &mut dx);
             let (max, argmax) = max_pool2d_forward(&g, &x);
-            let max_dx = max_pool2d_backward(&g, &max, &argmax);
+            let max_dx = max_pool2d_backward(&g, &max, &argmax).unwrap();
             (y, dx, max, argmax, max_dx)
         };
         assert_eq!(with_threads(1, run), with_threads(3, run));
+    }
+
+    /// A winner outside its own window (or, for overlapping windows, its own image) is an
+    /// error, not a gradient sent to the wrong cell.
+    #[test]
+    fn backward_rejects_misplaced_winners() {
+        // Two 2×2 windows side by side in a 2×4 image: window 1's winner in window 0.
+        let g = Pool2dGeometry::new([1, 2, 4, 1], [2, 2], [2, 2], Padding::Valid).unwrap();
+        assert!(max_pool2d_backward(&g, &[1.0, 1.0], &[5, 3]).is_ok());
+        let err = max_pool2d_backward(&g, &[1.0, 1.0], &[5, 0]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("max_pool2d_backward: argmax indices"),
+            "{err}"
+        );
+        // Overlapping 2×2 windows with stride 1 over two 2×3 images: a winner in the other image.
+        let g = Pool2dGeometry::new([2, 2, 3, 1], [2, 2], [1, 1], Padding::Valid).unwrap();
+        assert!(max_pool2d_backward(&g, &[1.0; 4], &[0, 1, 6, 7]).is_ok());
+        assert!(max_pool2d_backward(&g, &[1.0; 4], &[0, 1, 6, 2]).is_err());
     }
 
     #[test]
