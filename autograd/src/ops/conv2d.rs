@@ -36,7 +36,7 @@
 //! at the bottom / right.
 use astrograd_kernels::cpu::conv::Conv2dGeometry;
 use astrograd_kernels::KernelError;
-use astrograd_tensor::nn::conv as nn;
+use astrograd_tensor::nn::conv::{self as nn, ConvActivation};
 use astrograd_tensor::Tensor;
 
 use crate::{AutogradError, Result, Var};
@@ -69,6 +69,11 @@ impl Var {
     /// `conv2d(self, w) + bias`. See [`conv2d`].
     pub fn conv2d(&self, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> Result<Var> {
         conv2d(self, w, bias, options)
+    }
+
+    /// `relu(conv2d(self, w) + bias)` as one op. See [`conv2d_relu`].
+    pub fn conv2d_relu(&self, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> Result<Var> {
+        conv2d_relu(self, w, bias, options)
     }
 }
 
@@ -107,14 +112,51 @@ struct Conv2dSaved {
 /// (also naming `conv2d` and the shapes) if a stride or dilation is 0 or a `'valid'` kernel does
 /// not fit in the input.
 pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> Result<Var> {
-    const OP: &str = "conv2d";
+    conv2d_activated(x, w, bias, options, ConvActivation::Linear)
+}
+
+/// `relu(conv2d(x, w) + bias)` as one op: Keras's `Conv2D(activation='relu')`, the layer of every
+/// course CNN.
+///
+/// The ReLU is applied as the convolution writes its sums, so it costs no pass of its own over
+/// the output. The backward first masks the upstream gradient, `dz = dy · [y > 0]` (with
+/// `y = relu(z)`, `y > 0` exactly where `z > 0`), then is [`conv2d`]'s backward with `dz`.
+///
+/// ```
+/// use astrograd_autograd::ops::conv2d::Conv2dOptions;
+/// use astrograd_autograd::{Tensor, Var};
+/// let x = Var::constant(Tensor::from_vec(vec![1.0, -2.0, 3.0, -4.0], &[1, 2, 2, 1])?);
+/// let w = Var::constant(Tensor::ones(&[1, 1, 1, 1]));
+/// let y = x.conv2d_relu(&w, None, Conv2dOptions::default())?;
+/// assert_eq!(y.value().to_vec(), vec![1.0, 0.0, 3.0, 0.0]);
+/// # Ok::<(), astrograd_autograd::AutogradError>(())
+/// ```
+///
+/// # Errors
+/// As [`conv2d`], naming `conv2d_relu`.
+pub fn conv2d_relu(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> Result<Var> {
+    conv2d_activated(x, w, bias, options, ConvActivation::Relu)
+}
+
+/// [`conv2d`] or [`conv2d_relu`].
+fn conv2d_activated(
+    x: &Var,
+    w: &Var,
+    bias: Option<&Var>,
+    options: Conv2dOptions,
+    activation: ConvActivation,
+) -> Result<Var> {
+    let op = match activation {
+        ConvActivation::Linear => "conv2d",
+        ConvActivation::Relu => "conv2d_relu",
+    };
     let (x_value, w_value) = (x.value(), w.value());
     let b_value = bias.map(Var::value);
-    let x_shape = rank4(OP, "input x (N, H, W, C)", &x_value)?;
-    let w_shape = rank4(OP, "kernel w (KH, KW, C, F)", &w_value)?;
+    let x_shape = rank4(op, "input x (N, H, W, C)", &x_value)?;
+    let w_shape = rank4(op, "kernel w (KH, KW, C, F)", &w_value)?;
     if w_shape[2] != x_shape[3] {
         return Err(AutogradError::Invalid {
-            op: OP,
+            op,
             expected: format!(
                 "a kernel (KH, KW, C, F) with C = {} to match input {x_shape:?}",
                 x_shape[3]
@@ -123,7 +165,7 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
         });
     }
     if let Some(b) = &b_value {
-        check_bias(OP, b, w_shape[3], &w_shape)?;
+        check_bias(op, b, w_shape[3], &w_shape)?;
     }
     let geometry = Conv2dGeometry::new(
         x_shape,
@@ -134,7 +176,7 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
     )
     .map_err(|e| {
         geometry_error(
-            OP,
+            op,
             e,
             format!(
                 "input {x_shape:?}, kernel {w_shape:?}, strides {:?}, dilation {:?}, padding {:?}",
@@ -144,7 +186,8 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
     })?;
 
     // y: (N, OH, OW, F), on the device of the operands
-    let y = nn::conv2d_forward(&geometry, &x_value, &w_value, b_value.as_ref())?;
+    let y =
+        nn::conv2d_forward_activated(&geometry, &x_value, &w_value, b_value.as_ref(), activation)?;
 
     let saved = Conv2dSaved {
         geometry,
@@ -158,7 +201,9 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
         ],
     };
     let inputs: Vec<&Var> = [x, w].into_iter().chain(bias).collect();
-    Ok(Var::from_op(OP, y, &inputs, move |dy| {
+    // The ReLU's mask is read off the output: y > 0 exactly where the sums were.
+    let relu_output = (activation == ConvActivation::Relu).then(|| y.clone());
+    Ok(Var::from_op(op, y, &inputs, move |dy| {
         let Conv2dSaved {
             geometry: g,
             x,
@@ -166,6 +211,15 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
             has_bias,
             wanted,
         } = &saved;
+        // dz = dy · [y > 0] after a fused ReLU, else dy itself.
+        let masked;
+        let dy = match &relu_output {
+            Some(y) => {
+                masked = crate::ops::relu::relu_backward(dy, y)?;
+                &masked
+            }
+            None => dy,
+        };
         let mut grads = vec![
             wanted[0]
                 .then(|| conv2d_backward_input(g, dy, w))
@@ -572,11 +626,93 @@ mod tests {
             })
     }
 
+    /// `y` and the gradients of x, w, b for the upstream gradient `dy`, fused or as
+    /// `conv2d(..).relu()`.
+    fn relu_run(case: &Conv2dCase, seed: u64, fused: bool) -> Vec<Vec<f32>> {
+        let x = Var::parameter(random(&[case.n, case.h, case.w, case.c], -1.0, 1.0, seed));
+        let w = Var::parameter(random(
+            &[case.kh, case.kw, case.c, case.f],
+            -1.0,
+            1.0,
+            seed + 1,
+        ));
+        let b = Var::parameter(random(&[case.f], -1.0, 1.0, seed + 2));
+        let y = if fused {
+            x.conv2d_relu(&w, Some(&b), case.options()).unwrap()
+        } else {
+            x.conv2d(&w, Some(&b), case.options())
+                .unwrap()
+                .relu()
+                .unwrap()
+        };
+        let dy = random(&y.shape(), -1.0, 1.0, seed + 3);
+        y.backward_with(dy).unwrap();
+        [
+            y.value(),
+            x.grad().unwrap(),
+            w.grad().unwrap(),
+            b.grad().unwrap(),
+        ]
+        .iter()
+        .map(Tensor::to_vec)
+        .collect()
+    }
+
+    /// The fused op is `conv2d` then `relu`, to the last bit: the same sums, the same mask.
+    #[test]
+    fn conv2d_relu_is_conv2d_then_relu() {
+        let same = Conv2dCase {
+            padding: Padding::Same,
+            c: 16,
+            f: 32,
+            ..BASE
+        };
+        for (case, seed) in [(BASE, 1), (same, 2)] {
+            let fused = relu_run(&case, seed, true);
+            assert_eq!(fused, relu_run(&case, seed, false), "{case:?}");
+            assert!(fused[0].iter().any(|&v| v == 0.0) && fused[0].iter().any(|&v| v > 0.0));
+        }
+        let x = Var::constant(Tensor::ones(&[1, 3, 3, 1]));
+        let w = Var::parameter(Tensor::ones(&[2, 2, 1, 1]));
+        let y = x.conv2d_relu(&w, None, Conv2dOptions::default()).unwrap();
+        assert_eq!(y.op_name(), Some("conv2d_relu"));
+    }
+
+    #[test]
+    fn conv2d_relu_gradcheck() {
+        // Seeds whose pre-activations stay clear of the kink at 0.
+        let x = random(&[1, 4, 4, 2], -1.0, 1.0, 7);
+        let w = random(&[2, 2, 2, 3], -1.0, 1.0, 8);
+        let b = random(&[3], -1.0, 1.0, 9);
+        gradcheck(
+            "conv2d_relu",
+            |v| v[0].conv2d_relu(&v[1], Some(&v[2]), Conv2dOptions::default()),
+            &[x, w, b],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn conv2d_relu_errors_name_it() {
+        let x = Var::constant(Tensor::ones(&[1, 3, 3, 2]));
+        let w = Var::constant(Tensor::ones(&[2, 2, 1, 1]));
+        let err = x
+            .conv2d_relu(&w, None, Conv2dOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("conv2d_relu:"), "{err}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
         #[test]
         fn gradcheck_random_geometry(case in cases(), seed in 0u64..1000) {
             case.gradcheck(seed).unwrap();
+        }
+
+        #[test]
+        fn conv2d_relu_matches_conv2d_then_relu(case in cases(), seed in 0u64..1000) {
+            prop_assert_eq!(relu_run(&case, seed, true), relu_run(&case, seed, false));
         }
     }
 }

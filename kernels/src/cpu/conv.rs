@@ -626,6 +626,26 @@ fn start_with_bias<'a>(
     unsafe { uninit::assume_init_mut(y) }
 }
 
+/// The activation a convolution applies to its sums as it writes them: Keras's `activation`
+/// argument, for the one the course's CNNs use after every convolution. Fused, the ReLU costs
+/// no pass of its own over the output (on the cats-vs-dogs CNN that pass was 5 % of the epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvActivation {
+    /// `y = conv2d(x, w) + b`.
+    Linear,
+    /// `y = max(conv2d(x, w) + b, 0)`.
+    Relu,
+}
+
+impl ConvActivation {
+    /// Applies the activation to sums already written to `y`.
+    fn apply(self, y: &mut [f32]) {
+        if self == ConvActivation::Relu {
+            y.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+    }
+}
+
 /// Forward: `y = conv2d(x, w) + bias`, i.e. `Y = cols · W + b` tile by tile.
 ///
 /// # Shapes
@@ -638,21 +658,23 @@ pub fn conv2d_forward(
     y: &mut [f32],
 ) {
     // SAFETY: the kernel writes only floats into y.
-    conv2d_forward_uninit(g, x, w, bias, unsafe { uninit::as_uninit_mut(y) });
+    let y = unsafe { uninit::as_uninit_mut(y) };
+    conv2d_forward_uninit(g, x, w, bias, ConvActivation::Linear, y);
 }
 
-/// [`conv2d_forward`] into a fresh vector, which is not zeroed first: every element is written
-/// once, by the bias or by the first product.
+/// [`conv2d_forward`] followed by `activation`, into a fresh vector, which is not zeroed first:
+/// every element is written once, by the bias or by the first product.
 pub fn conv2d_forward_vec(
     g: &Conv2dGeometry,
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    activation: ConvActivation,
 ) -> Vec<f32> {
     // SAFETY: conv2d_forward_uninit writes every element of y.
     unsafe {
         uninit::vec_written_by(g.pixels() * g.f, |y| {
-            conv2d_forward_uninit(g, x, w, bias, y)
+            conv2d_forward_uninit(g, x, w, bias, activation, y)
         })
     }
 }
@@ -663,6 +685,7 @@ fn conv2d_forward_uninit(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    activation: ConvActivation,
     y: &mut [MaybeUninit<f32>],
 ) {
     assert_eq!(
@@ -682,11 +705,19 @@ fn conv2d_forward_uninit(
     if g.is_pointwise() {
         let y = start_with_bias(y, bias, f);
         gemm(MatRef::row_major(x, g.pixels(), g.c), w_mat, 1.0, y);
+        activation.apply(y);
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if super::conv_direct::forward(g, x, w, bias, y) {
-        return;
+    {
+        use super::conv_direct::Finish;
+        let finish = match activation {
+            ConvActivation::Linear => Finish::Store,
+            ConvActivation::Relu => Finish::Relu,
+        };
+        if super::conv_direct::forward(g, x, w, bias, finish, y) {
+            return;
+        }
     }
     let tile = g.tile_rows();
     let x_im2col = input_for_im2col(g, x);
@@ -698,6 +729,8 @@ fn conv2d_forward_uninit(
             let cols = im2col_tile(g, &x_im2col, t * tile, rows, cols);
             let y_tile = start_with_bias(y_tile, bias, f);
             gemm_serial(cols, w_mat, 1.0, y_tile);
+            // While the tile is still in cache.
+            activation.apply(y_tile);
         },
     );
 }
@@ -909,9 +942,15 @@ mod tests {
         let mut y = vec![f32::NAN; g.pixels() * g.f];
         conv2d_forward(g, &d.x, &d.w, Some(&d.b), &mut y);
         assert_eq!(
-            conv2d_forward_vec(g, &d.x, &d.w, Some(&d.b)),
+            conv2d_forward_vec(g, &d.x, &d.w, Some(&d.b), ConvActivation::Linear),
             y,
             "into fresh memory"
+        );
+        let relu: Vec<f32> = y.iter().map(|v| v.max(0.0)).collect();
+        assert_eq!(
+            conv2d_forward_vec(g, &d.x, &d.w, Some(&d.b), ConvActivation::Relu),
+            relu,
+            "with the ReLU fused"
         );
         let mut dx = random_vec(d.x.len(), 21);
         conv2d_backward_input(g, &d.dy, &d.w, &mut dx);

@@ -112,6 +112,16 @@ enum Start<'a> {
     Output,
 }
 
+/// What a block does to its sums before storing them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finish {
+    /// Stores them as they are.
+    Store,
+    /// Stores `max(sum, 0)`: a ReLU fused into the convolution, so that the activation costs
+    /// no pass of its own over the output.
+    Relu,
+}
+
 /// One image of a stride-1 correlation: `out[r, o, :] (+)= Σ_{tap, c} input[(r·in_w + o)·C_in +
 /// taps[tap] + c] · w[tap, c, :]` for `r < out_h`, `o < out_w`.
 ///
@@ -136,6 +146,7 @@ unsafe fn correlate_image<const P: usize, const NV: usize>(
     out: &mut [MaybeUninit<f32>],
     (out_h, out_w): (usize, usize),
     start: Start,
+    finish: Finish,
 ) {
     let last_read = (out_h - 1) * in_w + out_w - 1 + P - 1;
     let max_tap = taps.iter().max().copied().unwrap_or(0);
@@ -165,10 +176,12 @@ unsafe fn correlate_image<const P: usize, const NV: usize>(
                 // SAFETY: the asserts above bound every read; `valid` bounds every write.
                 unsafe {
                     if block == P {
-                        correlate_block::<P, NV>(x, c_in, taps, w, f_out, out, valid, start, f0)
+                        correlate_block::<P, NV>(
+                            x, c_in, taps, w, f_out, out, valid, start, finish, f0,
+                        )
                     } else {
                         correlate_block::<REST_PIXELS, NV>(
-                            x, c_in, taps, w, f_out, out, valid, start, f0,
+                            x, c_in, taps, w, f_out, out, valid, start, finish, f0,
                         )
                     }
                 };
@@ -190,6 +203,7 @@ unsafe fn correlate_block<const P: usize, const NV: usize>(
     out: *mut f32,
     valid: usize,
     start: Start,
+    finish: Finish,
     f0: usize,
 ) {
     // SAFETY (whole body): pointers are in bounds as checked by `correlate_image`.
@@ -228,6 +242,13 @@ unsafe fn correlate_block<const P: usize, const NV: usize>(
                 }
             }
         }
+        if finish == Finish::Relu {
+            for acc_p in acc.iter_mut().take(valid) {
+                for a in acc_p.iter_mut() {
+                    *a = _mm512_max_ps(*a, _mm512_setzero_ps());
+                }
+            }
+        }
         for (p, acc_p) in acc.iter().enumerate().take(valid) {
             for (v, a) in acc_p.iter().enumerate() {
                 _mm512_storeu_ps(out.add(p * f_out + 16 * v), *a);
@@ -251,15 +272,22 @@ unsafe fn correlate_image_any(
     out: &mut [MaybeUninit<f32>],
     out_size: (usize, usize),
     start: Start,
+    finish: Finish,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
         if f_out.is_multiple_of(64) {
-            correlate_image::<6, 4>(input, in_w, c_in, taps, w, f_out, out, out_size, start)
+            correlate_image::<6, 4>(
+                input, in_w, c_in, taps, w, f_out, out, out_size, start, finish,
+            )
         } else if f_out.is_multiple_of(32) {
-            correlate_image::<12, 2>(input, in_w, c_in, taps, w, f_out, out, out_size, start)
+            correlate_image::<12, 2>(
+                input, in_w, c_in, taps, w, f_out, out, out_size, start, finish,
+            )
         } else {
-            correlate_image::<24, 1>(input, in_w, c_in, taps, w, f_out, out, out_size, start)
+            correlate_image::<24, 1>(
+                input, in_w, c_in, taps, w, f_out, out, out_size, start, finish,
+            )
         }
     }
 }
@@ -278,6 +306,7 @@ pub(crate) fn forward(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
+    finish: Finish,
     y: &mut [MaybeUninit<f32>],
 ) -> bool {
     if !handles_forward(g) {
@@ -295,7 +324,18 @@ pub(crate) fn forward(
                 pad_image(g, x_image, xp);
                 // SAFETY: AVX-512F was detected; xp has the slack correlate_image asserts.
                 unsafe {
-                    correlate_image_any(xp, wp, g.c, &taps, w, g.f, y_image, (g.oh, g.ow), start)
+                    correlate_image_any(
+                        xp,
+                        wp,
+                        g.c,
+                        &taps,
+                        w,
+                        g.f,
+                        y_image,
+                        (g.oh, g.ow),
+                        start,
+                        finish,
+                    )
                 };
             },
         );
@@ -356,6 +396,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                             super::uninit::as_uninit_mut(dx_image),
                             (hp, wp),
                             start,
+                            Finish::Store,
                         );
                     } else {
                         // dxp: (HP, WP, C), the gradient of the padded image; its border is dropped.
@@ -369,6 +410,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                             super::uninit::as_uninit_mut(dxp),
                             (hp, wp),
                             Start::Zero,
+                            Finish::Store,
                         );
                         for r in 0..g.h {
                             let src = ((r + g.pad_top) * wp + g.pad_left) * g.c;
@@ -598,7 +640,7 @@ mod tests {
             // y starts as NaN: the forward must overwrite every element.
             let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![0.0; dy.len()]);
             // SAFETY: the forward writes only floats into y.
-            assert!(forward(&g, &x, &w, Some(&bias), unsafe {
+            assert!(forward(&g, &x, &w, Some(&bias), Finish::Store, unsafe {
                 crate::cpu::uninit::as_uninit_mut(&mut y)
             }));
             conv2d_forward_naive(&g, &x, &w, Some(&bias), &mut y_ref);
@@ -656,7 +698,10 @@ mod tests {
         .unwrap();
         for g in [strided, few_channels, odd_filters] {
             assert!(!handles_forward(&g), "{g:?}");
-            assert!(!forward(&g, &[], &[], None, &mut []), "{g:?}");
+            assert!(
+                !forward(&g, &[], &[], None, Finish::Store, &mut []),
+                "{g:?}"
+            );
         }
     }
 }

@@ -171,9 +171,16 @@ impl Layer for Conv2D {
         let kernel = self.kernel.as_ref().ok_or_else(|| not_built(self.name()))?;
         let trainable = self.base.trainable;
         let bias = self.bias.as_ref().map(|b| live(b, trainable));
+        let (kernel, activation) = (live(kernel, trainable), self.activation.clone()?);
+        if activation == ActivationFn::Relu {
+            // The course's `Conv2D(..., activation='relu')`: one op, the ReLU applied as the
+            // convolution writes its output (see `conv2d_relu`).
+            let y = x.conv2d_relu(&kernel, bias.as_ref(), self.options)?;
+            return Ok(Output::plain(y));
+        }
         // z: (N, OH, OW, F)
-        let z = x.conv2d(&live(kernel, trainable), bias.as_ref(), self.options)?;
-        Output::activate(z, self.activation.clone()?)
+        let z = x.conv2d(&kernel, bias.as_ref(), self.options)?;
+        Output::activate(z, activation)
     }
 
     fn weights(&self) -> Vec<Weight> {

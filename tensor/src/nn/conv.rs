@@ -13,6 +13,7 @@
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, F)`, `b: (F,)`, `y: (N, OH, OW, F)`, as `g` describes.
+pub use astrograd_kernels::cpu::conv::ConvActivation;
 use astrograd_kernels::cpu::conv::{self as cpu, Conv2dGeometry};
 
 use crate::{Result, Tensor, TensorError};
@@ -57,6 +58,21 @@ pub fn conv2d_forward(
     w: &Tensor,
     bias: Option<&Tensor>,
 ) -> Result<Tensor> {
+    conv2d_forward_activated(g, x, w, bias, ConvActivation::Linear)
+}
+
+/// `y = activation(conv2d(x, w) + bias)`: on the CPU the activation is applied as the sums are
+/// written, at no extra pass over `y`; on a GPU it is a second kernel.
+///
+/// # Errors
+/// As [`conv2d_forward`].
+pub fn conv2d_forward_activated(
+    g: &Conv2dGeometry,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    activation: ConvActivation,
+) -> Result<Tensor> {
     const OP: &str = "conv2d";
     check_shape(OP, "x", x, &[g.n, g.h, g.w, g.c])?;
     check_shape(OP, "w", w, &[g.kh, g.kw, g.c, g.f])?;
@@ -77,10 +93,20 @@ pub fn conv2d_forward(
                 buffers.get(2).copied(),
                 &y,
             )?;
-            return Ok(Tensor::from_gpu(y, &out_shape));
+            let y = Tensor::from_gpu(y, &out_shape);
+            return Ok(match activation {
+                ConvActivation::Linear => y,
+                ConvActivation::Relu => y.unary(crate::UnaryOp::Relu),
+            });
         }
     }
-    let y = cpu::conv2d_forward_vec(g, x.as_slice(), w.as_slice(), bias.map(Tensor::as_slice));
+    let y = cpu::conv2d_forward_vec(
+        g,
+        x.as_slice(),
+        w.as_slice(),
+        bias.map(Tensor::as_slice),
+        activation,
+    );
     Tensor::from_vec(y, &out_shape)
 }
 
