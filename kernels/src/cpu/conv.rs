@@ -870,11 +870,13 @@ pub(crate) fn sum_rows_into(rows: &[f32], width: usize, out: &mut [f32]) {
     let partials: Vec<Vec<f32>> = rows
         .par_chunks(SUM_CHUNK_ROWS * width)
         .map(|chunk| {
-            let mut sum = vec![0.0f32; width];
-            for row in chunk.chunks_exact(width) {
-                sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-            }
-            sum
+            super::map::vectorised(|| {
+                let mut sum = vec![0.0f32; width];
+                for row in chunk.chunks_exact(width) {
+                    sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                }
+                sum
+            })
         })
         .collect();
     for partial in partials {
