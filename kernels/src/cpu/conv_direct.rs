@@ -74,7 +74,7 @@ pub(crate) fn handles_backward_input(g: &Conv2dGeometry) -> bool {
 
 /// Whether this CPU and geometry take the direct path for `dW` (blocks of 8 `(kw, c)` rows).
 pub(crate) fn handles_backward_weight(g: &Conv2dGeometry) -> bool {
-    unit_steps(g) && g.c.is_multiple_of(8) && g.f.is_multiple_of(16) && has_avx512()
+    unit_steps(g) && g.c >= 3 && g.f.is_multiple_of(16) && has_avx512()
 }
 
 fn unit_steps(g: &Conv2dGeometry) -> bool {
@@ -453,7 +453,7 @@ pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
                     &mut xp,
                 );
                 let dy_image = &dy[image * g.oh * g.ow * g.f..(image + 1) * g.oh * g.ow * g.f];
-                // SAFETY: AVX-512F was detected; C % 8 == 0 and F % 16 == 0 were checked.
+                // SAFETY: AVX-512F was detected; F % 16 == 0 was checked.
                 unsafe {
                     if g.f.is_multiple_of(32) {
                         weight_grad_image::<2>(g, &xp, wp, dy_image, &mut partial)
@@ -481,7 +481,7 @@ const WEIGHT_ROWS: usize = 8;
 /// `16·NV` filters in registers while the pixels of a cache-sized chunk of rows stream by.
 ///
 /// # Safety
-/// AVX-512F; `C % 8 == 0`, `F % (16·NV) == 0`; `xp` is a padded image with slack.
+/// AVX-512F; `F % (16·NV) == 0`; `xp` is a padded image with slack.
 #[target_feature(enable = "avx512f")]
 unsafe fn weight_grad_image<const NV: usize>(
     g: &Conv2dGeometry,
@@ -491,7 +491,9 @@ unsafe fn weight_grad_image<const NV: usize>(
     dw: &mut [f32],
 ) {
     let (f, row_len) = (g.f, g.kw * g.c);
-    assert!(xp.len() >= ((g.oh - 1 + g.kh - 1) * wp + g.ow - 1) * g.c + row_len);
+    // The last pixel's row, rounded up to whole blocks of 8 values.
+    let row_reach = row_len.div_ceil(WEIGHT_ROWS) * WEIGHT_ROWS;
+    assert!(xp.len() >= ((g.oh - 1 + g.kh - 1) * wp + g.ow - 1) * g.c + row_reach);
     assert!(dy.len() >= g.oh * g.ow * f && dw.len() >= g.kh * row_len * f);
     // About 32 KiB of dY per chunk of output rows, so it stays in L1 across the blocks.
     let rows_per_chunk = (8192 / (g.ow * f)).max(1);
@@ -503,8 +505,12 @@ unsafe fn weight_grad_image<const NV: usize>(
                     // SAFETY: the asserts above bound every pointer below.
                     unsafe {
                         let dw_block = dw.as_mut_ptr().add((kh * row_len + j0) * f + f0);
+                        // The last block of a row of KW·C not a multiple of 8 (C = 3) is
+                        // ragged: its rows past the end start at zero, read the next pixel's
+                        // values (inside the slack), and are never stored.
+                        let rows = WEIGHT_ROWS.min(row_len - j0);
                         let mut acc = [[_mm512_setzero_ps(); NV]; WEIGHT_ROWS];
-                        for (j, acc_j) in acc.iter_mut().enumerate() {
+                        for (j, acc_j) in acc.iter_mut().enumerate().take(rows) {
                             for (v, a) in acc_j.iter_mut().enumerate() {
                                 *a = _mm512_loadu_ps(dw_block.add(j * f + 16 * v));
                             }
@@ -525,7 +531,7 @@ unsafe fn weight_grad_image<const NV: usize>(
                                 }
                             }
                         }
-                        for (j, acc_j) in acc.iter().enumerate() {
+                        for (j, acc_j) in acc.iter().enumerate().take(rows) {
                             for (v, a) in acc_j.iter().enumerate() {
                                 _mm512_storeu_ps(dw_block.add(j * f + 16 * v), *a);
                             }
@@ -628,17 +634,17 @@ mod tests {
         Conv2dGeometry::new([n, h, w, c], [k, k, c, f], [1, 1], [1, 1], padding).unwrap()
     }
 
-    /// RGB images (C = 3, the cats-vs-dogs CNN's first layer) take the direct forward; their
-    /// weight gradient stays on im2col + GEMM.
+    /// RGB images (C = 3, the cats-vs-dogs CNN's first layer) take the direct forward and
+    /// weight gradient.
     #[test]
-    fn three_channel_images_take_the_direct_forward() {
+    fn three_channel_images_take_the_direct_kernels() {
         if !has_avx512() {
             return;
         }
         for (i, padding) in [Padding::Valid, Padding::Same].into_iter().enumerate() {
             let g = Conv2dGeometry::new([2, 12, 30, 3], [3, 3, 3, 16], [1, 1], [1, 1], padding)
                 .unwrap();
-            assert!(handles_forward(&g) && !handles_backward_weight(&g));
+            assert!(handles_forward(&g) && handles_backward_weight(&g));
             let x = random_vec(g.n * g.h * g.w * g.c, 600 + i as u64);
             let w = random_vec(g.kh * g.kw * g.c * g.f, 700 + i as u64);
             let bias = random_vec(g.f, 800 + i as u64);
@@ -652,6 +658,13 @@ mod tests {
             }));
             conv2d_forward_naive(&g, &x, &w, Some(&bias), &mut y_ref);
             assert_close(&y, &y_ref, 1e-5, &format!("{padding:?}"));
+            // The weight gradient, whose rows of KW·C = 9 values end in a ragged block.
+            let dy = random_vec(g.n * g.oh * g.ow * g.f, 900 + i as u64);
+            let start_dw = random_vec(w.len(), 1000 + i as u64);
+            let (mut dw, mut dw_ref) = (start_dw.clone(), start_dw);
+            assert!(backward_weight(&g, &x, &dy, &mut dw));
+            conv2d_backward_weight_naive(&g, &x, &dy, &mut dw_ref);
+            assert_close(&dw, &dw_ref, 1e-5, &format!("dw {padding:?}"));
         }
     }
 
