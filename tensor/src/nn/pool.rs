@@ -93,8 +93,8 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &Tensor) -> Result<(Tensor, Arg
 ///
 /// # Errors
 /// [`TensorError::Shape`] if `dy` or `argmax` does not have the size `g` describes;
-/// [`TensorError::Kernel`] if a CPU index lies outside its own window; [`TensorError::Device`] if `dy` and `argmax` are on different
-/// devices; GPU errors.
+/// [`TensorError::Kernel`] if a CPU index lies outside its own window; [`TensorError::Device`]
+/// if `dy` and `argmax` are on different devices; GPU errors.
 pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> Result<Tensor> {
     const OP: &str = "max_pool2d_backward";
     check_shape(OP, "dy", dy, &g.output_shape())?;
@@ -114,8 +114,7 @@ pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> 
                     found: format!("dy on the {} and argmax on the cpu", dy.device()),
                 });
             }
-            // dx: (N, H, W, C)
-            // The kernel checks that every winner lies in its own window (or image).
+            // dx: (N, H, W, C); the kernel checks that every winner lies in its own window.
             let dx = cpu::max_pool2d_backward(g, dy.as_slice(), indices)?;
             Tensor::from_vec(dx, &x_shape)
         }
