@@ -22,8 +22,9 @@ impl Tensor {
 
     /// Zeros with the shape of `other`, on `other`'s device.
     pub fn zeros_like(other: &Tensor) -> Tensor {
+        // Cannot fail: `other` proves its device is open and that its length fits one binding.
         Tensor::full_on(other.shape(), 0.0, other.device())
-            .expect("the device holding `other` is open")
+            .expect("a tensor as large as `other` fits its device")
     }
 
     /// Every element equal to `value`, made directly on `device` (no copy from the host).

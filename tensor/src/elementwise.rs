@@ -2,8 +2,9 @@
 //!
 //! A binary operation first finds the shape both operands broadcast to
 //! ([`crate::shape::broadcast_shape`]), then applies `f(a, b)` at every position. Large tensors
-//! are split across threads; each output element is computed by exactly one thread from the
-//! same inputs, so the result does not depend on the thread count.
+//! are split across threads (operands of one shape in the chunks of `kernels/src/cpu/map.rs`);
+//! each output element is computed by exactly one thread from the same inputs, so the result
+//! does not depend on the thread count.
 use ndarray::{ArrayD, IxDyn, Zip};
 
 use astrograd_kernels::cpu::map as cpu_map;
@@ -62,8 +63,10 @@ impl Tensor {
     pub fn unary(&self, op: UnaryOp) -> Tensor {
         #[cfg(feature = "wgpu")]
         if let Some(x) = self.gpu_buffer() {
-            let y = GpuBuffer::uninit(x.len()).expect("the GPU holding this tensor is open");
-            gpu::unary(op, x, &y).expect("elementwise kernels accept every length");
+            // Neither can fail: `x` proves the GPU is open and that `x.len()` numbers fit one
+            // binding (checked when `x` was made), and the kernel takes any length.
+            let y = GpuBuffer::uninit(x.len()).expect("a buffer as long as x fits this GPU");
+            gpu::unary(op, x, &y).expect("elementwise kernels accept every bindable length");
             return Tensor::from_gpu(y, self.shape());
         }
         // The common ones get their own closure, so that the loop has no `match` inside.

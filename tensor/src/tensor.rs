@@ -138,13 +138,23 @@ impl Tensor {
     }
 
     /// A copy of the numbers, row-major, on the host (read back from the GPU if it is there).
+    ///
+    /// # Panics
+    /// If reading back from the GPU fails; [`Tensor::try_to_vec`] returns that as an error.
     pub fn to_vec(&self) -> Vec<f32> {
+        self.try_to_vec()
+            .unwrap_or_else(|e| panic!("reading a tensor back from the GPU failed: {e}"))
+    }
+
+    /// [`Tensor::to_vec`], with a failed read from the GPU as an error.
+    ///
+    /// # Errors
+    /// [`TensorError::Kernel`] if the GPU could not be read.
+    pub fn try_to_vec(&self) -> Result<Vec<f32>> {
         match &self.storage {
-            Storage::Cpu(_) => self.as_slice().to_vec(),
+            Storage::Cpu(_) => Ok(self.as_slice().to_vec()),
             #[cfg(feature = "wgpu")]
-            Storage::Gpu { buffer, .. } => buffer
-                .download()
-                .unwrap_or_else(|e| panic!("reading a tensor back from the GPU failed: {e}")),
+            Storage::Gpu { buffer, .. } => Ok(buffer.download()?),
         }
     }
 
@@ -171,7 +181,7 @@ impl Tensor {
                 found: format!("shape {:?}", self.shape()),
             });
         }
-        Ok(self.to_vec()[0])
+        Ok(self.try_to_vec()?[0])
     }
 
     /// True if both tensors have the same shape and numbers within `atol + rtol·|b|`.
@@ -197,13 +207,14 @@ impl Tensor {
     /// This and [`Tensor::to_vec`] are the only copies between host and GPU.
     ///
     /// # Errors
-    /// [`TensorError::Kernel`] if the GPU cannot be opened.
+    /// [`TensorError::Kernel`] if the GPU cannot be opened or read, or the tensor is larger than
+    /// it binds at once.
     pub fn to(&self, device: Device) -> Result<Tensor> {
         if device == self.device() {
             return Ok(self.clone());
         }
         match device {
-            Device::Cpu => Ok(Tensor::from_array(self.clone().into_array())),
+            Device::Cpu => Tensor::from_vec(self.try_to_vec()?, self.shape()),
             #[cfg(feature = "wgpu")]
             Device::Gpu => Ok(Tensor::from_gpu(
                 GpuBuffer::upload(self.as_slice())?,

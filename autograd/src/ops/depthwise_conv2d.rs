@@ -90,6 +90,9 @@ pub fn depthwise_conv2d(
 ) -> Result<Var> {
     const OP: &str = "depthwise_conv2d";
     let (x_value, w_value) = (x.value(), w.value());
+    // No GPU kernel yet: a GPU tensor is an error that says so, not a panic.
+    x_value.require_cpu(OP)?;
+    w_value.require_cpu(OP)?;
     let b_value = bias.map(Var::value);
     let x_shape = rank4(OP, "input x (N, H, W, C)", &x_value)?;
     let w_shape = rank4(OP, "kernel w (KH, KW, C, M)", &w_value)?;
@@ -480,5 +483,31 @@ mod tests {
         fn gradcheck_random_geometry(case in cases(), seed in 0u64..1000) {
             case.gradcheck(seed).unwrap();
         }
+    }
+}
+
+/// Ops with no GPU kernel, given GPU tensors (feature `wgpu`).
+#[cfg(all(test, feature = "wgpu"))]
+mod gpu_tests {
+    use super::*;
+
+    /// They return a device error naming the op (MobileNetV2's layers on the GPU), instead of
+    /// panicking in a host loop.
+    #[test]
+    fn host_only_ops_reject_gpu_tensors() {
+        let Some(device) = astrograd_tensor::gpu::gpu_or_skip() else {
+            return;
+        };
+        let on_gpu = |shape: &[usize]| Var::parameter(Tensor::ones(shape).to(device).unwrap());
+        let (x, w) = (on_gpu(&[1, 4, 4, 2]), on_gpu(&[3, 3, 2, 1]));
+        let err = depthwise_conv2d(&x, &w, None, DepthwiseConv2dOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("depthwise_conv2d:"), "{err}");
+        let err = x.zero_pad2d(((1, 1), (1, 1))).unwrap_err().to_string();
+        assert!(err.starts_with("zero_pad2d:"), "{err}");
+        let target = Tensor::ones(&[1, 4, 4, 2]).to(device).unwrap();
+        let err = x.mean_absolute_error(&target).unwrap_err().to_string();
+        assert!(err.starts_with("mean_absolute_error:"), "{err}");
     }
 }

@@ -57,6 +57,8 @@ pub fn huber(y_pred: &Var, y_true: &Tensor, delta: f32) -> Result<Var> {
     let y_true = loss_targets("huber", &y_pred.shape(), y_true)?;
     // error: the shape of y_pred
     let error = y_pred.value().sub(&y_true)?;
+    // Host loops, forward and backward: a GPU tensor is an error, not a panic.
+    error.require_cpu("huber")?;
     let last = error.rank() - 1;
     let losses = error
         .map(move |e| {

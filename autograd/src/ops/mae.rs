@@ -38,6 +38,8 @@ pub fn mean_absolute_error(y_pred: &Var, y_true: &Tensor) -> Result<Var> {
     let y_true = loss_targets("mean_absolute_error", &y_pred.shape(), y_true)?;
     // error: the shape of y_pred
     let error = y_pred.value().sub(&y_true)?;
+    // The backward is a host loop: a GPU tensor is an error, not a panic.
+    error.require_cpu("mean_absolute_error")?;
     let last = error.rank() - 1;
     let losses = error.abs().mean_axes(&[last], false)?;
     Ok(Var::from_op(

@@ -49,6 +49,8 @@ pub fn zero_pad2d(x: &Var, pads: Padding2d) -> Result<Var> {
             found: format!("shape {shape:?}"),
         });
     }
+    // A host loop: a GPU tensor is an error, not a panic.
+    x.value().require_cpu("zero_pad2d")?;
     let out = zero_pad2d_forward(&x.value(), pads);
     let (h, w) = (shape[1], shape[2]);
     Ok(Var::from_op("zero_pad2d", out, &[x], move |dout| {

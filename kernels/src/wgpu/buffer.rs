@@ -123,9 +123,12 @@ impl GpuBuffer {
     /// fresh output writes all of it).
     ///
     /// # Errors
-    /// [`KernelError::NoGpu`] if there is no GPU.
+    /// [`KernelError::NoGpu`] if there is no GPU; [`KernelError::GpuLimit`] if `len` numbers are
+    /// more than one kernel can bind on this GPU. Checked here, when a buffer is made, so that
+    /// every kernel can take every buffer that exists.
     pub fn uninit(len: usize) -> Result<GpuBuffer, KernelError> {
         let ctx = context()?;
+        check_bindable(ctx, len)?;
         let buffer = ctx.pool.take(ctx, bytes_for(len));
         Ok(GpuBuffer {
             buffer: Some(buffer),
@@ -157,6 +160,7 @@ impl GpuBuffer {
         if bytes.is_empty() {
             return GpuBuffer::uninit(len);
         }
+        check_bindable(ctx, len)?;
         let size = bytes_for(len);
         let buffer = ctx.pool.take(ctx, size);
         // `write_buffer` runs before the next submission's commands: submit the pending ones
@@ -266,5 +270,59 @@ impl Drop for GpuBuffer {
         if let (Some(buffer), Some(Ok(ctx))) = (self.buffer.take(), Some(context())) {
             ctx.pool.give_back(buffer);
         }
+    }
+}
+
+/// Checks that each named buffer holds exactly the numbers its shape needs: `(name, buffer,
+/// expected length)`, with the op's name in the error.
+pub(crate) fn check_lengths(
+    op: &'static str,
+    buffers: &[(&str, &GpuBuffer, usize)],
+) -> Result<(), KernelError> {
+    for &(name, buffer, expected) in buffers {
+        if buffer.len() != expected {
+            return Err(KernelError::geometry(
+                op,
+                format!(
+                    "{name} must hold {expected} numbers, found {}",
+                    buffer.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An error unless a buffer of `len` numbers fits one binding of this GPU.
+fn check_bindable(ctx: &GpuContext, len: usize) -> Result<(), KernelError> {
+    let bytes = bytes_for(len);
+    if bytes > ctx.max_binding_bytes {
+        return Err(KernelError::GpuLimit {
+            op: "GPU buffer",
+            msg: format!(
+                "{len} numbers ({bytes} bytes) are more than this GPU binds at once ({} bytes)",
+                ctx.max_binding_bytes
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wgpu::testing::gpu_available;
+
+    /// A buffer no kernel could bind is refused when it is made, with the sizes in the error.
+    #[test]
+    fn a_buffer_larger_than_one_binding_is_an_error() {
+        if !gpu_available() {
+            return;
+        }
+        let max = context().unwrap().max_binding_bytes as usize;
+        let too_long = max / 4 + 4;
+        let err = GpuBuffer::uninit(too_long).unwrap_err().to_string();
+        assert!(err.contains("more than this GPU binds at once"), "{err}");
+        assert!(GpuBuffer::uninit(max / 4 - 4).is_ok());
     }
 }
