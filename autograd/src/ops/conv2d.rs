@@ -1,4 +1,5 @@
-//! 2-D convolution (Keras `Conv2D`): `y = conv2d(x, w) + b`, computed as im2col + GEMM.
+//! 2-D convolution (Keras `Conv2D`): `y = conv2d(x, w) + b`, computed as im2col + GEMM; and
+//! [`conv2d_relu`], `y = relu(conv2d(x, w) + b)` as one op.
 //!
 //! # Math
 //! Keras's convolution is a cross-correlation (the kernel is not flipped):
@@ -28,6 +29,11 @@
 //! six-loop naive reference beside them) are in `kernels/src/cpu/conv.rs`; the GPU kernels (the
 //! same algorithm, col2im as a gather) in `kernels/src/wgpu/conv.rs`. `astrograd_tensor::nn::conv`
 //! picks one by the device of the tensors.
+//!
+//! With a ReLU after it (Keras's `activation='relu'`), `y = relu(z)` with `z = cols · W + b`;
+//! since `∂y/∂z = [z > 0] = [y > 0]`, the backward first masks `dz = dy ⊙ [y > 0]` and is then the
+//! one above with `dz` for `dY`. [`conv2d_relu`] does both in one op: the kernel applies the ReLU
+//! while the sums are in registers, so it costs no pass of its own over `y`.
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, F)` (HWIO, as Keras stores it), `b: (F,)`,
@@ -90,6 +96,8 @@ struct Conv2dSaved {
     /// Which of `[x, w, bias]` want a gradient. The images fed to a first layer do not, and
     /// skipping their col2im saves about a third of that layer's backward.
     wanted: [bool; 3],
+    /// After a fused ReLU, its output `y = relu(z)`: the mask `[y > 0]` is `[z > 0]`.
+    relu_output: Option<Tensor>,
 }
 
 /// 2-D convolution of `x: (N, H, W, C)` with `w: (KH, KW, C, F)`, plus an optional `bias: (F,)`.
@@ -131,6 +139,10 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
 /// assert_eq!(y.value().to_vec(), vec![1.0, 0.0, 3.0, 0.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
+///
+/// # Shapes
+/// As [`conv2d`]: `x: (N, H, W, C)`, `w: (KH, KW, C, F)`, `bias: (F,)` → `y: (N, OH, OW, F)`, with
+/// every `y ≥ 0`.
 ///
 /// # Errors
 /// As [`conv2d`], naming `conv2d_relu`.
@@ -199,10 +211,9 @@ fn conv2d_activated(
             w.requires_grad(),
             bias.is_some_and(Var::requires_grad),
         ],
+        relu_output: (activation == ConvActivation::Relu).then(|| y.clone()),
     };
     let inputs: Vec<&Var> = [x, w].into_iter().chain(bias).collect();
-    // The ReLU's mask is read off the output: y > 0 exactly where the sums were.
-    let relu_output = (activation == ConvActivation::Relu).then(|| y.clone());
     Ok(Var::from_op(op, y, &inputs, move |dy| {
         let Conv2dSaved {
             geometry: g,
@@ -210,15 +221,12 @@ fn conv2d_activated(
             w,
             has_bias,
             wanted,
+            relu_output,
         } = &saved;
-        // dz = dy · [y > 0] after a fused ReLU, else dy itself.
-        let masked;
-        let dy = match &relu_output {
-            Some(y) => {
-                masked = crate::ops::relu::relu_backward(dy, y)?;
-                &masked
-            }
-            None => dy,
+        // dz = dy · [y > 0] after a fused ReLU, else dy itself (a shared handle, not a copy).
+        let dy = &match relu_output {
+            Some(y) => crate::ops::relu::relu_backward(dy, y)?,
+            None => dy.clone(),
         };
         let mut grads = vec![
             wanted[0]

@@ -292,17 +292,17 @@ impl Conv2dGeometry {
     }
 
     /// Number of output pixels, `N·OH·OW`: the rows of `cols` and of `Y`.
-    fn pixels(&self) -> usize {
+    pub(crate) fn pixels(&self) -> usize {
         self.n * self.oh * self.ow
     }
 
     /// Length of one receptive field, `KH·KW·C`: the columns of `cols`, the rows of `W`.
-    fn patch_len(&self) -> usize {
+    pub(crate) fn patch_len(&self) -> usize {
         self.kh * self.kw * self.c
     }
 
     /// A 1×1, stride-1, unpadded convolution: `cols` is `x` itself.
-    fn is_pointwise(&self) -> bool {
+    pub(crate) fn is_pointwise(&self) -> bool {
         self.kh == 1
             && self.kw == 1
             && self.stride_h == 1
@@ -639,10 +639,18 @@ pub enum ConvActivation {
 }
 
 impl ConvActivation {
-    /// Applies the activation to sums already written to `y`.
+    /// Applies the activation to sums already written to `y` (an im2col tile, still in cache;
+    /// or the whole output of a 1×1 convolution, then in parallel chunks).
     fn apply(self, y: &mut [f32]) {
         if self == ConvActivation::Relu {
-            y.iter_mut().for_each(|v| *v = v.max(0.0));
+            let relu = |chunk: &mut [f32]| {
+                super::map::vectorised(|| chunk.iter_mut().for_each(|v| *v = v.max(0.0)))
+            };
+            if y.len() <= super::map::CHUNK {
+                relu(y);
+            } else {
+                y.par_chunks_mut(super::map::CHUNK).for_each(relu);
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Direct convolution with AVX-512 register blocking: the fast path for the course's deeper
-//! layers (stride 1, dilation 1, at least 8 input channels, filters a multiple of 16).
+//! layers (stride 1, dilation 1, at least 3 input channels, filters a multiple of 16).
 //!
 //! # Why a second algorithm
 //!
@@ -386,7 +386,8 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                     dy_padded[dst..dst + g.ow * g.f]
                         .copy_from_slice(&dy_image[r * g.ow * g.f..(r + 1) * g.ow * g.f]);
                 }
-                // SAFETY: AVX-512F was detected; dy_padded has the slack correlate_image asserts.
+                // SAFETY: AVX-512F was detected; dy_padded has the slack correlate_image asserts; and
+                // the kernel writes only floats through `as_uninit_mut`, so dx stays initialised.
                 unsafe {
                     if unpadded {
                         let start = Start::Output;

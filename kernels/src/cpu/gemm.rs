@@ -122,12 +122,12 @@ impl<'a> MatRef<'a> {
 }
 
 /// Below this many multiply-adds (~30 µs of work) per row block, a block costs more than it saves.
-const MIN_MULADDS_PER_BLOCK: usize = 1 << 22;
+pub(crate) const MIN_MULADDS_PER_BLOCK: usize = 1 << 22;
 
 /// Number of row blocks [`gemm`] aims for. Every block packs all of `B` again, so blocks are not
 /// free: at 1024³ on one core, 8 blocks lost 15% of serial throughput and 4 blocks lose 5%.
 /// Four blocks still balance 2 or 4 threads exactly.
-const TARGET_BLOCKS: usize = 4;
+pub(crate) const TARGET_BLOCKS: usize = 4;
 
 /// Rows of `C` per parallel block for an `(m, k, n)` product: a multiple of 16 (the height of
 /// matrixmultiply's widest micro-kernel, so no block ends in a ragged micro-tile except the last),
@@ -150,17 +150,18 @@ fn cols_per_block(m: usize, k: usize, n: usize) -> usize {
     balanced.max(worth_a_task).max(16)
 }
 
-/// A pointer to `C` that the column blocks share: each writes only its own columns.
+/// A pointer to `C` that the parallel blocks of one product share: each writes only its own
+/// rows or columns (here and in `gemm_short.rs`).
 #[derive(Clone, Copy)]
-struct SharedC(*mut f32);
+pub(crate) struct SharedC(pub(crate) *mut f32);
 
-// SAFETY: the column blocks of one product write disjoint elements of C.
+// SAFETY: the blocks of one product write disjoint elements of C.
 unsafe impl Send for SharedC {}
 unsafe impl Sync for SharedC {}
 
 impl SharedC {
     /// Element `offset` of C (a method, so that closures capture the whole `Send` wrapper).
-    fn at(self, offset: usize) -> *mut f32 {
+    pub(crate) fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
     }
 }
@@ -168,7 +169,8 @@ impl SharedC {
 /// `c (m×n, row-major contiguous) = a·b + beta·c`, with `a: m×k`, `b: k×n`.
 ///
 /// Parallel (rayon) over fixed row blocks of `c` when the product is large enough to pay, or over
-/// column blocks when `c` has too few rows; each block calls `matrixmultiply::sgemm`. With `beta == 0`, `c` is not read.
+/// column blocks when `c` has too few rows; each block runs `gemm_short`, `gemm_narrow` or
+/// `matrixmultiply::sgemm`, by its shape (see the module doc). With `beta == 0`, `c` is not read.
 ///
 /// # Panics
 /// If a view reaches outside its slice (a bug in the caller). Shapes are only `debug_assert!`ed.
@@ -243,6 +245,7 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
     // A Dense layer's batch — at most 32 rows of C — reads B in place: see `gemm_short.rs`.
     #[cfg(target_arch = "x86_64")]
     if super::gemm_short::layout(&a, &b).is_some() {
+        // SAFETY: the caller's contract on c, passed on.
         super::gemm_short::gemm_short(a, b, beta, c, parallel);
         return;
     }
@@ -266,7 +269,8 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
         return;
     }
     // Few rows but many columns — a Dense layer's forward pass, (32, K)·(K, units) — split the
-    // columns instead. Before, such products ran on one thread; this bought 8 % of the
+    // columns instead (where `gemm_short` above does not take them: a CPU without AVX-512, or a
+    // B with no unit stride). Before, such products ran on one thread; this bought 8 % of the
     // Fashion-MNIST MLP's epoch time (1.47 s → 1.36 s). The Galaxy10 CNN's (32, 13068)·(13068, 500)
     // did not gain: it is bound by reading its 26 MB kernel, which two threads share.
     let cols = cols_per_block(m, k, n);
@@ -285,6 +289,7 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
     // needs no packing: see `gemm_narrow.rs`.
     #[cfg(target_arch = "x86_64")]
     if super::gemm_narrow::handles(&b) {
+        // SAFETY: the caller's contract on c, passed on.
         super::gemm_narrow::gemm_narrow(a, b, beta, c);
         return;
     }
@@ -470,6 +475,38 @@ mod tests {
             let (fast, slow) = run(case, gemm);
             assert_close(&fast, &slow, 1e-5, "column-parallel gemm");
         }
+    }
+
+    /// The column split through `matrixmultiply`, which `gemm_short` leaves to B views with no
+    /// unit stride (every other (32, K)·(K, N) product is its own on an AVX-512 CPU).
+    #[test]
+    fn column_split_of_a_strided_b_is_independent_of_thread_count() {
+        let (m, k, n) = (32, 2000, 200);
+        let a_data = random_vec(m * k, 1);
+        let b_data = random_vec(2 * k * n, 2);
+        let a = MatRef::row_major(&a_data, m, k);
+        // B: every other number of a (k, 2n) matrix.
+        let b = MatRef {
+            data: &b_data,
+            rows: k,
+            cols: n,
+            row_stride: 2 * n as isize,
+            col_stride: 2,
+        };
+        assert!(
+            cols_per_block(m, k, n) < n,
+            "this case must take the column split"
+        );
+        let run = || {
+            let mut c = vec![f32::NAN; m * n];
+            gemm(a, b, 0.0, &mut c);
+            c
+        };
+        let (one, three) = (with_threads(1, run), with_threads(3, run));
+        assert_eq!(one, three);
+        let mut expected = vec![0.0; m * n];
+        gemm_naive(a, b, 0.0, &mut expected);
+        assert_close(&one, &expected, 1e-5, "strided column split");
     }
 
     #[test]

@@ -48,7 +48,7 @@ use std::arch::x86_64::*;
 
 use rayon::prelude::*;
 
-use super::gemm::MatRef;
+use super::gemm::{MatRef, SharedC, MIN_MULADDS_PER_BLOCK, TARGET_BLOCKS};
 
 /// The most rows of `C` this kernel takes: two AVX-512 registers of lanes in the transposed case.
 pub(crate) const MAX_ROWS: usize = 32;
@@ -62,12 +62,6 @@ const WIDTH: usize = 2 * LANES;
 /// Rows of `K` walked per chunk by the forward kernel: a chunk of one column tile of `B` is
 /// `128 × 32` floats (16 KiB), which stays in L1.
 const K_CHUNK: usize = 128;
-
-/// Below this many multiply-adds, a parallel block costs more than it saves (as in `gemm.rs`).
-const MIN_MULADDS_PER_BLOCK: usize = 1 << 22;
-
-/// Parallel blocks aimed for: four balance two or four threads.
-const TARGET_BLOCKS: usize = 4;
 
 /// Which of the two kernels a product takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,21 +147,6 @@ pub(crate) unsafe fn gemm_short(a: MatRef, b: MatRef, beta: f32, c: *mut f32, pa
         (0..blocks).into_par_iter().for_each(run);
     } else {
         run(0);
-    }
-}
-
-/// A pointer to `C` that the column blocks share: each writes only its own columns.
-#[derive(Clone, Copy)]
-struct SharedC(*mut f32);
-
-// SAFETY: the column blocks of one product write disjoint elements of C.
-unsafe impl Send for SharedC {}
-unsafe impl Sync for SharedC {}
-
-impl SharedC {
-    /// Element `offset` of C (a method, so that closures capture the whole `Send` wrapper).
-    fn at(self, offset: usize) -> *mut f32 {
-        self.0.wrapping_add(offset)
     }
 }
 

@@ -314,6 +314,15 @@ pub fn max_pool2d_forward_naive(
     }
 }
 
+/// `dx[argmax[i]] += dy[i]` from `dx = 0`: each window's gradient goes to the cell that won it
+/// (a cell that won several overlapping windows collects all of their gradients).
+pub fn max_pool2d_backward_naive(dy: &[f32], argmax: &[usize], dx: &mut [f32]) {
+    dx.fill(0.0);
+    for (&winner, &d) in argmax.iter().zip(dy) {
+        dx[winner] += d;
+    }
+}
+
 /// `y[n, oh, ow, c] = mean` of the window's valid (non-padded) cells.
 pub fn avg_pool2d_forward_naive(g: &Pool2dGeometry, x: &[f32], y: &mut [f32]) {
     for n in 0..g.n {

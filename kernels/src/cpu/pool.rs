@@ -353,6 +353,7 @@ pub fn max_pool2d_backward(
             Err(misplaced())
         };
     }
+    let covered = Coverage::new(g);
     // SAFETY: `gather_image` writes every element of its image, and the images cover 0..len.
     let (dx, winners) = unsafe {
         let mut winners = 0;
@@ -365,9 +366,16 @@ pub fn max_pool2d_backward(
                     #[cfg(target_arch = "x86_64")]
                     if is_x86_feature_detected!("avx512f") {
                         // SAFETY: AVX-512F is present.
-                        return gather_image_avx512(g, n, dy_image, argmax_image, dx_image);
+                        return gather_image_avx512(
+                            g,
+                            n,
+                            &covered,
+                            dy_image,
+                            argmax_image,
+                            dx_image,
+                        );
                     }
-                    gather_image(g, n, dy_image, argmax_image, dx_image)
+                    gather_image(g, n, &covered, dy_image, argmax_image, dx_image)
                 })
                 .sum();
         });
@@ -389,11 +397,12 @@ pub fn max_pool2d_backward(
 unsafe fn gather_image_avx512(
     g: &Pool2dGeometry,
     n: usize,
+    covered: &Coverage,
     dy_image: &[f32],
     argmax_image: &[usize],
     dx_image: &mut [MaybeUninit<f32>],
 ) -> usize {
-    gather_image(g, n, dy_image, argmax_image, dx_image)
+    gather_image(g, n, covered, dy_image, argmax_image, dx_image)
 }
 
 /// The backward of image `n` for windows that do not overlap: every cell of `dx_image` gets the
@@ -403,13 +412,13 @@ unsafe fn gather_image_avx512(
 fn gather_image(
     g: &Pool2dGeometry,
     n: usize,
+    covered: &Coverage,
     dy_image: &[f32],
     argmax_image: &[usize],
     dx_image: &mut [MaybeUninit<f32>],
 ) -> usize {
     let c = g.c;
     let image_start = n * g.h * g.w * c;
-    let mut covered = vec![false; g.h * g.w];
     let mut winners = 0;
     for oh in 0..g.oh {
         let rows = g.window_rows(oh);
@@ -419,7 +428,6 @@ fn gather_image(
             let (dy_px, argmax_px) = (&dy_image[o..o + c], &argmax_image[o..o + c]);
             for ih in rows.clone() {
                 for iw in cols.clone() {
-                    covered[ih * g.w + iw] = true;
                     let cell = (ih * g.w + iw) * c;
                     let here = image_start + cell;
                     let dx_px = &mut dx_image[cell..cell + c];
@@ -436,14 +444,34 @@ fn gather_image(
         }
     }
     // Cells no window covers (the last row of an odd image with 'valid' windows, say).
-    for (pixel, &covered) in covered.iter().enumerate() {
-        if !covered {
-            for d in &mut dx_image[pixel * c..(pixel + 1) * c] {
-                d.write(0.0);
+    for (ih, &row_covered) in covered.rows.iter().enumerate() {
+        for (iw, &col_covered) in covered.cols.iter().enumerate() {
+            if !(row_covered && col_covered) {
+                let cell = (ih * g.w + iw) * c;
+                for d in &mut dx_image[cell..cell + c] {
+                    d.write(0.0);
+                }
             }
         }
     }
     winners
+}
+
+/// Which input rows and columns some window covers. The windows are every pairing of a window
+/// row with a window column, so a cell is covered exactly when its row and its column are.
+struct Coverage {
+    rows: Vec<bool>,
+    cols: Vec<bool>,
+}
+
+impl Coverage {
+    fn new(g: &Pool2dGeometry) -> Coverage {
+        let mut rows = vec![false; g.h];
+        (0..g.oh).for_each(|oh| rows[g.window_rows(oh)].fill(true));
+        let mut cols = vec![false; g.w];
+        (0..g.ow).for_each(|ow| cols[g.window_cols(ow)].fill(true));
+        Coverage { rows, cols }
+    }
 }
 
 /// Average pooling forward (mean over the valid cells of each window).
@@ -509,7 +537,8 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], dx: &mut [f32]) {
 mod tests {
     use super::*;
     use crate::cpu::naive::{
-        avg_pool2d_backward_naive, avg_pool2d_forward_naive, max_pool2d_forward_naive,
+        avg_pool2d_backward_naive, avg_pool2d_forward_naive, max_pool2d_backward_naive,
+        max_pool2d_forward_naive,
     };
     use crate::cpu::testing::{assert_close, random_vec, with_threads};
     use proptest::prelude::*;
@@ -552,8 +581,8 @@ mod tests {
 
         let dy = random_vec(out, 2);
         let dx = max_pool2d_backward(&g, &dy, &arg).unwrap();
-        let mut dx_ref = vec![0.0; x.len()];
-        arg.iter().zip(&dy).for_each(|(&i, &d)| dx_ref[i] += d);
+        let mut dx_ref = vec![f32::NAN; x.len()];
+        max_pool2d_backward_naive(&dy, &arg, &mut dx_ref);
         assert_eq!(dx, dx_ref, "max backward of {case:?}");
 
         avg_pool2d_forward(&g, &x, &mut y);

@@ -26,6 +26,7 @@
 //!
 //! Unlike the CPU kernels, which accumulate (`dx += …`), these kernels overwrite their output:
 //! the caller accumulates.
+use super::buffer::check_lengths;
 use super::matmul::{matmul, MatLayout, MatmulGeometry};
 use super::{context, dispatch, grid_1d, Access, GpuBuffer, Kernel};
 use crate::cpu::conv::Conv2dGeometry;
@@ -105,48 +106,15 @@ fn words(g: &Conv2dGeometry, images: usize, offset: usize, count: usize, rows: u
     .collect()
 }
 
-/// Receptive-field length `KH·KW·C`: the columns of `cols`, the rows of `W`.
-fn patch_len(g: &Conv2dGeometry) -> usize {
-    g.kh * g.kw * g.c
-}
-
-/// A 1×1, stride-1, unpadded convolution: `cols` is `x` itself, viewed as `(N·H·W, C)`.
-fn is_pointwise(g: &Conv2dGeometry) -> bool {
-    g.kh == 1
-        && g.kw == 1
-        && g.stride_h == 1
-        && g.stride_w == 1
-        && g.pad_top + g.pad_bottom + g.pad_left + g.pad_right == 0
-}
-
 /// Images per chunk of `cols`: as many as fit `budget` bytes, at least one.
 fn images_per_chunk(g: &Conv2dGeometry, budget: u64) -> usize {
-    let image_bytes = (g.oh * g.ow * patch_len(g) * 4) as u64;
+    let image_bytes = (g.oh * g.ow * g.patch_len() * 4) as u64;
     ((budget / image_bytes.max(1)) as usize).clamp(1, g.n)
 }
 
 /// The `cols` budget of this GPU: its binding limit, capped at [`COLS_BUDGET_BYTES`].
 fn cols_budget() -> Result<u64, KernelError> {
     Ok(context()?.max_binding_bytes.min(COLS_BUDGET_BYTES))
-}
-
-/// Checks that each named buffer holds exactly the numbers its shape needs.
-fn check_lengths(
-    op: &'static str,
-    buffers: &[(&str, &GpuBuffer, usize)],
-) -> Result<(), KernelError> {
-    for &(name, buffer, expected) in buffers {
-        if buffer.len() != expected {
-            return Err(KernelError::geometry(
-                op,
-                format!(
-                    "{name} must hold {expected} numbers, found {}",
-                    buffer.len()
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Fills `cols: (images·OH·OW, KH·KW·C)` from the images `first .. first + images` of `x`.
@@ -157,7 +125,7 @@ fn im2col(
     images: usize,
     cols: &GpuBuffer,
 ) -> Result<(), KernelError> {
-    let count = images * g.oh * g.ow * patch_len(g);
+    let count = images * g.oh * g.ow * g.patch_len();
     let words = words(g, images, first * g.h * g.w * g.c, count, 0);
     dispatch(&IM2COL, &words, &[x, cols], grid_1d(count))
 }
@@ -188,7 +156,7 @@ fn conv2d_forward_chunked(
     budget: u64,
 ) -> Result<(), KernelError> {
     const OP: &str = "conv2d (GPU)";
-    let (patch, f, image_pixels) = (patch_len(g), g.f, g.oh * g.ow);
+    let (patch, f, image_pixels) = (g.patch_len(), g.f, g.oh * g.ow);
     check_lengths(
         OP,
         &[
@@ -211,7 +179,7 @@ fn conv2d_forward_chunked(
         }
         None => 0.0,
     };
-    if is_pointwise(g) {
+    if g.is_pointwise() {
         let product = MatmulGeometry::row_major(1, g.n * image_pixels, g.c, f);
         return matmul(&product, x, w, beta, y);
     }
@@ -254,7 +222,7 @@ fn conv2d_backward_input_chunked(
     dx: &GpuBuffer,
     budget: u64,
 ) -> Result<(), KernelError> {
-    let (patch, f, image_pixels) = (patch_len(g), g.f, g.oh * g.ow);
+    let (patch, f, image_pixels) = (g.patch_len(), g.f, g.oh * g.ow);
     check_lengths(
         "conv2d backward input (GPU)",
         &[
@@ -265,7 +233,7 @@ fn conv2d_backward_input_chunked(
     )?;
     // Wᵀ: (F, KH·KW·C), a strided view of the kernel.
     let w_t = MatLayout::row_major(patch, f).t();
-    if is_pointwise(g) {
+    if g.is_pointwise() {
         let product = MatmulGeometry {
             b: w_t,
             ..MatmulGeometry::row_major(1, g.n * image_pixels, f, g.c)
@@ -315,7 +283,7 @@ fn conv2d_backward_weight_chunked(
     dw: &GpuBuffer,
     budget: u64,
 ) -> Result<(), KernelError> {
-    let (patch, f, image_pixels) = (patch_len(g), g.f, g.oh * g.ow);
+    let (patch, f, image_pixels) = (g.patch_len(), g.f, g.oh * g.ow);
     check_lengths(
         "conv2d backward weight (GPU)",
         &[
@@ -324,7 +292,7 @@ fn conv2d_backward_weight_chunked(
             ("dw", dw, patch * f),
         ],
     )?;
-    if is_pointwise(g) {
+    if g.is_pointwise() {
         // colsᵀ = Xᵀ: (C, N·H·W)
         let pixels = g.n * image_pixels;
         let product = MatmulGeometry {
@@ -513,7 +481,7 @@ mod tests {
     fn compare(case: Conv2dCase, budget: u64) -> [f32; 4] {
         let g = case.geometry();
         let x = numbers(g.n * g.h * g.w * g.c, 1);
-        let w = numbers(patch_len(&g) * g.f, 2);
+        let w = numbers(g.patch_len() * g.f, 2);
         let b = numbers(g.f, 3);
         let y_len = g.n * g.oh * g.ow * g.f;
         let dy = numbers(y_len, 4);
@@ -634,7 +602,7 @@ mod tests {
         }
         let g = BASE.geometry();
         let x = GpuBuffer::uninit(g.n * g.h * g.w * g.c).unwrap();
-        let w = GpuBuffer::uninit(patch_len(&g) * g.f + 1).unwrap();
+        let w = GpuBuffer::uninit(g.patch_len() * g.f + 1).unwrap();
         let y = GpuBuffer::uninit(g.n * g.oh * g.ow * g.f).unwrap();
         let err = conv2d_forward(&g, &x, &w, None, &y)
             .unwrap_err()

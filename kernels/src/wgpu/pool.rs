@@ -22,6 +22,7 @@
 //! Global pooling runs one thread per `(n, c)`, walking the `H·W` pixels.
 //!
 //! Like every GPU kernel here, these overwrite their outputs: the caller accumulates.
+use super::buffer::check_lengths;
 use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};
 use crate::cpu::pool::Pool2dGeometry;
 use crate::KernelError;
@@ -116,25 +117,6 @@ fn words(g: &Pool2dGeometry, count: usize) -> Vec<u32> {
     .into_iter()
     .map(|v| v as u32)
     .collect()
-}
-
-/// Checks that each named buffer holds exactly the numbers its shape needs.
-fn check_lengths(
-    op: &'static str,
-    buffers: &[(&str, &GpuBuffer, usize)],
-) -> Result<(), KernelError> {
-    for &(name, buffer, expected) in buffers {
-        if buffer.len() != expected {
-            return Err(KernelError::geometry(
-                op,
-                format!(
-                    "{name} must hold {expected} numbers, found {}",
-                    buffer.len()
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn input_len(g: &Pool2dGeometry) -> usize {
@@ -272,6 +254,25 @@ fn global_words(
     Ok(words(&g, count))
 }
 
+/// A global pooling forward, `y: (N, C)` from `x: (N, H, W, C)` as `shape`, one thread per
+/// `(n, c)`: the average and max kernels share everything but their shader.
+fn global_forward(
+    op: &'static str,
+    kernel: &Kernel,
+    shape: [usize; 4],
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let [n, h, w, c] = shape;
+    let words = global_words(
+        op,
+        shape,
+        &[("x", x, n * h * w * c), ("y", y, n * c)],
+        n * c,
+    )?;
+    dispatch(kernel, &words, &[x, y], grid_1d(n * c))
+}
+
 /// Global average pooling: `y[n, c] = (1 / (H·W)) Σ_{h, w} x[n, h, w, c]`.
 ///
 /// # Shapes
@@ -284,14 +285,13 @@ pub fn global_avg_pool2d_forward(
     x: &GpuBuffer,
     y: &GpuBuffer,
 ) -> Result<(), KernelError> {
-    let [n, h, w, c] = shape;
-    let words = global_words(
+    global_forward(
         "global_average_pool2d (GPU)",
+        &GLOBAL_AVG_FORWARD,
         shape,
-        &[("x", x, n * h * w * c), ("y", y, n * c)],
-        n * c,
-    )?;
-    dispatch(&GLOBAL_AVG_FORWARD, &words, &[x, y], grid_1d(n * c))
+        x,
+        y,
+    )
 }
 
 /// Global average pooling backward: `dx[n, h, w, c] = dy[n, c] / (H·W)`.
@@ -329,14 +329,7 @@ pub fn global_max_pool2d_forward(
     x: &GpuBuffer,
     y: &GpuBuffer,
 ) -> Result<(), KernelError> {
-    let [n, h, w, c] = shape;
-    let words = global_words(
-        "global_max_pool2d (GPU)",
-        shape,
-        &[("x", x, n * h * w * c), ("y", y, n * c)],
-        n * c,
-    )?;
-    dispatch(&GLOBAL_MAX_FORWARD, &words, &[x, y], grid_1d(n * c))
+    global_forward("global_max_pool2d (GPU)", &GLOBAL_MAX_FORWARD, shape, x, y)
 }
 
 /// Global max pooling backward, ties sharing equally:

@@ -62,7 +62,8 @@ pub fn conv2d_forward(
 }
 
 /// `y = activation(conv2d(x, w) + bias)`: on the CPU the activation is applied as the sums are
-/// written, at no extra pass over `y`; on a GPU it is a second kernel.
+/// written (a 1×1 convolution, one GEMM over the whole batch, takes it in a parallel pass after);
+/// on a GPU it is a second kernel.
 ///
 /// # Errors
 /// As [`conv2d_forward`].
