@@ -34,13 +34,55 @@ pub enum DataError {
         found: u64,
         detail: String,
     },
-    /// The file is longer than its header announces (two files glued together, a wrong header).
-    #[error("{path}: {found} bytes where the header announces {expected} ({detail})")]
+    /// The file is longer than its header announces (two files glued together, a wrong header,
+    /// garbage after a gzip stream). `found` is the exact length when it is known, else "at
+    /// least …": reading stops at the first byte past the announced data.
+    #[error(
+        "{path}: more data than the header announces: expected {expected} bytes ({detail}), \
+         found {found}"
+    )]
     TrailingData {
         path: PathBuf,
         expected: u64,
-        found: u64,
+        found: String,
         detail: String,
+    },
+    /// A header that declares more data than the file can hold, refused before anything is
+    /// allocated (a damaged header, or a file built to exhaust memory).
+    #[error("{path}: {item} declares {declared}, but at most {limit} bytes can be read ({why})")]
+    TooLarge {
+        path: PathBuf,
+        /// What declared the size, e.g. "the IDX header" or "dataset `images`".
+        item: String,
+        /// The declared size in words, e.g. "[60000, 28, 28] = 47040000 bytes".
+        declared: String,
+        /// The most bytes the rule allows for this file.
+        limit: u64,
+        /// The rule, e.g. "an uncompressed file holds at most its own size".
+        why: String,
+    },
+    /// A path that is not a regular file (a named pipe, a socket, a device, a folder, a broken
+    /// link) where a file was expected. It is never opened: reading a named pipe waits forever.
+    #[error("{path}: expected a regular file, found {found}")]
+    NotAFile { path: PathBuf, found: &'static str },
+    /// An image file that is not a whole, decodable picture (cut off, damaged, 0×0 pixels).
+    #[error("{path}: expected {expected}, found {found}")]
+    BadImage {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    /// An archive entry whose bytes are not the ones the archive recorded (CRC-32 or size):
+    /// the archive was damaged after it was made.
+    #[error(
+        "{path}: entry {entry:?} is damaged: expected {expected}, found {found}; \
+         delete the archive and download it again"
+    )]
+    CorruptEntry {
+        path: PathBuf,
+        entry: String,
+        expected: String,
+        found: String,
     },
     /// A `.gz` file that does not decompress.
     #[error("{path}: corrupt gzip data: {detail}")]
@@ -136,6 +178,50 @@ impl DataError {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The metadata of `path` (following symbolic links) if it is a regular file, so that it can be
+/// opened without risk: opening a named pipe blocks until a writer comes, a device can be
+/// endless, and neither is a data file.
+///
+/// # Errors
+/// [`DataError::Io`] when `path` cannot be looked at (missing, no permission);
+/// [`DataError::NotAFile`] when it is anything but a regular file.
+pub fn regular_file(path: &std::path::Path) -> Result<std::fs::Metadata> {
+    let metadata = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if metadata.is_file() {
+        return Ok(metadata);
+    }
+    Err(DataError::NotAFile {
+        path: path.to_path_buf(),
+        found: file_kind(&metadata.file_type()),
+    })
+}
+
+/// What a file type is, in words, for messages.
+pub fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "something that is not a regular file"
     }
 }
 
