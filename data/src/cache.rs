@@ -3,7 +3,10 @@
 //! A loader asks a [`Lookup`] for its files. The lookup tries a list of folders in order and
 //! takes the first one that holds *every* file (compressed `name.gz` or already gunzipped
 //! `name`); if none does, it downloads what is missing into the user cache with
-//! [`crate::download::fetch`]. The standard order, built by [`Lookup::standard`], is
+//! [`crate::download::fetch`]. The files in the user cache are checked by `fetch` too (size
+//! and SHA-256, hashed the first time only), and a damaged one is downloaded again; the files
+//! in the other places are the user's own, and used as they are. The standard order, built
+//! by [`Lookup::standard`], is
 //!
 //! 1. an explicit folder given by the caller (`load_data_from(dir)`),
 //! 2. `$ASTROGRAD_DATA/<dataset>/`,
@@ -165,6 +168,10 @@ impl Lookup {
     /// The paths of `files`, in the same order, from the first place that holds them all,
     /// or from the download folder after fetching the missing ones.
     ///
+    /// Files in the download folder are checked against their size and SHA-256 (hashed the
+    /// first time only, see [`crate::download`]), and a damaged one is downloaded again; files
+    /// in the other places are the user's own, and used as they are.
+    ///
     /// # Errors
     /// [`DataError::NotFound`] listing every place looked and the download's failure.
     pub fn resolve(&self, files: &[RemoteFile]) -> Result<Vec<PathBuf>> {
@@ -183,6 +190,9 @@ impl Lookup {
                 .map(|f| find_file(&place.dir, f.name))
                 .collect();
             if found.iter().all(Option::is_some) {
+                if self.downloads_into(&place.dir) {
+                    return self.fetch_into_download_folder(files, &looked);
+                }
                 return Ok(found.into_iter().flatten().collect());
             }
             let missing: Vec<&str> = files
@@ -198,35 +208,48 @@ impl Lookup {
                 missing.join(", ")
             );
         }
+        self.fetch_into_download_folder(files, &looked)
+    }
+
+    /// Whether `dir` is the folder that downloads go to.
+    fn downloads_into(&self, dir: &Path) -> bool {
+        matches!(&self.fallback, Fallback::Download { dir: download_dir, .. } if download_dir == dir)
+    }
+
+    /// The paths of `files` in the download folder, each fetched unless a verified copy is
+    /// already there (see [`fetch`]). `looked` lists the places looked before, for the error.
+    fn fetch_into_download_folder(
+        &self,
+        files: &[RemoteFile],
+        looked: &str,
+    ) -> Result<Vec<PathBuf>> {
         let not_found = |download: String| DataError::NotFound {
             dataset: self.dataset,
-            looked: looked.clone(),
+            looked: looked.to_string(),
             download,
             how_to: self.how_to.clone(),
         };
-        match &self.fallback {
-            Fallback::Fail { reason } => Err(not_found(reason.clone())),
-            Fallback::Download { base_url, dir } => {
-                let mut paths = Vec::with_capacity(files.len());
-                for file in files {
-                    // A file already in the download folder was verified when it was fetched.
-                    if let Some(path) = find_file(dir, file.name) {
-                        paths.push(path);
-                        continue;
-                    }
-                    let url = format!("{}/{}", base_url.trim_end_matches('/'), file.name);
-                    let path = fetch(
-                        &url,
-                        &dir.join(file.name),
-                        Some(file.sha256),
-                        Some(file.size),
-                    )
-                    .map_err(|e| not_found(e.to_string()))?;
-                    paths.push(path);
+        let (base_url, dir) = match &self.fallback {
+            Fallback::Fail { reason } => return Err(not_found(reason.clone())),
+            Fallback::Download { base_url, dir } => (base_url, dir),
+        };
+        let mut paths = Vec::with_capacity(files.len());
+        for file in files {
+            let path = dir.join(file.name);
+            // A gunzipped twin cannot be checked against the digest of the `.gz` file: it
+            // was put there by hand, and is used as it is.
+            if !path.is_file() {
+                if let Some(twin) = find_file(dir, file.name) {
+                    paths.push(twin);
+                    continue;
                 }
-                Ok(paths)
             }
+            let url = format!("{}/{}", base_url.trim_end_matches('/'), file.name);
+            let path = fetch(&url, &path, Some(file.sha256), Some(file.size))
+                .map_err(|e| not_found(e.to_string()))?;
+            paths.push(path);
         }
+        Ok(paths)
     }
 }
 
@@ -355,6 +378,35 @@ mod tests {
         let paths = lookup.resolve(&[a, b]).expect("download succeeds");
         assert_eq!(paths, vec![cache.join("a.gz"), cache.join("b.gz")]);
         assert_eq!(std::fs::read(cache.join("a.gz")).expect("written"), a_body);
+        assert_eq!(server.join().expect("server"), vec!["/data/a.gz"]);
+    }
+
+    #[test]
+    fn a_damaged_file_in_the_cache_is_downloaded_again() {
+        let body = b"file a".to_vec();
+        let a = RemoteFile {
+            name: "a.gz",
+            sha256: Box::leak(sha256_bytes(&body).into_boxed_str()),
+            size: body.len() as u64,
+        };
+        let routes = HashMap::from([("/data/a.gz".to_string(), Reply::Body(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        let root = tempfile::tempdir().expect("temp dir");
+        let cache = root.path().join("cache");
+        std::fs::create_dir_all(&cache).expect("cache dir");
+        std::fs::write(cache.join("a.gz"), b"file b").expect("damaged copy, same size");
+        let lookup = Lookup {
+            dataset: "toy",
+            places: vec![place("user cache", &cache)],
+            fallback: Fallback::Download {
+                base_url: format!("{base}/data/"),
+                dir: cache.clone(),
+            },
+            how_to: String::new(),
+        };
+        let paths = lookup.resolve(&[a]).expect("fetched again");
+        assert_eq!(paths, vec![cache.join("a.gz")]);
+        assert_eq!(std::fs::read(cache.join("a.gz")).expect("replaced"), body);
         assert_eq!(server.join().expect("server"), vec!["/data/a.gz"]);
     }
 

@@ -1,24 +1,47 @@
-//! Downloading a file safely: verified, atomic, resumable, with a progress bar.
+//! Downloading a file safely: verified, atomic, resumable, shared between processes, with a
+//! progress bar.
 //!
 //! [`fetch`] is the one download function of the crate; every dataset (Fashion-MNIST, MNIST,
-//! Galaxy10, cats vs dogs) goes through it. It
+//! Galaxy10, cats vs dogs) and Keras's weight files go through it. It
 //!
-//! 1. asks the server for the file (HTTP GET, TLS by rustls, redirects followed),
-//! 2. streams the body into `.<name>.partial` *in the destination folder*, hashing it with
-//!    SHA-256 and counting bytes as they arrive, with a progress bar on stderr when stderr is
-//!    a terminal,
-//! 3. checks the size and the digest (SHA-256, or MD5 for Keras's weight files with
-//!    [`fetch_md5`]) against the expected ones, and only then
-//! 4. renames the partial file onto the destination.
+//! 1. takes an exclusive lock on `.<name>.lock` beside the destination (see *Two processes at
+//!    once* below);
+//! 2. returns the destination at once when it is already there and passes its checks (see
+//!    *Verified once*);
+//! 3. otherwise asks the server for the file (HTTP GET, TLS by rustls, redirects followed) and
+//!    streams the body into `.<name>.partial` *in the destination folder*, with a progress
+//!    bar on stderr when stderr is a terminal;
+//! 4. flushes the partial file to disk, then reads it back to check its size and digest
+//!    (SHA-256, or MD5 for Keras's weight files with [`fetch_md5`]): what is checked is what
+//!    a loader will read, not the bytes as they passed through memory;
+//! 5. renames it onto the destination, records that it passed, and releases the lock.
 //!
 //! A rename inside one folder is atomic, so the destination either does not exist or holds the
 //! whole verified file: a wrong checksum, a dropped connection, a full disk or a killed
 //! process never leaves half a file where a loader would find it.
 //!
+//! # Two processes at once
+//! Two examples started together, or the ranks of an MPI job, may ask for the same file at the
+//! same moment. The lock lets one of them download while the others wait (saying so on
+//! stderr); each waiting process then finds the verified file and uses it. The lock is the
+//! operating system's, so a process that dies, however it dies, releases it; the holder
+//! removes `.<name>.lock` as it releases it, so no lock file stays behind (`download/lock.rs`).
+//!
+//! Some network file systems cannot lock. There each process downloads into a temporary file
+//! of its own (`.<name>.<random>.partial`, never resumed), and the atomic rename is the only
+//! place where the processes meet: a later rename replaces the file with the same bytes.
+//!
+//! # Verified once
+//! After a file passes its checks, `.<name>.verified` records its size, its modification time
+//! and the digest it matched (`download/stamp.rs`). A later `fetch` compares only these, so a
+//! 200 MB file is not hashed again on every run. A file whose size or time differs is hashed
+//! again, and one that fails is downloaded again, with a message on stderr that says what was
+//! found.
+//!
 //! # Interrupted downloads
 //! When the connection drops (or the process is killed) the bytes received so far stay in
-//! `.<name>.partial`, and the next `fetch` of the same destination resumes: it hashes the
-//! partial bytes and asks the server for the rest with `Range: bytes=<len>-`.
+//! `.<name>.partial`, and the next `fetch` of the same destination resumes: it asks the server
+//! for the rest with `Range: bytes=<len>-`.
 //!
 //! - A server that answers `206 Partial Content` with the matching `Content-Range` sends only
 //!   the rest, which is appended;
@@ -27,11 +50,10 @@
 //! - a server that answers `416 Range Not Satisfiable` (the partial file is as long as the
 //!   file, or longer) makes the partial file go and the download start again from zero.
 //!
-//! The final size and SHA-256 are checked over the whole file either way, so a partial file
-//! left by another version of the file cannot slip through: it fails the check, and is
+//! The final size and digest are checked over the whole file on disk either way, so a partial
+//! file left by another version of the file cannot slip through: it fails the check, and is
 //! deleted. Every other error (wrong size or checksum, HTTP error, a write that fails, e.g. on
 //! a full disk) deletes the partial file, so only a dropped connection keeps bytes on disk.
-//! Two processes must not download the same destination at the same time.
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +64,16 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
+
+mod lock;
+mod stamp;
+
+#[cfg(test)]
+mod concurrent_tests;
+#[cfg(test)]
+pub(crate) mod test_server;
+
+use lock::DownloadLock;
 
 /// A file that a dataset needs, as published: its name and what the download must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,25 +86,50 @@ pub struct RemoteFile {
     pub size: u64,
 }
 
+/// What a file must match to be accepted; each check is made when it is given.
+#[derive(Debug, Clone, Copy, Default)]
+struct Expected<'a> {
+    /// Size in bytes.
+    size: Option<u64>,
+    /// SHA-256 as hex, either case.
+    sha256: Option<&'a str>,
+    /// MD5 as hex, either case.
+    md5: Option<&'a str>,
+}
+
 /// How long to wait for a connection, and for each read once connected.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the bytes of an unfinished download of `dest` are kept: `.<name>.partial` beside it.
 pub fn partial_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
+    dest.with_file_name(format!(".{}.partial", file_name(dest)))
+}
+
+/// The file name of `dest`, as text (`download` if it has none).
+fn file_name(dest: &Path) -> String {
+    dest.file_name()
         .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "download".to_string());
-    dest.with_file_name(format!(".{name}.partial"))
+        .unwrap_or_else(|| "download".to_string())
+}
+
+/// The folder that holds `dest` (`.` for a bare file name).
+fn folder_of(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Downloads `url` to `dest`, verifying it, and returns `dest`.
 ///
 /// `expected_sha256` (lower-case hex) and `expected_size` are checked when given; give them
-/// whenever they are known. The parent folder of `dest` is created if needed. An existing
-/// `dest` is replaced only once the new file is complete and verified. A download that was
-/// cut off earlier resumes where it stopped (see the module doc).
+/// whenever they are known. The parent folder of `dest` is created if needed. A `dest` that is
+/// already there and passes the checks is returned without a download (it is hashed the first
+/// time only; see the module doc); one that fails them is downloaded again, and replaced only
+/// once the new file is complete and verified. A download that was cut off earlier resumes
+/// where it stopped. Other processes fetching the same `dest` at the same time wait for this
+/// one and then use its file.
 ///
 /// # Errors
 /// - [`DataError::HttpStatus`] when the server answers 404, 500, … (the message names the URL);
@@ -81,7 +138,7 @@ pub fn partial_path(dest: &Path) -> PathBuf {
 /// - [`DataError::Verification`] when the size or the SHA-256 is not the expected one;
 /// - [`DataError::Io`] when the destination folder cannot be written (e.g. the disk is full).
 ///
-/// In every error case nothing is left at `dest`, and nothing beside it except the partial
+/// In every error case no new file is left at `dest`, and nothing beside it except the partial
 /// file of a dropped connection.
 pub fn fetch(
     url: &str,
@@ -89,7 +146,12 @@ pub fn fetch(
     expected_sha256: Option<&str>,
     expected_size: Option<u64>,
 ) -> Result<PathBuf> {
-    fetch_checked(url, dest, expected_sha256, expected_size, None)
+    let expected = Expected {
+        size: expected_size,
+        sha256: expected_sha256,
+        md5: None,
+    };
+    fetch_checked(url, dest, expected)
 }
 
 /// [`fetch`] for a file published with an MD5 checksum, as Keras publishes its
@@ -99,36 +161,99 @@ pub fn fetch(
 /// # Errors
 /// As [`fetch`]; [`DataError::Verification`] with `what: "MD5"` for a wrong checksum.
 pub fn fetch_md5(url: &str, dest: &Path, expected_md5: Option<&str>) -> Result<PathBuf> {
-    fetch_checked(url, dest, None, None, expected_md5)
+    let expected = Expected {
+        md5: expected_md5,
+        ..Expected::default()
+    };
+    fetch_checked(url, dest, expected)
 }
 
-/// [`fetch`] with every check it can make: size, SHA-256 and MD5, each when given.
-fn fetch_checked(
-    url: &str,
-    dest: &Path,
-    expected_sha256: Option<&str>,
-    expected_size: Option<u64>,
-    expected_md5: Option<&str>,
-) -> Result<PathBuf> {
-    let folder = match dest.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+/// How this process keeps its download of a file apart from other processes fetching it.
+enum Guard {
+    /// It holds `.<name>.lock`: it alone touches the destination and `.<name>.partial`. The
+    /// lock is only held, never read: it is released when the guard is dropped.
+    Locked { _lock: DownloadLock },
+    /// The folder cannot be locked (`why`): the bytes go to a temporary file of its own.
+    Unlocked { why: std::io::Error },
+}
+
+/// [`fetch`] with every check it can make, each when given.
+fn fetch_checked(url: &str, dest: &Path, expected: Expected) -> Result<PathBuf> {
+    let folder = folder_of(dest);
     std::fs::create_dir_all(&folder).map_err(|e| DataError::io(&folder, e))?;
-    let partial = partial_path(dest);
-    let name = dest
-        .file_name()
-        .map_or_else(|| url.to_string(), |n| n.to_string_lossy().into_owned());
-    let result = fetch_into(url, &partial, &name, expected_sha256, expected_size)
-        .and_then(|()| check_md5(url, &partial, expected_md5));
-    match result {
-        Ok(()) => {
-            std::fs::rename(&partial, dest).map_err(|e| {
-                let _ = std::fs::remove_file(&partial);
-                DataError::io(dest, e)
-            })?;
-            Ok(dest.to_path_buf())
+    let guard = match DownloadLock::acquire(dest) {
+        Ok(lock) => Guard::Locked { _lock: lock },
+        Err(why) => Guard::Unlocked { why },
+    };
+    // The lock is released when `guard` goes, after the rename and the stamp.
+    fetch_guarded(url, dest, expected, &guard)
+}
+
+/// [`fetch`] once `guard` keeps the other processes away, or says why it cannot.
+fn fetch_guarded(url: &str, dest: &Path, expected: Expected, guard: &Guard) -> Result<PathBuf> {
+    if verified_copy(url, dest, expected)? {
+        return Ok(dest.to_path_buf());
+    }
+    match guard {
+        Guard::Locked { .. } => download_resumable(url, dest, expected)?,
+        Guard::Unlocked { why } => {
+            eprintln!(
+                "Cannot lock {} ({why}): downloading without a lock, into a temporary file \
+                 of this process",
+                lock::lock_path(dest).display()
+            );
+            download_private(url, dest, expected)?;
         }
+    }
+    stamp::record(dest, expected);
+    Ok(dest.to_path_buf())
+}
+
+/// Whether `dest` is already here and passes `expected`: at once when its stamp says it passed
+/// before, else after reading it all. A copy that fails is left for the download to replace,
+/// with a message that says what was wrong with it.
+///
+/// # Errors
+/// [`DataError::Io`] when `dest` is there but cannot be read.
+fn verified_copy(url: &str, dest: &Path, expected: Expected) -> Result<bool> {
+    if !dest.is_file() {
+        return Ok(false);
+    }
+    if stamp::matches(dest, expected) {
+        return Ok(true);
+    }
+    match verify_file(url, dest, expected) {
+        Ok(()) => {
+            stamp::record(dest, expected);
+            Ok(true)
+        }
+        Err(DataError::Verification {
+            what,
+            expected,
+            found,
+            ..
+        }) => {
+            eprintln!(
+                "{}: the copy already there is damaged (expected {what} {expected}, found \
+                 {found}); downloading it again",
+                dest.display()
+            );
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Downloads into `.<name>.partial`, which only the holder of the lock touches, resuming
+/// after the bytes an interrupted download left there; then verifies it and renames it onto
+/// `dest`.
+fn download_resumable(url: &str, dest: &Path, expected: Expected) -> Result<()> {
+    let partial = partial_path(dest);
+    let result = download_into(url, &partial, &file_name(dest), expected.size)
+        .and_then(|()| verify_file(url, &partial, expected))
+        .and_then(|()| std::fs::rename(&partial, dest).map_err(|e| DataError::io(dest, e)));
+    match result {
+        Ok(()) => Ok(()),
         // Only a dropped connection keeps its bytes, for the next call to resume.
         Err(e @ DataError::Download { .. }) if partial_len(&partial) > 0 => Err(e),
         Err(e) => {
@@ -138,19 +263,29 @@ fn fetch_checked(
     }
 }
 
+/// Downloads into a temporary file that no other process knows of, then verifies it and
+/// renames it onto `dest`. Whatever fails, the temporary file is removed.
+fn download_private(url: &str, dest: &Path, expected: Expected) -> Result<()> {
+    let folder = folder_of(dest);
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", file_name(dest)))
+        .suffix(".partial")
+        .tempfile_in(&folder)
+        .map_err(|e| DataError::io(&folder, e))?
+        .into_temp_path(); // removed when dropped, unless persisted
+    download_into(url, &temp, &file_name(dest), expected.size)?;
+    verify_file(url, &temp, expected)?;
+    temp.persist(dest).map_err(|e| DataError::io(dest, e.error))
+}
+
 fn partial_len(partial: &Path) -> u64 {
     std::fs::metadata(partial).map_or(0, |m| m.len())
 }
 
-/// Downloads into `partial` (resuming from its bytes), verifies, and syncs it to disk;
-/// `name` is shown on the progress bar.
-fn fetch_into(
-    url: &str,
-    partial: &Path,
-    name: &str,
-    expected_sha256: Option<&str>,
-    expected_size: Option<u64>,
-) -> Result<()> {
+/// Downloads `url` into `partial`, resuming after the bytes already there, and syncs it to
+/// disk; `name` is shown on the progress bar. Checks only that the whole announced body
+/// arrived: the file itself is checked afterwards, on disk, by [`verify_file`].
+fn download_into(url: &str, partial: &Path, name: &str, expected_size: Option<u64>) -> Result<()> {
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(CONNECT_TIMEOUT)
         .timeout_read(READ_TIMEOUT)
@@ -224,11 +359,7 @@ fn fetch_into(
         }
     }
 
-    let mut hasher = Sha256::new();
     let mut file = if start > 0 {
-        // The bytes already here count in the digest.
-        let mut existing = File::open(partial).map_err(|e| DataError::io(partial, e))?;
-        std::io::copy(&mut existing, &mut hasher).map_err(|e| DataError::io(partial, e))?;
         OpenOptions::new()
             .append(true)
             .open(partial)
@@ -259,7 +390,6 @@ fn fetch_into(
                 });
             }
         };
-        hasher.update(&buffer[..n]);
         file.write_all(&buffer[..n])
             .map_err(|e| DataError::io(partial, e))?;
         received += n as u64;
@@ -275,29 +405,47 @@ fn fetch_into(
             });
         }
     }
-    if let Some(expected) = expected_size {
-        if received != expected {
-            return Err(DataError::Verification {
-                url: url.to_string(),
-                what: "size in bytes",
-                expected: expected.to_string(),
-                found: received.to_string(),
-            });
-        }
-    }
-    let digest = to_hex(&hasher.finalize());
-    if let Some(expected) = expected_sha256 {
-        if !digest.eq_ignore_ascii_case(expected) {
-            return Err(DataError::Verification {
-                url: url.to_string(),
-                what: "SHA-256",
-                expected: expected.to_string(),
-                found: digest,
-            });
-        }
-    }
-    // Flushed to disk before the rename, so that a crash cannot leave a renamed empty file.
+    // On disk before it is checked and renamed, so that a crash cannot leave a renamed file
+    // whose bytes never reached the disk.
     file.sync_all().map_err(|e| DataError::io(partial, e))
+}
+
+/// Checks the file at `path`, as it is on disk, against `expected`: the size first (cheap),
+/// then each digest over the bytes read back from the file.
+///
+/// # Errors
+/// [`DataError::Verification`] naming `url` for the first check that fails;
+/// [`DataError::Io`] when the file cannot be read.
+fn verify_file(url: &str, path: &Path, expected: Expected) -> Result<()> {
+    let mismatch = |what: &'static str, expected: String, found: String| {
+        Err(DataError::Verification {
+            url: url.to_string(),
+            what,
+            expected,
+            found,
+        })
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
+    if let Some(want) = expected.size {
+        if size != want {
+            return mismatch("size in bytes", want.to_string(), size.to_string());
+        }
+    }
+    if let Some(want) = expected.sha256 {
+        let found = sha256_file(path)?;
+        if !found.eq_ignore_ascii_case(want) {
+            return mismatch("SHA-256", want.to_string(), found);
+        }
+    }
+    if let Some(want) = expected.md5 {
+        let found = md5_file(path)?;
+        if !found.eq_ignore_ascii_case(want) {
+            return mismatch("MD5", want.to_string(), found);
+        }
+    }
+    Ok(())
 }
 
 /// The total size from `Content-Range: bytes <start>-<end>/<total>`, when `<start>` is the
@@ -319,24 +467,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(|e| DataError::io(path, e))?;
     Ok(to_hex(&hasher.finalize()))
-}
-
-/// Checks the MD5 of a complete download (a second pass over the file: MD5 is only asked for
-/// by Keras's weight files, read once).
-fn check_md5(url: &str, path: &Path, expected_md5: Option<&str>) -> Result<()> {
-    let Some(expected) = expected_md5 else {
-        return Ok(());
-    };
-    let digest = md5_file(path)?;
-    if digest.eq_ignore_ascii_case(expected) {
-        return Ok(());
-    }
-    Err(DataError::Verification {
-        url: url.to_string(),
-        what: "MD5",
-        expected: expected.to_string(),
-        found: digest,
-    })
 }
 
 /// MD5 of a file's bytes, as lower-case hex (what `md5sum` prints, and what Keras's
@@ -375,107 +505,6 @@ fn progress_bar(name: &str, total: Option<u64>) -> ProgressBar {
     bar
 }
 
-/// A tiny HTTP/1.1 server on 127.0.0.1 for the download tests (here and in the loaders).
-#[cfg(test)]
-pub(crate) mod test_server {
-    use std::collections::HashMap;
-    use std::io::{BufRead, BufReader, Write};
-    use std::net::TcpListener;
-    use std::time::{Duration, Instant};
-
-    /// What the server does for one path.
-    #[derive(Clone)]
-    pub enum Reply {
-        /// 200 with the whole body.
-        Body(Vec<u8>),
-        /// 200 announcing the whole body, then the connection closes after `sent` bytes.
-        DropAfter { body: Vec<u8>, sent: usize },
-        /// Honours `Range: bytes=<start>-` with 206 and `Content-Range` (416 past the end);
-        /// 200 with the whole body without a Range header.
-        Ranged(Vec<u8>),
-    }
-
-    /// Serves `routes` (path → reply; anything else is a 404) for at most `max_requests`
-    /// requests or 20 seconds, whichever comes first. Returns the base URL
-    /// (`http://127.0.0.1:PORT`) and a handle that yields the paths requested, in order, each
-    /// followed by ` (bytes=<start>-)` when the request asked for a range.
-    pub fn serve(
-        routes: HashMap<String, Reply>,
-        max_requests: usize,
-    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let base = format!("http://{}", listener.local_addr().expect("bound address"));
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let handle = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let mut requested = Vec::new();
-            while requested.len() < max_requests && Instant::now() < deadline {
-                let mut stream = match listener.accept() {
-                    Ok((stream, _)) => stream,
-                    Err(_) => {
-                        std::thread::sleep(Duration::from_millis(5));
-                        continue;
-                    }
-                };
-                stream.set_nonblocking(false).expect("blocking stream");
-                let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                // Read the headers up to the blank line, keeping a Range header.
-                let mut range_start: Option<usize> = None;
-                let mut line = String::new();
-                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(value) = lower.strip_prefix("range: bytes=") {
-                        range_start = value.trim().trim_end_matches('-').parse().ok();
-                    }
-                    line.clear();
-                }
-                let path = request_line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .to_string();
-                let mut extra = String::new();
-                let (status, body, sent) = match (routes.get(&path), range_start) {
-                    (Some(Reply::Body(body)), _) => ("200 OK", body.clone(), body.len()),
-                    (Some(Reply::DropAfter { body, sent }), _) => ("200 OK", body.clone(), *sent),
-                    (Some(Reply::Ranged(body)), Some(start)) if start < body.len() => {
-                        extra = format!(
-                            "Content-Range: bytes {start}-{}/{}\r\n",
-                            body.len() - 1,
-                            body.len()
-                        );
-                        let rest = body[start..].to_vec();
-                        let len = rest.len();
-                        ("206 Partial Content", rest, len)
-                    }
-                    (Some(Reply::Ranged(_)), Some(_)) => ("416 Range Not Satisfiable", vec![], 0),
-                    (Some(Reply::Ranged(body)), None) => ("200 OK", body.clone(), body.len()),
-                    (None, _) => ("404 Not Found", b"not found".to_vec(), 9),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body[..sent]);
-                let _ = stream.flush();
-                match range_start {
-                    Some(start) => requested.push(format!("{path} (bytes={start}-)")),
-                    None => requested.push(path),
-                }
-            }
-            requested
-        });
-        (base, handle)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -483,7 +512,7 @@ mod tests {
     use super::test_server::{serve, Reply};
     use super::*;
 
-    fn files_in(dir: &Path) -> Vec<String> {
+    pub(super) fn files_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .expect("readable dir")
             .map(|entry| {
@@ -516,8 +545,11 @@ mod tests {
         assert_eq!(got, dest);
         assert_eq!(std::fs::read(&dest).expect("written"), body);
         assert_eq!(sha256_file(&dest).expect("readable"), digest);
-        // Only the file itself: no temporary left beside it.
-        assert_eq!(files_in(&dir.path().join("sub")), vec!["f.bin"]);
+        // The file and its stamp: no temporary file, no lock file left beside it.
+        assert_eq!(
+            files_in(&dir.path().join("sub")),
+            vec![".f.bin.verified", "f.bin"]
+        );
         assert_eq!(server.join().expect("server thread"), vec!["/f.bin"]);
     }
 
@@ -573,7 +605,7 @@ mod tests {
         assert!(files_in(dir.path()).is_empty());
     }
 
-    fn numbered_body(len: u32) -> Vec<u8> {
+    pub(super) fn numbered_body(len: u32) -> Vec<u8> {
         (0..len).map(|i| (i % 251) as u8).collect()
     }
 
@@ -604,7 +636,7 @@ mod tests {
         let (base, server) = serve(routes, 1);
         fetch(&format!("{base}/f.bin"), &dest, Some(&digest), Some(50_000)).expect("resumed");
         assert_eq!(std::fs::read(&dest).expect("written"), body);
-        assert_eq!(files_in(dir.path()), vec!["f.bin"]);
+        assert_eq!(files_in(dir.path()), vec![".f.bin.verified", "f.bin"]);
         assert_eq!(
             server.join().expect("server"),
             vec![format!("/f.bin (bytes={}-)", kept.len())]
@@ -622,7 +654,7 @@ mod tests {
         let (base, server) = serve(routes, 1);
         fetch(&format!("{base}/f.bin"), &dest, Some(&digest), None).expect("restarted");
         assert_eq!(std::fs::read(&dest).expect("written"), body);
-        assert_eq!(files_in(dir.path()), vec!["f.bin"]);
+        assert_eq!(files_in(dir.path()), vec![".f.bin.verified", "f.bin"]);
         assert_eq!(server.join().expect("server"), vec!["/f.bin (bytes=1000-)"]);
     }
 
@@ -727,7 +759,138 @@ mod tests {
         assert!(files_in(&dir.path().join("models")).is_empty());
         fetch_md5(&url, &dest, Some(&digest.to_uppercase())).expect("right md5");
         assert_eq!(std::fs::read(&dest).expect("written"), body);
-        assert_eq!(files_in(&dir.path().join("models")), vec!["w.h5"]);
+        assert_eq!(
+            files_in(&dir.path().join("models")),
+            vec![".w.h5.verified", "w.h5"]
+        );
+    }
+
+    /// A URL where nothing listens: a fetch that asks the network fails at once.
+    fn refused_url() -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        format!("http://127.0.0.1:{port}/f.bin")
+    }
+
+    #[test]
+    fn a_good_file_already_there_is_used_without_a_download() {
+        let body = numbered_body(20_000);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        std::fs::write(&dest, &body).expect("copy already there");
+        let got = fetch(
+            &refused_url(),
+            &dest,
+            Some(&sha256_bytes(&body)),
+            Some(20_000),
+        )
+        .expect("the copy passes its checks");
+        assert_eq!(got, dest);
+        // Hashed once, and stamped so that it is not hashed again.
+        assert_eq!(files_in(dir.path()), vec![".f.bin.verified", "f.bin"]);
+    }
+
+    #[test]
+    fn a_damaged_copy_is_downloaded_again() {
+        let body = numbered_body(20_000);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        let mut damaged = body.clone();
+        damaged[12_345] ^= 0x10; // one bit flipped, same size
+        std::fs::write(&dest, &damaged).expect("damaged copy");
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        fetch(
+            &format!("{base}/f.bin"),
+            &dest,
+            Some(&sha256_bytes(&body)),
+            Some(20_000),
+        )
+        .expect("downloaded again");
+        assert_eq!(std::fs::read(&dest).expect("replaced"), body);
+        assert_eq!(server.join().expect("server"), vec!["/f.bin"]);
+        assert_eq!(files_in(dir.path()), vec![".f.bin.verified", "f.bin"]);
+    }
+
+    /// Rewrites `path` with `bytes` and gives it the modification time `time`.
+    fn rewrite_with_time(path: &Path, bytes: &[u8], time: std::time::SystemTime) {
+        std::fs::write(path, bytes).expect("rewrite");
+        File::options()
+            .write(true)
+            .open(path)
+            .expect("open")
+            .set_modified(time)
+            .expect("set the modification time");
+    }
+
+    #[test]
+    fn a_verified_file_is_hashed_again_only_when_its_size_or_time_changes() {
+        let body = numbered_body(30_000);
+        let digest = sha256_bytes(&body);
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        fetch(&format!("{base}/f.bin"), &dest, Some(&digest), None).expect("first download");
+        assert_eq!(server.join().expect("server"), vec!["/f.bin"]);
+
+        // Other bytes of the same size and time: the stamp still matches, so the file is
+        // taken without being read. This proves that the hash was skipped.
+        let modified = std::fs::metadata(&dest)
+            .and_then(|m| m.modified())
+            .expect("modification time");
+        let other = vec![7u8; body.len()];
+        rewrite_with_time(&dest, &other, modified);
+        fetch(&refused_url(), &dest, Some(&digest), None).expect("trusted by its stamp");
+        assert_eq!(std::fs::read(&dest).expect("read"), other);
+
+        // A different time: hashed again, found wrong, downloaded again.
+        rewrite_with_time(&dest, &other, modified + Duration::from_secs(1));
+        let routes = HashMap::from([("/f.bin".to_string(), Reply::Body(body.clone()))]);
+        let (base, server) = serve(routes, 1);
+        fetch(&format!("{base}/f.bin"), &dest, Some(&digest), None).expect("fetched again");
+        assert_eq!(std::fs::read(&dest).expect("read"), body);
+        assert_eq!(server.join().expect("server"), vec!["/f.bin"]);
+
+        // A different expected digest does not match the stamp either.
+        let err = fetch(&refused_url(), &dest, Some(&"0".repeat(64)), None)
+            .expect_err("not the file asked for, and offline");
+        assert!(matches!(err, DataError::Download { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn without_a_lock_a_cut_off_download_leaves_nothing() {
+        let body = numbered_body(50_000);
+        let routes = HashMap::from([(
+            "/f.bin".to_string(),
+            Reply::DropAfter {
+                body: body.clone(),
+                sent: 20_000,
+            },
+        )]);
+        let (base, _server) = serve(routes, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("f.bin");
+        let unlocked = Guard::Unlocked {
+            why: std::io::Error::other("no locks in this test"),
+        };
+        let digest = sha256_bytes(&body);
+        let expected = Expected {
+            sha256: Some(&digest),
+            ..Expected::default()
+        };
+        let err = fetch_guarded(&format!("{base}/f.bin"), &dest, expected, &unlocked)
+            .expect_err("dropped");
+        assert!(matches!(err, DataError::Download { .. }), "{err:?}");
+        // The temporary file of this process is never resumed, so it goes too.
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{:?}",
+            files_in(dir.path())
+        );
     }
 
     #[test]
