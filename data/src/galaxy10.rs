@@ -49,11 +49,11 @@
 use std::path::{Path, PathBuf};
 
 use astrograd_tensor::Tensor;
-use hdf5_reader::{Dataset, Datatype, H5Type, Hdf5File};
+use hdf5_reader::{Dataset, Datatype, H5Type, Hdf5File, OpenOptions};
 
 use crate::cache::{Fallback, Lookup};
 use crate::download::{fetch, sha256_file, RemoteFile};
-use crate::error::{DataError, Result};
+use crate::error::{regular_file, DataError, Result};
 
 /// The folder name under `$ASTROGRAD_DATA` and the cache (both editions live there).
 pub const DATASET: &str = "galaxy10";
@@ -324,9 +324,73 @@ fn how_to(file: &Galaxy10File) -> String {
     )
 }
 
-/// The largest expansion of a deflate stream (about 1032 : 1): a file cannot hold more pixels
-/// than this times its size, so a damaged shape cannot make us allocate without bound.
-const MAX_DEFLATE_RATIO: u64 = 1032;
+/// The largest expansion of a deflate stream (about 1032 : 1): a compressed dataset cannot
+/// hold more bytes than this times the file's size.
+pub const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// The most bytes a chunked (possibly compressed) dataset may declare, whatever the file's
+/// size: 8 GiB, over twice the real DECals images (17736·256·256·3 = 3.5 GB).
+pub const MAX_DATASET_BYTES: u64 = 8 << 30;
+
+/// The largest chunk of a chunked dataset that is inflated (64 MiB; h5py's automatic chunks
+/// are at most 1 MiB).
+const MAX_CHUNK_BYTES: usize = 64 << 20;
+
+/// Checks the size `dataset` declares (its shape times `element_size` bytes) against what a
+/// file of `file_len` bytes can hold, before anything is allocated for it:
+///
+/// - a contiguous or compact dataset is stored as it is, so it holds at most `file_len`
+///   bytes;
+/// - a chunked dataset may be compressed: at most [`MAX_DEFLATE_RATIO`] × `file_len` bytes,
+///   and never more than [`MAX_DATASET_BYTES`].
+///
+/// Returns the declared number of elements.
+fn check_declared_size(
+    path: &Path,
+    name: &str,
+    dataset: &Dataset,
+    element_size: u64,
+    file_len: u64,
+) -> Result<u64> {
+    let shape = dataset.shape();
+    let numel = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+    let bytes = numel.and_then(|n| n.checked_mul(element_size));
+    let (limit, why) = if dataset.chunks().is_some() {
+        let by_ratio = file_len.saturating_mul(MAX_DEFLATE_RATIO);
+        if by_ratio < MAX_DATASET_BYTES {
+            (
+                by_ratio,
+                format!(
+                    "a chunked dataset inflates to at most {MAX_DEFLATE_RATIO} times the \
+                     file's {file_len} bytes"
+                ),
+            )
+        } else {
+            (
+                MAX_DATASET_BYTES,
+                "a chunked dataset may hold at most 8 GiB".to_string(),
+            )
+        }
+    } else {
+        (
+            file_len,
+            format!("an uncompressed dataset lies inside the file's {file_len} bytes"),
+        )
+    };
+    match (numel, bytes) {
+        (Some(numel), Some(bytes)) if bytes <= limit => Ok(numel),
+        _ => Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            item: format!("dataset `{name}`"),
+            declared: match bytes {
+                Some(bytes) => format!("shape {shape:?} = {bytes} bytes"),
+                None => format!("shape {shape:?}, more than 2^64 bytes"),
+            },
+            limit,
+            why,
+        }),
+    }
+}
 
 /// Reads one Galaxy10 file and checks that it is laid out as `file` says: an `images` dataset
 /// uint8 `[N, H, W, 3]` (H = W = `file.side` when given, else any H = W ≥ 1), an `ans`
@@ -334,9 +398,12 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// read alike, with any of HDF5's gzip and shuffle filters.
 ///
 /// # Errors
-/// - [`DataError::Io`] when the file cannot be opened;
+/// - [`DataError::Io`] when the file cannot be opened, [`DataError::NotAFile`] when it is a
+///   named pipe, a device or a folder;
 /// - [`DataError::Truncated`] when it is shorter than its HDF5 superblock says;
 /// - [`DataError::Corrupt`] when it is not HDF5 or a dataset's bytes do not decode;
+/// - [`DataError::TooLarge`] when a dataset declares more bytes than the file can hold (the
+///   rule is [`check_declared_size`]'s), before anything is allocated for it;
 /// - [`DataError::Layout`] for a missing dataset, a wrong shape or dtype, counts that differ
 ///   or a label out of range — each naming the file, the dataset, what was expected and found.
 pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {
@@ -351,10 +418,12 @@ pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {
         expected,
         found,
     };
-    let file_len = std::fs::metadata(path)
-        .map_err(|e| DataError::io(path, e))?
-        .len();
-    let h5 = Hdf5File::open(path).map_err(|e| corrupt(e.to_string()))?;
+    // A named pipe or a device is refused here: opening it could wait forever.
+    let file_len = regular_file(path)?.len();
+    // h5py's automatic chunks are at most 1 MiB; a chunk declared larger than this is refused
+    // before it is inflated.
+    let options = OpenOptions::default().with_max_chunk_bytes(MAX_CHUNK_BYTES);
+    let h5 = Hdf5File::open_with_options(path, options).map_err(|e| corrupt(e.to_string()))?;
     // As libhdf5 does: a file shorter than its superblock says was cut off.
     let superblock = h5.superblock();
     let expected_len = superblock
@@ -407,15 +476,7 @@ pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {
             format!("shape {shape:?}"),
         ));
     }
-    let numel = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
-    let numel = match numel {
-        Some(n) if n <= file_len.saturating_mul(MAX_DEFLATE_RATIO) => n,
-        _ => {
-            return Err(corrupt(format!(
-                "dataset `images` of shape {shape:?} cannot fit in a file of {file_len} bytes"
-            )))
-        }
-    };
+    let numel = check_declared_size(path, "images", &images, 1, file_len)?;
     let dims = [shape[0], shape[1], shape[2], shape[3]].map(|d| d as usize);
     let n = dims[0];
 
@@ -432,6 +493,9 @@ pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {
             format!("shape ({n},), one label per image"),
             format!("shape {:?}", labels_ds.shape()),
         ));
+    }
+    if let Datatype::FixedPoint { size, .. } = labels_ds.dtype() {
+        check_declared_size(path, "ans", &labels_ds, u64::from(*size), file_len)?;
     }
     let labels = read_labels(&labels_ds)
         .map_err(|found| layout("dataset `ans`", "integer labels".to_string(), found))?;
@@ -670,6 +734,87 @@ mod tests {
         assert!(err.to_string().contains("Galaxy10.h5"), "{err}");
         let err = read(&dir.path().join("missing.h5"), &SDSS_FILE).expect_err("missing");
         assert!(matches!(err, DataError::Io { .. }), "{err:?}");
+    }
+
+    /// `bytes` with every `(N, H, W, 3)` shape of the images dataset (its dims and its max
+    /// dims, little-endian u64) given `n` images instead.
+    fn with_image_count(bytes: &[u8], shape: [u64; 4], n: u64) -> Vec<u8> {
+        let old: Vec<u8> = shape.iter().flat_map(|d| d.to_le_bytes()).collect();
+        let mut new_shape = shape;
+        new_shape[0] = n;
+        let new: Vec<u8> = new_shape.iter().flat_map(|d| d.to_le_bytes()).collect();
+        let mut out = bytes.to_vec();
+        let mut patched = 0;
+        let mut at = 0;
+        while let Some(offset) = out[at..].windows(old.len()).position(|w| w == old) {
+            let start = at + offset;
+            out[start..start + new.len()].copy_from_slice(&new);
+            at = start + new.len();
+            patched += 1;
+        }
+        assert!(patched >= 1, "the fixture holds the shape {shape:?}");
+        out
+    }
+
+    /// A fixture whose images dataset declares `n` images, and the rule that must refuse it.
+    struct DeclaredSizeCase {
+        fixture: &'static str,
+        shape: [u64; 4],
+        n: u64,
+        why: &'static str,
+    }
+
+    #[test]
+    fn declared_sizes_beyond_the_file_are_refused_before_allocating() {
+        let cases = [
+            // 12000·69·69·3 = 171 MB in a 173 kB file: the old rule (1032 × the file) let
+            // it through and allocated it.
+            DeclaredSizeCase {
+                fixture: "galaxy10_sdss.h5",
+                shape: [12, 69, 69, 3],
+                n: 12_000,
+                why: "uncompressed dataset lies inside the file",
+            },
+            DeclaredSizeCase {
+                fixture: "galaxy10_sdss.h5",
+                shape: [12, 69, 69, 3],
+                n: u64::MAX / 2,
+                why: "uncompressed dataset lies inside the file",
+            },
+            // Chunked and gzip-compressed: 5000·64·64·3 = 61 MB from 37 kB is more than
+            // deflate can inflate.
+            DeclaredSizeCase {
+                fixture: "galaxy10_decals.h5",
+                shape: [5, 64, 64, 3],
+                n: 5_000,
+                why: "1032 times",
+            },
+        ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        for case in cases {
+            let bytes = std::fs::read(fixture(case.fixture)).expect("fixture");
+            let path = dir.path().join(case.fixture);
+            std::fs::write(&path, with_image_count(&bytes, case.shape, case.n)).expect("write");
+            let err = read(&path, &DECALS_FILE).expect_err("declared too large");
+            assert!(
+                matches!(&err, DataError::TooLarge { item, why, .. }
+                    if item == "dataset `images`" && why.contains(case.why)),
+                "{}: {err:?}",
+                case.fixture
+            );
+            assert!(err.to_string().contains(case.fixture), "{err}");
+        }
+        // A chunked dataset is refused above 8 GiB whatever the file's size.
+        let bytes = std::fs::read(fixture("galaxy10_decals.h5")).expect("fixture");
+        let mut big = with_image_count(&bytes, [5, 64, 64, 3], 1 << 20);
+        big.resize(big.len() + (16 << 20), 0); // 16 MiB × 1032 is above 8 GiB
+        let path = dir.path().join("padded.h5");
+        std::fs::write(&path, big).expect("write");
+        let err = read(&path, &DECALS_FILE).expect_err("above the cap");
+        assert!(
+            matches!(&err, DataError::TooLarge { limit, .. } if *limit == MAX_DATASET_BYTES),
+            "{err:?}"
+        );
     }
 
     /// A lookup whose only place and download folder is `cache`.
