@@ -213,7 +213,12 @@ impl Lookup {
 
     /// Whether `dir` is the folder that downloads go to.
     fn downloads_into(&self, dir: &Path) -> bool {
-        matches!(&self.fallback, Fallback::Download { dir: download_dir, .. } if download_dir == dir)
+        match &self.fallback {
+            Fallback::Download {
+                dir: download_dir, ..
+            } => download_dir == dir,
+            Fallback::Fail { .. } => false,
+        }
     }
 
     /// The paths of `files` in the download folder, each fetched unless a verified copy is
