@@ -34,19 +34,24 @@
 //! # Checks
 //! Google publishes no checksum for this zip. The download is checked by its size,
 //! [`ZIP_SIZE`] (the byte count Keras prints when it downloads it), and the archive by its
-//! structure: it must open as a zip, every entry's CRC-32 must match (the `zip` crate checks it
-//! while reading), and it must hold the four class folders.
+//! structure: it must open as a zip, every entry must give exactly its declared size and
+//! CRC-32 as it is written (see [`extract`]), and it must hold the four class folders.
 //!
 //! # Safe extraction
 //! An archive is untrusted input. Every entry is checked *before anything is written*: a name
 //! with a `..` component, an absolute name or a symbolic link rejects the whole archive
 //! ("zip slip"), and so does a total size above [`MAX_EXTRACTED_BYTES`] (a zip bomb). The
 //! entries are written into a temporary folder beside the target, which is renamed onto
-//! `cats_and_dogs_filtered` only once everything is written and checked: the folder either
-//! does not exist or is complete, and an interrupted extraction leaves nothing behind.
+//! `cats_and_dogs_filtered` only once everything is written and checked: an interrupted or
+//! failed extraction leaves nothing behind. A `cats_and_dogs_filtered` folder that lacks any
+//! file of the archive (or holds it at another size) is what an extraction stopped halfway by
+//! other means leaves (an `unzip` interrupted, a copy cut short): it is replaced by a fresh
+//! extraction.
 use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+
+use flate2::CrcWriter;
 
 use crate::cache::{Fallback, Lookup};
 use crate::download::fetch;
@@ -198,20 +203,36 @@ fn missing_classes(root: &Path) -> DataError {
     }
 }
 
+/// One entry of the archive, checked before anything is written.
+struct CheckedEntry {
+    /// Its position in the archive.
+    index: usize,
+    /// Its name as a path that stays inside the target folder.
+    relative: PathBuf,
+    is_dir: bool,
+    /// Its declared uncompressed size.
+    size: u64,
+}
+
 /// Extracts the zip at `zip_path` into `into`, giving `into/cats_and_dogs_filtered`; does
-/// nothing when that folder is already complete. See the module doc for the safety checks.
+/// nothing when that folder already holds every file of the archive at its size. See the
+/// module doc for the safety checks.
+///
+/// Each entry is copied through a CRC-32 hasher with room for one byte more than it
+/// declares: an entry longer or shorter than declared, or whose bytes were altered (stored or
+/// deflated), is an error before the extraction is accepted.
 ///
 /// # Errors
 /// - [`DataError::Io`] when the zip cannot be opened or `into` cannot be written;
-/// - [`DataError::Corrupt`] when it is not a zip, or an entry does not decompress or fails
-///   its CRC-32;
+/// - [`DataError::Corrupt`] when it is not a zip;
+/// - [`DataError::CorruptEntry`], naming the entry, when one does not decompress, fails its
+///   CRC-32 or is not its declared size;
 /// - [`DataError::UnsafeArchiveEntry`] for a `..` component, an absolute name or a symlink;
-/// - [`DataError::Layout`] when the archive is too large or lacks the four class folders.
+/// - [`DataError::Layout`] when the archive is too large or lacks the four class folders;
+/// - [`DataError::StaleExtraction`] when an incomplete folder is in the way and cannot be
+///   moved (the message says which folder to delete).
 pub fn extract(zip_path: &Path, into: &Path) -> Result<CatsAndDogs> {
     let target = into.join(FOLDER);
-    if let Some(done) = CatsAndDogs::at(&target) {
-        return Ok(done);
-    }
     let corrupt = |detail: String| DataError::Corrupt {
         path: zip_path.to_path_buf(),
         format: "zip",
@@ -219,9 +240,59 @@ pub fn extract(zip_path: &Path, into: &Path) -> Result<CatsAndDogs> {
     };
     let file = File::open(zip_path).map_err(|e| DataError::io(zip_path, e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| corrupt(e.to_string()))?;
+    let entries = check_entries(zip_path, &mut archive)?;
+    if let Some(done) = complete_extraction(into, &entries) {
+        return Ok(done);
+    }
 
-    // Check every entry before writing anything.
-    let mut entries: Vec<(usize, PathBuf, bool)> = Vec::with_capacity(archive.len());
+    std::fs::create_dir_all(into).map_err(|e| DataError::io(into, e))?;
+    // Removed with everything in it when dropped, on success (after the rename) or error.
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{FOLDER}."))
+        .tempdir_in(into)
+        .map_err(|e| DataError::io(into, e))?;
+    for entry in &entries {
+        let dest = staging.path().join(&entry.relative);
+        if entry.is_dir {
+            std::fs::create_dir_all(&dest).map_err(|e| DataError::io(&dest, e))?;
+            continue;
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
+        }
+        write_entry(zip_path, &mut archive, entry, &dest)?;
+    }
+
+    let extracted = staging.path().join(FOLDER);
+    if CatsAndDogs::at(&extracted).is_none() {
+        return Err(DataError::Layout {
+            path: zip_path.to_path_buf(),
+            item: "archive contents".to_string(),
+            expected: format!(
+                "folders {}",
+                CLASS_FOLDERS.map(|c| format!("{FOLDER}/{c}")).join(", ")
+            ),
+            found: match missing_classes(&extracted) {
+                DataError::Layout { found, .. } => found,
+                other => other.to_string(),
+            },
+        });
+    }
+    replace_target(&extracted, &target, staging.path(), into, &entries)?;
+    CatsAndDogs::at(&target).ok_or_else(|| missing_classes(&target))
+}
+
+/// Checks every entry's name and the total size, before anything is written.
+fn check_entries(
+    zip_path: &Path,
+    archive: &mut zip::ZipArchive<File>,
+) -> Result<Vec<CheckedEntry>> {
+    let corrupt = |detail: String| DataError::Corrupt {
+        path: zip_path.to_path_buf(),
+        format: "zip",
+        detail,
+    };
+    let mut entries = Vec::with_capacity(archive.len());
     let mut total: u64 = 0;
     for index in 0..archive.len() {
         let entry = archive
@@ -245,7 +316,12 @@ pub fn extract(zip_path: &Path, into: &Path) -> Result<CatsAndDogs> {
             return Err(unsafe_entry("its name leaves the target folder"));
         }
         total = total.saturating_add(entry.size());
-        entries.push((index, relative, entry.is_dir()));
+        entries.push(CheckedEntry {
+            index,
+            relative,
+            is_dir: entry.is_dir(),
+            size: entry.size(),
+        });
     }
     if total > MAX_EXTRACTED_BYTES {
         return Err(DataError::Layout {
@@ -255,63 +331,108 @@ pub fn extract(zip_path: &Path, into: &Path) -> Result<CatsAndDogs> {
             found: format!("{total} bytes"),
         });
     }
+    Ok(entries)
+}
 
-    std::fs::create_dir_all(into).map_err(|e| DataError::io(into, e))?;
-    // Removed with everything in it when dropped, on success (after the rename) or error.
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{FOLDER}."))
-        .tempdir_in(into)
-        .map_err(|e| DataError::io(into, e))?;
-    for (index, relative, is_dir) in entries {
-        let dest = staging.path().join(&relative);
-        if is_dir {
-            std::fs::create_dir_all(&dest).map_err(|e| DataError::io(&dest, e))?;
-            continue;
-        }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
-        }
-        let entry = archive
-            .by_index(index)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let declared = entry.size();
-        let mut out = File::create(&dest).map_err(|e| DataError::io(&dest, e))?;
-        // `take` holds the entry to its declared size even if its header lies; reading to
-        // the end makes the zip crate check the CRC-32.
-        let written = std::io::copy(&mut entry.take(declared), &mut out).map_err(|e| {
-            corrupt(format!(
-                "entry {}: {e}",
-                relative.display().to_string().replace('\\', "/")
-            ))
-        })?;
-        if written != declared {
-            return Err(corrupt(format!(
-                "entry {}: {written} bytes where the archive announces {declared}",
-                relative.display()
-            )));
-        }
-    }
-
-    let extracted = staging.path().join(FOLDER);
-    if CatsAndDogs::at(&extracted).is_none() {
-        return Err(DataError::Layout {
-            path: zip_path.to_path_buf(),
-            item: "archive contents".to_string(),
-            expected: format!(
-                "folders {}",
-                CLASS_FOLDERS.map(|c| format!("{FOLDER}/{c}")).join(", ")
-            ),
-            found: match missing_classes(&extracted) {
-                DataError::Layout { found, .. } => found,
-                other => other.to_string(),
+/// Writes one file entry to `dest`, checking its size and CRC-32 while it is written.
+fn write_entry(
+    zip_path: &Path,
+    archive: &mut zip::ZipArchive<File>,
+    entry: &CheckedEntry,
+    dest: &Path,
+) -> Result<()> {
+    let name = entry.relative.display().to_string().replace('\\', "/");
+    let damaged = |expected: String, found: String| DataError::CorruptEntry {
+        path: zip_path.to_path_buf(),
+        entry: name.clone(),
+        expected,
+        found,
+    };
+    let mut reader = archive.by_index(entry.index).map_err(|e| {
+        damaged(
+            "an entry that can be read".to_string(),
+            format!("an unreadable entry ({e})"),
+        )
+    })?;
+    let declared_crc = reader.crc32();
+    let out = File::create(dest).map_err(|e| DataError::io(dest, e))?;
+    let mut out = CrcWriter::new(out);
+    // Room for one byte more than declared, so that a longer entry shows, and so that the
+    // last read reaches the end of the entry, where the zip crate checks the CRC-32 too.
+    let written = std::io::copy(&mut (&mut reader).take(entry.size + 1), &mut out);
+    let written = written.map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => damaged(
+            format!("{} bytes with CRC-32 {declared_crc:08x}", entry.size),
+            format!("data that does not decode: {e}"),
+        ),
+        _ => DataError::io(dest, e),
+    })?;
+    if written != entry.size {
+        return Err(damaged(
+            format!("{} bytes", entry.size),
+            if written > entry.size {
+                format!("more than {}", entry.size)
+            } else {
+                format!("{written} bytes")
             },
+        ));
+    }
+    let crc = out.crc().sum();
+    if crc != declared_crc {
+        return Err(damaged(
+            format!("CRC-32 {declared_crc:08x}"),
+            format!("CRC-32 {crc:08x}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The extracted tree in `into` when it holds every file of the archive at its declared size
+/// (a complete earlier extraction), else `None`.
+fn complete_extraction(into: &Path, entries: &[CheckedEntry]) -> Option<CatsAndDogs> {
+    let found = CatsAndDogs::at(&into.join(FOLDER))?;
+    let complete = entries
+        .iter()
+        .filter(|e| !e.is_dir && e.relative.starts_with(FOLDER))
+        .all(|e| {
+            std::fs::metadata(into.join(&e.relative))
+                .is_ok_and(|m| m.is_file() && m.len() == e.size)
         });
+    complete.then_some(found)
+}
+
+/// Renames the fresh `extracted` tree onto `target`. When `target` is in the way: another
+/// process may have just finished the same extraction (then its tree is used), or it is an
+/// incomplete tree left earlier, which is moved into `staging` (deleted with it) and replaced.
+fn replace_target(
+    extracted: &Path,
+    target: &Path,
+    staging: &Path,
+    into: &Path,
+    entries: &[CheckedEntry],
+) -> Result<()> {
+    let Err(first) = std::fs::rename(extracted, target) else {
+        return Ok(());
+    };
+    if complete_extraction(into, entries).is_some() {
+        return Ok(());
     }
-    if let Err(e) = std::fs::rename(&extracted, &target) {
-        // Another process may have finished the same extraction first.
-        return CatsAndDogs::at(&target).ok_or_else(|| DataError::io(&target, e));
+    let stale = |detail: String| DataError::StaleExtraction {
+        path: target.to_path_buf(),
+        detail,
+    };
+    match std::fs::rename(target, staging.join("stale")) {
+        Ok(()) => {}
+        // Gone already: another process moved it.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(stale(format!("{first}; moving it aside: {e}"))),
     }
-    CatsAndDogs::at(&target).ok_or_else(|| missing_classes(&target))
+    if let Err(e) = std::fs::rename(extracted, target) {
+        if complete_extraction(into, entries).is_none() {
+            return Err(stale(format!("{first}; then: {e}")));
+        }
+    }
+    Ok(())
 }
 
 /// `name` as a relative path that stays inside the target folder, or why it does not.
@@ -379,9 +500,12 @@ mod tests {
     }
 
     fn zip_bytes(entries: &[Entry]) -> Vec<u8> {
+        zip_bytes_with(entries, zip::CompressionMethod::Deflated)
+    }
+
+    fn zip_bytes_with(entries: &[Entry], method: zip::CompressionMethod) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
         for entry in entries {
             match entry {
                 Entry::File(name, body) => {
@@ -507,6 +631,137 @@ mod tests {
         assert!(message.contains("validation/cats"), "{message}");
         // Nothing half-extracted is left.
         assert!(names_in(&into).is_empty(), "{:?}", names_in(&into));
+    }
+
+    /// Where the data of entry `name` starts in `zip`, and how many bytes it takes.
+    fn entry_data(zip: &[u8], name: &str) -> (usize, usize) {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("valid zip");
+        let entry = archive.by_name(name).expect("entry exists");
+        let start = entry.data_start().expect("local header read") as usize;
+        (start, entry.compressed_size() as usize)
+    }
+
+    /// An archive with one entry's bytes altered, and how it was made.
+    struct AlteredCase {
+        name: &'static str,
+        method: zip::CompressionMethod,
+    }
+
+    #[test]
+    fn an_altered_entry_is_an_error_naming_it_and_nothing_is_kept() {
+        let entry = "cats_and_dogs_filtered/train/dogs/dog.0.jpg";
+        let cases = [
+            AlteredCase {
+                name: "stored",
+                method: zip::CompressionMethod::Stored,
+            },
+            AlteredCase {
+                name: "deflated",
+                method: zip::CompressionMethod::Deflated,
+            },
+        ];
+        for case in cases {
+            let mut zip = zip_bytes_with(&good_entries(), case.method);
+            let (start, len) = entry_data(&zip, entry);
+            // The middle byte of the entry's data, changed by one bit.
+            zip[start + len / 2] ^= 0x04;
+            let root = tempfile::tempdir().expect("temp dir");
+            let path = root.path().join(ZIP_NAME);
+            std::fs::write(&path, &zip).expect("write zip");
+            let err = extract(&path, root.path()).expect_err(case.name);
+            assert!(
+                matches!(&err, DataError::CorruptEntry { entry: e, .. } if e == entry),
+                "{}: {err:?}",
+                case.name
+            );
+            let message = err.to_string();
+            assert!(message.contains(ZIP_NAME), "{message}");
+            assert!(message.contains("dog.0.jpg"), "{message}");
+            // No tree, no staging folder: only the zip.
+            assert_eq!(names_in(root.path()), vec![ZIP_NAME], "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn an_entry_longer_than_declared_is_an_error() {
+        // A stored entry of 8 bytes whose headers say 5: its uncompressed-size field sits 8
+        // bytes before the name in the local header, 22 bytes before it in the central one.
+        let mut zip = zip_bytes_with(&good_entries(), zip::CompressionMethod::Stored);
+        let name = b"cats_and_dogs_filtered/train/dogs/dog.0.jpg";
+        let name_starts: Vec<usize> = zip
+            .windows(name.len())
+            .enumerate()
+            .filter(|(_, w)| w == name)
+            .map(|(at, _)| at)
+            .collect();
+        assert_eq!(name_starts.len(), 2, "local and central headers");
+        for (name_at, back) in name_starts.into_iter().zip([8, 22]) {
+            let field = name_at - back;
+            assert_eq!(zip[field..field + 4], 8u32.to_le_bytes());
+            zip[field..field + 4].copy_from_slice(&5u32.to_le_bytes());
+        }
+        let root = tempfile::tempdir().expect("temp dir");
+        let path = root.path().join(ZIP_NAME);
+        std::fs::write(&path, &zip).expect("write zip");
+        let err = extract(&path, root.path()).expect_err("longer than declared");
+        assert!(matches!(err, DataError::CorruptEntry { .. }), "{err:?}");
+        assert_eq!(names_in(root.path()), vec![ZIP_NAME]);
+    }
+
+    /// A stale tree beside the zip, as an interrupted extraction leaves it.
+    struct StaleCase {
+        name: &'static str,
+        make: fn(&Path),
+    }
+
+    #[test]
+    fn a_stale_half_extracted_folder_is_replaced() {
+        let cases = [
+            StaleCase {
+                name: "one class folder and a partial file",
+                make: |tree| {
+                    std::fs::create_dir_all(tree.join("train/cats")).expect("mkdir");
+                    std::fs::write(tree.join("train/cats/cat.0.jpg"), b"ca").expect("write");
+                },
+            },
+            StaleCase {
+                name: "all class folders, one picture missing",
+                make: |tree| {
+                    for class in CLASS_FOLDERS {
+                        std::fs::create_dir_all(tree.join(class)).expect("mkdir");
+                    }
+                    std::fs::write(tree.join("train/cats/cat.0.jpg"), b"cat zero").expect("w");
+                },
+            },
+            StaleCase {
+                name: "a file where the folder should be",
+                make: |tree| std::fs::write(tree, b"not a folder").expect("write"),
+            },
+        ];
+        for case in cases {
+            let root = tempfile::tempdir().expect("temp dir");
+            let zip = root.path().join(ZIP_NAME);
+            std::fs::write(&zip, zip_bytes(&good_entries())).expect("write zip");
+            (case.make)(&root.path().join(FOLDER));
+            let data = extract(&zip, root.path()).expect(case.name);
+            assert_eq!(
+                std::fs::read(data.train_dir.join("cats/cat.0.jpg")).expect("extracted"),
+                b"cat zero",
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                std::fs::read(data.validation_dir.join("dogs/dog.2000.jpg")).expect("there"),
+                b"d2000"
+            );
+            // The stale tree went with the staging folder.
+            assert_eq!(
+                names_in(root.path()),
+                vec![FOLDER, ZIP_NAME],
+                "{}",
+                case.name
+            );
+        }
     }
 
     #[test]

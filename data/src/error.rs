@@ -111,6 +111,13 @@ pub enum DataError {
         entry: String,
         reason: &'static str,
     },
+    /// A folder left by an earlier extraction that stopped halfway, which could not be
+    /// replaced by a fresh one.
+    #[error(
+        "{path}: an earlier extraction left this folder incomplete and it could not be \
+         replaced ({detail}); delete the folder and load again"
+    )]
+    StaleExtraction { path: PathBuf, detail: String },
     /// An images file and a labels file that do not hold the same number of examples.
     #[error(
         "{images_path} holds {images} images but {labels_path} holds {labels} labels: \
