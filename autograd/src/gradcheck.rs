@@ -5,12 +5,30 @@
 //! an op whose backward ignores `dout` (or mixes up its positions) cannot pass by luck as it
 //! could under `sum()`.
 //!
-//! * analytic: `out.backward_with(r)` leaves `∂L/∂xᵢ` in each input;
-//! * numeric: the central difference `(L(x + ε·eⱼ) − L(x − ε·eⱼ)) / 2ε` for every element `j`,
-//!   with `L` summed in f64 so that only the f32 rounding of `f` itself adds noise.
+//! * analytic: `out.backward_with(r)` leaves `a = ∂L/∂xᵢ` in each input;
+//! * numeric: for every element `j`, the central difference
+//!   `D(h) = (L(x + h·eⱼ) − L(x − h·eⱼ)) / 2h`, with `L` summed in f64 so that only the f32
+//!   rounding of `f` itself adds noise, taken at `h = ε` and `h = ε/2` and combined by
+//!   Richardson's extrapolation, `n_j = (4·D(ε/2) − D(ε)) / 3`. `D(h)` is off by `h²·f‴/6`;
+//!   the combination cancels that term, leaving an error of order `ε⁴`. It matters where many
+//!   large terms cancel to a small gradient (a scalar broadcast against a tensor, `Σ_k r_k·∂out_k`):
+//!   their truncation errors add up while the gradient does not.
 //!
-//! They agree when `|analytic − numeric| ≤ atol + rtol · max(|analytic|, |numeric|)` everywhere.
-//! `gradcheck`'s own tests prove that a deliberately wrong backward is caught.
+//! # The rule
+//! For each input `xᵢ` and each of its elements `j`:
+//!
+//! `|a_j − n_j| ≤ max(atol · rms(n), noise) + rtol · max(|a_j|, |n_j|)`
+//!
+//! where `rms(n) = √(Σ_j n_j² / len)` is the size of that input's numeric gradient. The absolute
+//! part scales with the gradient: a fixed absolute tolerance (say 2e-3) would let the gradient of
+//! a mean over 10 000 elements (every element ≈ 1e-4) be wrong by a factor of two and still pass.
+//! `noise` is what f32 rounding alone does to `n_j`: the larger of the fixed `noise_floor` and
+//! `2·f32::EPSILON·‖out∘r‖₂ / ε`, the rounding of every output of `f` carried into `L` and
+//! divided by the step. Below it `n_j` is not a derivative but noise. A NaN or infinity on
+//! either side fails.
+//!
+//! `gradcheck`'s own tests prove that a deliberately wrong backward is caught, including a
+//! factor-of-2 error on the tiny gradients of a wide mean.
 use astrograd_tensor::random::Rng;
 use astrograd_tensor::Tensor;
 
@@ -19,12 +37,15 @@ use crate::{no_grad, AutogradError, Result, Var};
 /// Step and tolerances of a gradient check.
 #[derive(Clone, Copy, Debug)]
 pub struct GradcheckOptions {
-    /// The finite-difference step ε.
+    /// The larger finite-difference step ε (the smaller one is ε/2).
     pub eps: f32,
-    /// Relative tolerance.
+    /// Relative tolerance, per element.
     pub rtol: f64,
-    /// Absolute tolerance.
+    /// Absolute tolerance as a fraction of the RMS of the input's numeric gradient.
     pub atol: f64,
+    /// The absolute tolerance never goes below this: the rounding noise of the numeric gradient
+    /// of an f32 forward, `≈ 1e-7·|L| / 2ε`, for the `L` of order one that the op tests use.
+    pub noise_floor: f64,
     /// Seed of the upstream gradient `r`.
     pub seed: u64,
 }
@@ -36,7 +57,8 @@ impl Default for GradcheckOptions {
         GradcheckOptions {
             eps: 1e-2,
             rtol: 1e-2,
-            atol: 2e-3,
+            atol: 1e-2,
+            noise_floor: 1e-5,
             seed: 0,
         }
     }
@@ -49,6 +71,8 @@ pub struct GradcheckReport {
     pub checked: usize,
     /// The largest `|analytic − numeric|` seen.
     pub max_abs_error: f64,
+    /// The largest `|analytic − numeric| / tolerance` seen (below 1 when the check passes).
+    pub worst_ratio: f64,
 }
 
 /// Checks the backward of `f` at `inputs` with the default options.
@@ -99,6 +123,20 @@ pub fn gradcheck_with(
         &out.shape(),
     )?;
     out.backward_with(r.clone())?;
+    // How far f32 rounding alone moves the numeric gradient: each output carries a rounding
+    // error of up to half an ulp (≈ 6e-8 relative), so L = Σ out·r is uncertain by about
+    // ‖out∘r‖₂·6e-8 and the difference quotient by that over ε — twice that over ε/2 and,
+    // through Richardson's weights, ≈ 2.7 times. `2·f32::EPSILON·‖out∘r‖₂ / ε` is about
+    // four standard deviations of that noise.
+    let out_r_norm = out
+        .value()
+        .as_slice()
+        .iter()
+        .zip(r.as_slice())
+        .map(|(&o, &w)| (o as f64 * w as f64).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let rounding_noise = 2.0 * f32::EPSILON as f64 * out_r_norm / options.eps as f64;
 
     let loss = |perturbed: &[Tensor]| -> Result<f64> {
         let out = no_grad(|| {
@@ -117,33 +155,51 @@ pub fn gradcheck_with(
     let mut report = GradcheckReport {
         checked: 0,
         max_abs_error: 0.0,
+        worst_ratio: 0.0,
     };
     for (i, var) in vars.iter().enumerate() {
         let analytic = var.grad().unwrap_or_else(|| Tensor::zeros(&var.shape()));
-        for j in 0..inputs[i].numel() {
+        // The central difference of L along element j of input i, with step h.
+        let central = |j: usize, h: f32| -> Result<f64> {
             let mut plus = inputs.to_vec();
             let mut minus = inputs.to_vec();
             let x = inputs[i].as_slice()[j];
-            plus[i].as_mut_slice()[j] = x + options.eps;
-            minus[i].as_mut_slice()[j] = x - options.eps;
-            // The step actually taken, after f32 rounding of x ± ε.
-            let step = (x + options.eps) as f64 - (x - options.eps) as f64;
-            let numeric = (loss(&plus)? - loss(&minus)?) / step;
+            plus[i].as_mut_slice()[j] = x + h;
+            minus[i].as_mut_slice()[j] = x - h;
+            // The step actually taken, after f32 rounding of x ± h.
+            let step = (x + h) as f64 - (x - h) as f64;
+            Ok((loss(&plus)? - loss(&minus)?) / step)
+        };
+        // numeric: (numel of xᵢ), Richardson's extrapolation of two central differences.
+        let mut numeric = Vec::with_capacity(inputs[i].numel());
+        for j in 0..inputs[i].numel() {
+            let (coarse, fine) = (central(j, options.eps)?, central(j, options.eps / 2.0)?);
+            numeric.push((4.0 * fine - coarse) / 3.0);
+        }
+        let rms = (numeric.iter().map(|n| n * n).sum::<f64>() / numeric.len().max(1) as f64).sqrt();
+        let absolute = (options.atol * rms)
+            .max(options.noise_floor)
+            .max(rounding_noise);
+        for (j, &n) in numeric.iter().enumerate() {
             let a = analytic.as_slice()[j] as f64;
-            let error = (a - numeric).abs();
-            report.max_abs_error = report.max_abs_error.max(error);
+            let error = (a - n).abs();
+            let tolerance = absolute + options.rtol * a.abs().max(n.abs());
             report.checked += 1;
-            let tolerance = options.atol + options.rtol * a.abs().max(numeric.abs());
-            // Written so that a NaN on either side fails the check.
-            if error.is_nan() || error > tolerance {
+            // A NaN or an infinity on either side fails (∞ ≤ ∞ would not).
+            if !a.is_finite() || !n.is_finite() || error.is_nan() || error > tolerance {
                 return Err(AutogradError::GradientCheck {
                     op: name.to_string(),
                     detail: format!(
-                        "input {i} (shape {:?}) element {j} (value {x}): analytic {a:.6}, numeric {numeric:.6}",
-                        inputs[i].shape()
+                        "input {i} (shape {:?}) element {j} (value {}): analytic {a:.6e}, \
+                         numeric {n:.6e}, |difference| {error:.2e} > tolerance {tolerance:.2e} \
+                         (gradient RMS {rms:.2e})",
+                        inputs[i].shape(),
+                        inputs[i].as_slice()[j]
                     ),
                 });
             }
+            report.max_abs_error = report.max_abs_error.max(error);
+            report.worst_ratio = report.worst_ratio.max(error / tolerance);
         }
     }
     Ok(report)
@@ -191,5 +247,83 @@ mod tests {
             ))
         };
         assert!(gradcheck("square_ignores_dout", bad, &[x]).is_err());
+    }
+
+    /// The mean of every element, with a backward that is `factor` times the true one.
+    fn mean_with_scaled_gradient(x: &Var, factor: f32) -> Result<Var> {
+        let count = x.value().numel();
+        let shape = x.shape();
+        Ok(Var::from_op(
+            "mean_scaled",
+            x.value().mean_all()?,
+            &[x],
+            move |dout| {
+                // dx = factor · dout / count, the same for every element.
+                let d = dout.item()? * factor / count as f32;
+                Ok(vec![Some(Tensor::full(&shape, d))])
+            },
+        ))
+    }
+
+    /// A factor-of-2 error on a wide reduction: `mean` over 10 000 elements has gradients of
+    /// about 1e-4 each, far below the old fixed absolute tolerance of 2e-3, which let the wrong
+    /// backward pass. The tolerance scaled by the gradient's RMS catches it; the right backward
+    /// still passes.
+    #[test]
+    fn a_factor_of_two_on_tiny_gradients_is_caught() {
+        let x = Tensor::rand_uniform_with(&mut Rng::new(7), &[100, 100], -1.0, 1.0);
+        let inputs = std::slice::from_ref(&x);
+        let wrong = gradcheck(
+            "mean_times_2",
+            |v| mean_with_scaled_gradient(&v[0], 2.0),
+            inputs,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(wrong, AutogradError::GradientCheck { .. }),
+            "{wrong}"
+        );
+        let right = gradcheck("mean", |v| mean_with_scaled_gradient(&v[0], 1.0), inputs).unwrap();
+        assert_eq!(right.checked, 10_000);
+        assert!(right.worst_ratio < 1.0);
+        // The old tolerance, `|a − n| ≤ 2e-3 + 1e-2·max(|a|, |n|)`, is this one with no RMS
+        // term and a floor of 2e-3: under it the wrong backward passes, as it did before.
+        let old_rule = GradcheckOptions {
+            atol: 0.0,
+            noise_floor: 2e-3,
+            ..GradcheckOptions::default()
+        };
+        assert!(gradcheck_with(
+            "mean_times_2",
+            |v| mean_with_scaled_gradient(&v[0], 2.0),
+            inputs,
+            old_rule
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_nan_or_infinite_gradient_is_caught() {
+        let x = Tensor::from_vec(vec![0.3, -1.2, 2.0], &[3]).unwrap();
+        let nan = |v: &[Var]| -> Result<Var> {
+            let shape = v[0].shape();
+            Ok(Var::from_op(
+                "nan_backward",
+                v[0].value(),
+                &[&v[0]],
+                move |_| Ok(vec![Some(Tensor::full(&shape, f32::NAN))]),
+            ))
+        };
+        assert!(gradcheck("nan_backward", nan, std::slice::from_ref(&x)).is_err());
+        let inf = |v: &[Var]| -> Result<Var> {
+            let shape = v[0].shape();
+            Ok(Var::from_op(
+                "inf_backward",
+                v[0].value(),
+                &[&v[0]],
+                move |_| Ok(vec![Some(Tensor::full(&shape, f32::INFINITY))]),
+            ))
+        };
+        assert!(gradcheck("inf_backward", inf, &[x]).is_err());
     }
 }

@@ -472,14 +472,17 @@ mod tests {
     }
 
     fn cases() -> impl Strategy<Value = BatchNormCase> {
-        // Rank 2 to 4, at least 2 positions per channel so the batch variance is not 0.
+        // Rank 2 to 4, at least 3 positions per channel. With 2 the normalized values are
+        // ±d/√(d² + ε) ≈ ±1 whatever x is (d: half their distance), so ∂L/∂x ≈ ε/d³ ≈ 1e-4,
+        // below the f32 rounding noise of the batch variance carried into the finite
+        // difference: nothing to check there.
         (
             prop::collection::vec(1usize..4, 1..=3),
             1usize..4,
             any::<bool>(),
         )
             .prop_map(|(mut leading, c, training)| {
-                leading[0] += 1;
+                leading[0] += 2;
                 leading.push(c);
                 BatchNormCase {
                     shape: leading,
