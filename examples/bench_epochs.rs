@@ -49,10 +49,14 @@ struct Args {
     json: bool,
     data: Option<String>,
     device: astrograd::Device,
+    /// `--limit N`: at most N training (and N test) samples, for a quick check that the
+    /// workload runs (the tests use it); the timings are then not comparable with refbench's.
+    limit: Option<usize>,
 }
 
 const USAGE: &str = "usage: bench_epochs --workload {s1_mlp,s2_cnn,g10_cnn,cd_cnn} [--epochs N] \
-                     [--json] [--data FASHION_MNIST_DIR] [--device cpu|gpu]";
+                     [--json] [--data FASHION_MNIST_DIR] [--device cpu|gpu] [--limit N]\n\
+                     --limit N  at most N training and N test samples (a quick check, not a benchmark)";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         json: false,
         data: None,
         device: astrograd::Device::Cpu,
+        limit: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -75,6 +80,15 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or(format!("--epochs expects an integer ≥ 1, found {value:?}"))?;
             }
             "--json" => args.json = true,
+            "--limit" => {
+                let value = it.next().ok_or("--limit needs a value")?;
+                let limit = value
+                    .parse()
+                    .ok()
+                    .filter(|&n: &usize| n >= 1)
+                    .ok_or(format!("--limit expects an integer ≥ 1, found {value:?}"))?;
+                args.limit = Some(limit);
+            }
             "--data" => args.data = Some(it.next().ok_or("--data needs a folder")?),
             "--device" => {
                 let name = it.next().ok_or("--device needs cpu or gpu")?;
@@ -140,6 +154,8 @@ struct Workload {
 }
 
 fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
+    // How many of the workload's `n` samples to use.
+    let size = |n: usize| args.limit.map_or(n, |limit| limit.min(n));
     Ok(match args.workload.as_str() {
         "s1_mlp" | "s2_cnn" => {
             let ((x_train, y_train), (x_test, y_test)) = match &args.data {
@@ -155,11 +171,15 @@ fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
                     Box::new(Dense::new(100).activation("relu")),
                     Box::new(Dense::new(10).activation("softmax")),
                 ])?;
+                let (end, tests) = (5000 + size(55_000), size(10_000));
                 Workload {
                     model,
-                    x: x_train.slice_axis(0, 5000, 60000)?,
-                    y: y_train.slice_axis(0, 5000, 60000)?,
-                    test: Some((x_test, y_test)),
+                    x: x_train.slice_axis(0, 5000, end)?,
+                    y: y_train.slice_axis(0, 5000, end)?,
+                    test: Some((
+                        x_test.slice_axis(0, 0, tests)?,
+                        y_test.slice_axis(0, 0, tests)?,
+                    )),
                     batch_size: 32,
                     loss: "sparse_categorical_crossentropy",
                 }
@@ -176,13 +196,17 @@ fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
                     Box::new(Dense::new(128).activation("relu")),
                     Box::new(Dense::new(10).activation("softmax")),
                 ])?;
+                let (n, tests) = (size(48_000), size(10_000));
                 Workload {
                     model,
-                    x: x_train
-                        .slice_axis(0, 0, 48000)?
-                        .reshape(&[48000, 28, 28, 1])?,
-                    y: y_train.slice_axis(0, 0, 48000)?,
-                    test: Some((x_test.reshape(&[10000, 28, 28, 1])?, y_test)),
+                    x: x_train.slice_axis(0, 0, n)?.reshape(&[n, 28, 28, 1])?,
+                    y: y_train.slice_axis(0, 0, n)?,
+                    test: Some((
+                        x_test
+                            .slice_axis(0, 0, tests)?
+                            .reshape(&[tests, 28, 28, 1])?,
+                        y_test.slice_axis(0, 0, tests)?,
+                    )),
                     batch_size: 32,
                     loss: "sparse_categorical_crossentropy",
                 }
@@ -190,7 +214,7 @@ fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
         }
         "g10_cnn" => {
             // Galaxy10's training size and image shape, filled with seeded uniform noise.
-            let n = 15_685;
+            let n = size(15_685);
             let mut rng = Rng::new(0);
             let x = Tensor::rand_uniform_with(&mut rng, &[n, 69, 69, 3], 0.0, 1.0);
             let labels: Vec<f32> = (0..n).map(|_| rng.below(10) as f32).collect();
@@ -217,7 +241,7 @@ fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
         }
         _ => {
             // cats vs dogs: 400 images of 150×150×3, seeded uniform noise, labels 0/1.
-            let n = 400;
+            let n = size(400);
             let mut rng = Rng::new(0);
             let x = Tensor::rand_uniform_with(&mut rng, &[n, 150, 150, 3], 0.0, 1.0);
             let labels: Vec<f32> = (0..n).map(|_| rng.below(2) as f32).collect();

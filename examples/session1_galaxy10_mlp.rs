@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 use astrograd::data::arrays::to_grey_channel_mean;
 use astrograd::data::galaxy10::CLASS_NAMES;
-use astrograd::layers::{Dense, FitOptions, Flatten, Layer, Sequential};
+use astrograd::layers::{Dense, FitOptions, Flatten, Layer, Sequential, TerminateOnNaN};
 use astrograd::set_seed;
 use astrograd::viz;
 use common::{Args, Dataset, Example, ExampleError, Pictures};
@@ -89,6 +89,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         &x_train,
         &y_train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .batch_size(args.batch_size)
             .validation_split(0.2),

@@ -33,7 +33,9 @@ use std::process::ExitCode;
 
 use astrograd::data::arrays::scale_255;
 use astrograd::data::fashion_mnist::CLASS_NAMES;
-use astrograd::layers::{ActivationFn, Dense, FitOptions, Flatten, Layer, Sequential};
+use astrograd::layers::{
+    ActivationFn, Dense, FitOptions, Flatten, Layer, Sequential, TerminateOnNaN,
+};
 use astrograd::viz::{self, Line, LinePlotOptions};
 use astrograd::{set_seed, Tensor, Var};
 use common::{Args, Dataset, Example, ExampleError, Pictures};
@@ -64,10 +66,14 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         common::load_fashion_mnist(&EXAMPLE, args)?;
     // X_valid, X_train = X_train_full[:5000] / 255., X_train_full[5000:] / 255.
     let x_train_full = scale_255(&x_train_full);
-    let x_valid = x_train_full.slice_axis(0, 0, 5000)?;
-    let x_train = x_train_full.slice_axis(0, 5000, x_train_full.shape()[0])?;
-    let y_valid = y_train_full.slice_axis(0, 0, 5000)?;
-    let y_train = y_train_full.slice_axis(0, 5000, y_train_full.shape()[0])?;
+    let (n, n_valid) = (
+        x_train_full.shape()[0],
+        common::fashion_mnist_validation_size(x_train_full.shape()[0]),
+    );
+    let x_valid = x_train_full.slice_axis(0, 0, n_valid)?;
+    let x_train = x_train_full.slice_axis(0, n_valid, n)?;
+    let y_valid = y_train_full.slice_axis(0, 0, n_valid)?;
+    let y_train = y_train_full.slice_axis(0, n_valid, n)?;
     let x_test = scale_255(&x_test);
     println!(
         "train {:?}, validation {:?}, test {:?}; pixels / 255\n",
@@ -92,6 +98,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         &x_train,
         &y_train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .batch_size(args.batch_size)
             .validation_data(&x_valid, &y_valid),

@@ -39,6 +39,7 @@ use std::process::ExitCode;
 use astrograd::data::arrays::scale_255;
 use astrograd::layers::{
     Dense, EvalOptions, FitOptions, Flatten, History, Initializer, Layer, Model, Sequential,
+    TerminateOnNaN,
 };
 use astrograd::optim::{Adam, ExponentialDecay, Optimizer, RMSprop, SGD};
 use astrograd::set_seed;
@@ -79,13 +80,15 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         common::load_fashion_mnist(&EXAMPLE, args)?;
     let x_train_full = scale_255(&x_train_full);
     let n = x_train_full.shape()[0];
+    // X_valid, X_train = X_train_full[:5000], X_train_full[5000:]
+    let n_valid = common::fashion_mnist_validation_size(n);
     let (x_valid, x_train) = (
-        x_train_full.slice_axis(0, 0, 5000)?,
-        x_train_full.slice_axis(0, 5000, n)?,
+        x_train_full.slice_axis(0, 0, n_valid)?,
+        x_train_full.slice_axis(0, n_valid, n)?,
     );
     let (y_valid, y_train) = (
-        y_train_full.slice_axis(0, 0, 5000)?,
-        y_train_full.slice_axis(0, 5000, n)?,
+        y_train_full.slice_axis(0, 0, n_valid)?,
+        y_train_full.slice_axis(0, n_valid, n)?,
     );
     let x_test = scale_255(&x_test);
     let steps_per_epoch = x_train.shape()[0].div_ceil(args.batch_size) as u64;
@@ -152,6 +155,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
             &x_train,
             &y_train,
             FitOptions::default()
+                .callback(TerminateOnNaN::new()) // stop at the first NaN loss
                 .epochs(args.epochs)
                 .batch_size(args.batch_size)
                 .validation_data(&x_valid, &y_valid),

@@ -34,7 +34,9 @@ use std::process::ExitCode;
 use astrograd::data::arrays::scale_255;
 use astrograd::data::fashion_mnist::CLASS_NAMES;
 use astrograd::layers::summary::thousands;
-use astrograd::layers::{input, Conv2D, Dense, FitOptions, Flatten, Layer, MaxPooling2D, Model};
+use astrograd::layers::{
+    input, Conv2D, Dense, FitOptions, Flatten, Layer, MaxPooling2D, Model, TerminateOnNaN,
+};
 use astrograd::layers::{LayerError, Sequential};
 use astrograd::optim::Adam;
 use astrograd::set_seed;
@@ -119,6 +121,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         &x_train,
         &y_train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .batch_size(args.batch_size)
             .validation_split(0.2),

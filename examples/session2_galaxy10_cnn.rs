@@ -29,7 +29,9 @@ mod common;
 use std::process::ExitCode;
 
 use astrograd::data::galaxy10::CLASS_NAMES;
-use astrograd::layers::{Conv2D, Dense, FitOptions, Flatten, Layer, MaxPooling2D, Sequential};
+use astrograd::layers::{
+    Conv2D, Dense, FitOptions, Flatten, Layer, MaxPooling2D, Sequential, TerminateOnNaN,
+};
 use astrograd::optim::Adam;
 use astrograd::set_seed;
 use astrograd::viz;
@@ -93,6 +95,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         &x_train,
         &y_train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .batch_size(args.batch_size)
             .validation_split(0.2),

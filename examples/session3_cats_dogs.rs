@@ -47,7 +47,7 @@ use astrograd::data::image_generator::{
 use astrograd::data::{cats_and_dogs::CatsAndDogs, image_generator::load_image};
 use astrograd::layers::{
     input, Conv2D, Dense, Dropout, EarlyStopping, EvalOptions, FitOptions, Flatten, Layer,
-    MaxPooling2D, Model, Sequential,
+    MaxPooling2D, Model, Sequential, TerminateOnNaN,
 };
 use astrograd::optim::Adam;
 use astrograd::tensor::random::Rng;
@@ -141,6 +141,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let history = model.fit_batches(
         &mut train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .validation_batches(&mut validation)
             .callback(&mut early_stopping),
@@ -193,6 +194,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let history = model.fit_batches(
         &mut train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(augmented_epochs)
             .validation_batches(&mut validation)
             .callback(EarlyStopping::new().patience(4).verbose(1)),

@@ -39,7 +39,7 @@ use astrograd::data::image_generator::{FlowOptions, ImageDataGenerator, Subset};
 use astrograd::data::train_test_split;
 use astrograd::layers::{
     Conv2D, Dense, Dropout, EarlyStopping, EvalOptions, FitOptions, Flatten, Layer, MaxPooling2D,
-    Sequential,
+    Sequential, TerminateOnNaN,
 };
 use astrograd::optim::Adam;
 use astrograd::set_seed;
@@ -149,6 +149,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let history = model.fit_batches(
         &mut train,
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .validation_batches(&mut validation)
             .callback(

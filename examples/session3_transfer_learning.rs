@@ -54,7 +54,7 @@ use astrograd::layers::applications::{
 use astrograd::layers::training::BatchSource;
 use astrograd::layers::{
     Dense, Dropout, EvalOptions, FitOptions, Flatten, GlobalAveragePooling2D, Input, Layer,
-    LayerError, Model, Sequential, SharedLayer,
+    LayerError, Model, Sequential, SharedLayer, TerminateOnNaN,
 };
 use astrograd::optim::{Adam, RMSprop};
 use astrograd::viz::{self, EpochMarker, HistoryPlotOptions};
@@ -326,6 +326,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
             &train.0,
             &train.1,
             FitOptions::default()
+                .callback(TerminateOnNaN::new()) // stop at the first NaN loss
                 .epochs(args.epochs)
                 .batch_size(batch_size)
                 .validation_data(&validation.0, &validation.1),
@@ -351,6 +352,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
             model.fit_batches(
                 train.as_mut(),
                 FitOptions::default()
+                    .callback(TerminateOnNaN::new()) // stop at the first NaN loss
                     .epochs(args.epochs)
                     .validation_batches(validation.as_mut()),
             )?
@@ -386,6 +388,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
     let fine = model.fit_batches(
         train.as_mut(),
         FitOptions::default()
+            .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(initial_epoch + extra.fine_tune_epochs)
             .initial_epoch(initial_epoch)
             .validation_batches(validation.as_mut()),

@@ -242,3 +242,46 @@ fn a_callback_that_reads_every_batch_gets_fresh_logs_at_every_step() {
     // 8 steps, each reading the running loss and accuracy.
     assert_eq!(end.downloads - start.downloads, 2 * 8);
 }
+
+/// A label outside `0..K` is an error on the GPU too, as on the CPU (the GPU kernels alone
+/// would turn it into a NaN loss): `fit` and `evaluate` check the labels on the host before
+/// copying them.
+#[test]
+fn a_label_out_of_range_is_an_error_on_the_gpu() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(device) = gpu() else { return };
+    set_seed(3);
+    let x = Tensor::rand_uniform(&[8, 4], 0.0, 1.0);
+    let y = Tensor::from_vec(vec![0.0, 1.0, 2.0, 1.0, 0.0, 10.0, 1.0, 2.0], &[8]).unwrap();
+    let mut model = Sequential::new(vec![Box::new(
+        Dense::new(3).activation("softmax").with_input_shape(&[4]),
+    )])
+    .unwrap();
+    model.to(device).unwrap();
+    model
+        .compile(
+            "sparse_categorical_crossentropy",
+            Adam::new(1e-3),
+            &["accuracy"],
+        )
+        .unwrap();
+    for err in [
+        model
+            .fit(
+                &x,
+                &y,
+                FitOptions::default()
+                    .batch_size(8)
+                    .shuffle(false)
+                    .verbose(0),
+            )
+            .unwrap_err()
+            .to_string(),
+        model.evaluate(&x, &y, 8).unwrap_err().to_string(),
+    ] {
+        assert!(
+            err.contains("expected class indices in 0..3, found label 10 in row 5"),
+            "{err}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ It writes into tests/fixtures/galaxy10/:
 | file | layout | what the tests check |
 |---|---|---|
 | galaxy10_sdss.h5 | `images` uint8 (12, 69, 69, 3) contiguous, `ans` uint8 (12,) | shapes and every pixel |
+| galaxy10_sdss_400.h5 | SDSS layout (gzip, to stay small), 400 images, `ans` = n mod 10 | the examples run end to end (`tests/examples_run.rs`) |
 | galaxy10_decals.h5 | `images` uint8 (5, 64, 64, 3) gzip + shuffle, chunks (1, 32, 32, 3); `ans` uint8 (5,) gzip; `ra`, `dec`, `redshift`, `pxscale` float64 | chunked, filtered reads |
 | bad_label.h5 | SDSS layout (gzip, to stay small), 2 images, `ans` = [3, 12] | label out of 0..10 |
 | no_ans.h5 | SDSS layout without `ans` | missing dataset |
@@ -56,6 +57,8 @@ def write_sdss(path, images, labels, compress=False):
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_sdss(os.path.join(OUT, "galaxy10_sdss.h5"), sdss_pixels(12), (np.arange(12) % 10).astype(np.uint8))
+    write_sdss(os.path.join(OUT, "galaxy10_sdss_400.h5"), sdss_pixels(400),
+               (np.arange(400) % 10).astype(np.uint8), compress=True)
 
     with h5py.File(os.path.join(OUT, "galaxy10_decals.h5"), "w") as f:
         f.create_dataset(

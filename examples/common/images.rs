@@ -31,6 +31,15 @@ pub fn cats_and_dogs_expected() -> String {
 /// [`ExampleError::MissingData`] when the pictures are nowhere and cannot be downloaded; a
 /// damaged or unsafe zip's [`DataError`].
 pub fn load_cats_and_dogs(example: &Example, args: &Args) -> Result<CatsAndDogs, ExampleError> {
+    if let Some(n) = args.limit {
+        return Err(ExampleError::Usage {
+            message: format!(
+                "--limit {n}: cats vs dogs is read from its folders as they are; for a quick \
+                 run, point --data at a smaller folder with the same layout"
+            ),
+            usage: super::usage(example),
+        });
+    }
     println!("Loading cats vs dogs…");
     let loaded = match &args.data {
         Some(path) => {
@@ -176,9 +185,9 @@ pub fn print_binary_predictions(
 
 #[cfg(test)]
 mod tests {
-    // The examples are binaries; `cargo test --release --examples` runs these.
+    // Run by tests/examples_unit.rs, which compiles an example as a module.
+    use super::super::Dataset;
     use super::*;
-    use crate::common::Dataset;
 
     const EXAMPLE: Example = Example {
         name: "demo",
@@ -195,6 +204,7 @@ mod tests {
             batch_size: 32,
             output: "out".into(),
             device: astrograd::Device::Cpu,
+            limit: None,
         }
     }
 

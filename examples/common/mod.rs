@@ -13,6 +13,7 @@
 //! | `--batch-size B` | samples per batch | 32 |
 //! | `--output DIR` | where the pictures are written | `./astrograd-output/NAME/` |
 //! | `--device D` | `cpu`, or `gpu` (built with `--features wgpu`) | `cpu` |
+//! | `--limit N` | a quick run: the first N training and N test images of Fashion-MNIST, or the first N images of Galaxy10 before its split (not for image folders) | all |
 //! | `--help` | what the example does, and these flags | |
 //!
 //! The output folder is checked *before* the data is loaded or a model trained, so that a
@@ -91,6 +92,9 @@ pub struct Args {
     pub output: PathBuf,
     /// Where the model trains: `model.to(args.device)` before `compile`.
     pub device: Device,
+    /// `--limit N`: the first N training and N test images of Fashion-MNIST, or the first N
+    /// images of Galaxy10 before its split (a quick run; the tests run the examples this way).
+    pub limit: Option<usize>,
 }
 
 /// What the command line asks for.
@@ -224,6 +228,7 @@ pub fn parse_args(
         batch_size: 32,
         output: Path::new("astrograd-output").join(example.name),
         device: Device::Cpu,
+        limit: None,
     };
     let mut argv = argv.into_iter();
     while let Some(arg) = argv.next() {
@@ -241,6 +246,7 @@ pub fn parse_args(
             "--batch-size",
             "--output",
             "--device",
+            "--limit",
         ];
         if !flags.contains(&flag.as_str()) {
             return Err(usage_error(format!("unknown argument {arg:?}")));
@@ -260,6 +266,7 @@ pub fn parse_args(
         match flag.as_str() {
             "--epochs" => args.epochs = positive("a number of epochs")?,
             "--batch-size" => args.batch_size = positive("a batch size")?,
+            "--limit" => args.limit = Some(positive("a number of samples")?),
             "--seed" => {
                 args.seed = value.parse().map_err(|_| {
                     usage_error(format!(
@@ -291,6 +298,8 @@ pub fn usage(example: &Example) -> String {
          --batch-size B    samples per batch (default 32)\n  \
          --output DIR      where the pictures go (default astrograd-output/{name})\n  \
          --device D        cpu, or gpu in a build with --features wgpu (default cpu)\n  \
+         --limit N         a quick run: the first N training and N test images of\n                    \
+         Fashion-MNIST, or the first N of Galaxy10 (default: all)\n  \
          --help            this message",
         name = example.name,
         epochs = example.epochs,
@@ -323,7 +332,28 @@ pub fn load_fashion_mnist(example: &Example, args: &Args) -> Result<TrainTest, E
         }
         None => fashion_mnist::load_data(),
     };
-    loaded.map_err(|e| missing_data(example, e))
+    let ((x_train, y_train), (x_test, y_test)) = loaded.map_err(|e| missing_data(example, e))?;
+    Ok((
+        (first(&x_train, args.limit)?, first(&y_train, args.limit)?),
+        (first(&x_test, args.limit)?, first(&y_test, args.limit)?),
+    ))
+}
+
+/// How many of `n` Fashion-MNIST training images the course keeps for validation: 5,000 of the
+/// 60,000 (`X_train_full[:5000]`), or the same twelfth of fewer under `--limit`.
+pub fn fashion_mnist_validation_size(n: usize) -> usize {
+    (n / 12).min(5000)
+}
+
+/// The first `limit` samples of `x` (all of them without a limit): `x[:limit]`.
+///
+/// # Errors
+/// A tensor of rank 0.
+pub fn first(x: &Tensor, limit: Option<usize>) -> Result<Tensor, ExampleError> {
+    match limit {
+        Some(n) if n < x.shape().first().copied().unwrap_or(0) => Ok(x.slice_axis(0, 0, n)?),
+        _ => Ok(x.clone()),
+    }
 }
 
 fn check_fashion_mnist_dir(dir: &Path) -> Result<(), ExampleError> {
@@ -378,7 +408,9 @@ pub fn load_galaxy10(example: &Example, args: &Args) -> Result<(Tensor, Tensor),
         }
         None => galaxy10::load_data(),
     };
-    loaded.map_err(|e| missing_data(example, e))
+    let (images, labels) = loaded.map_err(|e| missing_data(example, e))?;
+    // The split is made from what is kept: `--limit` takes the first N images of the file.
+    Ok((first(&images, args.limit)?, first(&labels, args.limit)?))
 }
 
 /// A `NotFound` becomes the message with the `--data` flag; other errors stay as they are.
@@ -509,10 +541,13 @@ pub fn save_conv1_pictures(
         }
     };
     viz::kernels(&kernel, &pictures.path("kernels.png"))?;
+    // The device is asked before the layer is borrowed: `model.device()` reads the layers
+    // itself, and a layer cannot be read while it is borrowed to run.
+    let image = image.to(model.device())?;
     // maps: (1, OH, OW, F)
     let maps = conv1
         .borrow_mut()
-        .call(&[Var::constant(image.to(model.device())?)], false)?
+        .call(&[Var::constant(image)], false)?
         .value()
         .to(Device::Cpu)?;
     viz::feature_maps(&maps, 4, &pictures.path("feature_maps.png"))?;
@@ -534,7 +569,7 @@ pub fn names(class_names: &[&str]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    // The examples are binaries; `cargo test --release --examples` runs these.
+    // Run by tests/examples_unit.rs, which compiles an example as a module.
     use super::*;
 
     const EXAMPLE: Example = Example {
@@ -578,6 +613,22 @@ mod tests {
         assert_eq!(args.data.as_deref(), Some(Path::new("/d")));
         assert_eq!(args.output, Path::new("o"));
         assert_eq!(parse(&["--epochs", "1", "--help"]).unwrap(), Command::Help);
+        let Command::Run(args) = parse(&["--limit", "600"]).unwrap() else {
+            panic!("expected Run")
+        };
+        assert_eq!(args.limit, Some(600));
+        let e = parse(&["--limit", "0"]).unwrap_err().to_string();
+        assert!(e.contains("--limit: expected a number of samples"), "{e}");
+    }
+
+    #[test]
+    fn limit_keeps_the_first_samples_and_a_twelfth_for_validation() {
+        let x = Tensor::from_vec((0..10).map(|v| v as f32).collect(), &[10]).unwrap();
+        assert_eq!(first(&x, Some(3)).unwrap().to_vec(), vec![0.0, 1.0, 2.0]);
+        assert_eq!(first(&x, Some(30)).unwrap().shape(), &[10]);
+        assert_eq!(first(&x, None).unwrap().shape(), &[10]);
+        assert_eq!(fashion_mnist_validation_size(60_000), 5000);
+        assert_eq!(fashion_mnist_validation_size(600), 50);
     }
 
     #[test]

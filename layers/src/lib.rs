@@ -69,6 +69,6 @@ pub use names::reset_names;
 pub use shape::Shape;
 pub use training::{
     Callback, EarlyStopping, EvalOptions, FitOptions, History, Loss, ModelCheckpoint,
-    ReduceLROnPlateau,
+    ReduceLROnPlateau, TerminateOnNaN,
 };
 pub use weights::{write_atomically, WeightsError};

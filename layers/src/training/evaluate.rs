@@ -179,8 +179,13 @@ pub(crate) fn evaluate_batches(
     no_grad(|| {
         for step in 0..steps {
             let (x, y) = source.batch(step)?;
-            let (x, y) = (on_device(x, device)?, on_device(y, device)?);
-            let out = model.forward_with_logits(&Var::constant(x), false)?;
+            let out = model.forward_with_logits(&Var::constant(on_device(x, device)?), false)?;
+            if device != astrograd_autograd::Device::Cpu {
+                compiled
+                    .loss
+                    .check_labels_on_host(&out.output.value(), &y)?;
+            }
+            let y = on_device(y, device)?;
             let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
             means.add(
                 &mut compiled.metrics,

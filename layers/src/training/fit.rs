@@ -261,6 +261,7 @@ impl Model {
             &mut callbacks,
         )?;
         let mut last_logs = Logs::new();
+        let mut non_finite = NonFiniteLossWarning::default();
         for epoch in options.initial_epoch..options.epochs {
             if mode != BarMode::Silent && options.epochs > 1 {
                 print_msg(
@@ -294,10 +295,18 @@ impl Model {
             let device = self.device();
             for step in 0..steps {
                 let (x, y) = source.batch(step)?;
-                self.train_step(compiled, &mut weights, &x, &y, device, &mut means)?;
+                let loss = self.train_step(compiled, &mut weights, &x, &y, device, &mut means)?;
+                if device == astrograd_autograd::Device::Cpu {
+                    // On the CPU the batch's loss is at hand: the warning names the batch.
+                    non_finite.check(console.writer(), epoch, step, loss.item()?, false);
+                }
                 let last = step + 1 == steps;
                 if batch_logs_wanted || last || bar.would_draw(false) {
                     logs = means.logs(&compiled.metrics)?;
+                    if let Some(running) = logs.get("loss") {
+                        // On a GPU the loss is read only here: the batch is the latest one.
+                        non_finite.check(console.writer(), epoch, step, running, true);
+                    }
                     bar.update(console.writer(), step + 1, &logs, false);
                 }
                 hooks.run(
@@ -358,7 +367,8 @@ impl Model {
         Ok(history)
     }
 
-    /// One step of gradient descent on a batch, adding its loss and metrics to `means`.
+    /// One step of gradient descent on a batch, adding its loss and metrics to `means`;
+    /// returns the batch's mean loss (a scalar tensor, on the model's device).
     fn train_step(
         &mut self,
         compiled: &mut Compiled,
@@ -367,13 +377,14 @@ impl Model {
         y: &Tensor,
         device: astrograd_autograd::Device,
         means: &mut EpochMeans,
-    ) -> Result<()> {
+    ) -> Result<Tensor> {
         // The batch goes where the weights are (a no-op on the CPU).
-        let (x, y) = (
-            crate::device::on_device(x.clone(), device)?,
-            crate::device::on_device(y.clone(), device)?,
-        );
+        let x = crate::device::on_device(x.clone(), device)?;
         let out = self.forward_with_logits(&Var::constant(x), true)?;
+        if device != astrograd_autograd::Device::Cpu {
+            compiled.loss.check_labels_on_host(&out.output.value(), y)?;
+        }
+        let y = crate::device::on_device(y.clone(), device)?;
         let weights = weights.get_or_insert_with(|| {
             self.trainable_weights()
                 .into_iter()
@@ -391,7 +402,46 @@ impl Model {
         let (loss_value, output) = (loss.value(), out.output.value());
         drop((loss, out));
         compiled.optimizer.apply_gradients(weights)?;
-        means.add(&mut compiled.metrics, &loss_value, &output, &y)
+        means.add(&mut compiled.metrics, &loss_value, &output, &y)?;
+        Ok(loss_value)
+    }
+}
+
+/// Warns once per `fit` when the loss first becomes NaN or infinite, naming the epoch and the
+/// batch: without [`TerminateOnNaN`](super::TerminateOnNaN) training goes on (as in Keras), and
+/// every weight soon becomes NaN too.
+#[derive(Default)]
+struct NonFiniteLossWarning {
+    warned: bool,
+}
+
+impl NonFiniteLossWarning {
+    /// Prints the warning if `loss` is not finite and none was printed yet. `epoch` and `step`
+    /// count from 0 and are printed from 1, as the progress bar counts; `running` says that
+    /// `loss` is the epoch's running mean, read at `step`, rather than that batch's own loss.
+    fn check(
+        &mut self,
+        out: &mut dyn std::io::Write,
+        epoch: usize,
+        step: usize,
+        loss: f32,
+        running: bool,
+    ) {
+        if self.warned || loss.is_finite() {
+            return;
+        }
+        self.warned = true;
+        let when = if running { "by" } else { "at" };
+        print_msg(
+            out,
+            &format!(
+                "Warning: the loss became {loss} {when} epoch {}, batch {}; the weights will \
+                 follow. Lower the learning rate or look for NaN in the data; \
+                 TerminateOnNaN stops training at that batch.",
+                epoch + 1,
+                step + 1
+            ),
+        );
     }
 }
 
@@ -585,8 +635,47 @@ mod tests {
         assert_eq!(history.epoch, vec![0]);
         assert_eq!(
             captured.text(),
-            "Batch 0: Invalid loss, terminating training\n"
+            "Warning: the loss became NaN at epoch 1, batch 1; the weights will follow. Lower \
+             the learning rate or look for NaN in the data; TerminateOnNaN stops training at \
+             that batch.\nBatch 0: Invalid loss, terminating training\n"
         );
+    }
+
+    /// Without TerminateOnNaN, `fit` still says once where the loss first became NaN.
+    #[test]
+    fn fit_warns_once_where_the_loss_first_becomes_nan() {
+        let (x, y) = blobs(8, 1);
+        // Sample 6 is the first of batch 4 (batches of 2, in order): its label is NaN.
+        let mut labels = y.to_vec();
+        labels[6] = f32::NAN;
+        let y = Tensor::from_vec(labels, y.shape()).unwrap();
+        let mut model =
+            Sequential::new(vec![Box::new(Input::new(&[2])), Box::new(Dense::new(1))]).unwrap();
+        model.compile("mse", "sgd", &[]).unwrap();
+        let (console, captured) = Console::capture(false);
+        let history = model
+            .fit(
+                &x,
+                &y,
+                quiet()
+                    .epochs(3)
+                    .batch_size(2)
+                    .shuffle(false)
+                    .console(console),
+            )
+            .unwrap();
+        assert_eq!(
+            history.epoch,
+            vec![0, 1, 2],
+            "training goes on, as in Keras"
+        );
+        let text = captured.text();
+        assert_eq!(
+            text.matches("Warning: the loss became").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("became NaN at epoch 1, batch 4;"), "{text}");
     }
 
     /// Without a terminal: `Epoch i/E`, then one Keras verbose-2 line per epoch.

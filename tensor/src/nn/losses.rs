@@ -19,8 +19,9 @@
 //!
 //! # Labels on the GPU
 //! The CPU path checks every label (a whole number in `0..K`) and returns an error. The GPU
-//! path cannot without reading the labels back (a stall per batch), so a bad label there makes
-//! its row's loss and gradient NaN instead.
+//! kernels cannot without reading the labels back (a stall per batch), so a bad label there makes
+//! its row's loss and gradient NaN. Labels usually start on the host: `fit` and `evaluate` check
+//! them there with [`check_class_indices`] before they are copied to the GPU.
 use astrograd_kernels::cpu::softmax_cross_entropy as cpu;
 #[cfg(feature = "wgpu")]
 use astrograd_kernels::wgpu::{softmax_cross_entropy as gpu, GpuBuffer};
@@ -64,6 +65,23 @@ fn expect_len(op: &'static str, what: &str, t: &Tensor, count: usize) -> Result<
 }
 
 /// The labels of a CPU tensor as class indices, each a whole number in `0..K`.
+/// Checks that every label of `labels` (on the host) is a class index in `0..k`.
+///
+/// # Errors
+/// [`TensorError::Invalid`] naming `op`, the first bad label and its row, or saying that
+/// `labels` is on the GPU.
+pub fn check_class_indices(op: &'static str, labels: &Tensor, k: usize) -> Result<()> {
+    if labels.device() != crate::Device::Cpu {
+        return Err(TensorError::Invalid {
+            op,
+            msg: "expected labels on the host (to be checked before their copy to the GPU), \
+                  found them on the GPU"
+                .into(),
+        });
+    }
+    class_indices(op, labels, k).map(|_| ())
+}
+
 fn class_indices(op: &'static str, labels: &Tensor, k: usize) -> Result<Vec<usize>> {
     labels
         .as_slice()

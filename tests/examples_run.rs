@@ -1,0 +1,463 @@
+//! Every example, run as its user runs it: the compiled binary from `target/…/examples/`, on
+//! small data in the real formats, checked for its exit code, for the absence of a panic and
+//! for every picture it promises (a PNG that decodes).
+//!
+//! - Fashion-MNIST: the real files (`/usr/share/datasets/fashion-mnist`, Debian's
+//!   `dataset-fashion-mnist`), cut short with `--limit`.
+//! - Galaxy10: `tests/fixtures/galaxy10/galaxy10_sdss_400.h5`, a 400-image file in the layout of the
+//!   real `Galaxy10.h5` (written by `tools/galaxy10_fixtures.py` with h5py).
+//! - Cats vs dogs: a small folder of JPEGs in the real archive's layout, drawn by
+//!   [`synthetic::write_cats_and_dogs`].
+//!
+//! `cargo test` builds the examples before it runs any test, so the binaries are those of
+//! this build. (`cargo test --test examples_run` alone does not build them: run
+//! `cargo build --release --examples` first, or the whole test command.)
+//!
+//! Without Fashion-MNIST the tests that need it say so and pass, unless
+//! `ASTROGRAD_REQUIRE_DATA=1` (set by CI).
+#[path = "synthetic/cats_dogs.rs"]
+mod synthetic;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// The longest any example may take here; one that runs longer is killed and fails.
+const TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// Where `cargo` put the example `name`, next to the folder of this test binary.
+fn example_binary(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/examples_run-<hash> → target/<profile>/examples/<name>
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: build the examples first (`cargo build --release --examples`, or run \
+         the whole `cargo test` command, which builds them)",
+        path.display()
+    );
+    path
+}
+
+/// What one run of an example printed.
+struct Finished {
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs example `name` with `args` and the output folder `output`, and checks that it exits
+/// with 0, does not panic and writes each of `pictures` there as a PNG that decodes.
+fn run_example(name: &str, args: &[&str], output: &Path, pictures: &[&str]) -> Finished {
+    let mut child = Command::new(example_binary(name))
+        .args(args)
+        .arg("--output")
+        .arg(output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    // Read both pipes on threads so that a chatty example cannot block on a full pipe.
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || read_all(&mut stdout));
+    let err = std::thread::spawn(move || read_all(&mut stderr));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the example") {
+            break status;
+        }
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name} {args:?} ran longer than {TIME_LIMIT:?} and was killed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let finished = Finished {
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    };
+    assert!(
+        status.success() && !finished.stderr.contains("panicked"),
+        "{name} {args:?} exited with {status}\n--- stdout (end)\n{}\n--- stderr\n{}",
+        tail(&finished.stdout, 3000),
+        finished.stderr
+    );
+    for picture in pictures {
+        let path = output.join(picture);
+        let decoded = image::open(&path)
+            .unwrap_or_else(|e| panic!("{name}: {} is not a readable PNG: {e}", path.display()));
+        assert!(
+            decoded.width() > 0 && decoded.height() > 0,
+            "{name}: {picture} is empty"
+        );
+        assert!(
+            finished.stdout.contains(&format!("  {picture}\n")),
+            "{name} wrote {picture} but did not list it"
+        );
+    }
+    finished
+}
+
+fn read_all(pipe: &mut impl std::io::Read) -> String {
+    let mut bytes = Vec::new();
+    let _ = pipe.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The last `n` bytes of `text` (at a character boundary).
+fn tail(text: &str, n: usize) -> &str {
+    let mut start = text.len().saturating_sub(n);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+/// True if Fashion-MNIST is on this machine; false (with a note) if a test may skip.
+fn fashion_mnist_here(test: &str) -> bool {
+    if Path::new(FASHION_MNIST)
+        .join("train-images-idx3-ubyte.gz")
+        .is_file()
+    {
+        return true;
+    }
+    let required = std::env::var("ASTROGRAD_REQUIRE_DATA")
+        .map(|v| ["1", "true", "yes"].contains(&v.to_ascii_lowercase().as_str()))
+        .unwrap_or(false);
+    assert!(
+        !required,
+        "ASTROGRAD_REQUIRE_DATA is set but {FASHION_MNIST} has no Fashion-MNIST"
+    );
+    eprintln!("SKIPPED {test}: Fashion-MNIST is not in {FASHION_MNIST}");
+    false
+}
+
+fn galaxy10_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/galaxy10/galaxy10_sdss_400.h5")
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
+}
+
+#[test]
+fn autograd_tour_runs() {
+    let output = tempfile::tempdir().expect("temp dir");
+    let binary = example_binary("autograd_tour");
+    let run = Command::new(binary)
+        .current_dir(output.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run autograd_tour");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(run.status.success(), "{}\n{stderr}", tail(&stdout, 3000));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn session1_mlp_runs() {
+    if !fashion_mnist_here("session1_mlp_runs") {
+        return;
+    }
+    let output = tempfile::tempdir().expect("temp dir");
+    let run = run_example(
+        "session1_mlp",
+        &["--data", FASHION_MNIST, "--limit", "600", "--epochs", "2"],
+        output.path(),
+        &["activations.png", "history.png", "confusion_matrix.png"],
+    );
+    assert!(run.stdout.contains("Epoch 2/2"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("266,610"),
+        "the course's parameter count"
+    );
+}
+
+#[test]
+fn session1_optimizers_runs() {
+    if !fashion_mnist_here("session1_optimizers_runs") {
+        return;
+    }
+    let output = tempfile::tempdir().expect("temp dir");
+    run_example(
+        "session1_optimizers",
+        &["--data", FASHION_MNIST, "--limit", "300", "--epochs", "1"],
+        output.path(),
+        &["optimizers.png"],
+    );
+}
+
+#[test]
+fn session2_cnn_runs_and_draws_its_feature_maps() {
+    if !fashion_mnist_here("session2_cnn_runs_and_draws_its_feature_maps") {
+        return;
+    }
+    let output = tempfile::tempdir().expect("temp dir");
+    run_example(
+        "session2_cnn",
+        &["--data", FASHION_MNIST, "--limit", "300", "--epochs", "1"],
+        output.path(),
+        &[
+            "image_grid.png",
+            "pixel_values.png",
+            "history.png",
+            "confusion_matrix.png",
+            "kernels.png",
+            "feature_maps.png",
+        ],
+    );
+}
+
+#[test]
+fn session1_galaxy10_mlp_runs() {
+    let output = tempfile::tempdir().expect("temp dir");
+    let data = galaxy10_file();
+    run_example(
+        "session1_galaxy10_mlp",
+        &["--data", path_str(&data), "--epochs", "1"],
+        output.path(),
+        &["image_grid.png", "history.png", "confusion_matrix.png"],
+    );
+}
+
+#[test]
+fn session2_galaxy10_cnn_runs_and_draws_its_feature_maps() {
+    let output = tempfile::tempdir().expect("temp dir");
+    let data = galaxy10_file();
+    run_example(
+        "session2_galaxy10_cnn",
+        &["--data", path_str(&data), "--epochs", "1"],
+        output.path(),
+        &[
+            "image_grid.png",
+            "history.png",
+            "confusion_matrix.png",
+            "kernels.png",
+            "feature_maps.png",
+        ],
+    );
+}
+
+#[test]
+fn session3_galaxy10_generators_runs() {
+    let output = tempfile::tempdir().expect("temp dir");
+    let data = galaxy10_file();
+    run_example(
+        "session3_galaxy10_generators",
+        &["--data", path_str(&data), "--epochs", "1"],
+        output.path(),
+        &["history.png", "confusion_matrix.png"],
+    );
+}
+
+/// A small cats-vs-dogs folder (JPEGs in the archive's layout), with the things desktops leave
+/// beside photos: a file that is not an image in `validation/dogs`, which the generators skip
+/// and the example must not pick as its "first dog".
+fn small_cats_and_dogs(root: &Path) -> PathBuf {
+    let base = synthetic::write_cats_and_dogs(
+        root,
+        &synthetic::Spec {
+            train_per_class: 12,
+            validation_per_class: 4,
+            min_side: 60,
+            max_side: 120,
+            seed: 3,
+        },
+    );
+    std::fs::write(base.join("validation/dogs/.DS_Store"), b"\0\0\0\x01Bud1").expect("write");
+    std::fs::write(
+        base.join("validation/dogs/desktop.ini"),
+        b"[.ShellClassInfo]\n",
+    )
+    .expect("write");
+    base
+}
+
+#[test]
+fn session3_cats_dogs_runs_on_a_folder_of_jpegs() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let folder = small_cats_and_dogs(data.path());
+    let output = tempfile::tempdir().expect("temp dir");
+    run_example(
+        "session3_cats_dogs",
+        &[
+            "--data",
+            path_str(&folder),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+        ],
+        output.path(),
+        &[
+            "history.png",
+            "feature_maps_conv1.png",
+            "kernels_conv1.png",
+            "augmented.png",
+            "history_augmented.png",
+        ],
+    );
+}
+
+#[test]
+fn session3_cats_dogs_refuses_limit_with_a_usage_error() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let output = tempfile::tempdir().expect("temp dir");
+    let run = Command::new(example_binary("session3_cats_dogs"))
+        .args(["--data", path_str(data.path()), "--limit", "5", "--output"])
+        .arg(output.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run session3_cats_dogs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "--limit is not for image folders");
+    assert!(stderr.contains("--limit 5: cats vs dogs"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn session3_transfer_learning_runs_both_phases() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let folder = small_cats_and_dogs(data.path());
+    for base in ["mobilenet_v2", "vgg16"] {
+        let output = tempfile::tempdir().expect("temp dir");
+        let run = run_example(
+            "session3_transfer_learning",
+            &[
+                "--data",
+                path_str(&folder),
+                "--base",
+                base,
+                "--weights",
+                "none",
+                "--image-size",
+                "48",
+                "--epochs",
+                "1",
+                "--fine-tune-epochs",
+                "1",
+                "--batch-size",
+                "8",
+            ],
+            output.path(),
+            &["history.png"],
+        );
+        assert!(
+            run.stdout.contains("Epoch 2/2"),
+            "fine-tuning ran: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn session3_transfer_learning_on_galaxy10_runs() {
+    let output = tempfile::tempdir().expect("temp dir");
+    let data = galaxy10_file();
+    run_example(
+        "session3_transfer_learning",
+        &[
+            "--dataset",
+            "galaxy10",
+            "--data",
+            path_str(&data),
+            "--base",
+            "mobilenet_v2",
+            "--weights",
+            "none",
+            "--epochs",
+            "1",
+            "--fine-tune-epochs",
+            "1",
+        ],
+        output.path(),
+        &["history.png"],
+    );
+}
+
+#[test]
+fn bench_epochs_prints_its_json_line_for_every_workload() {
+    for workload in ["s1_mlp", "s2_cnn", "g10_cnn", "cd_cnn"] {
+        let fashion = workload.starts_with("s");
+        if fashion && !fashion_mnist_here("bench_epochs (Fashion-MNIST workloads)") {
+            continue;
+        }
+        let mut args = vec![
+            "--workload",
+            workload,
+            "--epochs",
+            "2",
+            "--json",
+            "--limit",
+            "64",
+        ];
+        if fashion {
+            args.extend(["--data", FASHION_MNIST]);
+        }
+        let run = Command::new(example_binary("bench_epochs"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run bench_epochs");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "bench_epochs {args:?}: {}\n{}",
+            stdout,
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let line = stdout.lines().last().expect("one JSON line");
+        let json: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_eq!(json["workload"], workload);
+        assert_eq!(json["epochs"].as_array().map(Vec::len), Some(2), "{line}");
+        assert!(json["epoch_s"].as_f64().is_some_and(|s| s > 0.0), "{line}");
+        assert_eq!(json["test_acc"].is_null(), !fashion, "{line}");
+    }
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
+    for name in [
+        "session1_mlp",
+        "session1_galaxy10_mlp",
+        "session1_optimizers",
+        "session2_cnn",
+        "session2_galaxy10_cnn",
+        "session3_cats_dogs",
+        "session3_galaxy10_generators",
+        "session3_transfer_learning",
+    ] {
+        let run = Command::new(example_binary(name))
+            .arg("--epoch")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the example");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("unknown argument \"--epoch\""),
+            "{name}: {stderr}"
+        );
+        let help = Command::new(example_binary(name))
+            .arg("--help")
+            .output()
+            .expect("run the example");
+        let stdout = String::from_utf8_lossy(&help.stdout);
+        assert!(help.status.success(), "{name} --help");
+        assert!(stdout.contains("--epochs N"), "{name} --help: {stdout}");
+    }
+}
