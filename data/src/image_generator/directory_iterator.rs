@@ -15,6 +15,12 @@
 //! `[0, int(vs·N))`, training the rest. The constructor prints
 //! `Found N images belonging to K classes.`.
 //!
+//! Two departures from Keras, because a folder is untrusted input: a listed name that is not
+//! a regular file (a named pipe, a socket, a device, a broken link) or is empty is left out of
+//! the listing with a warning on stderr ([`DirectoryListing::skipped`]) and never opened —
+//! opening a named pipe waits forever; and a JPEG cut off before its end-of-image marker is a
+//! bad image (PIL: "image file is truncated"), never decoded into a half-grey picture.
+//!
 //! Each image is decoded (the `image` crate; the format is sniffed from the bytes, as PIL does),
 //! converted to RGB / L / RGBA with PIL's rules (L = (19595 R + 38470 G + 7471 B + 2¹⁵) >> 16;
 //! alpha dropped, not composited), resized to `target_size` (PIL's nearest-neighbour rule,
@@ -190,6 +196,17 @@ pub struct DirectoryListing {
     pub filenames: Vec<String>,
     /// The class index of each file.
     pub classes: Vec<usize>,
+    /// Files with an image's name that were left out, and why (see the module doc).
+    pub skipped: Vec<SkippedFile>,
+}
+
+/// A file named like an image that is not listed, because it cannot be one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// The path relative to the root, `/`-separated, as in [`DirectoryListing::filenames`].
+    pub filename: String,
+    /// Why, e.g. "a named pipe (FIFO), not a regular file" or "an empty file (0 bytes)".
+    pub reason: String,
 }
 
 /// Lists `directory` as Keras's `DirectoryIterator` does (see the module doc); `split` is the
@@ -239,9 +256,14 @@ pub fn list_directory(
     };
     let mut filenames = Vec::new();
     let mut labels = Vec::new();
+    let mut skipped = Vec::new();
     for (index, class) in class_names.iter().enumerate() {
         let root = directory.join(class);
-        let mut files = valid_files(&root, follow_links)?;
+        let (mut files, unusable) = valid_files(&root, follow_links)?;
+        skipped.extend(unusable.into_iter().map(|file| SkippedFile {
+            filename: format!("{class}/{}", file.filename),
+            reason: file.reason,
+        }));
         if let Some((start, stop)) = split {
             let n = files.len() as f64;
             let (a, b) = ((start * n) as usize, (stop * n) as usize);
@@ -254,13 +276,15 @@ pub fn list_directory(
         class_names,
         filenames,
         classes: labels,
+        skipped,
     })
 }
 
 /// Keras's `_iter_valid_files`: `os.walk` sorted by folder path, files sorted by name, kept when
-/// the lower-cased name ends with a white-listed extension. Returns paths relative to `root`.
-fn valid_files(root: &Path, follow_links: bool) -> Result<Vec<String>> {
-    let mut folders: Vec<(PathBuf, Vec<String>)> = Vec::new();
+/// the lower-cased name ends with a white-listed extension. Returns paths relative to `root`,
+/// and apart the white-listed names that are not regular, non-empty files.
+fn valid_files(root: &Path, follow_links: bool) -> Result<(Vec<String>, Vec<SkippedFile>)> {
+    let mut folders: Vec<(PathBuf, Vec<FolderFile>)> = Vec::new();
     walk(root, follow_links, &mut folders)?;
     folders.sort_by(|a, b| {
         a.0.as_os_str()
@@ -268,26 +292,63 @@ fn valid_files(root: &Path, follow_links: bool) -> Result<Vec<String>> {
             .cmp(b.0.as_os_str().as_encoded_bytes())
     });
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for (folder, mut files) in folders {
-        files.sort();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
         let relative = folder.strip_prefix(root).unwrap_or(&folder).to_path_buf();
-        for name in files {
-            let lower = name.to_lowercase();
+        for file in files {
+            let lower = file.name.to_lowercase();
             if WHITE_LIST_FORMATS.iter().any(|ext| lower.ends_with(ext)) {
-                let path = relative.join(&name);
+                let path = relative.join(&file.name);
                 let parts: Vec<String> = path
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect();
-                out.push(parts.join("/"));
+                let filename = parts.join("/");
+                match file.unusable {
+                    None => out.push(filename),
+                    Some(reason) => skipped.push(SkippedFile { filename, reason }),
+                }
             }
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
-/// `os.walk(folder, followlinks)`: every folder with the names of its non-folder entries.
-fn walk(folder: &Path, follow_links: bool, out: &mut Vec<(PathBuf, Vec<String>)>) -> Result<()> {
+/// A non-folder entry of a folder, looked at without opening it.
+struct FolderFile {
+    name: String,
+    /// Why it cannot be an image (not a regular file, empty), or `None`.
+    unusable: Option<String>,
+}
+
+impl FolderFile {
+    /// Looks at `entry` through its metadata only: a link is followed (it is read through
+    /// when loaded), and nothing is opened.
+    fn inspect(entry: &std::fs::DirEntry) -> FolderFile {
+        let path = entry.path();
+        let unusable = match std::fs::metadata(&path) {
+            Err(_) => Some("a broken symbolic link or an unreadable entry".to_string()),
+            Ok(meta) if !meta.is_file() => Some(format!(
+                "{}, not a regular file",
+                crate::error::file_kind(&meta.file_type())
+            )),
+            Ok(meta) if meta.len() == 0 => Some("an empty file (0 bytes)".to_string()),
+            Ok(_) => None,
+        };
+        FolderFile {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            unusable,
+        }
+    }
+}
+
+/// `os.walk(folder, followlinks)`: every folder with its non-folder entries.
+fn walk(
+    folder: &Path,
+    follow_links: bool,
+    out: &mut Vec<(PathBuf, Vec<FolderFile>)>,
+) -> Result<()> {
     let mut files = Vec::new();
     let mut subfolders = Vec::new();
     for entry in std::fs::read_dir(folder).map_err(|e| DataError::io(folder, e))? {
@@ -299,7 +360,7 @@ fn walk(folder: &Path, follow_links: bool, out: &mut Vec<(PathBuf, Vec<String>)>
                 subfolders.push(path);
             }
         } else {
-            files.push(entry.file_name().to_string_lossy().into_owned());
+            files.push(FolderFile::inspect(&entry));
         }
     }
     out.push((folder.to_path_buf(), files));
@@ -374,6 +435,13 @@ impl ImageDataGenerator {
             split,
             options.follow_links,
         )?;
+        for file in &listing.skipped {
+            eprintln!(
+                "Warning: skipping {}: {}",
+                directory.join(&file.filename).display(),
+                file.reason
+            );
+        }
         writeln!(
             log,
             "Found {} images belonging to {} classes.",
@@ -494,29 +562,28 @@ fn make_batch(
     Ok(Batch { x, y })
 }
 
+/// The largest image file read (512 MiB, the `image` crate's default limit on a decoded
+/// picture): a bigger file is refused before it is read into memory.
+pub const MAX_IMAGE_FILE_BYTES: u64 = 512 << 20;
+
 /// Keras's `load_img` + `img_to_array`: decode, convert to the colour mode, resize if needed,
 /// pixels as f32 in 0–255.
 ///
+/// The file is looked at before it is opened: only a regular file (a link to one is
+/// followed) of 1 to [`MAX_IMAGE_FILE_BYTES`] bytes is read.
+///
 /// # Errors
-/// [`DataError::Io`] if the file cannot be read, [`DataError::Invalid`] if it does not decode.
+/// [`DataError::Io`] if the file cannot be read; [`DataError::NotAFile`] for a named pipe, a
+/// socket, a device or a folder; [`DataError::BadImage`] if it is empty or too large, does
+/// not decode, is a JPEG cut off before its end (as PIL's "image file is truncated"), or has
+/// no pixels (0×0).
 pub fn load_image(
     path: &Path,
     color_mode: ColorMode,
     target_size: (usize, usize),
     interpolation: Interpolation,
 ) -> Result<Image> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let decoded = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| DataError::io(path, e))?
-        .decode()
-        .map_err(|e| {
-            invalid(
-                "load_img",
-                "a readable PNG, JPEG, BMP, PPM or TIFF image",
-                format!("{}: {e}", path.display()),
-            )
-        })?;
+    let decoded = decode_image(path)?;
     let (width, height) = (decoded.width() as usize, decoded.height() as usize);
     let pixels = to_color_mode(decoded, color_mode);
     let c = color_mode.channels();
@@ -552,6 +619,112 @@ pub fn load_image(
         channels: c,
         data: pixels.into_iter().map(f32::from).collect(),
     })
+}
+
+/// Reads and decodes one image file, refusing what is not a whole picture of at least 1×1
+/// pixel (see [`load_image`]).
+fn decode_image(path: &Path) -> Result<DynamicImage> {
+    let bad = |expected: &str, found: String| DataError::BadImage {
+        path: path.to_path_buf(),
+        expected: expected.to_string(),
+        found,
+    };
+    let len = crate::error::regular_file(path)?.len();
+    if len == 0 {
+        return Err(bad("an image file", "an empty file (0 bytes)".to_string()));
+    }
+    if len > MAX_IMAGE_FILE_BYTES {
+        return Err(bad(
+            "an image file of at most 512 MiB",
+            format!("{len} bytes"),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes.as_slice()))
+        .with_guessed_format()
+        .map_err(|e| DataError::io(path, e))?;
+    if reader.format() == Some(image::ImageFormat::Jpeg) {
+        // The decoder fills a cut-off JPEG with grey and says nothing; the markers tell.
+        jpeg_end(&bytes).map_err(|found| {
+            bad(
+                "a complete JPEG, ending with its end-of-image marker FF D9",
+                format!("{found} (image file is truncated)"),
+            )
+        })?;
+    }
+    let decoded = reader.decode().map_err(|e| {
+        bad(
+            "a readable PNG, JPEG, BMP, PPM or TIFF image",
+            e.to_string(),
+        )
+    })?;
+    if decoded.width() == 0 || decoded.height() == 0 {
+        return Err(bad(
+            "an image of at least 1×1 pixel",
+            format!("{}×{} pixels", decoded.width(), decoded.height()),
+        ));
+    }
+    Ok(decoded)
+}
+
+/// Finds the end of a JPEG stream by walking its markers, or says where it stops short.
+///
+/// A JPEG is a sequence of markers `FF xx`: start of image `FF D8`; segments `FF xx` followed
+/// by a 2-byte big-endian length (that counts itself); after a start-of-scan segment
+/// (`FF DA`) the entropy-coded data, in which `FF` only appears as `FF 00` (a stuffed zero)
+/// or `FF D0`–`FF D7` (restart markers), up to the next marker; and end of image `FF D9`.
+/// A file cut anywhere before `FF D9` is truncated. Bytes after `FF D9` are ignored, as PIL
+/// and libjpeg ignore them. Returns the offset just past `FF D9`.
+fn jpeg_end(bytes: &[u8]) -> std::result::Result<usize, String> {
+    let cut = |at: usize| format!("a file that ends after {at} bytes, inside the stream");
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err("no start-of-image marker FF D8".to_string());
+    }
+    let mut i = 2;
+    loop {
+        // Skip to the next marker; `FF` fill bytes may precede its code.
+        while i < bytes.len() && bytes[i] != 0xFF {
+            i += 1;
+        }
+        while i < bytes.len() && bytes[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&code) = bytes.get(i) else {
+            return Err(cut(bytes.len()));
+        };
+        i += 1;
+        match code {
+            0xD9 => return Ok(i),
+            // Markers without a segment: restarts, TEM, and a stray stuffed zero.
+            0x00 | 0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(length) = bytes.get(i..i + 2) else {
+            return Err(cut(bytes.len()));
+        };
+        let length = u16::from_be_bytes([length[0], length[1]]) as usize;
+        if length < 2 {
+            return Err(format!("a segment of length {length} at byte {i}"));
+        }
+        i += length;
+        if i > bytes.len() {
+            return Err(cut(bytes.len()));
+        }
+        if code == 0xDA {
+            // Entropy-coded data: runs until an `FF` that is not `FF 00` nor a restart.
+            loop {
+                let Some(ff) = bytes[i..].iter().position(|&b| b == 0xFF) else {
+                    return Err(cut(bytes.len()));
+                };
+                i += ff;
+                match bytes.get(i + 1) {
+                    None => return Err(cut(bytes.len())),
+                    Some(0x00 | 0xD0..=0xD7) => i += 2,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
 }
 
 /// PIL's `convert("RGB" | "L" | "RGBA")` of the decoded image, as bytes `(H, W, C)`.
@@ -686,6 +859,10 @@ impl DirectoryIterator {
     /// As [`Self::batch`], except for the class mode.
     pub fn batch_x(&mut self, i: usize) -> Result<Tensor> {
         Ok(self.batches.batch(i)?.x)
+    }
+    /// Files named like images that were left out (not regular files, or empty), and why.
+    pub fn skipped(&self) -> &[SkippedFile] {
+        &self.listing.skipped
     }
     /// Paths relative to the directory, `/`-separated, in sample order.
     pub fn filenames(&self) -> &[String] {
@@ -944,6 +1121,146 @@ mod tests {
             .expect("flow");
         let (x, y) = skipping.batch(0).expect("batch");
         assert_eq!((x.shape()[0], y.shape()[0]), (9, 9));
+    }
+
+    /// A real JPEG of `w`×`h` with enough detail to take a few kilobytes.
+    fn jpeg_bytes(w: u32, h: u32) -> Vec<u8> {
+        let picture = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 7 + y * 3) as u8, (x * y % 251) as u8, (x ^ y) as u8])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut out, image::ImageFormat::Jpeg)
+            .expect("encode");
+        out.into_inner()
+    }
+
+    #[test]
+    fn jpeg_end_walks_the_markers() {
+        let whole = jpeg_bytes(40, 30);
+        assert_eq!(jpeg_end(&whole), Ok(whole.len()));
+        // Bytes after the end are ignored, as PIL ignores them.
+        let padded = [whole.clone(), vec![0, 1, 0xFF, 0xD8]].concat();
+        assert_eq!(jpeg_end(&padded), Ok(whole.len()));
+        for cut in [2, 3, 20, whole.len() / 2, whole.len() - 2, whole.len() - 1] {
+            let message = jpeg_end(&whole[..cut]).expect_err("cut short");
+            assert!(message.contains(&format!("after {cut} bytes")), "{message}");
+        }
+        assert!(jpeg_end(b"GIF89a").is_err());
+    }
+
+    /// A file put among good pictures, and what must become of it.
+    struct HostileFileCase {
+        name: &'static str,
+        bytes: Vec<u8>,
+        needle: &'static str,
+    }
+
+    #[test]
+    fn cut_and_empty_pictures_are_bad_images_naming_the_file() {
+        let jpeg = jpeg_bytes(64, 48);
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, (x * y) as u8]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("encode");
+        let png = png.into_inner();
+        let cases = [
+            HostileFileCase {
+                name: "half.jpg",
+                bytes: jpeg[..jpeg.len() / 2].to_vec(),
+                needle: "image file is truncated",
+            },
+            HostileFileCase {
+                name: "no_end_marker.jpg",
+                bytes: jpeg[..jpeg.len() - 2].to_vec(),
+                needle: "image file is truncated",
+            },
+            HostileFileCase {
+                name: "half.png",
+                bytes: png[..png.len() / 2].to_vec(),
+                needle: "a readable PNG, JPEG",
+            },
+            HostileFileCase {
+                name: "zero.jpg",
+                bytes: b"P6 0 0\n255\n".to_vec(),
+                needle: "0×0 pixels",
+            },
+        ];
+        for case in cases {
+            let dir = tree();
+            let path = dir.path().join("dogs").join(case.name);
+            std::fs::write(&path, &case.bytes).expect("write");
+            let err = load_image(&path, ColorMode::Rgb, (8, 8), Interpolation::Nearest)
+                .expect_err(case.name);
+            assert!(matches!(err, DataError::BadImage { .. }), "{err:?}");
+            let message = err.to_string();
+            assert!(message.contains(case.name), "{message}");
+            assert!(message.contains(case.needle), "{message}");
+            // In a folder: an error by default, left out with OnBadImage::Skip.
+            let opts = DirectoryOptions::default()
+                .target_size(8, 8)
+                .batch_size(20)
+                .shuffle(false);
+            let mut sink = Vec::new();
+            let mut failing = ImageDataGenerator::default()
+                .flow_from_directory_with_log(dir.path(), opts.clone(), &mut sink)
+                .expect("flow");
+            let message = failing.batch(0).expect_err(case.name).to_string();
+            assert!(message.contains(case.name), "{message}");
+            let mut skipping = ImageDataGenerator::default()
+                .flow_from_directory_with_log(
+                    dir.path(),
+                    opts.on_bad_image(OnBadImage::Skip),
+                    &mut sink,
+                )
+                .expect("flow");
+            assert_eq!(skipping.batch(0).expect("batch").0.shape()[0], 9);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pipes_and_empty_files_are_left_out_unopened() {
+        let dir = tree();
+        let fifo = dir.path().join("dogs/x.jpg");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+        std::fs::write(dir.path().join("cats/empty.png"), b"").expect("write");
+        std::os::unix::fs::symlink("/nonexistent/picture.jpg", dir.path().join("cats/gone.jpg"))
+            .expect("symlink");
+        let mut sink = Vec::new();
+        let mut it = ImageDataGenerator::default()
+            .flow_from_directory_with_log(
+                dir.path(),
+                DirectoryOptions::default().target_size(8, 8).batch_size(20),
+                &mut sink,
+            )
+            .expect("flow");
+        assert_eq!(it.samples(), 9);
+        let skipped: Vec<(&str, &str)> = it
+            .skipped()
+            .iter()
+            .map(|s| (s.filename.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("cats/empty.png", "an empty file (0 bytes)"),
+                (
+                    "cats/gone.jpg",
+                    "a broken symbolic link or an unreadable entry"
+                ),
+                ("dogs/x.jpg", "a named pipe (FIFO), not a regular file"),
+            ]
+        );
+        // Every batch reads: the pipe is never opened (opening it would wait forever).
+        assert_eq!(it.batch(0).expect("batch").0.shape()[0], 9);
+        let err =
+            load_image(&fifo, ColorMode::Rgb, (8, 8), Interpolation::Nearest).expect_err("a pipe");
+        assert!(matches!(err, DataError::NotAFile { .. }), "{err:?}");
     }
 
     #[test]

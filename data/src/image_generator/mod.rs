@@ -54,7 +54,7 @@ mod transform;
 pub use array_iterator::{ArrayIterator, FlowOptions};
 pub use directory_iterator::{
     list_directory, load_image, ClassMode, ColorMode, DirectoryIterator, DirectoryListing,
-    DirectoryOptions, Interpolation, OnBadImage, WHITE_LIST_FORMATS,
+    DirectoryOptions, Interpolation, OnBadImage, SkippedFile, WHITE_LIST_FORMATS,
 };
 pub use standardize::FeatureStats;
 pub use transform::{affine_transform_matrix, apply_affine_transform};
