@@ -42,7 +42,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use astrograd::data::image_generator::{
-    ClassMode, ColorMode, DirectoryOptions, ImageDataGenerator, Interpolation, ShiftRange,
+    ClassMode, ColorMode, DirectoryIterator, DirectoryOptions, ImageDataGenerator, Interpolation,
+    ShiftRange,
 };
 use astrograd::data::{cats_and_dogs::CatsAndDogs, image_generator::load_image};
 use astrograd::layers::{
@@ -150,7 +151,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     report_gap(&history);
 
     println!("\n== 4. What the first layer sees\n");
-    let dog = first_dog(&data)?;
+    let dog = first_dog(&data, &validation)?;
     let x = load_picture(&dog, SIZE)?;
     let conv1 = model.layer("conv1")?;
     // visualization_model = Model(inputs=model.inputs, outputs=model.get_layer('conv1').output)
@@ -234,22 +235,22 @@ fn functional_model_with_dropout() -> Result<Model, ExampleError> {
     Ok(Model::new(&inputs, &outputs)?)
 }
 
-/// The first picture of the validation dogs (the course shows one dog).
-fn first_dog(data: &CatsAndDogs) -> Result<PathBuf, ExampleError> {
-    let dogs = data.validation_dir.join("dogs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dogs)
-        .map_err(|e| astrograd::data::DataError::io(&dogs, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files
+/// The first dog picture of the validation generator (the course shows one dog): a file it
+/// listed as a dog (an image's name, a regular non-empty file) that also decodes, so that a
+/// `desktop.ini`, a `.DS_Store` or a damaged picture left in the folder is passed over.
+fn first_dog(data: &CatsAndDogs, validation: &DirectoryIterator) -> Result<PathBuf, ExampleError> {
+    let dogs = validation.class_indices().get("dogs").copied();
+    validation
+        .filepaths()
         .into_iter()
-        .next()
+        .zip(validation.classes())
+        .filter(|&(_, &class)| Some(class) == dogs)
+        .map(|(path, _)| path)
+        .find(|path| load_image(path, ColorMode::Rgb, SIZE, Interpolation::Nearest).is_ok())
         .ok_or_else(|| ExampleError::BadDataPath {
-            path: dogs,
+            path: data.validation_dir.join("dogs"),
             expected: "a folder of dog pictures".into(),
-            found: "an empty folder".into(),
+            found: "no picture that decodes".into(),
         })
 }
 
