@@ -1,5 +1,6 @@
 //! The error type of the kernels crate: bad geometry (shapes, strides, paddings) found when a
-//! geometry struct is built. The kernels themselves never fail: they run on validated geometry.
+//! geometry struct is built, and what a GPU can refuse. The CPU kernels themselves never fail:
+//! they run on validated geometry.
 
 /// What went wrong when describing a kernel's geometry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,6 +19,16 @@ pub enum KernelError {
     NoGpu {
         /// What wgpu reported, and what to install.
         reason: String,
+    },
+    /// An earlier GPU call failed (panicked) while it held the GPU's shared state, which may
+    /// now be half-updated: every later GPU call gets this error instead of using that state.
+    #[error(
+        "the GPU is unusable in this process: an earlier GPU call failed while it held the \
+         {what}; move the model to the CPU (`model.to(Device::Cpu)`) or start the program again"
+    )]
+    GpuPoisoned {
+        /// The piece of shared GPU state (the pending work, the pipeline cache, a buffer pool).
+        what: &'static str,
     },
     /// The GPU cannot run this op as asked (a buffer over its binding limit, a failed read).
     #[error("{op} on the GPU: {msg}")]

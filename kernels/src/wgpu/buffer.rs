@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::context::{context, GpuContext};
+use super::context::{context, lock, GpuContext};
 use crate::KernelError;
 
 /// Every buffer can be bound to a shader and be the source or target of a copy.
@@ -69,14 +69,11 @@ fn bytes_for(len: usize) -> u64 {
 }
 
 impl BufferPool {
-    fn take(&self, ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
-        let recycled = self
-            .free
-            .lock()
-            .expect("GPU buffer pool lock poisoned")
+    fn take(&self, ctx: &GpuContext, bytes: u64) -> Result<wgpu::Buffer, KernelError> {
+        let recycled = lock(&self.free, "GPU buffer pool")?
             .get_mut(&bytes)
             .and_then(Vec::pop);
-        recycled.unwrap_or_else(|| {
+        Ok(recycled.unwrap_or_else(|| {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
@@ -84,7 +81,7 @@ impl BufferPool {
                 usage: USAGE,
                 mapped_at_creation: false,
             })
-        })
+        }))
     }
 
     fn give_back(&self, buffer: wgpu::Buffer) {
@@ -93,14 +90,11 @@ impl BufferPool {
         }
     }
 
-    fn take_staging(&self, ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
-        let recycled = self
-            .staging
-            .lock()
-            .expect("GPU buffer pool lock poisoned")
+    fn take_staging(&self, ctx: &GpuContext, bytes: u64) -> Result<wgpu::Buffer, KernelError> {
+        let recycled = lock(&self.staging, "GPU staging pool")?
             .get_mut(&bytes)
             .and_then(Vec::pop);
-        recycled.unwrap_or_else(|| {
+        Ok(recycled.unwrap_or_else(|| {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("astrograd.download"),
@@ -108,7 +102,7 @@ impl BufferPool {
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
-        })
+        }))
     }
 
     fn give_back_staging(&self, buffer: wgpu::Buffer) {
@@ -129,7 +123,7 @@ impl GpuBuffer {
     pub fn uninit(len: usize) -> Result<GpuBuffer, KernelError> {
         let ctx = context()?;
         check_bindable(ctx, len)?;
-        let buffer = ctx.pool.take(ctx, bytes_for(len));
+        let buffer = ctx.pool.take(ctx, bytes_for(len))?;
         Ok(GpuBuffer {
             buffer: Some(buffer),
             len,
@@ -139,7 +133,7 @@ impl GpuBuffer {
     /// A buffer of `len` zeros (cleared on the GPU, in order with the pending work).
     pub fn zeros(len: usize) -> Result<GpuBuffer, KernelError> {
         let out = GpuBuffer::uninit(len)?;
-        context()?.record(|encoder| encoder.clear_buffer(out.raw(), 0, None));
+        context()?.record(|encoder| encoder.clear_buffer(out.raw(), 0, None))?;
         Ok(out)
     }
 
@@ -162,10 +156,10 @@ impl GpuBuffer {
         }
         check_bindable(ctx, len)?;
         let size = bytes_for(len);
-        let buffer = ctx.pool.take(ctx, size);
+        let buffer = ctx.pool.take(ctx, size)?;
         // `write_buffer` runs before the next submission's commands: submit the pending ones
         // first, or a recycled buffer could be overwritten before an earlier dispatch reads it.
-        ctx.flush();
+        ctx.flush()?;
         ctx.queue.write_buffer(&buffer, 0, bytes);
         Ok(GpuBuffer {
             buffer: Some(buffer),
@@ -193,9 +187,9 @@ impl GpuBuffer {
         DOWNLOADS.fetch_add(1, Ordering::Relaxed);
         DOWNLOAD_BYTES.fetch_add(self.len as u64 * 4, Ordering::Relaxed);
         let size = self.byte_size();
-        let staging = ctx.pool.take_staging(ctx, size);
-        ctx.record(|encoder| encoder.copy_buffer_to_buffer(self.raw(), 0, &staging, 0, size));
-        ctx.flush();
+        let staging = ctx.pool.take_staging(ctx, size)?;
+        ctx.record(|encoder| encoder.copy_buffer_to_buffer(self.raw(), 0, &staging, 0, size))?;
+        ctx.flush()?;
         let (sender, receiver) = std::sync::mpsc::channel();
         staging
             .slice(..)
@@ -239,7 +233,7 @@ impl GpuBuffer {
         let out = GpuBuffer::uninit(self.len)?;
         context()?.record(|encoder| {
             encoder.copy_buffer_to_buffer(self.raw(), 0, out.raw(), 0, self.byte_size())
-        });
+        })?;
         Ok(out)
     }
 

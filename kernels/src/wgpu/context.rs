@@ -159,8 +159,14 @@ impl GpuContext {
     }
 
     /// Records `f` into the pending encoder (used for buffer copies and clears).
-    pub(crate) fn record(&self, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
-        let mut pending = self.pending.lock().expect("GPU pending work lock poisoned");
+    ///
+    /// # Errors
+    /// [`KernelError::GpuPoisoned`] after an earlier GPU call failed mid-way.
+    pub(crate) fn record(
+        &self,
+        f: impl FnOnce(&mut wgpu::CommandEncoder),
+    ) -> Result<(), KernelError> {
+        let mut pending = lock(&self.pending, "pending GPU work")?;
         // Dropping the pass ends it, which gives the encoder back for the copy.
         pending.pass = None;
         let encoder = pending.encoder.get_or_insert_with(|| {
@@ -168,13 +174,18 @@ impl GpuContext {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
         });
         f(encoder);
+        Ok(())
     }
 
     /// Submits everything recorded so far. The host calls it before it reads or writes a
     /// buffer itself, so that it sees (or does not disturb) the results of earlier dispatches.
-    pub(crate) fn flush(&self) {
-        let mut pending = self.pending.lock().expect("GPU pending work lock poisoned");
+    ///
+    /// # Errors
+    /// [`KernelError::GpuPoisoned`] after an earlier GPU call failed mid-way.
+    pub(crate) fn flush(&self) -> Result<(), KernelError> {
+        let mut pending = lock(&self.pending, "pending GPU work")?;
         self.submit(&mut pending);
+        Ok(())
     }
 
     fn submit(&self, pending: &mut Pending) {
@@ -250,7 +261,7 @@ impl GpuContext {
 /// [`KernelError::NoGpu`] without a GPU; [`KernelError::GpuLimit`] if waiting fails.
 pub fn synchronize() -> Result<(), KernelError> {
     let ctx = context()?;
-    ctx.flush();
+    ctx.flush()?;
     ctx.device
         .poll(wgpu::PollType::Wait {
             submission_index: None,
@@ -315,12 +326,9 @@ pub fn dispatch(
             });
         }
     }
-    let mut pipelines = ctx
-        .pipelines
-        .lock()
-        .expect("GPU pipeline cache lock poisoned");
+    let mut pipelines = lock(&ctx.pipelines, "GPU pipeline cache")?;
     let pipeline = ctx.pipeline(&mut pipelines, kernel);
-    let mut pending = ctx.pending.lock().expect("GPU pending work lock poisoned");
+    let mut pending = lock(&ctx.pending, "pending GPU work")?;
     if pending.params.len() == PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT {
         ctx.submit(&mut pending);
     }
@@ -381,5 +389,44 @@ pub fn groups_2d(groups: u32) -> [u32; 3] {
         [groups, 1, 1]
     } else {
         [MAX_GROUPS_PER_AXIS, groups.div_ceil(MAX_GROUPS_PER_AXIS), 1]
+    }
+}
+
+/// Locks `mutex`, shared by every GPU call of the process. A poisoned lock (a call panicked while
+/// holding it, leaving `what` perhaps half-updated) is an error for every later call, not a
+/// second panic.
+pub(crate) fn lock<'a, T>(
+    mutex: &'a std::sync::Mutex<T>,
+    what: &'static str,
+) -> Result<std::sync::MutexGuard<'a, T>, KernelError> {
+    mutex.lock().map_err(|_| KernelError::GpuPoisoned { what })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a call panics while holding the GPU's shared state, the next one gets an error.
+    #[test]
+    fn a_poisoned_lock_is_an_error_for_every_later_call() {
+        let pending = std::sync::Mutex::new(0_u32);
+        assert_eq!(*lock(&pending, "pending GPU work").unwrap(), 0);
+        let poisoned = std::panic::catch_unwind(|| {
+            let _guard = pending.lock().unwrap();
+            panic!("a GPU call fails mid-way");
+        });
+        assert!(poisoned.is_err());
+        for _ in 0..2 {
+            let err = lock(&pending, "pending GPU work").unwrap_err();
+            assert_eq!(
+                err,
+                KernelError::GpuPoisoned {
+                    what: "pending GPU work"
+                }
+            );
+            assert!(err
+                .to_string()
+                .contains("held the pending GPU work; move the model to the CPU"));
+        }
     }
 }
