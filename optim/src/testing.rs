@@ -72,12 +72,27 @@ impl Fixture {
 }
 
 /// The largest relative error `|a − e| / max(|e|, 1e-3)` (the floor keeps values that Keras
-/// rounds to about zero from dominating).
+/// rounds to about zero from dominating); infinite as soon as either side holds a NaN, or an
+/// infinity the other side does not match, so that a NaN cannot pass an `err <= rtol` check
+/// (`f64::max` would drop it).
 pub fn max_rel_error(actual: &[f32], expected: &[f32]) -> f64 {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "compared slices differ in length"
+    );
     actual
         .iter()
         .zip(expected)
-        .map(|(&a, &e)| (a as f64 - e as f64).abs() / (e.abs() as f64).max(1e-3))
+        .map(|(&a, &e)| {
+            if a == e {
+                0.0 // equal, infinities of the same sign included
+            } else if !a.is_finite() || !e.is_finite() {
+                f64::INFINITY
+            } else {
+                (a as f64 - e as f64).abs() / (e.abs() as f64).max(1e-3)
+            }
+        })
         .fold(0.0, f64::max)
 }
 
@@ -89,4 +104,27 @@ pub fn assert_rel_close(what: &str, actual: &[f32], expected: &[f32], rtol: f64)
         err <= rtol,
         "{what}: max relative error {err:.3e} > {rtol:.0e}\nours:  {actual:?}\nkeras: {expected:?}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_nan_or_infinity_fails_the_comparison() {
+        let expected = [0.5, -0.25, 1e-4, 2.0];
+        assert_eq!(max_rel_error(&expected, &expected), 0.0);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in 0..expected.len() {
+                let mut planted = expected;
+                planted[at] = bad;
+                assert_eq!(max_rel_error(&planted, &expected), f64::INFINITY);
+                assert_eq!(max_rel_error(&expected, &planted), f64::INFINITY);
+            }
+        }
+        let all_nan = [f32::NAN; 4];
+        let caught =
+            std::panic::catch_unwind(|| assert_rel_close("all NaN", &all_nan, &expected, 1e-6));
+        assert!(caught.is_err(), "an all-NaN result passed assert_rel_close");
+    }
 }

@@ -17,12 +17,22 @@ pub(crate) fn gpu_available() -> bool {
     }
 }
 
-/// Largest `|a − b| / (1 + |b|)` over two equally long slices.
+/// Largest `|a − b| / (1 + |b|)` over two equally long slices; infinite as soon as either side
+/// holds a NaN, or an infinity the other side does not match, so that a kernel writing NaN
+/// cannot pass a `max_rel_diff(..) < tol` check (`f32::max` would drop the NaN).
 pub(crate) fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "compared slices differ in length");
     a.iter()
         .zip(b)
-        .map(|(&x, &y)| (x - y).abs() / (1.0 + y.abs()))
+        .map(|(&x, &y)| {
+            if x == y {
+                0.0 // equal, infinities of the same sign included
+            } else if !x.is_finite() || !y.is_finite() {
+                f32::INFINITY
+            } else {
+                (x - y).abs() / (1.0 + y.abs())
+            }
+        })
         .fold(0.0, f32::max)
 }
 
@@ -37,4 +47,30 @@ pub(crate) fn numbers(len: usize, seed: u32) -> Vec<f32> {
             (state as f32 / u32::MAX as f32) * 2.0 - 1.0
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_rel_diff;
+
+    #[test]
+    fn a_planted_nan_or_infinity_fails_the_comparison() {
+        let reference = [1.0, -2.0, 0.5, 3.0];
+        assert_eq!(max_rel_diff(&reference, &reference), 0.0);
+        assert!((max_rel_diff(&[1.0, -2.0, 0.5, 3.5], &reference) - 0.125).abs() < 1e-6);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in 0..reference.len() {
+                let mut planted = reference;
+                planted[at] = bad;
+                // On either side, anywhere: the difference is infinite, no tolerance passes it.
+                assert_eq!(max_rel_diff(&planted, &reference), f32::INFINITY);
+                assert_eq!(max_rel_diff(&reference, &planted), f32::INFINITY);
+            }
+        }
+        let all_nan = [f32::NAN; 4];
+        assert!(max_rel_diff(&all_nan, &reference) > 1e-3);
+        assert!(max_rel_diff(&all_nan, &all_nan) > 1e-3);
+        // Matching infinities are equal values, not an error.
+        assert_eq!(max_rel_diff(&[f32::INFINITY], &[f32::INFINITY]), 0.0);
+    }
 }
