@@ -88,15 +88,13 @@ impl WeightsFile {
         };
         looked.push(dir.display().to_string());
         let path = dir.join(&self.name);
-        if path.is_file() {
-            if self.checksum_fits(&path) {
-                return Ok(path);
-            }
-            // A damaged copy of ours: fetch it again, as Keras's get_file does.
-            std::fs::remove_file(&path)
-                .map_err(|e| unavailable(looked.clone(), DataError::io(&path, e)))?;
+        if !path.is_file() {
+            eprintln!("Downloading data from {}", self.url);
         }
-        eprintln!("Downloading data from {}", self.url);
+        // Our own cache goes through `fetch_md5`, under its lock: a copy already there is
+        // hashed once (then known by its size and time), a damaged one is downloaded again (as
+        // Keras's get_file does) and replaced only by a verified file, and two programs asking
+        // at once share one download.
         fetch_md5(&self.url, &path, self.md5.as_deref()).map_err(|e| unavailable(looked, e))
     }
 
@@ -195,6 +193,22 @@ mod tests {
             .get_in(std::slice::from_ref(&keras), Some(&cache))
             .unwrap();
         assert_eq!(from_keras, keras.join("w.h5"));
+    }
+
+    #[test]
+    fn a_damaged_copy_in_our_cache_is_downloaded_again() {
+        let body = b"the real weights".to_vec();
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = dir.path().join("scratch");
+        std::fs::write(&scratch, &body).unwrap();
+        let md5 = md5_file(&scratch).unwrap();
+        let cache = dir.path().join("models");
+        std::fs::create_dir_all(&cache).unwrap();
+        std::fs::write(cache.join("w.h5"), b"the real weights, cut sh").unwrap();
+        let (base, server) = serve(body.clone(), 1);
+        let got = file(&base, Some(&md5)).get_in(&[], Some(&cache)).unwrap();
+        assert_eq!(std::fs::read(&got).unwrap(), body);
+        assert_eq!(server.join().unwrap(), 1, "one download replaced the damaged copy");
     }
 
     #[test]
