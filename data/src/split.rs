@@ -411,28 +411,65 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
 
-        /// Train and test always partition 0..n, with the promised sizes.
+        /// Train and test partition 0..n with scikit-learn's sizes (`n_test = ⌈test_size·n⌉`);
+        /// the split is refused exactly when that leaves the train set empty.
         #[test]
         fn splits_partition_the_rows(n in 2usize..300, tenths in 1u32..9, seed in 0u32..1000) {
             let test_size = tenths as f32 / 10.0;
-            if let Ok((train, test)) = train_test_split(n, test_size, seed) {
-                prop_assert_eq!(test.len(), (n as f64 * tenths as f64 / 10.0).ceil() as usize);
-                let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
-                all.sort_unstable();
-                prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
+            // tenths / 10 in f64 is the float Python multiplies by (0.3, not 0.3f32 as f64).
+            let n_test = (tenths as f64 / 10.0 * n as f64).ceil() as usize;
+            match train_test_split(n, test_size, seed) {
+                Ok((train, test)) => {
+                    prop_assert!(n_test < n, "n = {n}, test_size {test_size}: accepted an empty train set");
+                    prop_assert_eq!(test.len(), n_test);
+                    prop_assert_eq!(train.len(), n - n_test);
+                    let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
+                    all.sort_unstable();
+                    prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
+                }
+                Err(e) => {
+                    prop_assert!(n_test >= n, "n = {n}, test_size {test_size}: refused: {e}");
+                    prop_assert!(e.to_string().contains("non-empty train set"), "{e}");
+                }
             }
         }
 
-        /// Same for the stratified split, over random labels.
+        /// Same for the stratified split, over random labels: each class keeps its share of the
+        /// test set (within one row), and the split is refused exactly when a class has a single
+        /// member or a set would have fewer rows than there are classes.
         #[test]
         fn stratified_splits_partition_the_rows(labels in proptest::collection::vec(0usize..4, 8..120), seed in 0u32..1000) {
-            if let Ok((train, test)) = train_test_split_stratified(&labels, 0.25, seed) {
-                prop_assert_eq!(test.len(), (labels.len() as f64 * 0.25).ceil() as usize);
-                let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
-                all.sort_unstable();
-                prop_assert_eq!(all, (0..labels.len()).collect::<Vec<_>>());
+            let n = labels.len();
+            let counts: Vec<usize> = (0..4).map(|k| labels.iter().filter(|&&l| l == k).count()).collect();
+            let classes = counts.iter().filter(|&&c| c > 0).count();
+            let n_test = (0.25 * n as f64).ceil() as usize;
+            let lonely = counts.contains(&1);
+            let too_few = n - n_test < classes || n_test < classes;
+            match train_test_split_stratified(&labels, 0.25, seed) {
+                Ok((train, test)) => {
+                    prop_assert!(!lonely && !too_few, "accepted {counts:?} (class counts)");
+                    prop_assert_eq!(test.len(), n_test);
+                    let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
+                    all.sort_unstable();
+                    prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
+                    for (k, &count) in counts.iter().enumerate() {
+                        let in_test = test.iter().filter(|&&row| labels[row] == k).count();
+                        let share = n_test as f64 * count as f64 / n as f64;
+                        prop_assert!((in_test as f64 - share).abs() < 1.0 + 1e-9,
+                            "class {k}: {in_test} test rows, its share is {share:.2}");
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    prop_assert!(lonely || too_few, "refused {counts:?} (class counts): {e}");
+                    if lonely {
+                        prop_assert!(message.contains("at least 2 members"), "{e}");
+                    } else {
+                        prop_assert!(message.contains("one per class"), "{e}");
+                    }
+                }
             }
         }
     }
