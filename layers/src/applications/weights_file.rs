@@ -208,7 +208,11 @@ mod tests {
         let (base, server) = serve(body.clone(), 1);
         let got = file(&base, Some(&md5)).get_in(&[], Some(&cache)).unwrap();
         assert_eq!(std::fs::read(&got).unwrap(), body);
-        assert_eq!(server.join().unwrap(), 1, "one download replaced the damaged copy");
+        assert_eq!(
+            server.join().unwrap(),
+            1,
+            "one download replaced the damaged copy"
+        );
     }
 
     #[test]
