@@ -270,7 +270,19 @@ pub fn locate(file: &Galaxy10File, explicit: Option<&Path>) -> Result<PathBuf> {
 /// [`locate`] with the lookup and the URLs given (the tests serve files from 127.0.0.1).
 fn locate_with(file: &Galaxy10File, lookup: &Lookup, urls: &[String]) -> Result<PathBuf> {
     // The lookup only searches here: its own download needs an exact size, which DECals lacks.
+    // Our own cache folder is left to `fetch` below, which verifies a copy already there (hashed
+    // once, then known by its size and time) and downloads a damaged one again.
+    let download_dir = match &lookup.fallback {
+        Fallback::Download { dir, .. } => Some(dir),
+        Fallback::Fail { .. } => None,
+    };
     let search_only = Lookup {
+        places: lookup
+            .places
+            .iter()
+            .filter(|place| Some(&place.dir) != download_dir)
+            .cloned()
+            .collect(),
         fallback: Fallback::Fail {
             reason: String::new(),
         },
@@ -281,11 +293,25 @@ fn locate_with(file: &Galaxy10File, lookup: &Lookup, urls: &[String]) -> Result<
         sha256: file.sha256,
         size: file.size.unwrap_or(0), // unused: nothing is downloaded by `search_only`
     };
-    let looked = match search_only.resolve(&[wanted]) {
+    let mut looked = match search_only.resolve(&[wanted]) {
         Ok(mut paths) => return Ok(paths.remove(0)),
         Err(DataError::NotFound { looked, .. }) => looked,
         Err(other) => return Err(other),
     };
+    for place in lookup
+        .places
+        .iter()
+        .filter(|p| Some(&p.dir) == download_dir)
+    {
+        let state = if !place.dir.is_dir() {
+            "no such folder".to_string()
+        } else if place.dir.join(file.name).is_file() {
+            format!("{} there, but it could not be verified", file.name)
+        } else {
+            format!("missing {}", file.name)
+        };
+        looked += &format!("  - {}: {} ({state})\n", place.origin, place.dir.display());
+    }
     let not_found = |download: String| DataError::NotFound {
         dataset: DATASET,
         looked: looked.clone(),
@@ -859,9 +885,26 @@ mod tests {
             vec!["/bovy/Galaxy10.h5", "/zenodo/Galaxy10.h5"]
         );
         assert_eq!(read(&path, &file).expect("reads").len(), 12);
-        // The second time the cache answers: no server, no request.
-        let again = locate_with(&file, &lookup, &[]).expect("cached");
+        // The second time the cache answers: the mirrors are gone, and the copy is known by
+        // the stamp of its verification.
+        let again = locate_with(&file, &lookup, &urls).expect("cached");
         assert_eq!(again, path);
+        // A copy damaged since is downloaded again.
+        let mut damaged = std::fs::read(&path).expect("read");
+        damaged[1000] ^= 0xff;
+        std::fs::write(&path, &damaged).expect("write");
+        let routes = HashMap::from([(
+            "/zenodo/Galaxy10.h5".to_string(),
+            Reply::Body(std::fs::read(fixture("galaxy10_sdss.h5")).expect("fixture")),
+        )]);
+        let (base, server) = serve(routes, 1);
+        let repaired = locate_with(&file, &lookup, &[format!("{base}/zenodo/Galaxy10.h5")])
+            .expect("downloaded again");
+        assert_eq!(server.join().expect("server"), vec!["/zenodo/Galaxy10.h5"]);
+        assert_eq!(
+            std::fs::read(&repaired).expect("read"),
+            std::fs::read(fixture("galaxy10_sdss.h5")).expect("fixture")
+        );
         verify_checksum(&path, &file).expect("digest matches");
         let err = verify_checksum(&path, &SDSS_FILE).expect_err("not the real file");
         assert!(matches!(err, DataError::Verification { .. }), "{err:?}");
