@@ -48,10 +48,10 @@
 //! other means leaves (an `unzip` interrupted, a copy cut short): it is replaced by a fresh
 //! extraction.
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use flate2::CrcWriter;
+use flate2::Crc;
 
 use crate::cache::{Fallback, Lookup};
 use crate::download::fetch;
@@ -355,18 +355,32 @@ fn write_entry(
         )
     })?;
     let declared_crc = reader.crc32();
-    let out = File::create(dest).map_err(|e| DataError::io(dest, e))?;
-    let mut out = CrcWriter::new(out);
+    let mut out = File::create(dest).map_err(|e| DataError::io(dest, e))?;
+    let mut crc = Crc::new();
+    let mut written: u64 = 0;
+    let mut buffer = vec![0u8; 64 << 10];
     // Room for one byte more than declared, so that a longer entry shows, and so that the
     // last read reaches the end of the entry, where the zip crate checks the CRC-32 too.
-    let written = std::io::copy(&mut (&mut reader).take(entry.size + 1), &mut out);
-    let written = written.map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => damaged(
-            format!("{} bytes with CRC-32 {declared_crc:08x}", entry.size),
-            format!("data that does not decode: {e}"),
-        ),
-        _ => DataError::io(dest, e),
-    })?;
+    let mut limited = (&mut reader).take(entry.size + 1);
+    loop {
+        // A read error is the archive's fault (bad deflate data, an unknown method, a CRC
+        // the zip crate refused); a write error is the disk's.
+        let n = match limited.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(damaged(
+                    format!("{} bytes with CRC-32 {declared_crc:08x}", entry.size),
+                    format!("data that does not decode: {e}"),
+                ))
+            }
+        };
+        crc.update(&buffer[..n]);
+        out.write_all(&buffer[..n])
+            .map_err(|e| DataError::io(dest, e))?;
+        written += n as u64;
+    }
     if written != entry.size {
         return Err(damaged(
             format!("{} bytes", entry.size),
@@ -377,7 +391,7 @@ fn write_entry(
             },
         ));
     }
-    let crc = out.crc().sum();
+    let crc = crc.sum();
     if crc != declared_crc {
         return Err(damaged(
             format!("CRC-32 {declared_crc:08x}"),
@@ -468,7 +482,6 @@ fn safe_relative_path(name: &str) -> std::result::Result<PathBuf, &'static str> 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::io::Write;
 
     use super::*;
     use crate::cache::Place;
