@@ -294,9 +294,20 @@ fn parse_stream(
             detail,
         ));
     }
-    // One more byte must not exist; for gzip this read also checks the last CRC-32.
+    // One more byte must not exist; for gzip this read also checks the last CRC-32, and
+    // reads the header of a next member if more bytes follow.
     let mut probe = [0u8; 1];
-    if read_full(&mut reader, &mut probe).map_err(&io_error)? > 0 {
+    let more = read_full(&mut reader, &mut probe).map_err(|e| match capacity {
+        Capacity::Gzip(_) => DataError::CorruptGzip {
+            path: path.to_path_buf(),
+            detail: format!(
+                "after the {expected} bytes the header announces: {e} (a damaged end of \
+                 stream, or bytes after it that are not another gzip member)"
+            ),
+        },
+        Capacity::Exact(_) => DataError::io(path, e),
+    })?;
+    if more > 0 {
         return Err(DataError::TrailingData {
             path: path.to_path_buf(),
             expected,
@@ -720,7 +731,7 @@ mod tests {
             AfterGzipCase {
                 name: "garbage after the gzip stream",
                 after: b"garbage!".to_vec(),
-                needle: "corrupt gzip data",
+                needle: "not another gzip member",
             },
             AfterGzipCase {
                 name: "a second member with more data",
