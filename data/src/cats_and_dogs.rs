@@ -55,7 +55,7 @@ use flate2::Crc;
 
 use crate::cache::{Fallback, Lookup};
 use crate::download::fetch;
-use crate::error::{DataError, Result};
+use crate::error::{regular_file, DataError, Result};
 
 /// The folder name under `$ASTROGRAD_DATA` and the cache.
 pub const DATASET: &str = "cats_and_dogs";
@@ -223,7 +223,8 @@ struct CheckedEntry {
 /// deflated), is an error before the extraction is accepted.
 ///
 /// # Errors
-/// - [`DataError::Io`] when the zip cannot be opened or `into` cannot be written;
+/// - [`DataError::Io`] when the zip cannot be opened or `into` cannot be written,
+///   [`DataError::NotAFile`] when it is a named pipe, a device or a folder;
 /// - [`DataError::Corrupt`] when it is not a zip;
 /// - [`DataError::CorruptEntry`], naming the entry, when one does not decompress, fails its
 ///   CRC-32 or is not its declared size;
@@ -238,6 +239,8 @@ pub fn extract(zip_path: &Path, into: &Path) -> Result<CatsAndDogs> {
         format: "zip",
         detail,
     };
+    // A named pipe or a device is refused before it is opened (opening it could wait forever).
+    regular_file(zip_path)?;
     let file = File::open(zip_path).map_err(|e| DataError::io(zip_path, e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| corrupt(e.to_string()))?;
     let entries = check_entries(zip_path, &mut archive)?;
@@ -783,6 +786,20 @@ mod tests {
                 case.name
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_for_the_zip_is_refused_without_being_opened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join(ZIP_NAME);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+        let err = extract(&fifo, dir.path()).expect_err("not a file");
+        assert!(matches!(err, DataError::NotAFile { .. }), "{err:?}");
     }
 
     #[test]
