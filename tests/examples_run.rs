@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use astrograd::kernels::test_env;
+
 const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
 /// The longest any example may take here; one that runs longer is killed and fails.
@@ -131,14 +133,10 @@ fn fashion_mnist_here(test: &str) -> bool {
     {
         return true;
     }
-    let required = std::env::var("ASTROGRAD_REQUIRE_DATA")
-        .map(|v| ["1", "true", "yes"].contains(&v.to_ascii_lowercase().as_str()))
-        .unwrap_or(false);
-    assert!(
-        !required,
-        "ASTROGRAD_REQUIRE_DATA is set but {FASHION_MNIST} has no Fashion-MNIST"
+    test_env::skip(
+        test_env::REQUIRE_DATA,
+        &format!("{test}: Fashion-MNIST is not in {FASHION_MNIST}"),
     );
-    eprintln!("SKIPPED {test}: Fashion-MNIST is not in {FASHION_MNIST}");
     false
 }
 

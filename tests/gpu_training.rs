@@ -18,6 +18,7 @@
 #![cfg(feature = "wgpu")]
 
 use astrograd::data::{arrays::scale_255, fashion_mnist};
+use astrograd::kernels::test_env::REQUIRE_DATA;
 use astrograd::kernels::wgpu::stats;
 use astrograd::layers::training::{Callback, Logs, TrainingContext};
 use astrograd::layers::{
@@ -47,8 +48,8 @@ fn images() -> (Tensor, Tensor) {
             );
             (x, y.slice_axis(0, 0, 256).unwrap())
         }
-        Err(e) if std::env::var("ASTROGRAD_REQUIRE_DATA").as_deref() == Ok("1") => {
-            panic!("ASTROGRAD_REQUIRE_DATA=1 but Fashion-MNIST could not be loaded: {e}")
+        Err(e) if astrograd::kernels::test_env::required(REQUIRE_DATA) => {
+            panic!("{REQUIRE_DATA} is set but Fashion-MNIST could not be loaded: {e}")
         }
         Err(_) => {
             set_seed(7);

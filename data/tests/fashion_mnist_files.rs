@@ -10,13 +10,14 @@
 //! np.bincount(y_train)         # 6000 of each class
 //! ```
 //!
-//! Without the package the test prints why it skipped (with `ASTROGRAD_REQUIRE_DATA=1` it
-//! fails instead); the second test checks the same loader everywhere on a small dataset it
-//! writes itself in the same format.
+//! Without the package the test records why it skipped (`astrograd_kernels::test_env::skip`;
+//! with `ASTROGRAD_REQUIRE_DATA=1` it fails instead); the second test checks the same loader
+//! everywhere on a small dataset it writes itself in the same format.
 use std::io::Write;
 use std::path::Path;
 
 use astrograd_data::{download, fashion_mnist, idx};
+use astrograd_kernels::test_env;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
@@ -30,17 +31,13 @@ fn fashion_mnist_loads_like_keras() {
         check_real_files(debian);
         return;
     }
-    if std::env::var("ASTROGRAD_REQUIRE_DATA").as_deref() == Ok("1") {
-        panic!(
-            "ASTROGRAD_REQUIRE_DATA=1 but the Fashion-MNIST files are not in {}: \
-             install them with `apt-get install dataset-fashion-mnist`",
+    test_env::skip(
+        test_env::REQUIRE_DATA,
+        &format!(
+            "{} is missing or incomplete (apt-get install dataset-fashion-mnist to run this \
+             test; `loader_reads_files_in_the_genuine_format` still checks the loader)",
             debian.display()
-        );
-    }
-    println!(
-        "SKIPPED: {} is missing or incomplete (apt-get install dataset-fashion-mnist to run \
-         this test; `loader_reads_files_in_the_genuine_format` still checks the loader)",
-        debian.display()
+        ),
     );
 }
 

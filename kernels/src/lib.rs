@@ -34,6 +34,7 @@
 pub mod cpu;
 pub mod elementwise;
 pub mod error;
+pub mod test_env;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 

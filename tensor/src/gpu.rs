@@ -45,18 +45,16 @@ pub fn all_on_gpu<'a>(
     })
 }
 
-/// The GPU, for a test or an example that can also run without one: `None`, with a note on
-/// standard error, where there is no GPU — unless `ASTROGRAD_REQUIRE_GPU` is set (CI sets it
-/// once it has installed a software Vulkan driver), when a missing GPU panics, so that GPU
-/// tests cannot pass by skipping.
+/// The GPU, for a test that can also run without one: `None` where there is no GPU, the skip
+/// recorded by [`astrograd_kernels::test_env::skip`] (standard error and `ASTROGRAD_SKIP_LOG`) —
+/// unless `ASTROGRAD_REQUIRE_GPU` requires a GPU (CI sets it once it has installed a software
+/// Vulkan driver), when a missing GPU panics, so that GPU tests cannot pass by skipping.
 pub fn gpu_or_skip() -> Option<crate::Device> {
+    use astrograd_kernels::test_env;
     match crate::Device::gpu() {
         Ok(device) => Some(device),
-        Err(e) if std::env::var_os("ASTROGRAD_REQUIRE_GPU").is_some() => {
-            panic!("ASTROGRAD_REQUIRE_GPU is set but {e}")
-        }
         Err(e) => {
-            eprintln!("skipping a GPU test: {e}");
+            test_env::skip(test_env::REQUIRE_GPU, &format!("no GPU: {e}"));
             None
         }
     }

@@ -112,3 +112,28 @@ pub fn assert_close(what: &str, actual: &Tensor, expected: &Tensor, tol: f32) {
         expected.as_slice()[i]
     );
 }
+
+/// Fashion-MNIST `((x_train, y_train), (x_test, y_test))`, or `None` where it cannot be loaded
+/// and a test may skip: the skip is recorded by [`astrograd::kernels::test_env::skip`] (standard
+/// error and `ASTROGRAD_SKIP_LOG`); with `ASTROGRAD_REQUIRE_DATA=1` (CI) it panics instead.
+pub fn fashion_mnist_or_skip() -> Option<((Tensor, Tensor), (Tensor, Tensor))> {
+    use astrograd::kernels::test_env;
+    match astrograd::data::fashion_mnist::load_data() {
+        Ok(data) => Some(data),
+        Err(e) => {
+            test_env::skip(
+                test_env::REQUIRE_DATA,
+                &format!("Fashion-MNIST could not be loaded: {e}"),
+            );
+            None
+        }
+    }
+}
+
+/// `labels` in an order drawn from `seed`: the same classes in the same proportions, no longer
+/// tied to their images — the negative control of an accuracy threshold.
+pub fn shuffled_labels(labels: &Tensor, seed: u64) -> Tensor {
+    let mut values = labels.to_vec();
+    astrograd::tensor::random::Rng::new(seed).shuffle(&mut values);
+    Tensor::from_vec(values, labels.shape()).unwrap()
+}
