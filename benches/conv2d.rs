@@ -1,6 +1,6 @@
 //! conv2d forward, and forward + backward (input, weight and bias gradients), on the course's five
-//! conv shapes — the same names and shapes as `refbench/conv_ref.py`, so the two can be compared
-//! side by side. All are 3×3, stride 1, 'valid'. Throughput is the forward's FLOPs
+//! conv shapes — the same names and shapes as `bench/reference/conv_ref.py`, so the two can be
+//! compared side by side. All are 3×3, stride 1, 'valid'. Throughput is the forward's FLOPs
 //! (`2·N·OH·OW·F·KH·KW·C`), so criterion's "elem/s" reads as forward FLOP/s.
 use astrograd_kernels::cpu::conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,

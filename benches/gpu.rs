@@ -12,7 +12,7 @@ use astrograd_kernels::wgpu::{context, synchronize, GpuBuffer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
-/// The course's conv layers (as `benches/conv2d.rs` and `refbench/conv_ref.py`):
+/// The course's conv layers (as `benches/conv2d.rs` and `bench/reference/conv_ref.py`):
 /// (name, N, H, W, C, F), all 3×3, stride 1, 'valid'.
 const SHAPES: [(&str, usize, usize, usize, usize, usize); 5] = [
     ("fmnist_28x28x1_f12_b32", 32, 28, 28, 1, 12),

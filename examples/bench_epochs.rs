@@ -1,17 +1,17 @@
 //! # The workload timer: astrograd's epoch times on the course's four workloads
 //!
-//! `../shared/refbench` writes the course's four training workloads once in PyTorch
+//! The scripts in `bench/reference/` write the course's four training workloads once in PyTorch
 //! (`torch_ref.py`) and once in Keras (`keras_ref.py`); this example runs the same four with
 //! astrograd — the same models, data sizes, optimizer (Adam, lr 1e-3, ε 1e-7), Glorot-uniform
-//! initialisation and batch sizes — times every epoch, and prints one JSON line in refbench's
+//! initialisation and batch sizes — times every epoch, and prints one JSON line in their
 //! schema, so that the lines can be compared side by side:
 //!
 //! ```text
 //! {"engine":"astrograd","workload":"s1_mlp","epoch_s":1.23,"epochs":[1.4,1.23,1.22],"test_acc":0.86}
 //! ```
 //!
-//! `epoch_s` is the median epoch wall time without the first epoch (the warm-up), as refbench
-//! computes it. Machines are shared and noisy: compare ratios measured back to back, not
+//! `epoch_s` is the median epoch wall time without the first epoch (the warm-up), as the reference
+//! scripts compute it. Machines are shared and noisy: compare ratios measured back to back, not
 //! absolute times from different runs.
 //!
 //! | workload | model | data (as `torch_ref.py`) | batch |
@@ -50,7 +50,8 @@ struct Args {
     data: Option<String>,
     device: astrograd::Device,
     /// `--limit N`: at most N training (and N test) samples, for a quick check that the
-    /// workload runs (the tests use it); the timings are then not comparable with refbench's.
+    /// workload runs (the tests use it); the timings are then not comparable with the reference
+    /// scripts'.
     limit: Option<usize>,
 }
 
@@ -272,7 +273,8 @@ fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
     })
 }
 
-/// The median of the epoch times without the first (warm-up) one, as refbench computes it.
+/// The median of the epoch times without the first (warm-up) one, as the reference scripts
+/// compute it.
 fn median_without_first(times: &[f64]) -> f64 {
     let mut rest: Vec<f64> = if times.len() > 1 {
         times[1..].to_vec()
@@ -328,12 +330,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => None,
     };
-    // Hand-written so that the keys come in refbench's order.
+    // Hand-written so that the keys come in the reference scripts' order.
     let epochs: Vec<String> = timer.seconds.iter().map(|t| t.to_string()).collect();
     let test_acc = test_acc.map_or("null".to_string(), |a| a.to_string());
     let line = format!(
         "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}}}",
-        // refbench's schema; a GPU run is told apart by its engine name.
+        // The reference scripts' schema; a GPU run is told apart by its engine name.
         if args.device == astrograd::Device::Cpu { "astrograd" } else { "astrograd-gpu" },
         args.workload,
         median_without_first(&timer.seconds),

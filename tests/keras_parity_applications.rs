@@ -389,8 +389,8 @@ fn values(layers: &[SharedLayer]) -> Vec<(String, Tensor)> {
         .collect()
 }
 
-/// The recipe of KERAS.md §10 on a small MobileNetV2: a frozen base with a new head, then
-/// fine-tuning from layer 100 with the base in inference mode.
+/// The recipe of `docs/keras-semantics.md` §10 on a small MobileNetV2: a frozen base with a new
+/// head, then fine-tuning from layer 100 with the base in inference mode.
 #[test]
 fn frozen_weights_and_moving_statistics_do_not_move() {
     reset_names();

@@ -222,7 +222,8 @@ fn avg_pool_same_3x3() {
 }
 
 /// `tf.keras.layers.AveragePooling2D(pool_size=(2, 2), strides=None, padding='same')` on
-/// x = [[0..8]] (1, 3, 3, 1): TF gives y = [[2, 3.5], [6.5, 8]], the example quoted in KERAS.md.
+/// x = [[0..8]] (1, 3, 3, 1): TF gives y = [[2, 3.5], [6.5, 8]], the example of
+/// `docs/keras-semantics.md` §1.
 #[test]
 fn avg_pool_same_3x3_arange0() {
     let fixture = Fixture::load("avg_pool_same_3x3_arange0");

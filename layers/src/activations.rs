@@ -3,8 +3,8 @@
 //! Each is one differentiable op of `astrograd_autograd::ops` (see those files for the math).
 //! `softmax` and `sigmoid` are special for training: a model whose last activation is one of
 //! them lets the loss start from the pre-activation **logits** (Keras does the same, see
-//! `shared/KERAS.md`, "Surprises"), which is exact where `log(softmax(z))` would round to
-//! `log(0)`. [`ActivationFn::is_logit_activation`] says which.
+//! `docs/keras-semantics.md`, "The surprises"), which is exact where `log(softmax(z))` would
+//! round to `log(0)`. [`ActivationFn::is_logit_activation`] says which.
 use astrograd_autograd::Var;
 
 use crate::{LayerError, Result};

@@ -234,7 +234,8 @@ mod tests {
 
     #[test]
     fn limits_and_standard_deviations_follow_keras() {
-        // Conv 3×3, 16 → 32: fan_in 144, fan_out 288 (KERAS.md: glorot limit 0.11785).
+        // Conv 3×3, 16 → 32: fan_in 144, fan_out 288 (docs/keras-semantics.md §2: glorot limit
+        // 0.11785).
         let conv: &[usize] = &[3, 3, 16, 32];
         let glorot_limit = (6.0f32 / 432.0).sqrt();
         assert!((glorot_limit - 0.11785).abs() < 1e-5);

@@ -177,7 +177,7 @@ pub trait Layer {
     }
 
     /// `layer.trainable = false` freezes the weights; a frozen BatchNormalization also runs in
-    /// inference mode (KERAS.md §1).
+    /// inference mode (`docs/keras-semantics.md` §1).
     fn set_trainable(&mut self, trainable: bool) {
         self.base_mut().trainable = trainable;
     }

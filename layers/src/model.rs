@@ -277,7 +277,7 @@ impl Model {
     }
 
     /// The forward pass, also returning the logits when the last layer ends in a softmax or a
-    /// sigmoid, so that a loss can start from them (Keras does; KERAS.md "Surprises").
+    /// sigmoid, so that a loss can start from them (Keras does; `docs/keras-semantics.md`).
     ///
     /// # Errors
     /// As [`Model::forward`].

@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_divisor_counts_valid_cells_only() {
-        // [[0..8]]: the example of KERAS.md.
+        // [[0..8]]: the example of docs/keras-semantics.md §1.
         let x = Var::parameter(
             Tensor::from_vec((0..9).map(|v| v as f32).collect(), &[1, 3, 3, 1]).unwrap(),
         );

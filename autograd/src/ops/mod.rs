@@ -4,7 +4,8 @@
 //! the forward function (also reachable as a method on [`crate::Var`]), one backward function per
 //! input named after it (`matmul_backward_a`, `matmul_backward_b`), and its tests: a
 //! finite-difference gradient check, property tests over random shapes, and, where Keras has
-//! the op, a comparison with numbers Keras produced (`tests/keras_parity.rs` at the root).
+//! the op, a comparison with numbers Keras produced (the `tests/keras_parity_*.rs` files at the
+//! root).
 //!
 //! An op composed from other ops (mean, softmax, MSE) has no hand-written backward: its
 //! gradient comes from the ops it is made of.

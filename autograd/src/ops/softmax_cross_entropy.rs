@@ -5,7 +5,7 @@
 //! For one row of `K` scores and its label `y`:
 //!
 //! **From logits** `z` (what Keras computes whenever the last layer is `softmax`, see
-//! `shared/KERAS.md` "Surprises"), softmax and cross-entropy fused, through
+//! `docs/keras-semantics.md`, "The surprises"), softmax and cross-entropy fused, through
 //! [`sparse_softmax_cross_entropy`] / [`sparse_softmax_cross_entropy_backward`]:
 //!
 //! ```text

@@ -13,7 +13,7 @@
 //!     class_mode='binary')                                        .batch_size(20).class_mode(ClassMode::Binary))?;
 //! ```
 //!
-//! Every sample goes through the same three steps as in Keras (KERAS.md §8):
+//! Every sample goes through the same three steps as in Keras (`docs/keras-semantics.md` §8):
 //! 1. [`ImageDataGenerator::get_random_transform`] draws the random parameters, in Keras's order;
 //! 2. [`ImageDataGenerator::apply_transform`] applies them: one affine resample (rotation, shift,
 //!    shear, zoom; `transform.rs`), channel shift, flips, brightness;
@@ -314,7 +314,8 @@ impl ImageDataGenerator {
         self.rotation_range = degrees;
         self
     }
-    /// Keras's `width_shift_range` (it moves the image up/down: the axis swap, KERAS.md §8).
+    /// Keras's `width_shift_range` (it moves the image up/down: the axis swap,
+    /// `docs/keras-semantics.md` §8).
     pub fn width_shift_range(mut self, range: ShiftRange) -> Self {
         self.width_shift_range = range;
         self
@@ -435,7 +436,7 @@ impl ImageDataGenerator {
         Ok(())
     }
 
-    /// Draws one sample's parameters, in Keras's order (KERAS.md §8):
+    /// Draws one sample's parameters, in Keras's order (`docs/keras-semantics.md` §8):
     /// 1. `theta = U(−rotation_range, rotation_range)` if set;
     /// 2. `tx` from `height_shift_range` (scaled by the image **height** if < 1);
     /// 3. `ty` from `width_shift_range` (scaled by the **width**);
@@ -575,7 +576,8 @@ mod tests {
             .brightness_range(0.5, 1.5)
     }
 
-    /// Replays the generator by hand, one draw at a time, in the order KERAS.md §8 lists.
+    /// Replays the generator by hand, one draw at a time, in the order
+    /// `docs/keras-semantics.md` §8 lists.
     #[test]
     fn draws_follow_keras_order() {
         let gen = generator_with_everything();

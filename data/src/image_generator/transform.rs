@@ -13,8 +13,9 @@
 //! (row_in, col_in) = M'[:2,:2] · (r, c) + M'[:2, 2]
 //! ```
 //!
-//! which unrolls (KERAS.md §8) to: `a = c − o_H`, `b = r − o_W`; zoom `a·zx, b·zy`; shear
-//! `a − sin(sh)·b, cos(sh)·b`; shift `+tx, +ty`; rotate by θ; `col_in = a + o_H`, `row_in = b + o_W`.
+//! which unrolls (`docs/keras-semantics.md` §8) to: `a = c − o_H`, `b = r − o_W`; zoom
+//! `a·zx, b·zy`; shear `a − sin(sh)·b, cos(sh)·b`; shift `+tx, +ty`; rotate by θ;
+//! `col_in = a + o_H`, `row_in = b + o_W`.
 //!
 //! The value is bilinear in `(row_in, col_in)`, computed per axis as scipy's `NI_GeometricTransform`
 //! does: the coordinate is first mapped by the fill mode ([`map_coordinate`]); a mapped value

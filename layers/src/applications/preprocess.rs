@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn caffe_swaps_to_bgr_and_subtracts_the_mean() {
-        // KERAS.md §9: RGB (10, 20, 30) → (−73.939, −96.779, −113.68).
+        // docs/keras-semantics.md §9: RGB (10, 20, 30) → (−73.939, −96.779, −113.68).
         let y = preprocess_input(&rgb(), Mode::Caffe).unwrap();
         assert_eq!(y.shape(), &[2, 1, 1, 3]);
         let expected = [

@@ -154,7 +154,8 @@ impl Layer for BatchNormalization {
         let options = BatchNormOptions {
             momentum: self.momentum,
             epsilon: self.epsilon,
-            // A frozen BatchNormalization runs in inference mode even inside fit (KERAS.md §1).
+            // A frozen BatchNormalization runs in inference mode even inside fit
+            // (docs/keras-semantics.md §1).
             training: training && trainable,
         };
         let y = x.batch_norm(&gamma, &beta, &mut state, options)?;

@@ -24,7 +24,7 @@ use crate::model::Model;
 use crate::{LayerError, Result};
 
 /// What `compile(optimizer=…)` accepts: a name (`"adam"`, `"sgd"`, `"rmsprop"`, `"adagrad"`,
-/// `"adamw"`, with Keras's defaults, KERAS.md §0) or an optimizer.
+/// `"adamw"`, with Keras's defaults, `docs/keras-semantics.md` §0) or an optimizer.
 pub enum OptimizerSpec {
     /// `optimizer='adam'`.
     Name(String),

@@ -8,8 +8,9 @@
 //!
 //! **Logits first.** When the model's last layer ends in a softmax (or a sigmoid) and the loss
 //! is the matching cross-entropy on probabilities, the loss is computed from the values *before*
-//! the activation, with the exact `from_logits` formula, as Keras does (KERAS.md "Surprises"):
-//! logits (50, −50) with label 1 give 100.0, where the clipped probability form stops at 16.118.
+//! the activation, with the exact `from_logits` formula, as Keras does
+//! (`docs/keras-semantics.md`, "The surprises"): logits (50, −50) with label 1 give 100.0, where
+//! the clipped probability form stops at 16.118.
 use astrograd_autograd::ops::huber::HUBER_DEFAULT_DELTA;
 use astrograd_autograd::{Tensor, Var};
 
@@ -244,7 +245,7 @@ mod tests {
     }
 
     /// Keras: `Dense(2, activation='softmax')` with logits (50, −50) and label 1 has loss 100.0
-    /// in fit, not the clipped 16.118 (KERAS.md "Surprises").
+    /// in fit, not the clipped 16.118 (`docs/keras-semantics.md`, "The surprises").
     #[test]
     fn a_final_softmax_gives_its_logits_to_the_cross_entropy() {
         let z = Var::constant(Tensor::from_vec(vec![50.0, -50.0], &[1, 2]).unwrap());

@@ -2,7 +2,7 @@
 //!
 //! # 'accuracy', resolved as Keras does
 //! `'accuracy'` (or `'acc'`) becomes one of three functions, chosen from the shapes of the first
-//! batch (KERAS.md §3, Keras's `compile_utils`):
+//! batch (`docs/keras-semantics.md` §3, Keras's `compile_utils`):
 //!
 //! | shapes | metric | one sample is right when |
 //! |---|---|---|

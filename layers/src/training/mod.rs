@@ -1,5 +1,6 @@
 //! Training: `compile`, `fit`, `evaluate`, `predict`, the progress bar, the history and the
-//! callbacks, with Keras's (TF 2.10) semantics and output (KERAS.md §3, §5, §6).
+//! callbacks, with Keras's (TF 2.10) semantics and output (`docs/keras-semantics.md` §3, §5,
+//! §6).
 //!
 //! ```text
 //! model.compile(loss="sparse_categorical_crossentropy",   model.compile("sparse_categorical_crossentropy",

@@ -1,5 +1,5 @@
 //! The progress bar of `fit`, `evaluate` and `predict`, character for character as TF 2.10's
-//! `keras.utils.Progbar` prints it (KERAS.md §5):
+//! `keras.utils.Progbar` prints it (`docs/keras-semantics.md` §5):
 //!
 //! ```text
 //! Epoch 1/3
@@ -446,7 +446,7 @@ mod tests {
         Logs::from_pairs(pairs)
     }
 
-    /// The line of KERAS.md §5, as TF 2.10 printed it for
+    /// The line of `docs/keras-semantics.md` §5, as TF 2.10 printed it for
     /// `model.fit(x, y, epochs=3, validation_split=0.2)` on 1000 samples.
     #[test]
     fn the_final_bar_matches_keras() {

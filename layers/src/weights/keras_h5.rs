@@ -1,7 +1,7 @@
 //! Reading Keras's legacy HDF5 weights files (`model.save_weights('x.h5')`, `model.save('m.h5')`,
 //! and the `keras.applications` downloads such as `vgg16_weights_tf_dim_ordering_tf_kernels.h5`).
 //!
-//! The layout, from TF 2.10's `keras/saving/hdf5_format.py` (shared/KERAS.md §9):
+//! The layout, from TF 2.10's `keras/saving/hdf5_format.py` (`docs/keras-semantics.md` §9):
 //!
 //! ```text
 //! /                                   attrs: layer_names = ["conv2d", "max_pooling2d", "dense"],

@@ -1,7 +1,7 @@
 //! `EarlyStopping`: stop when the monitored number has not improved for `patience` epochs.
 //!
-//! TF 2.10's algorithm, step for step (`keras/callbacks.py`, KERAS.md §6). At the end of each
-//! epoch, with `current` the monitored value:
+//! TF 2.10's algorithm, step for step (`keras/callbacks.py`, `docs/keras-semantics.md` §6). At
+//! the end of each epoch, with `current` the monitored value:
 //!
 //! 1. missing from the logs → a warning, nothing else;
 //! 2. with `restore_best_weights`, the first epoch takes a snapshot of the weights;
@@ -289,8 +289,8 @@ mod tests {
         }
     }
 
-    /// KERAS.md §6, verified with TF 2.10: patience 4, best at epoch 2 → training stops after
-    /// epoch 6 and the weights from the end of epoch 2 are restored.
+    /// `docs/keras-semantics.md` §6, verified with TF 2.10: patience 4, best at epoch 2 → training
+    /// stops after epoch 6 and the weights from the end of epoch 2 are restored.
     /// `EarlyStopping(patience=4, restore_best_weights=True, verbose=1)`.
     #[test]
     fn the_verified_keras_example() {

@@ -1,9 +1,9 @@
 //! `ReduceLROnPlateau`: multiply the learning rate by `factor` when the monitored number has
 //! stopped improving for `patience` epochs.
 //!
-//! TF 2.10's algorithm (KERAS.md §4). At the end of each epoch it first writes the learning
-//! rate of the epoch into the logs as `lr` (so it reaches the history), then, with `current`
-//! the monitored value:
+//! TF 2.10's algorithm (`docs/keras-semantics.md` §4). At the end of each epoch it first writes
+//! the learning rate of the epoch into the logs as `lr` (so it reaches the history), then, with
+//! `current` the monitored value:
 //!
 //! 1. if in cooldown: `cooldown_counter −= 1`, `wait = 0`;
 //! 2. if `current` improves on `best` (`current < best − min_delta` when minimising,
