@@ -14,7 +14,7 @@ L = sum(y * dy) with a fixed random upstream `dy` stored in the file; for losses
 mean (default-reduction) loss itself.
 
 Besides writing the files, the script cross-checks TF against small NumPy reference
-implementations of the formulas in shared/KERAS.md (padding split, pooling counts,
+implementations of the formulas in docs/keras-semantics.md (padding split, pooling counts,
 BN moving-variance update, loss clipping) and fails loudly if they disagree.
 
 Deterministic: every case draws from its own numpy RandomState seeded with crc32(case name);
@@ -288,7 +288,7 @@ def pool_cases(W):
             "padding": pad, "pad_top_bottom": list(ph), "pad_left_right": list(pw),
             "keras_call": call,
         }, {"x": x, "y": y, "dy": dy, "dx": dx})
-        # KERAS.md quotes [[2, 3.5], [6.5, 8]] for "[[1..9]]"; that is the result for [[0..8]].
+        # [[2, 3.5], [6.5, 8]] (docs/keras-semantics.md §1) is the result for [[0..8]], not [[1..9]].
         # With pad_before = 0, pad_after = 1 the windows are {0,1}x{0,1}, {0,1}x{2}, {2}x{0,1}, {2}x{2}.
         if xk == "arange1":
             assert y.ravel().tolist() == [3.0, 4.5, 7.5, 9.0], y.ravel()

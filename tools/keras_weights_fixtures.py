@@ -1,7 +1,7 @@
 """Keras legacy HDF5 weight files, and the weight values they hold, for astrograd's `.h5` loader.
 
 Writes tiny `.h5` files to tests/fixtures/keras/weights/ in the layouts the loader must read
-(shared/KERAS.md §9), and `expected.json` with every weight each file holds:
+(docs/keras-semantics.md §9), and `expected.json` with every weight each file holds:
 
 - `mlp.h5`: `model.save_weights('mlp.h5')` of a Sequential MLP (TF 2.10: fixed-length
   `layer_names`/`weight_names` attributes, weights in subgroups `/dense/dense/kernel:0`).
