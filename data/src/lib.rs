@@ -23,9 +23,8 @@
 //! ```
 //!
 //! Every failure is a [`DataError`] that names the file or URL and says what was expected
-//! and what was found. The crate depends only on the tensor crate.
-//!
-//! Still to come (the data issue): image folders and Keras's `ImageDataGenerator`.
+//! and what was found. Of astrograd's crates, it depends only on the tensor crate (its tests
+//! also use the kernels crate's `test_env`).
 pub mod arrays;
 pub mod cache;
 pub mod cats_and_dogs;
