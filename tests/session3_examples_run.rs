@@ -308,7 +308,12 @@ fn transfer_learning_path_runs_end_to_end() {
             FitOptions::default().epochs(2).batch_size(8).verbose(0),
         )
         .expect("fit the head");
-    let frozen_before: Vec<astrograd::Tensor> = base.get_weights();
+    // Copies of the numbers (on the CPU a clone is a snapshot too, but not on the GPU).
+    let snapshot = |weights: Vec<astrograd::Tensor>| -> Vec<Vec<f32>> {
+        weights.iter().map(|t| t.to_vec()).collect()
+    };
+    let frozen_before = snapshot(base.get_weights());
+    let head_before = snapshot(head.get_weights());
 
     base.set_inference_only(true);
     let mut model = Sequential::new(vec![
@@ -363,19 +368,53 @@ fn transfer_learning_path_runs_end_to_end() {
         )
         .expect("fine-tune");
     assert_eq!(fine.epoch, [2]);
-    let after: Vec<astrograd::Tensor> = base_layers
+    let after: Vec<astrograd::layers::Weight> = base_layers
         .iter()
         .flat_map(|l| l.borrow().weights())
-        .map(|w| w.var.value())
         .collect();
     let frozen_count: usize = base_layers[..100]
         .iter()
         .map(|l| l.borrow().weights().len())
         .sum();
     assert_eq!(
-        after[..frozen_count],
+        snapshot(
+            after[..frozen_count]
+                .iter()
+                .map(|w| w.var.value())
+                .collect()
+        ),
         frozen_before[..frozen_count],
         "layers before 100 must not move"
+    );
+    // And what was unfrozen did move (a fine-tuning that updated nothing would pass the check
+    // above): most trainable weights of the base's top, and every weight of the head. Not every
+    // one of the top: through a random 100-layer base some BN gammas get gradients of 1e-14 to
+    // 1e-10, and RMSprop's step lr·g/(√v + ε) is then far below an ulp of their value 1.
+    let top: Vec<_> = after[frozen_count..]
+        .iter()
+        .zip(&frozen_before[frozen_count..])
+        .filter(|(w, _)| w.trainable)
+        .collect();
+    let moved = top
+        .iter()
+        .filter(|(w, before)| &w.var.value().to_vec() != *before)
+        .count();
+    assert!(
+        !top.is_empty() && moved * 4 >= top.len() * 3,
+        "only {moved} of the {} trainable weights of the base's top moved",
+        top.len()
+    );
+    let head_after = model.layers()[1].borrow().weights();
+    assert_eq!(head_after.len(), head_before.len());
+    for (w, before) in head_after.iter().zip(&head_before) {
+        assert!(w.trainable, "{} is trainable", w.name);
+        assert_ne!(&w.var.value().to_vec(), before, "{} did not move", w.name);
+    }
+    println!(
+        "fine-tuning: {frozen_count} weights frozen and unchanged; {moved} of the {} trainable \
+         weights of the base's top and all {} of the head moved",
+        top.len(),
+        head_after.len()
     );
 
     let both = viz::join_histories(&[&first, &fine]);

@@ -570,6 +570,25 @@ mod tests {
         let path = dir.path().join("w.safetensors");
         let mut model = Sequential::new(vec![Box::new(Input::new(&[3]))]).unwrap();
         model.save_weights(&path).unwrap();
+        // A safetensors file with no tensors, only the metadata.
+        let saved = safetensors::read(&path).unwrap();
+        assert!(saved.weights.is_empty(), "{saved:?}");
+        assert_eq!(saved.order, Some(Vec::new()));
         model.load_weights(&path).unwrap();
+        model.load_weights_by_name(&path).unwrap();
+        assert!(model.get_weights().is_empty());
+        // A model with weights cannot take it: nothing to give them.
+        let mut dense =
+            Sequential::new(vec![Box::new(Input::new(&[3])), Box::new(Dense::new(2))]).unwrap();
+        let before = dense.get_weights();
+        let err = dense.load_weights(&path).unwrap_err();
+        assert!(
+            matches!(
+                err.as_weights_error(),
+                Some(WeightsError::WeightCount { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(dense.get_weights(), before);
     }
 }

@@ -282,7 +282,7 @@ mod tests {
     use crate::{
         BatchNormalization, Conv2D, Dense, Flatten, Input, Layer, MaxPooling2D, Sequential,
     };
-    use astrograd_autograd::Tensor;
+    use astrograd_autograd::{Tensor, Var};
 
     fn cnn() -> Model {
         Sequential::new(vec![
@@ -323,7 +323,23 @@ mod tests {
         let mut fresh = cnn();
         assert_ne!(fresh.get_weights(), trained.get_weights());
         fresh.load_weights(&path).unwrap();
-        assert_eq!(fresh.get_weights(), trained.get_weights());
+        // The same weights to the bit, and so the same predictions to the bit.
+        assert_eq!(bits(&fresh), bits(&trained));
+        let x = Var::constant(
+            Tensor::from_vec(
+                (0..2 * 36).map(|i| (i as f32 * 0.37).sin()).collect(),
+                &[2, 6, 6, 1],
+            )
+            .unwrap(),
+        );
+        let predict = |model: &mut Model| model.forward(&x, false).unwrap().value().to_vec();
+        let (ours, theirs) = (predict(&mut fresh), predict(&mut trained));
+        assert_eq!(ours.len(), 6);
+        assert!(ours.iter().all(|v| v.is_finite()));
+        assert_eq!(
+            ours.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            theirs.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
 
         // By name needs the same names: a model with the trained one's layer names.
         let mut same_names = cnn();
@@ -335,7 +351,22 @@ mod tests {
             ),
             "{err}"
         );
+        let before = bits(&trained);
         trained.load_weights_by_name(&path).unwrap();
+        assert_eq!(
+            bits(&trained),
+            before,
+            "its own file by name gives the same weights"
+        );
+    }
+
+    /// Every weight's values as bit patterns (so that −0.0 ≠ 0.0 and a NaN equals itself).
+    fn bits(model: &Model) -> Vec<Vec<u32>> {
+        model
+            .get_weights()
+            .iter()
+            .map(|t| t.to_vec().iter().map(|v| v.to_bits()).collect())
+            .collect()
     }
 
     #[test]
