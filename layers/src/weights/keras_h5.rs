@@ -220,7 +220,8 @@ fn string_list(
 
 /// The strings of an attribute, fixed- or variable-length.
 fn strings(attribute: &Attribute, corrupt: &dyn Fn(String) -> LayerError) -> Result<Vec<String>> {
-    if attribute.shape.iter().product::<u64>() == 0 && !attribute.shape.is_empty() {
+    // An array with a zero dimension (not a product, which a hostile shape could overflow).
+    if attribute.shape.contains(&0) {
         return Ok(Vec::new());
     }
     attribute
