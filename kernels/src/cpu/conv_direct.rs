@@ -635,75 +635,88 @@ mod tests {
         Conv2dGeometry::new([n, h, w, c], [k, k, c, f], [1, 1], [1, 1], padding).unwrap()
     }
 
+    /// Which kernels these tests exercise on this CPU, printed by each (`--nocapture`).
+    fn level() -> &'static str {
+        if has_avx512() {
+            "AVX-512: the direct kernels"
+        } else {
+            "no AVX-512: the direct kernels decline, checked instead: the im2col + GEMM path \
+             conv2d_* takes"
+        }
+    }
+
+    /// The forward, `dX` (where `dx` is asked for) and `dW` of `g` against the naive loops:
+    /// through this file's kernels on a CPU with AVX-512 (each must take the geometry), and
+    /// otherwise — where they must decline it — through the `conv2d_*` functions of `conv.rs`,
+    /// which then take im2col + GEMM. `seed` varies the random data.
+    fn check_against_naive(g: &Conv2dGeometry, seed: u64, dx: bool, what: &str) {
+        use super::super::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
+        let x = random_vec(g.n * g.h * g.w * g.c, seed);
+        let w = random_vec(g.kh * g.kw * g.c * g.f, seed + 100);
+        let bias = random_vec(g.f, seed + 200);
+        let dy = random_vec(g.n * g.oh * g.ow * g.f, seed + 300);
+        let direct = has_avx512();
+
+        // y starts as NaN: the forward must overwrite every element.
+        let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![0.0; dy.len()]);
+        // SAFETY: the forward writes only floats into y.
+        let took = forward(g, &x, &w, Some(&bias), Finish::Store, unsafe {
+            crate::cpu::uninit::as_uninit_mut(&mut y)
+        });
+        assert_eq!(took, direct, "{what}: the direct forward took it: {took}");
+        if !direct {
+            conv2d_forward(g, &x, &w, Some(&bias), &mut y);
+        }
+        conv2d_forward_naive(g, &x, &w, Some(&bias), &mut y_ref);
+        assert_close(&y, &y_ref, 1e-5, &format!("forward {what} ({})", level()));
+
+        // Backward kernels accumulate: start both from the same non-zero values.
+        if dx {
+            let start_dx = random_vec(x.len(), seed + 400);
+            let (mut dx, mut dx_ref) = (start_dx.clone(), start_dx);
+            let took = backward_input(g, &dy, &w, &mut dx);
+            assert_eq!(took, direct, "{what}: the direct dX took it: {took}");
+            if !direct {
+                conv2d_backward_input(g, &dy, &w, &mut dx);
+            }
+            conv2d_backward_input_naive(g, &dy, &w, &mut dx_ref);
+            assert_close(&dx, &dx_ref, 1e-5, &format!("dx {what} ({})", level()));
+        }
+        let start_dw = random_vec(w.len(), seed + 500);
+        let (mut dw, mut dw_ref) = (start_dw.clone(), start_dw);
+        let took = backward_weight(g, &x, &dy, &mut dw);
+        assert_eq!(took, direct, "{what}: the direct dW took it: {took}");
+        if !direct {
+            conv2d_backward_weight(g, &x, &dy, &mut dw);
+        }
+        conv2d_backward_weight_naive(g, &x, &dy, &mut dw_ref);
+        assert_close(&dw, &dw_ref, 1e-5, &format!("dw {what} ({})", level()));
+    }
+
     /// RGB images (C = 3, the cats-vs-dogs CNN's first layer) take the direct forward and
     /// weight gradient.
     #[test]
     fn three_channel_images_take_the_direct_kernels() {
-        if !has_avx512() {
-            return;
-        }
+        eprintln!("three_channel_images_take_the_direct_kernels: {}", level());
         for (i, padding) in [Padding::Valid, Padding::Same].into_iter().enumerate() {
             let g = Conv2dGeometry::new([2, 12, 30, 3], [3, 3, 3, 16], [1, 1], [1, 1], padding)
                 .unwrap();
-            assert!(handles_forward(&g) && handles_backward_weight(&g));
-            let x = random_vec(g.n * g.h * g.w * g.c, 600 + i as u64);
-            let w = random_vec(g.kh * g.kw * g.c * g.f, 700 + i as u64);
-            let bias = random_vec(g.f, 800 + i as u64);
-            let (mut y, mut y_ref) = (
-                vec![f32::NAN; g.n * g.oh * g.ow * g.f],
-                vec![0.0; g.n * g.oh * g.ow * g.f],
+            assert_eq!(
+                handles_forward(&g) && handles_backward_weight(&g),
+                has_avx512()
             );
-            // SAFETY: the forward writes only floats into y.
-            assert!(forward(&g, &x, &w, Some(&bias), Finish::Store, unsafe {
-                crate::cpu::uninit::as_uninit_mut(&mut y)
-            }));
-            conv2d_forward_naive(&g, &x, &w, Some(&bias), &mut y_ref);
-            assert_close(&y, &y_ref, 1e-5, &format!("{padding:?}"));
-            // The weight gradient, whose rows of KW·C = 9 values end in a ragged block.
-            let dy = random_vec(g.n * g.oh * g.ow * g.f, 900 + i as u64);
-            let start_dw = random_vec(w.len(), 1000 + i as u64);
-            let (mut dw, mut dw_ref) = (start_dw.clone(), start_dw);
-            assert!(backward_weight(&g, &x, &dy, &mut dw));
-            conv2d_backward_weight_naive(&g, &x, &dy, &mut dw_ref);
-            assert_close(&dw, &dw_ref, 1e-5, &format!("dw {padding:?}"));
+            // The weight gradient's rows of KW·C = 9 values end in a ragged block.
+            check_against_naive(&g, 600 + i as u64, false, &format!("{padding:?}"));
         }
     }
 
     #[test]
     fn direct_kernels_match_naive() {
-        if !has_avx512() {
-            return; // nothing to compare: the im2col path runs, and conv.rs tests it
-        }
+        eprintln!("direct_kernels_match_naive: {}", level());
         for (i, case) in CASES.iter().enumerate() {
             let g = geometry(case);
-            let x = random_vec(g.n * g.h * g.w * g.c, i as u64);
-            let w = random_vec(g.kh * g.kw * g.c * g.f, 100 + i as u64);
-            let bias = random_vec(g.f, 200 + i as u64);
-            let dy = random_vec(g.n * g.oh * g.ow * g.f, 300 + i as u64);
-            let what = format!("{case:?}");
-
-            // y starts as NaN: the forward must overwrite every element.
-            let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![0.0; dy.len()]);
-            // SAFETY: the forward writes only floats into y.
-            assert!(forward(&g, &x, &w, Some(&bias), Finish::Store, unsafe {
-                crate::cpu::uninit::as_uninit_mut(&mut y)
-            }));
-            conv2d_forward_naive(&g, &x, &w, Some(&bias), &mut y_ref);
-            assert_close(&y, &y_ref, 1e-5, &format!("forward {what}"));
-
-            // Backward kernels accumulate: start both from the same non-zero values.
-            let start_dx = random_vec(x.len(), 400 + i as u64);
-            let (mut dx, mut dx_ref) = (start_dx.clone(), start_dx);
-            if handles_backward_input(&g) {
-                assert!(backward_input(&g, &dy, &w, &mut dx));
-                conv2d_backward_input_naive(&g, &dy, &w, &mut dx_ref);
-                assert_close(&dx, &dx_ref, 1e-5, &format!("dx {what}"));
-            }
-            let start_dw = random_vec(w.len(), 500 + i as u64);
-            let (mut dw, mut dw_ref) = (start_dw.clone(), start_dw);
-            assert!(backward_weight(&g, &x, &dy, &mut dw));
-            conv2d_backward_weight_naive(&g, &x, &dy, &mut dw_ref);
-            assert_close(&dw, &dw_ref, 1e-5, &format!("dw {what}"));
+            let dx = handles_backward_input(&g) || !has_avx512();
+            check_against_naive(&g, 10 * i as u64, dx, &format!("{case:?}"));
         }
     }
 
