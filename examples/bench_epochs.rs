@@ -163,7 +163,7 @@ fn build(args: &Args) -> Result<Workload, Box<dyn std::error::Error>> {
                 Some(dir) => fashion_mnist::load_data_from(dir)?,
                 None => fashion_mnist::load_data()?,
             };
-            let (x_train, x_test) = (scale_255(&x_train), scale_255(&x_test));
+            let (x_train, x_test) = (scale_255(&x_train)?, scale_255(&x_test)?);
             if args.workload == "s1_mlp" {
                 // torch_ref.py: xtr[5000:] — the first 5,000 are the course's validation set.
                 let model = Sequential::new(vec![

@@ -102,7 +102,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let y_proba = model.predict(&x_test, args.batch_size)?;
     common::print_predictions(&y_proba, &y_test, &CLASS_NAMES, 10)?;
     viz::confusion_matrix(
-        &common::as_classes(&y_test),
+        &common::as_classes(&y_test)?,
         &common::predicted_classes(&y_proba)?,
         &common::names(&CLASS_NAMES),
         &pictures.path("confusion_matrix.png"),

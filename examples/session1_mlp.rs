@@ -66,7 +66,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let ((x_train_full, y_train_full), (x_test, y_test)) =
         common::load_fashion_mnist(&EXAMPLE, args)?;
     // X_valid, X_train = X_train_full[:5000] / 255., X_train_full[5000:] / 255.
-    let x_train_full = scale_255(&x_train_full);
+    let x_train_full = scale_255(&x_train_full)?;
     let (n, n_valid) = (
         x_train_full.shape()[0],
         common::fashion_mnist_validation_size(x_train_full.shape()[0]),
@@ -75,7 +75,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let x_train = x_train_full.slice_axis(0, n_valid, n)?;
     let y_valid = y_train_full.slice_axis(0, 0, n_valid)?;
     let y_train = y_train_full.slice_axis(0, n_valid, n)?;
-    let x_test = scale_255(&x_test);
+    let x_test = scale_255(&x_test)?;
     println!(
         "train {:?}, validation {:?}, test {:?}; pixels / 255\n",
         x_train.shape(),
@@ -113,7 +113,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let y_proba = model.predict(&x_test, args.batch_size)?;
     common::print_predictions(&y_proba, &y_test, &CLASS_NAMES, 3)?;
     viz::confusion_matrix(
-        &common::as_classes(&y_test),
+        &common::as_classes(&y_test)?,
         &common::predicted_classes(&y_proba)?,
         &common::names(&CLASS_NAMES),
         &pictures.path("confusion_matrix.png"),
@@ -139,7 +139,7 @@ fn plot_activations(path: &std::path::Path) -> Result<(), ExampleError> {
         lines.push(Line {
             label: label.to_string(),
             x: x.clone(),
-            y: y.value().to_vec(),
+            y: y.value().to_vec()?,
         });
     }
     let options = LinePlotOptions {

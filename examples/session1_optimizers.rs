@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let ((x_train_full, y_train_full), (x_test, y_test)) =
         common::load_fashion_mnist(&EXAMPLE, args)?;
-    let x_train_full = scale_255(&x_train_full);
+    let x_train_full = scale_255(&x_train_full)?;
     let n = x_train_full.shape()[0];
     // X_valid, X_train = X_train_full[:5000], X_train_full[5000:]
     let n_valid = common::fashion_mnist_validation_size(n);
@@ -91,7 +91,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         y_train_full.slice_axis(0, 0, n_valid)?,
         y_train_full.slice_axis(0, n_valid, n)?,
     );
-    let x_test = scale_255(&x_test);
+    let x_test = scale_255(&x_test)?;
     let steps_per_epoch = x_train.shape()[0].div_ceil(args.batch_size) as u64;
 
     let runs = vec![

@@ -67,8 +67,8 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("== 1. An image is a matrix of numbers\n");
     let ((x_train, y_train), (x_test, y_test)) = common::load_fashion_mnist(&EXAMPLE, args)?;
     // Conv2D wants a channel axis: (N, 28, 28) → (N, 28, 28, 1); then / 255.
-    let x_train = scale_255(&x_train.reshape(&[x_train.shape()[0], 28, 28, 1])?);
-    let x_test = scale_255(&x_test.reshape(&[x_test.shape()[0], 28, 28, 1])?);
+    let x_train = scale_255(&x_train.reshape(&[x_train.shape()[0], 28, 28, 1])?)?;
+    let x_test = scale_255(&x_test.reshape(&[x_test.shape()[0], 28, 28, 1])?)?;
     println!("train {:?}, test {:?}", x_train.shape(), x_test.shape());
 
     let grid = pictures.path("image_grid.png");
@@ -135,7 +135,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let y_proba = model.predict(&x_test, args.batch_size)?;
     common::print_predictions(&y_proba, &y_test, &CLASS_NAMES, 10)?;
     viz::confusion_matrix(
-        &common::as_classes(&y_test),
+        &common::as_classes(&y_test)?,
         &common::predicted_classes(&y_proba)?,
         &common::names(&CLASS_NAMES),
         &pictures.path("confusion_matrix.png"),
@@ -144,7 +144,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("\n== 5. What the first convolution learned\n");
     println!(
         "the image shown to conv1: test image 0, {}",
-        CLASS_NAMES[common::as_classes(&y_test)[0]]
+        CLASS_NAMES[common::as_classes(&y_test)?[0]]
     );
     common::save_conv1_pictures(&model, &x_test.slice_axis(0, 0, 1)?, pictures)?;
     Ok(())

@@ -216,7 +216,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     validation.on_epoch_start(0);
     let (x, y) = validation.batch(0)?;
     let probabilities = model.predict(&x, EvalOptions::default().verbose(0))?;
-    print_binary_predictions(&probabilities, &y, &class_names, 10);
+    print_binary_predictions(&probabilities, &y, &class_names, 10)?;
     Ok(())
 }
 

@@ -180,7 +180,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let (probabilities, y_test) = predict_batches(&mut model, &mut test)?;
     common::print_predictions(&probabilities, &y_test, &CLASS_NAMES, 8)?;
     viz::confusion_matrix(
-        &common::as_classes(&y_test),
+        &common::as_classes(&y_test)?,
         &common::predicted_classes(&probabilities)?,
         &common::names(&CLASS_NAMES),
         &pictures.path("confusion_matrix.png"),

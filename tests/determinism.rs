@@ -49,8 +49,8 @@ fn train(seed: u64) -> Result<RunResult, AutogradError> {
     }
     Ok(RunResult {
         losses,
-        final_conv_kernel: conv_kernel.value().to_vec(),
-        final_dense_kernel: dense_kernel.value().to_vec(),
+        final_conv_kernel: conv_kernel.value().to_vec().unwrap(),
+        final_dense_kernel: dense_kernel.value().to_vec().unwrap(),
     })
 }
 

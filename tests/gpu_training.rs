@@ -45,7 +45,8 @@ fn images() -> (Tensor, Tensor) {
                     .unwrap()
                     .reshape(&[256, 28, 28, 1])
                     .unwrap(),
-            );
+            )
+            .unwrap();
             (x, y.slice_axis(0, 0, 256).unwrap())
         }
         Err(e) if astrograd::kernels::test_env::required(REQUIRE_DATA) => {
@@ -55,8 +56,11 @@ fn images() -> (Tensor, Tensor) {
             set_seed(7);
             let x = Tensor::rand_uniform(&[256, 28, 28, 1], 0.0, 1.0);
             let y = Tensor::rand_uniform(&[256], 0.0, 9.99).unary(astrograd::tensor::UnaryOp::Abs);
-            let y =
-                Tensor::from_vec(y.to_vec().iter().map(|v| v.floor()).collect(), &[256]).unwrap();
+            let y = Tensor::from_vec(
+                y.to_vec().unwrap().iter().map(|v| v.floor()).collect(),
+                &[256],
+            )
+            .unwrap();
             (x, y)
         }
     }

@@ -115,8 +115,9 @@ const CASES: [ActivationCase; 14] = [
 /// The largest `|a − e|`, to report how close we are beyond the pass/fail tolerance.
 fn max_abs_diff(a: &Tensor, e: &Tensor) -> f32 {
     a.as_slice()
+        .unwrap()
         .iter()
-        .zip(e.as_slice())
+        .zip(e.as_slice().unwrap())
         .map(|(a, e)| (a - e).abs())
         .fold(0.0, f32::max)
 }

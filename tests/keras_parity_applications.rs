@@ -89,8 +89,9 @@ fn trainable_count(model: &Model) -> usize {
 
 fn max_abs_error(a: &Tensor, b: &Tensor) -> f32 {
     a.as_slice()
+        .unwrap()
         .iter()
-        .zip(b.as_slice())
+        .zip(b.as_slice().unwrap())
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }

@@ -22,8 +22,9 @@ const TOL: f32 = 1e-5;
 fn max_error(actual: &Tensor, expected: &Tensor) -> f32 {
     actual
         .as_slice()
+        .unwrap()
         .iter()
-        .zip(expected.as_slice())
+        .zip(expected.as_slice().unwrap())
         .map(|(a, e)| (a - e).abs())
         .fold(0.0, f32::max)
 }

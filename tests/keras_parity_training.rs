@@ -50,7 +50,7 @@ impl Callback for Recorder {
                 .model()
                 .weights()
                 .iter()
-                .map(|w| w.var.value().to_vec())
+                .map(|w| w.var.value().to_vec().unwrap())
                 .collect(),
         });
         Ok(())
@@ -205,6 +205,7 @@ fn check_training(name: &str, mut model: Model, x: Tensor) {
     let keras_predictions = &keras["predictions"]["data"];
     for (i, (&a, b)) in predictions
         .as_slice()
+        .unwrap()
         .iter()
         .zip(keras_predictions.as_array().unwrap())
         .enumerate()

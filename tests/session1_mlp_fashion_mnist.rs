@@ -53,7 +53,7 @@ fn session1_mlp_reaches_the_course_accuracy() {
         return;
     };
     set_seed(42);
-    let x_train_full = scale_255(&x_train_full);
+    let x_train_full = scale_255(&x_train_full).unwrap();
     let (x_valid, x_train) = (
         x_train_full.slice_axis(0, 0, 5000).unwrap(),
         x_train_full.slice_axis(0, 5000, 60000).unwrap(),
@@ -77,7 +77,9 @@ fn session1_mlp_reaches_the_course_accuracy() {
     let losses = &history.history["loss"];
     assert!(losses[6] < losses[0], "training loss went down: {losses:?}");
 
-    let test = model.evaluate(&scale_255(&x_test), &y_test, 32).unwrap();
+    let test = model
+        .evaluate(&scale_255(&x_test).unwrap(), &y_test, 32)
+        .unwrap();
     println!("test loss {:.4}, test accuracy {:.4}", test[0], test[1]);
     assert!(
         test[1] >= THRESHOLD,
@@ -94,13 +96,15 @@ fn shuffled_labels_stay_below_the_threshold() {
         return;
     };
     set_seed(42);
-    let x = scale_255(&x_train.slice_axis(0, 0, 10_000).unwrap());
+    let x = scale_255(&x_train.slice_axis(0, 0, 10_000).unwrap()).unwrap();
     let y = common::shuffled_labels(&y_train.slice_axis(0, 0, 10_000).unwrap(), 7);
     let mut model = course_mlp();
     model
         .fit(&x, &y, FitOptions::default().epochs(3).verbose(0))
         .unwrap();
-    let test = model.evaluate(&scale_255(&x_test), &y_test, 32).unwrap();
+    let test = model
+        .evaluate(&scale_255(&x_test).unwrap(), &y_test, 32)
+        .unwrap();
     println!("shuffled labels: test accuracy {:.4}", test[1]);
     assert!(
         test[1] < THRESHOLD,

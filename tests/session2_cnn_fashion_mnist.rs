@@ -79,12 +79,12 @@ fn conv_kernel(model: &Model) -> Tensor {
         &[3, 3, 1, 12],
         "the first weight is the conv kernel"
     );
-    Tensor::from_vec(kernel.to_vec(), kernel.shape()).unwrap()
+    Tensor::from_vec(kernel.to_vec().unwrap(), kernel.shape()).unwrap()
 }
 
 /// `‖after − before‖ / ‖before‖`.
 fn relative_change(before: &Tensor, after: &Tensor) -> f32 {
-    let (b, a) = (before.to_vec(), after.to_vec());
+    let (b, a) = (before.to_vec().unwrap(), after.to_vec().unwrap());
     let moved: f32 = a.iter().zip(&b).map(|(a, b)| (a - b).powi(2)).sum();
     let norm: f32 = b.iter().map(|b| b * b).sum();
     (moved / norm).sqrt()
@@ -110,8 +110,8 @@ fn failed_checks(model: &Model, kernel_before: &Tensor, test_accuracy: f32) -> V
 /// Fashion-MNIST scaled to [0, 1], as (N, 28, 28, 1) images; `None` where it may be skipped.
 fn images() -> Option<((Tensor, Tensor), (Tensor, Tensor))> {
     let ((x_train, y_train), (x_test, y_test)) = common::fashion_mnist_or_skip()?;
-    let x_train = scale_255(&x_train.reshape(&[60000, 28, 28, 1]).unwrap());
-    let x_test = scale_255(&x_test.reshape(&[10000, 28, 28, 1]).unwrap());
+    let x_train = scale_255(&x_train.reshape(&[60000, 28, 28, 1]).unwrap()).unwrap();
+    let x_test = scale_255(&x_test.reshape(&[10000, 28, 28, 1]).unwrap()).unwrap();
     Some(((x_train, y_train), (x_test, y_test)))
 }
 

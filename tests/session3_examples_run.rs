@@ -310,7 +310,7 @@ fn transfer_learning_path_runs_end_to_end() {
         .expect("fit the head");
     // Copies of the numbers (on the CPU a clone is a snapshot too, but not on the GPU).
     let snapshot = |weights: Vec<astrograd::Tensor>| -> Vec<Vec<f32>> {
-        weights.iter().map(|t| t.to_vec()).collect()
+        weights.iter().map(|t| t.to_vec().unwrap()).collect()
     };
     let frozen_before = snapshot(base.get_weights());
     let head_before = snapshot(head.get_weights());
@@ -397,7 +397,7 @@ fn transfer_learning_path_runs_end_to_end() {
         .collect();
     let moved = top
         .iter()
-        .filter(|(w, before)| &w.var.value().to_vec() != *before)
+        .filter(|(w, before)| &w.var.value().to_vec().unwrap() != *before)
         .count();
     assert!(
         !top.is_empty() && moved * 4 >= top.len() * 3,
@@ -408,7 +408,12 @@ fn transfer_learning_path_runs_end_to_end() {
     assert_eq!(head_after.len(), head_before.len());
     for (w, before) in head_after.iter().zip(&head_before) {
         assert!(w.trainable, "{} is trainable", w.name);
-        assert_ne!(&w.var.value().to_vec(), before, "{} did not move", w.name);
+        assert_ne!(
+            &w.var.value().to_vec().unwrap(),
+            before,
+            "{} did not move",
+            w.name
+        );
     }
     println!(
         "fine-tuning: {frozen_count} weights frozen and unchanged; {moved} of the {} trainable \

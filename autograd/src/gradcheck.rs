@@ -130,9 +130,9 @@ pub fn gradcheck_with(
     // four standard deviations of that noise.
     let out_r_norm = out
         .value()
-        .as_slice()
+        .as_slice()?
         .iter()
-        .zip(r.as_slice())
+        .zip(r.as_slice()?)
         .map(|(&o, &w)| (o as f64 * w as f64).powi(2))
         .sum::<f64>()
         .sqrt();
@@ -145,9 +145,9 @@ pub fn gradcheck_with(
         })?;
         let value = out.value();
         Ok(value
-            .as_slice()
+            .as_slice()?
             .iter()
-            .zip(r.as_slice())
+            .zip(r.as_slice()?)
             .map(|(&o, &w)| o as f64 * w as f64)
             .sum())
     };
@@ -163,9 +163,9 @@ pub fn gradcheck_with(
         let central = |j: usize, h: f32| -> Result<f64> {
             let mut plus = inputs.to_vec();
             let mut minus = inputs.to_vec();
-            let x = inputs[i].as_slice()[j];
-            plus[i].as_mut_slice()[j] = x + h;
-            minus[i].as_mut_slice()[j] = x - h;
+            let x = inputs[i].as_slice()?[j];
+            plus[i].as_mut_slice()?[j] = x + h;
+            minus[i].as_mut_slice()?[j] = x - h;
             // The step actually taken, after f32 rounding of x ± h.
             let step = (x + h) as f64 - (x - h) as f64;
             Ok((loss(&plus)? - loss(&minus)?) / step)
@@ -181,7 +181,7 @@ pub fn gradcheck_with(
             .max(options.noise_floor)
             .max(rounding_noise);
         for (j, &n) in numeric.iter().enumerate() {
-            let a = analytic.as_slice()[j] as f64;
+            let a = analytic.as_slice()?[j] as f64;
             let error = (a - n).abs();
             let tolerance = absolute + options.rtol * a.abs().max(n.abs());
             report.checked += 1;
@@ -194,7 +194,7 @@ pub fn gradcheck_with(
                          numeric {n:.6e}, |difference| {error:.2e} > tolerance {tolerance:.2e} \
                          (gradient RMS {rms:.2e})",
                         inputs[i].shape(),
-                        inputs[i].as_slice()[j]
+                        inputs[i].as_slice()?[j]
                     ),
                 });
             }

@@ -16,7 +16,7 @@
 //! let x = Var::parameter(Tensor::from_vec(vec![3.0], &[1])?);
 //! let y = x.mul(&x)?.add(&x)?; // y = x² + x
 //! y.backward()?;
-//! assert_eq!(x.grad().unwrap().to_vec(), vec![7.0]); // dy/dx = 2x + 1
+//! assert_eq!(x.grad().unwrap().to_vec()?, vec![7.0]); // dy/dx = 2x + 1
 //! # Ok::<(), astrograd_autograd::AutogradError>(())
 //! ```
 mod error;

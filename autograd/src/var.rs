@@ -314,7 +314,7 @@ mod tests {
         let sq = x.mul(&x).unwrap();
         let y = sq.add(&sq).unwrap();
         y.backward().unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![6.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![6.0]);
     }
 
     #[test]
@@ -322,7 +322,7 @@ mod tests {
         let x = scalar_param(2.0);
         x.mul(&x).unwrap().backward().unwrap();
         x.mul(&x).unwrap().backward().unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![8.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![8.0]);
         x.zero_grad();
         assert!(x.grad().is_none());
     }
@@ -335,7 +335,7 @@ mod tests {
         assert!(is_grad_enabled());
         let z = x.detach().mul(&x).unwrap(); // d/dx (c·x) = c = 2
         z.backward().unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![2.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![2.0]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::error::{DataError, Result};
 /// use astrograd_data::arrays::to_grey_channel_mean;
 /// use astrograd_tensor::Tensor;
 /// let rgb = Tensor::from_vec(vec![0.0, 30.0, 90.0, 255.0, 255.0, 255.0], &[1, 1, 2, 3])?;
-/// assert_eq!(to_grey_channel_mean(&rgb)?.to_vec(), vec![40.0, 255.0]);
+/// assert_eq!(to_grey_channel_mean(&rgb)?.to_vec()?, vec![40.0, 255.0]);
 /// # Ok::<(), astrograd_data::DataError>(())
 /// ```
 ///
@@ -39,7 +39,7 @@ pub fn to_grey_channel_mean(images: &Tensor) -> Result<Tensor> {
     let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3]);
     // grey: (N, H, W); each pixel's C channel values are contiguous in NHWC.
     let grey: Vec<f32> = images
-        .as_slice()
+        .as_slice()?
         .chunks_exact(c)
         .map(|pixel| pixel.iter().sum::<f32>() / c as f32)
         .collect();
@@ -59,8 +59,11 @@ pub fn scale_u8(bytes: &[u8], shape: &[usize]) -> Result<Tensor> {
 }
 
 /// Raw pixel values 0–255 (as f32) to [0, 1]: `x / 255`, as the course's `x_train / 255.0`.
-pub fn scale_255(x: &Tensor) -> Tensor {
-    x.map(|v| v / 255.0)
+///
+/// # Errors
+/// [`DataError::Tensor`] for a tensor on the GPU (scale the images before moving them).
+pub fn scale_255(x: &Tensor) -> Result<Tensor> {
+    Ok(x.map(|v| v / 255.0)?)
 }
 
 /// Integer class labels to one-hot rows, as `keras.utils.to_categorical(labels, num_classes)`:
@@ -70,7 +73,7 @@ pub fn scale_255(x: &Tensor) -> Tensor {
 /// use astrograd_data::arrays::one_hot;
 /// use astrograd_tensor::Tensor;
 /// let y = Tensor::from_vec(vec![2.0, 0.0], &[2])?;
-/// assert_eq!(one_hot(&y, 3)?.to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// assert_eq!(one_hot(&y, 3)?.to_vec()?, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
 /// # Ok::<(), astrograd_data::DataError>(())
 /// ```
 ///
@@ -99,7 +102,7 @@ pub fn one_hot(labels: &Tensor, num_classes: usize) -> Result<Tensor> {
     }
     // out: (N, K)
     let mut out = vec![0.0f32; n * num_classes];
-    for (index, &label) in labels.as_slice().iter().enumerate() {
+    for (index, &label) in labels.as_slice()?.iter().enumerate() {
         let whole = label >= 0.0 && label.fract() == 0.0 && (label as usize) < num_classes;
         if !whole {
             return Err(DataError::LabelOutOfRange {
@@ -131,7 +134,7 @@ mod tests {
         .expect("12 values");
         let grey = to_grey_channel_mean(&x).expect("rank 4");
         assert_eq!(grey.shape(), &[2, 1, 2]);
-        assert_eq!(grey.to_vec(), vec![6.0, 1.0, 255.0, 7.0 / 3.0]);
+        assert_eq!(grey.to_vec().unwrap(), vec![6.0, 1.0, 255.0, 7.0 / 3.0]);
     }
 
     #[test]
@@ -149,9 +152,12 @@ mod tests {
             .iter()
             .map(|&b| (b as f64 / 255.0) as f32)
             .collect();
-        assert_eq!(x.to_vec(), expected);
+        assert_eq!(x.to_vec().unwrap(), expected);
         assert_eq!(
-            scale_255(&Tensor::from_vec(vec![0.0, 1.0, 127.0, 255.0], &[4]).expect("4")).to_vec(),
+            scale_255(&Tensor::from_vec(vec![0.0, 1.0, 127.0, 255.0], &[4]).expect("4"))
+                .unwrap()
+                .to_vec()
+                .unwrap(),
             expected
         );
         assert!(scale_u8(&[1, 2, 3], &[2, 2]).is_err());
@@ -163,7 +169,7 @@ mod tests {
         let t = one_hot(&y, 4).expect("valid labels");
         assert_eq!(t.shape(), &[3, 4]);
         assert_eq!(
-            t.to_vec(),
+            t.to_vec().unwrap(),
             vec![0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
         );
     }
@@ -195,7 +201,7 @@ mod tests {
         fn one_hot_rows_sum_to_one(labels in proptest::collection::vec(0usize..6, 1..20)) {
             let y = Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), &[labels.len()]).expect("labels");
             let t = one_hot(&y, 6).expect("in range");
-            for (row, &label) in t.as_slice().chunks(6).zip(&labels) {
+            for (row, &label) in t.as_slice().unwrap().chunks(6).zip(&labels) {
                 prop_assert_eq!(row.iter().sum::<f32>(), 1.0);
                 prop_assert_eq!(row[label], 1.0);
             }

@@ -11,7 +11,7 @@
 //! use astrograd_data::fashion_mnist;
 //! let ((x_train, y_train), (x_test, y_test)) = fashion_mnist::load_data()?;
 //! assert_eq!(x_train.shape(), &[60000, 28, 28]); // f32, raw 0–255: divide by 255 yourself
-//! let first = y_train.as_slice()[0] as usize;
+//! let first = y_train.as_slice()?[0] as usize;
 //! assert_eq!(fashion_mnist::CLASS_NAMES[first], "Ankle boot");
 //! # Ok::<(), astrograd_data::DataError>(())
 //! ```
@@ -185,8 +185,8 @@ mod tests {
         assert_eq!(x_train.shape(), &[6, 28, 28]);
         assert_eq!(y_train.shape(), &[6]);
         assert_eq!(x_test.shape(), &[4, 28, 28]);
-        assert_eq!(y_test.to_vec(), vec![9.0, 0.0, 1.0, 2.0]);
-        assert_eq!(x_train.as_slice()[1], 7.0); // raw values, not scaled
+        assert_eq!(y_test.to_vec().unwrap(), vec![9.0, 0.0, 1.0, 2.0]);
+        assert_eq!(x_train.as_slice().unwrap()[1], 7.0); // raw values, not scaled
     }
 
     /// The four files served by a local server, and a lookup whose cache is `cache`.

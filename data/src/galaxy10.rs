@@ -21,7 +21,7 @@
 //! use astrograd_data::galaxy10;
 //! let (images, labels) = galaxy10::load_data()?;
 //! assert_eq!(&images.shape()[1..], &[69, 69, 3]);
-//! let first = labels.as_slice()[0] as usize;
+//! let first = labels.as_slice()?[0] as usize;
 //! println!("the first galaxy is {}", galaxy10::CLASS_NAMES[first]);
 //! # Ok::<(), astrograd_data::DataError>(())
 //! ```
@@ -655,8 +655,8 @@ mod tests {
         assert_eq!(images.shape(), &[12, 69, 69, 3]);
         assert_eq!(labels.shape(), &[12]);
         // f32 of the raw bytes, not scaled.
-        assert_eq!(images.as_slice()[5], sdss_pixel(0, 0, 1, 2) as f32);
-        assert_eq!(labels.as_slice()[11], 1.0);
+        assert_eq!(images.as_slice().unwrap()[5], sdss_pixel(0, 0, 1, 2) as f32);
+        assert_eq!(labels.as_slice().unwrap()[11], 1.0);
 
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::copy(fixture("galaxy10_sdss.h5"), dir.path().join("Galaxy10.h5")).expect("copy");
@@ -672,7 +672,7 @@ mod tests {
         assert_eq!(data.labels, vec![9, 0, 4, 7, 2]);
         let (images, labels) = load_decals_from(fixture("galaxy10_decals.h5")).expect("loads");
         assert_eq!(images.shape(), &[5, 64, 64, 3]);
-        assert_eq!(labels.to_vec(), vec![9.0, 0.0, 4.0, 7.0, 2.0]);
+        assert_eq!(labels.to_vec().unwrap(), vec![9.0, 0.0, 4.0, 7.0, 2.0]);
     }
 
     #[test]

@@ -584,8 +584,8 @@ mod tests {
         assert_eq!(set.len(), 2);
         let (x, y) = set.to_tensors().expect("shapes agree");
         assert_eq!(x.shape(), &[2, 2, 2]);
-        assert_eq!(x.as_slice()[7], 255.0);
-        assert_eq!(y.to_vec(), vec![9.0, 0.0]);
+        assert_eq!(x.as_slice().unwrap()[7], 255.0);
+        assert_eq!(y.to_vec().unwrap(), vec![9.0, 0.0]);
     }
 
     #[test]

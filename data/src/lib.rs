@@ -18,7 +18,7 @@
 //! ```no_run
 //! use astrograd_data::{arrays, fashion_mnist};
 //! let ((x_train, y_train), (x_test, y_test)) = fashion_mnist::load_data()?;
-//! let x_train = arrays::scale_255(&x_train); // pixels / 255, as the course does
+//! let x_train = arrays::scale_255(&x_train)?; // pixels / 255, as the course does
 //! # Ok::<(), astrograd_data::DataError>(())
 //! ```
 //!

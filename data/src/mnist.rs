@@ -121,7 +121,7 @@ mod tests {
         write_dataset(dir.path(), FILES.map(|f| f.name), 3, 2);
         let ((x_train, y_train), (x_test, _)) = load_data_from(dir.path()).expect("complete");
         assert_eq!(x_train.shape(), &[3, 28, 28]);
-        assert_eq!(y_train.to_vec(), vec![9.0, 0.0, 1.0]);
+        assert_eq!(y_train.to_vec().unwrap(), vec![9.0, 0.0, 1.0]);
         assert_eq!(x_test.shape(), &[2, 28, 28]);
     }
 

@@ -156,12 +156,15 @@ pub fn predict_batches(
 /// Prints the first `n` predictions of a sigmoid output `(N, 1)` against the labels `(N,)`
 /// (0 for `class_names[0]`, 1 for `class_names[1]`): `p > 0.5` means the second class, as
 /// `class_mode='binary'` numbers the folders.
+///
+/// # Errors
+/// Tensors on the GPU (copy them with `.to(Device::Cpu)` first).
 pub fn print_binary_predictions(
     probabilities: &Tensor,
     y_true: &Tensor,
     class_names: &[String],
     n: usize,
-) {
+) -> Result<(), ExampleError> {
     let n = n.min(probabilities.shape()[0]);
     println!("\nThe first {n} validation images:");
     println!(
@@ -172,15 +175,16 @@ pub fn print_binary_predictions(
         "true label"
     );
     for i in 0..n {
-        let p = probabilities.as_slice()[i];
+        let p = probabilities.as_slice()?[i];
         let predicted = usize::from(p > 0.5);
-        let truth = y_true.as_slice()[i] as usize;
+        let truth = y_true.as_slice()?[i] as usize;
         let mark = if predicted == truth { "✓" } else { "✗" };
         println!(
             "  {i:>5}  {:<10} {p:>14.3}  {:<10} {mark}",
             class_names[predicted], class_names[truth]
         );
     }
+    Ok(())
 }
 
 #[cfg(test)]

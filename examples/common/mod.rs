@@ -437,8 +437,8 @@ pub fn split_galaxy10(
     seed: u32,
 ) -> Result<TrainTest, ExampleError> {
     let (train, test) = train_test_split(labels.shape()[0], 0.1, seed)?;
-    let x_train = arrays::scale_255(&images.select(0, &train)?);
-    let x_test = arrays::scale_255(&images.select(0, &test)?);
+    let x_train = arrays::scale_255(&images.select(0, &train)?)?;
+    let x_test = arrays::scale_255(&images.select(0, &test)?)?;
     Ok((
         (x_train, labels.select(0, &train)?),
         (x_test, labels.select(0, &test)?),
@@ -450,12 +450,15 @@ pub fn split_galaxy10(
 /// # Errors
 /// A tensor that is not (N, classes).
 pub fn predicted_classes(probabilities: &Tensor) -> Result<Vec<usize>, ExampleError> {
-    Ok(as_classes(&probabilities.argmax(1)?))
+    as_classes(&probabilities.argmax(1)?)
 }
 
 /// Labels stored as f32 (as the loaders give them) to class indices.
-pub fn as_classes(labels: &Tensor) -> Vec<usize> {
-    labels.as_slice().iter().map(|&c| c as usize).collect()
+///
+/// # Errors
+/// Labels on the GPU (copy them with `.to(Device::Cpu)` first).
+pub fn as_classes(labels: &Tensor) -> Result<Vec<usize>, ExampleError> {
+    Ok(labels.as_slice()?.iter().map(|&c| c as usize).collect())
 }
 
 /// Prints the first `n` predictions against the true labels, with the probability the model
@@ -471,7 +474,7 @@ pub fn print_predictions(
 ) -> Result<(), ExampleError> {
     let n = n.min(probabilities.shape()[0]);
     let predicted = predicted_classes(&probabilities.slice_axis(0, 0, n)?)?;
-    let truth = as_classes(&y_true.slice_axis(0, 0, n)?);
+    let truth = as_classes(&y_true.slice_axis(0, 0, n)?)?;
     let classes = probabilities.shape()[1];
     println!("\nThe first {n} test images:");
     println!(
@@ -479,7 +482,7 @@ pub fn print_predictions(
         "image", "predicted", "probability"
     );
     for i in 0..n {
-        let p = probabilities.as_slice()[i * classes + predicted[i]];
+        let p = probabilities.as_slice()?[i * classes + predicted[i]];
         let mark = if predicted[i] == truth[i] {
             "✓"
         } else {
@@ -507,7 +510,7 @@ pub fn save_image_grid(
     path: &Path,
 ) -> Result<(), ExampleError> {
     let n = n.min(x.shape()[0]);
-    let labels: Vec<String> = as_classes(&y.slice_axis(0, 0, n)?)
+    let labels: Vec<String> = as_classes(&y.slice_axis(0, 0, n)?)?
         .into_iter()
         .map(|c| class_names[c].to_string())
         .collect();
@@ -624,7 +627,10 @@ mod tests {
     #[test]
     fn limit_keeps_the_first_samples_and_a_twelfth_for_validation() {
         let x = Tensor::from_vec((0..10).map(|v| v as f32).collect(), &[10]).unwrap();
-        assert_eq!(first(&x, Some(3)).unwrap().to_vec(), vec![0.0, 1.0, 2.0]);
+        assert_eq!(
+            first(&x, Some(3)).unwrap().to_vec().unwrap(),
+            vec![0.0, 1.0, 2.0]
+        );
         assert_eq!(first(&x, Some(30)).unwrap().shape(), &[10]);
         assert_eq!(first(&x, None).unwrap().shape(), &[10]);
         assert_eq!(fashion_mnist_validation_size(60_000), 5000);

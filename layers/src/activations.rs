@@ -191,9 +191,19 @@ mod tests {
             assert_eq!(f.name(), name);
             assert_eq!(f.apply(&x).unwrap().shape(), vec![1, 3]);
         }
-        let y = ActivationFn::LeakyRelu.apply(&x).unwrap().value().to_vec();
+        let y = ActivationFn::LeakyRelu
+            .apply(&x)
+            .unwrap()
+            .value()
+            .to_vec()
+            .unwrap();
         assert_eq!(y, vec![-0.2, 0.5, 7.0]);
-        let y = ActivationFn::Relu6.apply(&x).unwrap().value().to_vec();
+        let y = ActivationFn::Relu6
+            .apply(&x)
+            .unwrap()
+            .value()
+            .to_vec()
+            .unwrap();
         assert_eq!(y, vec![0.0, 0.5, 6.0]);
     }
 

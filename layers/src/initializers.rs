@@ -224,7 +224,7 @@ mod tests {
     }
 
     fn stats(t: &Tensor) -> (f32, f32, f32) {
-        let v = t.as_slice();
+        let v = t.as_slice().unwrap();
         let n = v.len() as f64;
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
         let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
@@ -348,9 +348,15 @@ mod tests {
 
     #[test]
     fn constants_and_names() {
-        assert_eq!(Initializer::Zeros.sample(&[2]).to_vec(), vec![0.0, 0.0]);
-        assert_eq!(Initializer::Ones.sample(&[1]).to_vec(), vec![1.0]);
-        assert_eq!(Initializer::Constant(0.5).sample(&[1]).to_vec(), vec![0.5]);
+        assert_eq!(
+            Initializer::Zeros.sample(&[2]).to_vec().unwrap(),
+            vec![0.0, 0.0]
+        );
+        assert_eq!(Initializer::Ones.sample(&[1]).to_vec().unwrap(), vec![1.0]);
+        assert_eq!(
+            Initializer::Constant(0.5).sample(&[1]).to_vec().unwrap(),
+            vec![0.5]
+        );
         for name in INITIALIZER_NAMES {
             assert!(Initializer::from_name(name).is_ok(), "{name}");
         }

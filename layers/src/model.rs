@@ -794,9 +794,9 @@ mod tests {
             let y = base.call(std::slice::from_ref(&x), true).unwrap().value();
             let moving_mean = base.weights()[2].var.value();
             // Inference mode: (x − 0)/sqrt(1 + 1e-3), moving statistics untouched.
-            let unchanged = moving_mean.to_vec() == vec![0.0, 0.0];
+            let unchanged = moving_mean.to_vec().unwrap() == vec![0.0, 0.0];
             assert_eq!(unchanged, inference_only);
-            let first = y.to_vec()[0];
+            let first = y.to_vec().unwrap()[0];
             let inference = 1.0 / (1.0f32 + 1e-3).sqrt();
             assert_eq!((first - inference).abs() < 1e-6, inference_only, "{first}");
         }

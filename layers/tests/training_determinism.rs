@@ -37,7 +37,11 @@ fn run(seed: u64) -> (Vec<f32>, Vec<Vec<f32>>) {
             FitOptions::default().epochs(3).batch_size(8).verbose(0),
         )
         .unwrap();
-    let weights = model.get_weights().iter().map(Tensor::to_vec).collect();
+    let weights = model
+        .get_weights()
+        .iter()
+        .map(|w| w.to_vec().unwrap())
+        .collect();
     (history.history["loss"].to_vec(), weights)
 }
 

@@ -317,7 +317,10 @@ impl Base {
             self.clipping.apply_on_device(&mut grads, style)?;
             return Ok(params.into_iter().zip(grads).collect());
         }
-        let mut grads: Vec<Vec<f32>> = pairs.iter().map(|(_, g)| g.to_vec()).collect();
+        let mut grads = pairs
+            .iter()
+            .map(|(_, g)| g.to_vec())
+            .collect::<std::result::Result<Vec<Vec<f32>>, _>>()?;
         self.clipping.apply(&mut grads, style);
         pairs
             .into_iter()
@@ -466,7 +469,7 @@ mod tests {
                 clipping.apply_on_device(&mut tensors, style).unwrap();
                 for (t, e) in tensors.iter().zip(&expected) {
                     assert_eq!(t.device(), device);
-                    let got = t.to_vec();
+                    let got = t.to_vec().unwrap();
                     for (a, b) in got.iter().zip(e) {
                         assert!(
                             (a - b).abs() <= 1e-6,

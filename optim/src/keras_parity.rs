@@ -144,8 +144,8 @@ fn replay(case: OptimizerCase) -> f64 {
         optimizer
             .apply_gradients(&[kernel.clone(), bias.clone()])
             .unwrap();
-        let err_k = max_rel_error(&kernel.value().to_vec(), &ka[s * nk..(s + 1) * nk]);
-        let err_b = max_rel_error(&bias.value().to_vec(), &ba[s * nb..(s + 1) * nb]);
+        let err_k = max_rel_error(&kernel.value().to_vec().unwrap(), &ka[s * nk..(s + 1) * nk]);
+        let err_b = max_rel_error(&bias.value().to_vec().unwrap(), &ba[s * nb..(s + 1) * nb]);
         worst = worst.max(err_k).max(err_b);
     }
     assert_eq!(optimizer.iterations(), steps as u64, "{fixture}");

@@ -29,7 +29,7 @@ use crate::Optimizer;
 /// w.mul(&w)?.backward()?; // d(w²)/dw = 2
 /// let mut sgd = SGD::new(0.1);
 /// sgd.apply_gradients(&[w.clone()])?;
-/// assert!((w.value().to_vec()[0] - 0.8).abs() < 1e-7); // 1 − 0.1·2
+/// assert!((w.value().to_vec()?[0] - 0.8).abs() < 1e-7); // 1 − 0.1·2
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 #[derive(Debug)]

@@ -33,7 +33,7 @@ pub fn feature_maps(maps: &Tensor, cols: usize, path: &Path) -> Result<()> {
     let &[h, w, f] = maps.shape() else {
         unreachable!("rank checked above")
     };
-    let data = maps.as_slice();
+    let data = maps.as_slice()?;
     let tiles: Vec<Tile> = (0..f)
         .map(|k| {
             // map: (H, W), the k-th channel of every pixel

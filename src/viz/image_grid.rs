@@ -88,9 +88,9 @@ pub fn image_grid_with_range(
     if cols == 0 {
         return Err(VizError::invalid(WHAT, "at least 1 column", "cols = 0"));
     }
-    let range = range.resolve(images.as_slice());
+    let range = range.resolve(images.as_slice()?);
     let tiles: Vec<Tile> = images
-        .as_slice()
+        .as_slice()?
         .chunks(h * w * c)
         .enumerate()
         .map(|(i, image)| Tile {
@@ -131,9 +131,9 @@ pub fn augmented_grid(original: &Tensor, variants: &Tensor, path: &Path) -> Resu
         ));
     }
     let all: Vec<f32> = original
-        .as_slice()
+        .as_slice()?
         .iter()
-        .chain(variants.as_slice())
+        .chain(variants.as_slice()?)
         .copied()
         .collect();
     let range = PixelRange::Auto.resolve(&all);

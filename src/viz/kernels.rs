@@ -23,7 +23,7 @@ pub fn kernels(w: &Tensor, path: &Path) -> Result<()> {
         unreachable!("rank checked above")
     };
     // scaled: (KH, KW, C, F), in [0, 1] over the whole kernel
-    let scaled = min_max_normalize(w.as_slice());
+    let scaled = min_max_normalize(w.as_slice()?);
     let at = |y: usize, x: usize, ch: usize, k: usize| scaled[((y * kw + x) * c + ch) * f + k];
     let mut tiles = Vec::new();
     for k in 0..f {

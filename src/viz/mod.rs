@@ -74,6 +74,10 @@ pub enum VizError {
         #[source]
         source: std::io::Error,
     },
+    /// The tensor to draw could not be read (it is on the GPU: pictures are drawn on the host,
+    /// so copy it with `.to(Device::Cpu)` first).
+    #[error(transparent)]
+    Tensor(#[from] astrograd_tensor::TensorError),
 }
 
 /// The result of a picture function.

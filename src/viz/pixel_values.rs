@@ -37,7 +37,7 @@ pub fn pixel_values(image: &Tensor, path: &Path) -> Result<()> {
             format!("{h} × {w}"),
         ));
     }
-    let values = image.as_slice();
+    let values = image.as_slice()?;
     let whole = values.iter().all(|v| v.fract() == 0.0);
     let texts: Vec<String> = values
         .iter()

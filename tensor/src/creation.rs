@@ -110,19 +110,19 @@ mod tests {
 
     #[test]
     fn constants() {
-        assert_eq!(Tensor::ones(&[2, 2]).to_vec(), vec![1.0; 4]);
-        assert_eq!(Tensor::full(&[3], 2.5).to_vec(), vec![2.5; 3]);
+        assert_eq!(Tensor::ones(&[2, 2]).to_vec().unwrap(), vec![1.0; 4]);
+        assert_eq!(Tensor::full(&[3], 2.5).to_vec().unwrap(), vec![2.5; 3]);
         assert_eq!(Tensor::zeros(&[0, 3]).numel(), 0);
     }
 
     #[test]
     fn arange_matches_numpy() {
         assert_eq!(
-            Tensor::arange(0.0, 5.0, 1.0).unwrap().to_vec(),
+            Tensor::arange(0.0, 5.0, 1.0).unwrap().to_vec().unwrap(),
             vec![0.0, 1.0, 2.0, 3.0, 4.0]
         );
         assert_eq!(
-            Tensor::arange(1.0, 0.0, -0.5).unwrap().to_vec(),
+            Tensor::arange(1.0, 0.0, -0.5).unwrap().to_vec().unwrap(),
             vec![1.0, 0.5]
         );
         assert_eq!(Tensor::arange(3.0, 1.0, 1.0).unwrap().numel(), 0);
@@ -137,8 +137,16 @@ mod tests {
         set_seed(42);
         let b = Tensor::rand_normal(&[4, 4], 0.0, 1.0);
         assert_eq!(a, b);
-        assert!(t.as_slice().iter().all(|&v| (v - 1.0).abs() <= 1.0));
+        assert!(t
+            .as_slice()
+            .unwrap()
+            .iter()
+            .all(|&v| (v - 1.0).abs() <= 1.0));
         let u = Tensor::rand_uniform(&[1000], -0.05, 0.05);
-        assert!(u.as_slice().iter().all(|&v| (-0.05..0.05).contains(&v)));
+        assert!(u
+            .as_slice()
+            .unwrap()
+            .iter()
+            .all(|&v| (-0.05..0.05).contains(&v)));
     }
 }

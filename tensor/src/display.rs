@@ -10,8 +10,16 @@ const EDGE: usize = 3;
 
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A GPU tensor that cannot be read back says so instead of printing numbers.
+        let Ok(data) = self.to_vec() else {
+            return write!(
+                f,
+                "Tensor(<unreadable GPU memory>, shape={:?})",
+                self.shape()
+            );
+        };
         write!(f, "Tensor(")?;
-        write_nested(f, &self.to_vec(), self.shape(), 7)?;
+        write_nested(f, &data, self.shape(), 7)?;
         write!(f, ", shape={:?}, device={})", self.shape(), self.device())
     }
 }

@@ -32,15 +32,15 @@ impl Tensor {
     ) -> Result<Tensor> {
         let shape = broadcast_shape(op, self.shape(), other.shape())?;
         if self.shape() == other.shape() {
-            let data = cpu_map::zip_map(self.as_slice(), other.as_slice(), f);
+            let data = cpu_map::zip_map(self.as_slice()?, other.as_slice()?, f);
             return Tensor::from_vec(data, &shape);
         }
         let a = self
-            .cpu_array()
+            .cpu_array()?
             .broadcast(IxDyn(&shape))
             .expect("shape checked by broadcast_shape");
         let b = other
-            .cpu_array()
+            .cpu_array()?
             .broadcast(IxDyn(&shape))
             .expect("shape checked by broadcast_shape");
         let zip = Zip::from(&a).and(&b);
@@ -53,9 +53,16 @@ impl Tensor {
     }
 
     /// `f(x)` at every position (on the host; use [`Tensor::unary`] on a GPU).
-    pub fn map(&self, f: impl Fn(f32) -> f32 + Sync + Send) -> Tensor {
-        let data = cpu_map::map(self.as_slice(), f);
-        Tensor::from_vec(data, self.shape()).expect("same length as self")
+    ///
+    /// # Errors
+    /// [`TensorError::NotOnHost`](crate::TensorError::NotOnHost) for a tensor on the GPU.
+    pub fn map(&self, f: impl Fn(f32) -> f32 + Sync + Send) -> Result<Tensor> {
+        Ok(self.map_host(self.as_slice()?, f))
+    }
+
+    /// `f` over `x`, the numbers of this tensor on the host.
+    fn map_host(&self, x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Tensor {
+        Tensor::from_vec(cpu_map::map(x, f), self.shape()).expect("same length as self")
     }
 
     /// `op(x)` at every position, on the tensor's device: the named form of [`Tensor::map`]
@@ -70,12 +77,13 @@ impl Tensor {
             return Tensor::from_gpu(y, self.shape());
         }
         // The common ones get their own closure, so that the loop has no `match` inside.
+        let x = self.host();
         match op {
-            UnaryOp::Relu => self.map(|x| x.max(0.0)),
-            UnaryOp::MulScalar(s) => self.map(|x| x * s),
-            UnaryOp::AddScalar(s) => self.map(|x| x + s),
-            UnaryOp::Exp => self.map(f32::exp),
-            _ => self.map(|x| op.apply(x)),
+            UnaryOp::Relu => self.map_host(x, |x| x.max(0.0)),
+            UnaryOp::MulScalar(s) => self.map_host(x, |x| x * s),
+            UnaryOp::AddScalar(s) => self.map_host(x, |x| x + s),
+            UnaryOp::Exp => self.map_host(x, f32::exp),
+            _ => self.map_host(x, |x| op.apply(x)),
         }
     }
 
@@ -232,7 +240,7 @@ mod tests {
         let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
         let b = t(&[10.0, 20.0, 30.0], &[3]);
         assert_eq!(
-            x.add(&b).unwrap().to_vec(),
+            x.add(&b).unwrap().to_vec().unwrap(),
             vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]
         );
         // (3, 1) · (1, 2) → (3, 2): an outer product.
@@ -240,7 +248,10 @@ mod tests {
         let row = t(&[1.0, 10.0], &[1, 2]);
         let outer = col.mul(&row).unwrap();
         assert_eq!(outer.shape(), &[3, 2]);
-        assert_eq!(outer.to_vec(), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+        assert_eq!(
+            outer.to_vec().unwrap(),
+            vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0]
+        );
     }
 
     #[test]
@@ -255,10 +266,16 @@ mod tests {
     fn comparisons_give_indicators() {
         let a = t(&[1.0, 2.0, 3.0], &[3]);
         let two = Tensor::scalar(2.0);
-        assert_eq!(a.gt(&two).unwrap().to_vec(), vec![0.0, 0.0, 1.0]);
-        assert_eq!(a.le(&two).unwrap().to_vec(), vec![1.0, 1.0, 0.0]);
-        assert_eq!(a.eq_elem(&two).unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
-        assert_eq!(a.maximum(&two).unwrap().to_vec(), vec![2.0, 2.0, 3.0]);
+        assert_eq!(a.gt(&two).unwrap().to_vec().unwrap(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(a.le(&two).unwrap().to_vec().unwrap(), vec![1.0, 1.0, 0.0]);
+        assert_eq!(
+            a.eq_elem(&two).unwrap().to_vec().unwrap(),
+            vec![0.0, 1.0, 0.0]
+        );
+        assert_eq!(
+            a.maximum(&two).unwrap().to_vec().unwrap(),
+            vec![2.0, 2.0, 3.0]
+        );
     }
 
     proptest! {
@@ -272,7 +289,7 @@ mod tests {
             for r in 0..rows {
                 for c in 0..cols {
                     let expect = (r * cols + c) as f32 * c as f32;
-                    prop_assert_eq!(y.as_slice()[r * cols + c], expect);
+                    prop_assert_eq!(y.as_slice().unwrap()[r * cols + c], expect);
                 }
             }
         }

@@ -22,6 +22,12 @@ pub enum TensorError {
     /// Any other argument that makes no sense (an empty list, a step of zero, …).
     #[error("{op}: {msg}")]
     Invalid { op: &'static str, msg: String },
+    /// Host code asked for the numbers of a GPU tensor in place.
+    #[error(
+        "{op}: expected a tensor in host memory, found one on the GPU: copy it with \
+         `.to(Device::Cpu)` (or read a copy with `.to_vec()`), or use an op that has a GPU kernel"
+    )]
+    NotOnHost { op: &'static str },
     /// Operands on different devices (move one with `.to(device)`).
     #[error("{op}: expected operands on one device, found {found}")]
     Device { op: &'static str, found: String },

@@ -192,4 +192,34 @@ mod tests {
         let err = g.select(0, &[1]).unwrap_err();
         assert!(err.to_string().contains("runs on the CPU only"), "{err}");
     }
+
+    /// Host code that asks for a GPU tensor's numbers in place gets an error, not a panic;
+    /// `to_vec` reads them back.
+    #[test]
+    fn host_access_to_a_gpu_tensor_is_an_error() {
+        let Some(gpu) = gpu() else { return };
+        let a = t(&[2, 3], 9);
+        let mut g = a.to(gpu).unwrap();
+        for (err, op) in [
+            (g.as_slice().unwrap_err(), "as_slice"),
+            (g.cpu_array().unwrap_err(), "cpu_array"),
+            (g.map(|v| v + 1.0).unwrap_err(), "as_slice"),
+        ] {
+            assert_eq!(err, TensorError::NotOnHost { op });
+            assert!(
+                err.to_string().contains("copy it with `.to(Device::Cpu)`"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            g.as_mut_slice().unwrap_err(),
+            TensorError::NotOnHost { op: "as_mut_slice" }
+        );
+        assert_eq!(g.to_vec().unwrap(), a.to_vec().unwrap());
+        assert_eq!(g.count_non_finite().unwrap(), 0);
+        assert_eq!(
+            format!("{g}"),
+            format!("{a}").replace("device=cpu", "device=gpu")
+        );
+    }
 }

@@ -22,7 +22,7 @@
 //! use astrograd_tensor::Tensor;
 //! let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
 //! let column_sums = x.sum_axes(&[0], false)?;
-//! assert_eq!(column_sums.to_vec(), vec![5.0, 7.0, 9.0]);
+//! assert_eq!(column_sums.to_vec()?, vec![5.0, 7.0, 9.0]);
 //! # Ok::<(), astrograd_tensor::TensorError>(())
 //! ```
 mod creation;

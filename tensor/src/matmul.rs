@@ -105,7 +105,7 @@ impl Tensor {
         // third of the product.
         let len = count * m * n;
         let mut out: Vec<f32> = Vec::with_capacity(len);
-        let (a, b) = (self.as_slice(), other.as_slice());
+        let (a, b) = (self.as_slice()?, other.as_slice()?);
         let (a_step, b_step) = (
             if batch_a.is_empty() {
                 0
@@ -182,7 +182,7 @@ mod tests {
         let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
         let b = Tensor::from_vec(vec![7.0, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2]).unwrap();
         assert_eq!(
-            a.matmul(&b).unwrap().to_vec(),
+            a.matmul(&b).unwrap().to_vec().unwrap(),
             vec![58.0, 64.0, 139.0, 154.0]
         );
         // aᵀ·aᵀᵀ… the transposed forms agree with explicit transposes.
@@ -217,10 +217,10 @@ mod tests {
             let c = a.matmul(&b).unwrap();
             prop_assert_eq!(c.shape(), &[batch, m, n]);
             for i in 0..batch {
-                let ai = &a.as_slice()[i * m * k..(i + 1) * m * k];
-                let bi = if shared { b.as_slice() } else { &b.as_slice()[i * k * n..(i + 1) * k * n] };
+                let ai = &a.as_slice().unwrap()[i * m * k..(i + 1) * m * k];
+                let bi = if shared { b.as_slice().unwrap() } else { &b.as_slice().unwrap()[i * k * n..(i + 1) * k * n] };
                 let expect = reference(ai, bi, m, k, n);
-                for (x, y) in c.as_slice()[i * m * n..(i + 1) * m * n].iter().zip(&expect) {
+                for (x, y) in c.as_slice().unwrap()[i * m * n..(i + 1) * m * n].iter().zip(&expect) {
                     prop_assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()));
                 }
             }

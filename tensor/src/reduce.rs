@@ -69,7 +69,7 @@ impl Tensor {
                 .reduce_on_gpu("sum", x, &[0], false)
                 .expect("one axis of a buffer this GPU holds always reduces");
         }
-        Tensor::scalar(self.as_slice().iter().map(|&v| v as f64).sum::<f64>() as f32)
+        Tensor::scalar(self.host().iter().map(|&v| v as f64).sum::<f64>() as f32)
     }
 
     /// Mean of every element, as a scalar tensor.
@@ -84,7 +84,7 @@ impl Tensor {
         if self.gpu_buffer().is_some() {
             return Ok(self.sum_all().mul_scalar(1.0 / self.numel() as f32));
         }
-        let sum: f64 = self.as_slice().iter().map(|&v| v as f64).sum();
+        let sum: f64 = self.as_slice()?.iter().map(|&v| v as f64).sum();
         Ok(Tensor::scalar((sum / self.numel() as f64) as f32))
     }
 
@@ -99,7 +99,7 @@ impl Tensor {
         if self.shape()[axis] == 0 {
             return Err(self.empty_error("argmax"));
         }
-        let out = self.cpu_array().map_axis(Axis(axis), |lane| {
+        let out = self.cpu_array()?.map_axis(Axis(axis), |lane| {
             let mut best = 0;
             for (i, &v) in lane.iter().enumerate() {
                 if v > lane[best] || (v.is_nan() && !lane[best].is_nan()) {
@@ -151,7 +151,7 @@ impl Tensor {
         if let Some(x) = self.gpu_buffer() {
             return self.reduce_on_gpu(op, x, &axes, keepdims);
         }
-        let mut array = self.cpu_array().clone();
+        let mut array = self.cpu_array()?.clone();
         for &axis in axes.iter().rev() {
             array = one_axis(&array, Axis(axis));
             if keepdims {
@@ -233,12 +233,15 @@ mod tests {
     #[test]
     fn sums_and_means() {
         let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
-        assert_eq!(x.sum_axes(&[1], false).unwrap().to_vec(), vec![6.0, 15.0]);
+        assert_eq!(
+            x.sum_axes(&[1], false).unwrap().to_vec().unwrap(),
+            vec![6.0, 15.0]
+        );
         let kept = x.sum_axes(&[1], true).unwrap();
         assert_eq!(kept.shape(), &[2, 1]);
         assert_eq!(x.sum_axes(&[0, 1], false).unwrap().shape(), &[] as &[usize]);
         assert_eq!(
-            x.mean_axes(&[0], false).unwrap().to_vec(),
+            x.mean_axes(&[0], false).unwrap().to_vec().unwrap(),
             vec![2.5, 3.5, 4.5]
         );
         assert_eq!(x.mean_all().unwrap().item().unwrap(), 3.5);
@@ -248,25 +251,34 @@ mod tests {
     #[test]
     fn max_min_argmax() {
         let x = t(&[1.0, 9.0, 3.0, 9.0, 0.0, -1.0], &[2, 3]);
-        assert_eq!(x.max_axes(&[1], false).unwrap().to_vec(), vec![9.0, 9.0]);
         assert_eq!(
-            x.min_axes(&[0], false).unwrap().to_vec(),
+            x.max_axes(&[1], false).unwrap().to_vec().unwrap(),
+            vec![9.0, 9.0]
+        );
+        assert_eq!(
+            x.min_axes(&[0], false).unwrap().to_vec().unwrap(),
             vec![1.0, 0.0, -1.0]
         );
-        assert_eq!(x.argmax(1).unwrap().to_vec(), vec![1.0, 0.0]);
+        assert_eq!(x.argmax(1).unwrap().to_vec().unwrap(), vec![1.0, 0.0]);
         let tie = t(&[2.0, 2.0], &[2]);
-        assert_eq!(tie.argmax(0).unwrap().to_vec(), vec![0.0]);
+        assert_eq!(tie.argmax(0).unwrap().to_vec().unwrap(), vec![0.0]);
         let nan = t(&[1.0, f32::NAN], &[2]);
-        assert!(nan.max_axes(&[0], false).unwrap().to_vec()[0].is_nan());
+        assert!(nan.max_axes(&[0], false).unwrap().to_vec().unwrap()[0].is_nan());
         assert!(Tensor::zeros(&[0, 2]).max_axes(&[0], false).is_err());
     }
 
     #[test]
     fn sum_to_shape_undoes_broadcasting() {
         let dy = Tensor::ones(&[4, 2, 3]);
-        assert_eq!(dy.sum_to_shape(&[3]).unwrap().to_vec(), vec![8.0; 3]);
-        assert_eq!(dy.sum_to_shape(&[2, 1]).unwrap().to_vec(), vec![12.0; 2]);
-        assert_eq!(dy.sum_to_shape(&[]).unwrap().to_vec(), vec![24.0]);
+        assert_eq!(
+            dy.sum_to_shape(&[3]).unwrap().to_vec().unwrap(),
+            vec![8.0; 3]
+        );
+        assert_eq!(
+            dy.sum_to_shape(&[2, 1]).unwrap().to_vec().unwrap(),
+            vec![12.0; 2]
+        );
+        assert_eq!(dy.sum_to_shape(&[]).unwrap().to_vec().unwrap(), vec![24.0]);
         assert!(dy.sum_to_shape(&[5]).is_err());
     }
 }

@@ -71,7 +71,7 @@ impl Tensor {
             let out_strides: Vec<usize> = axes.iter().map(|&a| strides[a]).collect();
             return gpu_strided_copy(x, &out_strides, &out_shape);
         }
-        let view = self.cpu_array().view().permuted_axes(IxDyn(axes));
+        let view = self.cpu_array()?.view().permuted_axes(IxDyn(axes));
         Ok(Tensor::from_array(view.as_standard_layout().into_owned()))
     }
 
@@ -106,7 +106,7 @@ impl Tensor {
                 astrograd_kernels::wgpu::elementwise::broadcast_strides_of(self.shape(), shape);
             return gpu_strided_copy(x, &strides, shape);
         }
-        match self.cpu_array().broadcast(IxDyn(shape)) {
+        match self.cpu_array()?.broadcast(IxDyn(shape)) {
             Some(view) => Ok(Tensor::from_array(view.to_owned())),
             None => Err(TensorError::Shape {
                 op: "broadcast_to",
@@ -134,7 +134,7 @@ impl Tensor {
             });
         }
         let view = self
-            .cpu_array()
+            .cpu_array()?
             .slice_axis(Axis(axis), Slice::from(start..end));
         Ok(Tensor::from_array(view.to_owned()))
     }
@@ -160,7 +160,7 @@ impl Tensor {
         if axis == 0 {
             // Fast path for batching: copy whole contiguous rows.
             let row: usize = self.shape()[1..].iter().product();
-            let src = self.as_slice();
+            let src = self.as_slice()?;
             let mut data = Vec::with_capacity(indices.len() * row);
             for &i in indices {
                 data.extend_from_slice(&src[i * row..(i + 1) * row]);
@@ -170,7 +170,7 @@ impl Tensor {
             return Tensor::from_vec(data, &shape);
         }
         Ok(Tensor::from_array(
-            self.cpu_array().select(Axis(axis), indices),
+            self.cpu_array()?.select(Axis(axis), indices),
         ))
     }
 
@@ -198,7 +198,10 @@ impl Tensor {
                 });
             }
         }
-        let views: Vec<_> = tensors.iter().map(|t| t.cpu_array().view()).collect();
+        let views = tensors
+            .iter()
+            .map(|t| t.cpu_array().map(|a| a.view()))
+            .collect::<Result<Vec<_>>>()?;
         let array = ndarray::concatenate(Axis(axis), &views).expect("shapes checked above");
         Ok(Tensor::from_array(array))
     }
@@ -232,7 +235,10 @@ impl Tensor {
                 found: format!("{:?}", t.shape()),
             });
         }
-        let views: Vec<_> = tensors.iter().map(|t| t.cpu_array().view()).collect();
+        let views = tensors
+            .iter()
+            .map(|t| t.cpu_array().map(|a| a.view()))
+            .collect::<Result<Vec<_>>>()?;
         let array = ndarray::stack(Axis(axis), &views).expect("shapes checked above");
         Ok(Tensor::from_array(array))
     }
@@ -285,7 +291,7 @@ mod tests {
         let y = x.permute(&[0, 3, 1, 2]).unwrap(); // N C H W
         assert_eq!(y.shape(), &[1, 3, 2, 2]);
         // Channel 0 holds every third value.
-        assert_eq!(&y.to_vec()[..4], &[0.0, 3.0, 6.0, 9.0]);
+        assert_eq!(&y.to_vec().unwrap()[..4], &[0.0, 3.0, 6.0, 9.0]);
         assert!(x.permute(&[0, 0, 1, 2]).is_err());
     }
 
@@ -294,22 +300,22 @@ mod tests {
         let x = iota(&[2, 3]);
         let y = x.transpose(0, 1).unwrap();
         assert_eq!(y.shape(), &[3, 2]);
-        assert_eq!(y.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        assert_eq!(y.to_vec().unwrap(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
     }
 
     #[test]
     fn slicing_and_selecting() {
         let x = iota(&[4, 2]);
         assert_eq!(
-            x.slice_axis(0, 1, 3).unwrap().to_vec(),
+            x.slice_axis(0, 1, 3).unwrap().to_vec().unwrap(),
             vec![2.0, 3.0, 4.0, 5.0]
         );
         assert_eq!(
-            x.select(0, &[3, 0]).unwrap().to_vec(),
+            x.select(0, &[3, 0]).unwrap().to_vec().unwrap(),
             vec![6.0, 7.0, 0.0, 1.0]
         );
         assert_eq!(
-            x.select(1, &[1]).unwrap().to_vec(),
+            x.select(1, &[1]).unwrap().to_vec().unwrap(),
             vec![1.0, 3.0, 5.0, 7.0]
         );
         assert!(x.slice_axis(0, 3, 5).is_err());
@@ -340,7 +346,7 @@ mod tests {
             .unwrap()
             .broadcast_to(&[2, 3])
             .unwrap();
-        assert_eq!(b.to_vec(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
+        assert_eq!(b.to_vec().unwrap(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
         assert!(b.broadcast_to(&[3, 3]).is_err());
         assert_eq!(iota(&[2, 2, 3]).flatten_batch().unwrap().shape(), &[2, 6]);
     }

@@ -33,10 +33,12 @@ enum Storage {
 #[cfg(feature = "wgpu")]
 use astrograd_kernels::wgpu::GpuBuffer;
 
-/// The message of the panic when host code asks for the numbers of a GPU tensor in place.
-#[cfg(feature = "wgpu")]
-const ON_GPU: &str = "this tensor is on the GPU: its numbers are not in host memory. Copy it \
-     with `.to(Device::Cpu)` (or `.to_vec()`), or use an op that has a GPU kernel";
+/// The numbers of an array kept in standard layout (the invariant of [`Tensor`]).
+fn standard_slice(array: &ArrayD<f32>) -> &[f32] {
+    array
+        .as_slice()
+        .expect("Tensor invariant: storage is in standard layout")
+}
 
 impl Tensor {
     /// Wraps an ndarray array (copied into standard layout if it is not already).
@@ -103,68 +105,80 @@ impl Tensor {
 
     /// The numbers as an ndarray array on the host.
     ///
-    /// # Panics
-    /// If the tensor is on the GPU (copy it with `.to(Device::Cpu)` first).
-    pub fn cpu_array(&self) -> &ArrayD<f32> {
+    /// # Errors
+    /// [`TensorError::NotOnHost`] if the tensor is on the GPU (copy it with `.to(Device::Cpu)`).
+    pub fn cpu_array(&self) -> Result<&ArrayD<f32>> {
         match &self.storage {
-            Storage::Cpu(array) => array,
+            Storage::Cpu(array) => Ok(array),
             #[cfg(feature = "wgpu")]
-            Storage::Gpu { .. } => panic!("{ON_GPU}"),
+            Storage::Gpu { .. } => Err(TensorError::NotOnHost { op: "cpu_array" }),
         }
     }
 
-    /// The numbers, row-major.
+    /// The numbers, row-major, in place on the host.
     ///
-    /// # Panics
-    /// If the tensor is on the GPU (copy it with `.to(Device::Cpu)` first).
-    pub fn as_slice(&self) -> &[f32] {
-        self.cpu_array()
-            .as_slice()
-            .expect("Tensor invariant: storage is in standard layout")
+    /// # Errors
+    /// [`TensorError::NotOnHost`] if the tensor is on the GPU (copy it with `.to(Device::Cpu)`,
+    /// or read a copy with [`Tensor::to_vec`]).
+    pub fn as_slice(&self) -> Result<&[f32]> {
+        match &self.storage {
+            Storage::Cpu(array) => Ok(standard_slice(array)),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => Err(TensorError::NotOnHost { op: "as_slice" }),
+        }
     }
 
     /// Mutable access to the numbers, row-major (copies them first if they are shared).
     ///
-    /// # Panics
-    /// If the tensor is on the GPU (copy it with `.to(Device::Cpu)` first).
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+    /// # Errors
+    /// [`TensorError::NotOnHost`] if the tensor is on the GPU.
+    pub fn as_mut_slice(&mut self) -> Result<&mut [f32]> {
         match &mut self.storage {
-            Storage::Cpu(array) => Arc::make_mut(array)
+            Storage::Cpu(array) => Ok(Arc::make_mut(array)
                 .as_slice_mut()
-                .expect("Tensor invariant: storage is in standard layout"),
+                .expect("Tensor invariant: storage is in standard layout")),
             #[cfg(feature = "wgpu")]
-            Storage::Gpu { .. } => panic!("{ON_GPU}"),
+            Storage::Gpu { .. } => Err(TensorError::NotOnHost { op: "as_mut_slice" }),
+        }
+    }
+
+    /// The numbers of a tensor that the caller has just found to be on the host (the CPU
+    /// branch of an op, after its GPU branch returned).
+    ///
+    /// # Panics
+    /// On a GPU tensor: a bug in the op that called it, never the user's input.
+    pub(crate) fn host(&self) -> &[f32] {
+        match &self.storage {
+            Storage::Cpu(array) => standard_slice(array),
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { .. } => panic!("astrograd bug: a host-only path met a GPU tensor"),
         }
     }
 
     /// A copy of the numbers, row-major, on the host (read back from the GPU if it is there).
     ///
-    /// # Panics
-    /// If reading back from the GPU fails; [`Tensor::try_to_vec`] returns that as an error.
-    pub fn to_vec(&self) -> Vec<f32> {
-        self.try_to_vec()
-            .unwrap_or_else(|e| panic!("reading a tensor back from the GPU failed: {e}"))
-    }
-
-    /// [`Tensor::to_vec`], with a failed read from the GPU as an error.
-    ///
     /// # Errors
     /// [`TensorError::Kernel`] if the GPU could not be read.
-    pub fn try_to_vec(&self) -> Result<Vec<f32>> {
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
         match &self.storage {
-            Storage::Cpu(_) => Ok(self.as_slice().to_vec()),
+            Storage::Cpu(array) => Ok(standard_slice(array).to_vec()),
             #[cfg(feature = "wgpu")]
             Storage::Gpu { buffer, .. } => Ok(buffer.download()?),
         }
     }
 
     /// The array itself (copied only if shared; read back from the GPU if it is there).
-    pub fn into_array(self) -> ArrayD<f32> {
+    ///
+    /// # Errors
+    /// [`TensorError::Kernel`] if the GPU could not be read.
+    pub fn into_array(self) -> Result<ArrayD<f32>> {
         match self.storage {
-            Storage::Cpu(array) => Arc::try_unwrap(array).unwrap_or_else(|a| (*a).clone()),
+            Storage::Cpu(array) => Ok(Arc::try_unwrap(array).unwrap_or_else(|a| (*a).clone())),
             #[cfg(feature = "wgpu")]
             Storage::Gpu { .. } => {
-                ArrayD::from_shape_vec(IxDyn(self.shape()), self.to_vec()).expect("same length")
+                let data = self.to_vec()?;
+                Ok(ArrayD::from_shape_vec(IxDyn(self.shape()), data)
+                    .expect("a buffer holds its shape's number of values"))
             }
         }
     }
@@ -172,7 +186,8 @@ impl Tensor {
     /// The single number of a one-element tensor (a loss, a metric).
     ///
     /// # Errors
-    /// [`TensorError::Shape`] if the tensor holds more or fewer than one number.
+    /// [`TensorError::Shape`] if the tensor holds more or fewer than one number;
+    /// [`TensorError::Kernel`] if the GPU could not be read.
     pub fn item(&self) -> Result<f32> {
         if self.numel() != 1 {
             return Err(TensorError::Shape {
@@ -181,26 +196,29 @@ impl Tensor {
                 found: format!("shape {:?}", self.shape()),
             });
         }
-        Ok(self.try_to_vec()?[0])
+        Ok(self.to_vec()?[0])
     }
 
-    /// True if both tensors have the same shape and numbers within `atol + rtol·|b|`.
+    /// True if both tensors have the same shape and numbers within `atol + rtol·|b|` (false
+    /// too if either cannot be read back from the GPU).
     pub fn all_close(&self, other: &Tensor, rtol: f32, atol: f32) -> bool {
-        self.shape() == other.shape()
-            && self
-                .to_vec()
-                .iter()
-                .zip(&other.to_vec())
-                .all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
+        match (self.to_vec(), other.to_vec()) {
+            (Ok(a), Ok(b)) => {
+                self.shape() == other.shape()
+                    && a.iter()
+                        .zip(&b)
+                        .all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
+            }
+            _ => false,
+        }
     }
 
     /// Number of elements that are NaN or ±∞.
-    pub fn count_non_finite(&self) -> usize {
-        match &self.storage {
-            Storage::Cpu(_) => self.as_slice().iter().filter(|v| !v.is_finite()).count(),
-            #[cfg(feature = "wgpu")]
-            Storage::Gpu { .. } => self.to_vec().iter().filter(|v| !v.is_finite()).count(),
-        }
+    ///
+    /// # Errors
+    /// [`TensorError::Kernel`] if the GPU could not be read.
+    pub fn count_non_finite(&self) -> Result<usize> {
+        Ok(self.to_vec()?.iter().filter(|v| !v.is_finite()).count())
     }
 
     /// A copy of the tensor on `device` (the same tensor, shared, if it is already there).
@@ -214,10 +232,10 @@ impl Tensor {
             return Ok(self.clone());
         }
         match device {
-            Device::Cpu => Tensor::from_vec(self.try_to_vec()?, self.shape()),
+            Device::Cpu => Tensor::from_vec(self.to_vec()?, self.shape()),
             #[cfg(feature = "wgpu")]
             Device::Gpu => Ok(Tensor::from_gpu(
-                GpuBuffer::upload(self.as_slice())?,
+                GpuBuffer::upload(self.as_slice()?)?,
                 self.shape(),
             )),
         }
@@ -340,9 +358,9 @@ mod tests {
     fn clones_share_until_written() {
         let a = Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap();
         let mut b = a.clone();
-        b.as_mut_slice()[0] = 10.0;
-        assert_eq!(a.to_vec(), vec![1.0, 2.0]);
-        assert_eq!(b.to_vec(), vec![10.0, 2.0]);
+        b.as_mut_slice().unwrap()[0] = 10.0;
+        assert_eq!(a.to_vec().unwrap(), vec![1.0, 2.0]);
+        assert_eq!(b.to_vec().unwrap(), vec![10.0, 2.0]);
     }
 
     #[test]

@@ -95,8 +95,9 @@ pub fn assert_close(what: &str, actual: &Tensor, expected: &Tensor, tol: f32) {
     let mut worst = (0usize, 0.0f32);
     for (i, (&a, &e)) in actual
         .as_slice()
+        .unwrap()
         .iter()
-        .zip(expected.as_slice())
+        .zip(expected.as_slice().unwrap())
         .enumerate()
     {
         let err = (a - e).abs() / (1.0 + e.abs());
@@ -108,8 +109,8 @@ pub fn assert_close(what: &str, actual: &Tensor, expected: &Tensor, tol: f32) {
     assert!(
         err <= tol,
         "{what}: element {i} is {} but Keras gave {} (relative error {err:.2e} > {tol:.0e})",
-        actual.as_slice()[i],
-        expected.as_slice()[i]
+        actual.as_slice().unwrap()[i],
+        expected.as_slice().unwrap()[i]
     );
 }
 
@@ -133,7 +134,7 @@ pub fn fashion_mnist_or_skip() -> Option<((Tensor, Tensor), (Tensor, Tensor))> {
 /// `labels` in an order drawn from `seed`: the same classes in the same proportions, no longer
 /// tied to their images — the negative control of an accuracy threshold.
 pub fn shuffled_labels(labels: &Tensor, seed: u64) -> Tensor {
-    let mut values = labels.to_vec();
+    let mut values = labels.to_vec().unwrap();
     astrograd::tensor::random::Rng::new(seed).shuffle(&mut values);
     Tensor::from_vec(values, labels.shape()).unwrap()
 }

@@ -34,7 +34,7 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
 /// let b = Var::constant(Tensor::from_vec(vec![10.0, 20.0], &[2])?);
-/// assert_eq!(x.add(&b)?.value().to_vec(), vec![11.0, 22.0, 13.0, 24.0]);
+/// assert_eq!(x.add(&b)?.value().to_vec()?, vec![11.0, 22.0, 13.0, 24.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -73,8 +73,8 @@ mod tests {
         let x = Var::parameter(Tensor::ones(&[3, 2]));
         let b = Var::parameter(Tensor::zeros(&[2]));
         x.add(&b).unwrap().sum_all().unwrap().backward().unwrap();
-        assert_eq!(b.grad().unwrap().to_vec(), vec![3.0, 3.0]);
-        assert_eq!(x.grad().unwrap().to_vec(), vec![1.0; 6]);
+        assert_eq!(b.grad().unwrap().to_vec().unwrap(), vec![3.0, 3.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![1.0; 6]);
     }
 
     #[test]

@@ -330,7 +330,8 @@ mod tests {
             .batch_norm(&gamma, &beta, &mut state, training())
             .unwrap()
             .value()
-            .to_vec();
+            .to_vec()
+            .unwrap();
         let s = (1.25f32 + 1e-3).sqrt();
         let expected = [-3.0 / s, 5.0, -1.0 / s, 5.0, 1.0 / s, 5.0, 3.0 / s, 5.0];
         for (a, e) in y.iter().zip(expected) {
@@ -383,7 +384,7 @@ mod tests {
             0.0,
             1e-6
         ));
-        assert_eq!(state.moving_mean.to_vec(), vec![1.0]);
+        assert_eq!(state.moving_mean.to_vec().unwrap(), vec![1.0]);
         y.sum_all().unwrap().backward().unwrap();
         assert!(x
             .grad()
@@ -393,7 +394,7 @@ mod tests {
             .grad()
             .unwrap()
             .all_close(&Tensor::full(&[1], 1.0), 0.0, 1e-6)); // x̂ = 0, 1
-        assert_eq!(beta.grad().unwrap().to_vec(), vec![2.0]);
+        assert_eq!(beta.grad().unwrap().to_vec().unwrap(), vec![2.0]);
     }
 
     #[test]
@@ -438,7 +439,7 @@ mod tests {
         // Noise in [−1, 1] plus ±1.5 alternating over positions, so that no channel has a tiny
         // batch variance: 1/σ would be huge and the finite differences inaccurate.
         let mut x = random(shape, -1.0, 1.0, seed);
-        for (i, v) in x.as_mut_slice().iter_mut().enumerate() {
+        for (i, v) in x.as_mut_slice().unwrap().iter_mut().enumerate() {
             *v += if (i / channels).is_multiple_of(2) {
                 1.5
             } else {

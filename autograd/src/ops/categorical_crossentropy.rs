@@ -59,7 +59,7 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// let probs = Var::constant(Tensor::from_vec(vec![0.25, 0.25, 0.5], &[1, 3])?);
 /// let one_hot = Tensor::from_vec(vec![0.0, 0.0, 1.0], &[1, 3])?;
-/// let loss = probs.categorical_crossentropy(&one_hot, false)?.value().to_vec();
+/// let loss = probs.categorical_crossentropy(&one_hot, false)?.value().to_vec()?;
 /// assert!((loss[0] - 2f32.ln()).abs() < 1e-6); // −log 0.5
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
@@ -153,14 +153,14 @@ mod tests {
         let probs = Var::parameter(Tensor::from_vec(vec![0.5, 1.5, 0.0, 1.0], &[2, 2]).unwrap());
         let one_hot = Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[2, 2]).unwrap();
         let losses = probs.categorical_crossentropy(&one_hot, false).unwrap();
-        let l = losses.value().to_vec();
+        let l = losses.value().to_vec().unwrap();
         assert!(
             (l[0] + 0.75f32.ln()).abs() < 1e-6 && (l[1] - 16.118095).abs() < 1e-5,
             "{l:?}"
         );
         losses.sum_all().unwrap().backward().unwrap();
         // Row 0: g = (0, −1/0.75), Σ g·q = −1, dp = (g + 1)/2 = (0.5, 0.5 − 2/3).
-        let g = probs.grad().unwrap().to_vec();
+        let g = probs.grad().unwrap().to_vec().unwrap();
         let expected = [0.5, 0.5 - 2.0 / 3.0, 0.0, 0.0];
         for (a, e) in g.iter().zip(expected) {
             assert!((a - e).abs() < 1e-6, "{g:?}");

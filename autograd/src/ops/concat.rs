@@ -21,7 +21,7 @@ use crate::{Result, Var};
 /// use astrograd_autograd::{ops::concat::concat, Tensor, Var};
 /// let a = Var::constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
 /// let b = Var::constant(Tensor::from_vec(vec![3.0], &[1, 1])?);
-/// assert_eq!(concat(&[&a, &b], 1)?.value().to_vec(), vec![1.0, 2.0, 3.0]);
+/// assert_eq!(concat(&[&a, &b], 1)?.value().to_vec()?, vec![1.0, 2.0, 3.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -68,11 +68,17 @@ mod tests {
         let a = Var::parameter(Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap());
         let b = Var::parameter(Tensor::from_vec(vec![3.0, 4.0, 5.0, 6.0], &[2, 2]).unwrap());
         let out = concat(&[&a, &b], 1).unwrap();
-        assert_eq!(out.value().to_vec(), vec![1.0, 3.0, 4.0, 2.0, 5.0, 6.0]);
+        assert_eq!(
+            out.value().to_vec().unwrap(),
+            vec![1.0, 3.0, 4.0, 2.0, 5.0, 6.0]
+        );
         let dout = Tensor::from_vec(vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0], &[2, 3]).unwrap();
         out.backward_with(dout).unwrap();
-        assert_eq!(a.grad().unwrap().to_vec(), vec![10.0, 40.0]);
-        assert_eq!(b.grad().unwrap().to_vec(), vec![20.0, 30.0, 50.0, 60.0]);
+        assert_eq!(a.grad().unwrap().to_vec().unwrap(), vec![10.0, 40.0]);
+        assert_eq!(
+            b.grad().unwrap().to_vec().unwrap(),
+            vec![20.0, 30.0, 50.0, 60.0]
+        );
     }
 
     #[test]
@@ -81,7 +87,7 @@ mod tests {
         let out = concat(&[&x, &x], 0).unwrap();
         out.backward_with(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4]).unwrap())
             .unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![4.0, 6.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![4.0, 6.0]);
     }
 
     #[test]

@@ -110,7 +110,7 @@ struct Conv2dSaved {
 /// let w = Var::constant(Tensor::ones(&[2, 2, 1, 1]));
 /// let y = x.conv2d(&w, None, Conv2dOptions::default())?;
 /// assert_eq!(y.shape(), vec![1, 2, 2, 1]);
-/// assert_eq!(y.value().to_vec(), vec![12.0, 16.0, 24.0, 28.0]);
+/// assert_eq!(y.value().to_vec()?, vec![12.0, 16.0, 24.0, 28.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -136,7 +136,7 @@ pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> R
 /// let x = Var::constant(Tensor::from_vec(vec![1.0, -2.0, 3.0, -4.0], &[1, 2, 2, 1])?);
 /// let w = Var::constant(Tensor::ones(&[1, 1, 1, 1]));
 /// let y = x.conv2d_relu(&w, None, Conv2dOptions::default())?;
-/// assert_eq!(y.value().to_vec(), vec![1.0, 0.0, 3.0, 0.0]);
+/// assert_eq!(y.value().to_vec()?, vec![1.0, 0.0, 3.0, 0.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -411,7 +411,7 @@ mod tests {
         };
         let y = x.conv2d(&w, None, options).unwrap();
         assert_eq!(y.shape(), vec![1, 2, 2, 1]);
-        assert_eq!(y.value().to_vec(), vec![9.0, 6.0, 6.0, 4.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![9.0, 6.0, 6.0, 4.0]);
     }
 
     #[test]
@@ -420,12 +420,12 @@ mod tests {
         let w = Var::parameter(Tensor::ones(&[2, 2, 1, 2]));
         let b = Var::parameter(Tensor::from_vec(vec![10.0, -10.0], &[2]).unwrap());
         let y = x.conv2d(&w, Some(&b), Conv2dOptions::default()).unwrap();
-        assert_eq!(y.value().to_vec()[..2], [14.0, -6.0]);
+        assert_eq!(y.value().to_vec().unwrap()[..2], [14.0, -6.0]);
         y.sum_all().unwrap().backward().unwrap();
         // 2 images × 2×2 output pixels each.
-        assert_eq!(b.grad().unwrap().to_vec(), vec![8.0, 8.0]);
+        assert_eq!(b.grad().unwrap().to_vec().unwrap(), vec![8.0, 8.0]);
         // Each weight meets 8 windows of ones.
-        assert_eq!(w.grad().unwrap().to_vec(), vec![8.0; 8]);
+        assert_eq!(w.grad().unwrap().to_vec().unwrap(), vec![8.0; 8]);
         // Constant images get no gradient, and none is computed.
         assert!(x.grad().is_none());
     }
@@ -662,7 +662,7 @@ mod tests {
             b.grad().unwrap(),
         ]
         .iter()
-        .map(Tensor::to_vec)
+        .map(|g| g.to_vec().unwrap())
         .collect()
     }
 

@@ -73,7 +73,7 @@ struct DepthwiseConv2dSaved {
 /// let w = Var::constant(Tensor::from_vec([1.0, 2.0].repeat(4), &[2, 2, 2, 1])?);
 /// let y = x.depthwise_conv2d(&w, None, DepthwiseConv2dOptions::default())?;
 /// assert_eq!(y.shape(), vec![1, 2, 2, 2]);
-/// assert_eq!(y.value().to_vec()[..2], [4.0, 80.0]); // 4·1·1 and 4·10·2: no channel mixing
+/// assert_eq!(y.value().to_vec()?[..2], [4.0, 80.0]); // 4·1·1 and 4·10·2: no channel mixing
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -132,9 +132,9 @@ pub fn depthwise_conv2d(
     let mut y = vec![0.0; out_shape.iter().product()];
     kernel::depthwise_conv2d_forward(
         &geometry,
-        x_value.as_slice(),
-        w_value.as_slice(),
-        b_value.as_ref().map(Tensor::as_slice),
+        x_value.as_slice()?,
+        w_value.as_slice()?,
+        b_value.as_ref().map(Tensor::as_slice).transpose()?,
         &mut y,
     );
     let y = Tensor::from_vec(y, &out_shape)?;
@@ -204,7 +204,7 @@ pub fn depthwise_conv2d_backward_input(
     )?;
     // dx: (N, H, W, C), accumulated by the kernel from zero
     let mut dx = vec![0.0; g.n * g.h * g.w * g.c];
-    kernel::depthwise_conv2d_backward_input(g, dy.as_slice(), w.as_slice(), &mut dx);
+    kernel::depthwise_conv2d_backward_input(g, dy.as_slice()?, w.as_slice()?, &mut dx);
     Ok(Tensor::from_vec(dx, &[g.n, g.h, g.w, g.c])?)
 }
 
@@ -234,7 +234,7 @@ pub fn depthwise_conv2d_backward_weight(
     )?;
     // dw: (KH, KW, C, M), accumulated by the kernel from zero
     let mut dw = vec![0.0; g.kh * g.kw * g.c * g.m];
-    kernel::depthwise_conv2d_backward_weight(g, x.as_slice(), dy.as_slice(), &mut dw);
+    kernel::depthwise_conv2d_backward_weight(g, x.as_slice()?, dy.as_slice()?, &mut dw);
     Ok(Tensor::from_vec(dw, &[g.kh, g.kw, g.c, g.m])?)
 }
 
@@ -254,7 +254,7 @@ pub fn depthwise_conv2d_backward_bias(g: &DepthwiseConv2dGeometry, dy: &Tensor) 
     )?;
     // db: (C·M,), accumulated by the kernel from zero
     let mut db = vec![0.0; g.c * g.m];
-    kernel::depthwise_conv2d_backward_bias(g, dy.as_slice(), &mut db);
+    kernel::depthwise_conv2d_backward_bias(g, dy.as_slice()?, &mut db);
     Ok(Tensor::from_vec(db, &[g.c * g.m])?)
 }
 
@@ -328,7 +328,7 @@ mod tests {
             .depthwise_conv2d(&w, Some(&b), DepthwiseConv2dOptions::default())
             .unwrap();
         assert_eq!(y.shape(), vec![1, 1, 1, 4]);
-        assert_eq!(y.value().to_vec(), vec![1.5, 2.5, 30.5, 40.5]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![1.5, 2.5, 30.5, 40.5]);
     }
 
     #[test]

@@ -54,7 +54,7 @@ mod tests {
     fn values() {
         let a = Var::constant(Tensor::from_vec(vec![1.0, 3.0], &[2]).unwrap());
         let b = Var::constant(Tensor::scalar(2.0));
-        assert_eq!(a.div(&b).unwrap().value().to_vec(), vec![0.5, 1.5]);
+        assert_eq!(a.div(&b).unwrap().value().to_vec().unwrap(), vec![0.5, 1.5]);
     }
 
     proptest! {

@@ -45,7 +45,7 @@ mod tests {
         let x = Var::parameter(Tensor::from_vec(vec![0.0, 1.0, -1.0], &[3]).unwrap());
         let y = x.exp().unwrap();
         assert_eq!(
-            y.value().to_vec(),
+            y.value().to_vec().unwrap(),
             vec![1.0, std::f32::consts::E, (-1.0f32).exp()]
         );
         y.sum_all().unwrap().backward().unwrap();

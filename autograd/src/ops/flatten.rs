@@ -59,7 +59,7 @@ mod tests {
         let y = x.flatten().unwrap();
         assert_eq!(y.shape(), vec![1, 12]);
         assert_eq!(
-            y.value().to_vec(),
+            y.value().to_vec().unwrap(),
             (0..12).map(|i| i as f32).collect::<Vec<_>>()
         );
         assert_eq!(

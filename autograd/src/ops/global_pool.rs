@@ -38,7 +38,7 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// // One 2×2 image with one channel: [[1, 2], [3, 6]] → mean 3.
 /// let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], &[1, 2, 2, 1])?);
-/// assert_eq!(x.global_average_pool2d()?.value().to_vec(), vec![3.0]);
+/// assert_eq!(x.global_average_pool2d()?.value().to_vec()?, vec![3.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -111,12 +111,12 @@ mod tests {
         let x = Var::parameter(two_channels());
         let y = x.global_average_pool2d().unwrap();
         assert_eq!(y.shape(), vec![1, 2]);
-        assert_eq!(y.value().to_vec(), vec![3.0, -2.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![3.0, -2.0]);
         y.backward_with(Tensor::from_vec(vec![4.0, -8.0], &[1, 2]).unwrap())
             .unwrap();
         // Each of the 4 pixels gets dout / 4 of its channel.
         assert_eq!(
-            x.grad().unwrap().to_vec(),
+            x.grad().unwrap().to_vec().unwrap(),
             vec![1.0, -2.0, 1.0, -2.0, 1.0, -2.0, 1.0, -2.0]
         );
     }
@@ -125,11 +125,11 @@ mod tests {
     fn max_values_and_gradient() {
         let x = Var::parameter(two_channels());
         let y = x.global_max_pool2d().unwrap();
-        assert_eq!(y.value().to_vec(), vec![6.0, 0.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![6.0, 0.0]);
         y.backward_with(Tensor::from_vec(vec![4.0, -8.0], &[1, 2]).unwrap())
             .unwrap();
         assert_eq!(
-            x.grad().unwrap().to_vec(),
+            x.grad().unwrap().to_vec().unwrap(),
             vec![0.0, 0.0, 0.0, 0.0, 0.0, -8.0, 4.0, 0.0]
         );
     }

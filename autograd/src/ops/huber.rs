@@ -39,7 +39,7 @@ impl Var {
 /// let y_pred = Var::constant(Tensor::from_vec(vec![0.5, 3.0], &[1, 2])?);
 /// let y_true = Tensor::zeros(&[1, 2]);
 /// // (½·0.5² + (3 − ½)) / 2
-/// assert_eq!(y_pred.huber(&y_true, HUBER_DEFAULT_DELTA)?.value().to_vec(), vec![1.3125]);
+/// assert_eq!(y_pred.huber(&y_true, HUBER_DEFAULT_DELTA)?.value().to_vec()?, vec![1.3125]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -67,21 +67,24 @@ pub fn huber(y_pred: &Var, y_true: &Tensor, delta: f32) -> Result<Var> {
             } else {
                 delta * e.abs() - 0.5 * delta * delta
             }
-        })
+        })?
         .mean_axes(&[last], false)?;
     Ok(Var::from_op("huber", losses, &[y_pred], move |dout| {
-        Ok(vec![Some(huber_backward(dout, &error, delta))])
+        Ok(vec![Some(huber_backward(dout, &error, delta)?)])
     }))
 }
 
 /// `dp_nj = dloss_n · h′(e_nj)/d`, with `h′(e) = e` inside `±δ` and `δ·sign(e)` outside.
-pub fn huber_backward(dout: &Tensor, error: &Tensor, delta: f32) -> Tensor {
+///
+/// # Errors
+/// A tensor on the GPU (this op runs on the host).
+pub fn huber_backward(dout: &Tensor, error: &Tensor, delta: f32) -> Result<Tensor> {
     let d = error.shape()[error.rank() - 1];
     let mut dy_pred = error.clone();
     for (row, &g) in dy_pred
-        .as_mut_slice()
+        .as_mut_slice()?
         .chunks_exact_mut(d)
-        .zip(dout.as_slice())
+        .zip(dout.as_slice()?)
     {
         for e in row {
             let slope = if e.abs() <= delta {
@@ -92,7 +95,7 @@ pub fn huber_backward(dout: &Tensor, error: &Tensor, delta: f32) -> Tensor {
             *e = slope * g / d as f32;
         }
     }
-    dy_pred
+    Ok(dy_pred)
 }
 
 #[cfg(test)]
@@ -108,16 +111,20 @@ mod tests {
         let y_true = Tensor::zeros(&[2, 2]);
         let losses = y_pred.huber(&y_true, 1.0).unwrap();
         // Row 0: (0.125 + 2.5)/2; row 1: (1.5 + 0)/2.
-        assert_eq!(losses.value().to_vec(), vec![1.3125, 0.75]);
+        assert_eq!(losses.value().to_vec().unwrap(), vec![1.3125, 0.75]);
         losses.sum_all().unwrap().backward().unwrap();
-        assert_eq!(y_pred.grad().unwrap().to_vec(), vec![0.25, -0.5, 0.5, 0.0]);
+        assert_eq!(
+            y_pred.grad().unwrap().to_vec().unwrap(),
+            vec![0.25, -0.5, 0.5, 0.0]
+        );
         // A larger delta keeps 2.0 in the quadratic part.
         let wide = Var::constant(Tensor::from_vec(vec![2.0], &[1, 1]).unwrap());
         assert_eq!(
             wide.huber(&Tensor::zeros(&[1, 1]), 3.0)
                 .unwrap()
                 .value()
-                .to_vec(),
+                .to_vec()
+                .unwrap(),
             vec![2.0]
         );
     }
@@ -144,7 +151,8 @@ mod tests {
         fn gradcheck_random_shapes(n in 1usize..5, d in 1usize..5, delta in 0.5f32..1.5, seed in 0u64..1000) {
             // Errors kept 0.1 away from ±δ, where h″ jumps and finite differences lose accuracy.
             let error = random_away_from_zero(&[n, d], 0.05, 2.5, seed)
-                .map(|e| if (e.abs() - delta).abs() < 0.1 { e + 0.2 * e.signum() } else { e });
+                .map(|e| if (e.abs() - delta).abs() < 0.1 { e + 0.2 * e.signum() } else { e })
+                .unwrap();
             let y_true = random(&[n, d], -1.0, 1.0, seed + 1);
             let y_pred = y_true.add(&error).unwrap();
             gradcheck("huber", |v| huber(&v[0], &y_true, delta), &[y_pred]).unwrap();

@@ -58,9 +58,9 @@ mod tests {
     fn values_and_gradient() {
         let x = Var::parameter(Tensor::from_vec(vec![-2.0, 0.0, 3.0], &[3]).unwrap());
         let y = x.leaky_relu(0.3).unwrap();
-        assert_eq!(y.value().to_vec(), vec![-0.6, 0.0, 3.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![-0.6, 0.0, 3.0]);
         y.sum_all().unwrap().backward().unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![0.3, 0.3, 1.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![0.3, 0.3, 1.0]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// let y_pred = Var::constant(Tensor::from_vec(vec![1.0, -2.0], &[1, 2])?);
 /// let y_true = Tensor::from_vec(vec![0.0, 0.0], &[1, 2])?;
-/// assert_eq!(y_pred.mean_absolute_error(&y_true)?.value().to_vec(), vec![1.5]);
+/// assert_eq!(y_pred.mean_absolute_error(&y_true)?.value().to_vec()?, vec![1.5]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -46,24 +46,27 @@ pub fn mean_absolute_error(y_pred: &Var, y_true: &Tensor) -> Result<Var> {
         "mean_absolute_error",
         losses,
         &[y_pred],
-        move |dout| Ok(vec![Some(mean_absolute_error_backward(dout, &error))]),
+        move |dout| Ok(vec![Some(mean_absolute_error_backward(dout, &error)?)]),
     ))
 }
 
 /// `dp_nj = dloss_n · sign(e_nj)/d`, with `sign(0) = 0`.
-pub fn mean_absolute_error_backward(dout: &Tensor, error: &Tensor) -> Tensor {
+///
+/// # Errors
+/// A tensor on the GPU (this op runs on the host).
+pub fn mean_absolute_error_backward(dout: &Tensor, error: &Tensor) -> Result<Tensor> {
     let d = error.shape()[error.rank() - 1];
     let mut dy_pred = error.clone();
     for (row, &g) in dy_pred
-        .as_mut_slice()
+        .as_mut_slice()?
         .chunks_exact_mut(d)
-        .zip(dout.as_slice())
+        .zip(dout.as_slice()?)
     {
         for e in row {
             *e = sign(*e) * g / d as f32;
         }
     }
-    dy_pred
+    Ok(dy_pred)
 }
 
 /// `+1`, `−1`, or `0` at `0` (unlike `f32::signum`, which gives `+1` at `+0`).
@@ -89,9 +92,12 @@ mod tests {
         let y_pred = Var::parameter(Tensor::from_vec(vec![1.0, -2.0, 3.0, 0.5], &[2, 2]).unwrap());
         let y_true = Tensor::from_vec(vec![0.0, 0.0, 3.0, 1.5], &[2, 2]).unwrap();
         let losses = y_pred.mean_absolute_error(&y_true).unwrap();
-        assert_eq!(losses.value().to_vec(), vec![1.5, 0.5]);
+        assert_eq!(losses.value().to_vec().unwrap(), vec![1.5, 0.5]);
         losses.sum_all().unwrap().backward().unwrap();
-        assert_eq!(y_pred.grad().unwrap().to_vec(), vec![0.5, -0.5, 0.0, -0.5]);
+        assert_eq!(
+            y_pred.grad().unwrap().to_vec().unwrap(),
+            vec![0.5, -0.5, 0.0, -0.5]
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
 /// let w = Var::constant(Tensor::from_vec(vec![3.0, 4.0], &[2, 1])?);
-/// assert_eq!(x.matmul(&w)?.value().to_vec(), vec![11.0]);
+/// assert_eq!(x.matmul(&w)?.value().to_vec()?, vec![11.0]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///

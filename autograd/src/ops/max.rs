@@ -34,9 +34,9 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// let x = Var::parameter(Tensor::from_vec(vec![1.0, 3.0, 3.0, 2.0], &[4])?);
 /// let m = x.max_axes(&[0], false)?;
-/// assert_eq!(m.value().to_vec(), vec![3.0]);
+/// assert_eq!(m.value().to_vec()?, vec![3.0]);
 /// m.backward()?;
-/// assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 0.5, 0.5, 0.0]); // ties share, as in TF
+/// assert_eq!(x.grad().unwrap().to_vec()?, vec![0.0, 0.5, 0.5, 0.0]); // ties share, as in TF
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -96,12 +96,12 @@ mod tests {
         let x =
             Var::constant(Tensor::from_vec(vec![1.0, 9.0, 3.0, -4.0, 0.0, -1.0], &[2, 3]).unwrap());
         assert_eq!(
-            x.max_axes(&[1], false).unwrap().value().to_vec(),
+            x.max_axes(&[1], false).unwrap().value().to_vec().unwrap(),
             vec![9.0, 0.0]
         );
         let m = x.max_axes(&[0], true).unwrap();
         assert_eq!(m.shape(), vec![1, 3]);
-        assert_eq!(m.value().to_vec(), vec![1.0, 9.0, 3.0]);
+        assert_eq!(m.value().to_vec().unwrap(), vec![1.0, 9.0, 3.0]);
         let all = x.max_axes(&[0, 1], false).unwrap();
         assert_eq!(all.shape(), Vec::<usize>::new());
         assert_eq!(all.value().item().unwrap(), 9.0);
@@ -116,7 +116,7 @@ mod tests {
         m.backward_with(Tensor::from_vec(vec![2.0, -3.0], &[2]).unwrap())
             .unwrap();
         assert_eq!(
-            x.grad().unwrap().to_vec(),
+            x.grad().unwrap().to_vec().unwrap(),
             vec![0.0, 2.0, 0.0, 0.0, -3.0, 0.0]
         );
     }
@@ -129,17 +129,17 @@ mod tests {
             Tensor::from_vec(vec![5.0, 1.0, 5.0, 5.0, 2.0, 7.0, 7.0, 0.0], &[2, 4]).unwrap(),
         );
         let m = x.max_axes(&[1], true).unwrap();
-        assert_eq!(m.value().to_vec(), vec![5.0, 7.0]);
+        assert_eq!(m.value().to_vec().unwrap(), vec![5.0, 7.0]);
         m.backward_with(Tensor::from_vec(vec![3.0, 1.0], &[2, 1]).unwrap())
             .unwrap();
         assert_eq!(
-            x.grad().unwrap().to_vec(),
+            x.grad().unwrap().to_vec().unwrap(),
             vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 0.0]
         );
         // Every element tied: each gets 1/4 of dout.
         let same = Var::parameter(Tensor::full(&[2, 2], 1.5));
         same.max_axes(&[0, 1], false).unwrap().backward().unwrap();
-        assert_eq!(same.grad().unwrap().to_vec(), vec![0.25; 4]);
+        assert_eq!(same.grad().unwrap().to_vec().unwrap(), vec![0.25; 4]);
     }
 
     #[test]

@@ -33,7 +33,7 @@ impl Var {
 /// use astrograd_autograd::{Tensor, Var};
 /// let y_pred = Var::parameter(Tensor::from_vec(vec![1.0, 2.0, 0.0, 0.0], &[2, 2])?);
 /// let y_true = Tensor::from_vec(vec![0.0, 0.0, 0.0, 3.0], &[2, 2])?;
-/// assert_eq!(y_pred.mean_squared_error(&y_true)?.value().to_vec(), vec![2.5, 4.5]);
+/// assert_eq!(y_pred.mean_squared_error(&y_true)?.value().to_vec()?, vec![2.5, 4.5]);
 /// # Ok::<(), astrograd_autograd::AutogradError>(())
 /// ```
 ///
@@ -93,10 +93,13 @@ mod tests {
         let y_pred = Var::parameter(Tensor::from_vec(vec![1.0, 2.0, 0.0, 0.0], &[2, 2]).unwrap());
         let y_true = Tensor::from_vec(vec![0.0, 0.0, 0.0, 3.0], &[2, 2]).unwrap();
         let losses = mean_squared_error(&y_pred, &y_true).unwrap();
-        assert_eq!(losses.value().to_vec(), vec![2.5, 4.5]);
+        assert_eq!(losses.value().to_vec().unwrap(), vec![2.5, 4.5]);
         losses.sum_all().unwrap().backward().unwrap();
-        assert_eq!(y_pred.grad().unwrap().to_vec(), vec![1.0, 2.0, 0.0, -3.0]); // 2e/d
-                                                                                // (N,) targets for (N, 1) predictions.
+        assert_eq!(
+            y_pred.grad().unwrap().to_vec().unwrap(),
+            vec![1.0, 2.0, 0.0, -3.0]
+        ); // 2e/d
+           // (N,) targets for (N, 1) predictions.
         let column = Var::constant(Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap());
         let targets = Tensor::from_vec(vec![0.0, 0.0], &[2]).unwrap();
         assert_eq!(
@@ -104,7 +107,8 @@ mod tests {
                 .mean_squared_error(&targets)
                 .unwrap()
                 .value()
-                .to_vec(),
+                .to_vec()
+                .unwrap(),
             vec![1.0, 4.0]
         );
     }

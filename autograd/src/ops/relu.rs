@@ -45,9 +45,9 @@ mod tests {
     fn values_and_gradient_at_the_kink() {
         let x = Var::parameter(Tensor::from_vec(vec![-1.5, 0.0, 2.0], &[3]).unwrap());
         let y = x.relu().unwrap();
-        assert_eq!(y.value().to_vec(), vec![0.0, 0.0, 2.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![0.0, 0.0, 2.0]);
         y.sum_all().unwrap().backward().unwrap();
-        assert_eq!(x.grad().unwrap().to_vec(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![0.0, 0.0, 1.0]);
     }
 
     proptest! {

@@ -51,12 +51,15 @@ mod tests {
     #[test]
     fn values_and_gradient() {
         let x = Var::parameter(Tensor::from_vec(vec![-30.0, 0.0, 2.0], &[3]).unwrap());
-        let y = x.selu().unwrap().value().to_vec();
+        let y = x.selu().unwrap().value().to_vec().unwrap();
         // Large negative inputs saturate at −λα ≈ −1.7581.
         assert!((y[0] + 1.050_701 * 1.673_263_2).abs() < 1e-6);
         assert_eq!(&y[1..], &[0.0, 2.0 * SELU_SCALE]);
         x.selu().unwrap().sum_all().unwrap().backward().unwrap();
-        assert_eq!(&x.grad().unwrap().to_vec()[1..], &[SELU_SCALE, SELU_SCALE]);
+        assert_eq!(
+            &x.grad().unwrap().to_vec().unwrap()[1..],
+            &[SELU_SCALE, SELU_SCALE]
+        );
     }
 
     proptest! {

@@ -55,7 +55,7 @@ mod tests {
     fn values_and_errors() {
         let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
         assert_eq!(
-            x.sum_axes(&[0], false).unwrap().value().to_vec(),
+            x.sum_axes(&[0], false).unwrap().value().to_vec().unwrap(),
             vec![4.0, 6.0]
         );
         assert_eq!(x.sum_all().unwrap().value().item().unwrap(), 10.0);

@@ -25,7 +25,7 @@ impl Var {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn swish(x: &Var) -> Result<Var> {
     let x_value = x.value();
-    let y = x_value.map(|x| x * stable_sigmoid(x));
+    let y = x_value.map(|x| x * stable_sigmoid(x))?;
     Ok(Var::from_op("swish", y, &[x], move |dout| {
         Ok(vec![Some(swish_backward(dout, &x_value)?)])
     }))
@@ -50,14 +50,14 @@ mod tests {
     fn values_and_gradient() {
         let x = Var::parameter(Tensor::from_vec(vec![0.0, 1.0, -100.0, 100.0], &[4]).unwrap());
         let y = x.swish().unwrap();
-        let values = y.value().to_vec();
+        let values = y.value().to_vec().unwrap();
         assert_eq!(values[0], 0.0);
         assert!((values[1] - 1.0 / (1.0 + (-1.0f32).exp())).abs() < 1e-7);
         // Large inputs: x·σ(x) tends to 0 (below) and to x (above), without overflow.
         assert!(values[2] <= 0.0 && values[2] > -1e-40);
         assert_eq!(values[3], 100.0);
         y.sum_all().unwrap().backward().unwrap();
-        let dx = x.grad().unwrap().to_vec();
+        let dx = x.grad().unwrap().to_vec().unwrap();
         assert_eq!(dx[0], 0.5);
         assert!(dx[2].abs() < 1e-40);
         assert_eq!(dx[3], 1.0);

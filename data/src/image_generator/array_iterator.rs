@@ -118,8 +118,8 @@ impl ImageDataGenerator {
             }
             let split = (n as f64 * self.validation_split) as usize;
             if let Some(y) = &y {
-                let head = unique_values(&y.select(0, &(0..split).collect::<Vec<_>>())?);
-                let tail = unique_values(&y.select(0, &(split..n).collect::<Vec<_>>())?);
+                let head = unique_values(&y.select(0, &(0..split).collect::<Vec<_>>())?)?;
+                let tail = unique_values(&y.select(0, &(split..n).collect::<Vec<_>>())?)?;
                 if head != tail {
                     return Err(invalid(
                         OP,
@@ -184,7 +184,7 @@ fn make_batch(
     let shape = x.shape();
     let (h, w, c) = (shape[1], shape[2], shape[3]);
     let size = h * w * c;
-    let data = x.as_slice();
+    let data = x.as_slice()?;
     let samples: Vec<Vec<f32>> = indices
         .par_iter()
         .enumerate()
@@ -205,11 +205,11 @@ fn make_batch(
 }
 
 /// NumPy's `np.unique(y)` over all values, as f32 bit patterns in order.
-fn unique_values(y: &Tensor) -> Vec<u32> {
-    let mut v: Vec<f32> = y.to_vec();
+fn unique_values(y: &Tensor) -> Result<Vec<u32>> {
+    let mut v: Vec<f32> = y.to_vec()?;
     v.sort_by(f32::total_cmp);
     v.dedup();
-    v.into_iter().map(f32::to_bits).collect()
+    Ok(v.into_iter().map(f32::to_bits).collect())
 }
 
 impl ArrayIterator {
@@ -317,7 +317,7 @@ mod tests {
             .expect("flow");
         let (b0, y0) = it.batch(0).expect("batch");
         assert_eq!(b0.to_vec(), x.select(0, &[0, 1]).expect("select").to_vec());
-        assert_eq!(y0.to_vec(), vec![0.0, 1.0]);
+        assert_eq!(y0.to_vec().unwrap(), vec![0.0, 1.0]);
         let (b2, _) = it.batch(2).expect("batch");
         assert_eq!(b2.shape(), &[1, 4, 4, 3]);
     }
@@ -334,7 +334,10 @@ mod tests {
             .flow(&x, Some(&y), opts.subset(Subset::Training))
             .expect("train");
         assert_eq!((val.samples(), train.samples()), (3, 9));
-        assert_eq!(val.batch(0).expect("b").1.to_vec(), vec![0.0, 1.0, 2.0]);
+        assert_eq!(
+            val.batch(0).expect("b").1.to_vec().unwrap(),
+            vec![0.0, 1.0, 2.0]
+        );
         assert_eq!(
             train.batch(0).expect("b").0.to_vec(),
             x.select(0, &(3..12).collect::<Vec<_>>())

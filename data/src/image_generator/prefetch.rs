@@ -192,7 +192,7 @@ mod tests {
         b.on_epoch_start(epoch);
         order
             .iter()
-            .map(|&i| b.batch(i).expect("batch").x.to_vec())
+            .map(|&i| b.batch(i).expect("batch").x.to_vec().unwrap())
             .collect()
     }
 

@@ -120,8 +120,8 @@ impl ImageDataGenerator {
         let channels = shape[3];
         let rescale = self.rescale.filter(|&r| r != 0.0).map(|r| r as f32);
         let values: Vec<f32> = match rescale {
-            Some(r) => x.as_slice().iter().map(|v| v * r).collect(),
-            None => x.as_slice().to_vec(),
+            Some(r) => x.as_slice()?.iter().map(|v| v * r).collect(),
+            None => x.as_slice()?.to_vec(),
         };
         let count = (values.len() / channels) as f64;
         let mut sum = vec![0.0f64; channels];

@@ -96,7 +96,7 @@ pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<Predicti
         ));
     }
     let index = class_index();
-    let values = preds.to_vec();
+    let values = preds.to_vec()?;
     Ok(values
         .chunks_exact(CLASSES)
         .map(|row| {

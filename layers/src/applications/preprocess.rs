@@ -44,7 +44,7 @@ pub enum Mode {
 /// use astrograd_layers::applications::{preprocess_input, Mode};
 /// use astrograd_autograd::Tensor;
 /// let rgb = Tensor::from_vec(vec![10.0, 20.0, 30.0], &[1, 1, 1, 3])?;
-/// let bgr = preprocess_input(&rgb, Mode::Caffe)?.to_vec();
+/// let bgr = preprocess_input(&rgb, Mode::Caffe)?.to_vec()?;
 /// assert!((bgr[0] - (30.0 - 103.939)).abs() < 1e-4); // B first
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -63,7 +63,7 @@ pub fn preprocess_input(x: &Tensor, mode: Mode) -> Result<Tensor> {
             format!("shape {shape:?}"),
         ));
     }
-    let mut out = x.to_vec();
+    let mut out = x.to_vec()?;
     for pixel in out.chunks_exact_mut(3) {
         let [r, g, b] = [pixel[0], pixel[1], pixel[2]];
         let value = match mode {
@@ -107,14 +107,24 @@ mod tests {
             0.0 - 116.779,
             255.0 - 123.68,
         ];
-        assert!(close(&y.to_vec(), &expected), "{:?}", y.to_vec());
+        assert!(
+            close(&y.to_vec().unwrap(), &expected),
+            "{:?}",
+            y.to_vec().unwrap()
+        );
     }
 
     #[test]
     fn tf_and_torch_scale() {
-        let y = preprocess_input(&rgb(), Mode::Tf).unwrap().to_vec();
+        let y = preprocess_input(&rgb(), Mode::Tf)
+            .unwrap()
+            .to_vec()
+            .unwrap();
         assert!(close(&y[3..], &[1.0, -1.0, 0.0]), "{y:?}");
-        let y = preprocess_input(&rgb(), Mode::Torch).unwrap().to_vec();
+        let y = preprocess_input(&rgb(), Mode::Torch)
+            .unwrap()
+            .to_vec()
+            .unwrap();
         assert!(close(&y[3..4], &[(1.0 - 0.485) / 0.229]), "{y:?}");
     }
 

@@ -21,7 +21,7 @@ use crate::{LayerError, Result};
 /// use astrograd_autograd::{Tensor, Var};
 /// let mut relu6 = ReLU::new().max_value(6.0);
 /// let x = Var::constant(Tensor::from_vec(vec![-1.0, 3.0, 9.0], &[3])?);
-/// assert_eq!(relu6.call(&[x], false)?.value().to_vec(), vec![0.0, 3.0, 6.0]);
+/// assert_eq!(relu6.call(&[x], false)?.value().to_vec()?, vec![0.0, 3.0, 6.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ReLU {
@@ -102,14 +102,14 @@ mod tests {
         assert_eq!(plain.name(), "re_lu");
         assert_eq!(plain.class_name(), "ReLU");
         let y = plain.call(std::slice::from_ref(&x), true).unwrap();
-        assert_eq!(y.value().to_vec(), vec![0.0, 0.5, 4.0, 7.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![0.0, 0.5, 4.0, 7.0]);
         let y = ReLU::new()
             .max_value(6.0)
             .call(std::slice::from_ref(&x), true)
             .unwrap();
-        assert_eq!(y.value().to_vec(), vec![0.0, 0.5, 4.0, 6.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![0.0, 0.5, 4.0, 6.0]);
         let y = ReLU::new().max_value(1.0).call(&[x], true).unwrap();
-        assert_eq!(y.value().to_vec(), vec![0.0, 0.5, 1.0, 1.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![0.0, 0.5, 1.0, 1.0]);
         let mut bad = ReLU::new().max_value(-1.0);
         assert!(bad.build(&[vec![None, Some(2)]]).is_err());
     }

@@ -14,7 +14,7 @@ use crate::{LayerError, Result};
 /// use astrograd_autograd::{Tensor, Var};
 /// let mut relu = Activation::new("relu");
 /// let x = Var::constant(Tensor::from_vec(vec![-1.0, 2.0], &[1, 2])?);
-/// assert_eq!(relu.call(&[x], false)?.value().to_vec(), vec![0.0, 2.0]);
+/// assert_eq!(relu.call(&[x], false)?.value().to_vec()?, vec![0.0, 2.0]);
 /// # Ok::<(), astrograd_layers::LayerError>(())
 /// ```
 pub struct Activation {

@@ -120,7 +120,8 @@ mod tests {
             add.call(&[a.clone(), a.clone(), a], false)
                 .unwrap()
                 .value()
-                .to_vec(),
+                .to_vec()
+                .unwrap(),
             vec![3.0; 6]
         );
         let err = add

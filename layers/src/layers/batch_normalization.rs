@@ -212,7 +212,7 @@ mod tests {
         );
         assert!((weights[2].var.value().item().unwrap() - 0.025).abs() < 1e-6);
         // Inference with the moving statistics: (x − 0.025)/sqrt(mv + 1e-3).
-        let y = bn.call(&[x], false).unwrap().value().to_vec();
+        let y = bn.call(&[x], false).unwrap().value().to_vec().unwrap();
         let mv = weights[3].var.value().item().unwrap();
         assert!((y[0] - (1.0 - 0.025) / (mv + 1e-3).sqrt()).abs() < 1e-5);
     }
@@ -221,7 +221,7 @@ mod tests {
     fn a_frozen_layer_runs_in_inference_mode_even_when_training() {
         let mut bn = built(false);
         let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4, 1]).unwrap());
-        let y = bn.call(&[x], true).unwrap().value().to_vec();
+        let y = bn.call(&[x], true).unwrap().value().to_vec().unwrap();
         let expected = 1.0 / (1.0f32 + 1e-3).sqrt();
         assert!((y[0] - expected).abs() < 1e-6, "{y:?}");
         assert_eq!(bn.weights()[2].var.value().item().unwrap(), 0.0); // stats frozen

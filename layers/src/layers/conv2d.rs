@@ -313,7 +313,7 @@ mod tests {
         );
         // window sums 12, 16, 24, 28, minus 13, relu
         let y = conv.call(&[x], false).unwrap();
-        assert_eq!(y.value().to_vec(), vec![0.0, 3.0, 11.0, 15.0]);
+        assert_eq!(y.value().to_vec().unwrap(), vec![0.0, 3.0, 11.0, 15.0]);
         let names: Vec<String> = conv.weights().into_iter().map(|w| w.name).collect();
         assert!(names[0].ends_with("/kernel:0") && names[1].ends_with("/bias:0"));
     }

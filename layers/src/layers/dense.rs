@@ -192,7 +192,7 @@ mod tests {
         let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]).unwrap());
         // z = [1 + 4 + 0 + 0.5, −1 + 0 + 3 − 10] = [5.5, −8] → relu [5.5, 0]
         assert_eq!(
-            dense.call(&[x], false).unwrap().value().to_vec(),
+            dense.call(&[x], false).unwrap().value().to_vec().unwrap(),
             vec![5.5, 0.0]
         );
         // On a feature map: (None, 4, 4, 3) → (None, 4, 4, 2).

@@ -13,7 +13,7 @@ use crate::Result;
 /// use astrograd_autograd::{Tensor, Var};
 /// let mut rescale = Rescaling::new(1.0 / 127.5).offset(-1.0);
 /// let x = Var::constant(Tensor::from_vec(vec![0.0, 255.0], &[1, 2])?);
-/// assert_eq!(rescale.call(&[x], false)?.value().to_vec(), vec![-1.0, 1.0]);
+/// assert_eq!(rescale.call(&[x], false)?.value().to_vec()?, vec![-1.0, 1.0]);
 /// # Ok::<(), astrograd_layers::LayerError>(())
 /// ```
 pub struct Rescaling {

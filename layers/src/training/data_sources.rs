@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(source.len(), 3);
         source.on_epoch_start(0);
         let (bx, by) = source.batch(2).expect("batch");
-        assert_eq!((bx.shape(), by.to_vec()), (&[1, 2, 2, 1][..], vec![0.0]));
+        assert_eq!(
+            (bx.shape(), by.to_vec().unwrap()),
+            (&[1, 2, 2, 1][..], vec![0.0])
+        );
         let err = source.batch(3).unwrap_err();
         assert!(err.to_string().contains("has length 3"), "{err}");
     }

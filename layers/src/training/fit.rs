@@ -613,7 +613,7 @@ mod tests {
     #[test]
     fn a_nan_loss_lands_in_the_history_unless_terminate_on_nan_stops() {
         let (x, mut y) = blobs(8, 1);
-        y = y.map(|_| f32::NAN);
+        y = y.map(|_| f32::NAN).unwrap();
         let mut model =
             Sequential::new(vec![Box::new(Input::new(&[2])), Box::new(Dense::new(1))]).unwrap();
         model.compile("mse", "sgd", &[]).unwrap();
@@ -646,7 +646,7 @@ mod tests {
     fn fit_warns_once_where_the_loss_first_becomes_nan() {
         let (x, y) = blobs(8, 1);
         // Sample 6 is the first of batch 4 (batches of 2, in order): its label is NaN.
-        let mut labels = y.to_vec();
+        let mut labels = y.to_vec().unwrap();
         labels[6] = f32::NAN;
         let y = Tensor::from_vec(labels, y.shape()).unwrap();
         let mut model =

@@ -253,11 +253,21 @@ mod tests {
         let label = Tensor::from_vec(vec![1.0], &[1]).unwrap();
         let sparse = Loss::from_name("sparse_categorical_crossentropy").unwrap();
         assert_eq!(
-            sparse.per_sample(&out, &label).unwrap().value().to_vec(),
+            sparse
+                .per_sample(&out, &label)
+                .unwrap()
+                .value()
+                .to_vec()
+                .unwrap(),
             vec![100.0]
         );
         // Taken as probabilities, the same output stops at the cap −log(1e-7).
-        let capped = sparse.apply(&out.output, &label).unwrap().value().to_vec()[0];
+        let capped = sparse
+            .apply(&out.output, &label)
+            .unwrap()
+            .value()
+            .to_vec()
+            .unwrap()[0];
         assert!((capped - 16.118_095).abs() < 1e-4, "{capped}");
         // A sigmoid's logits go to the binary cross-entropy only.
         let z = Var::constant(Tensor::from_vec(vec![-50.0], &[1, 1]).unwrap());
@@ -265,14 +275,19 @@ mod tests {
         let one = Tensor::from_vec(vec![1.0], &[1]).unwrap();
         let bce = Loss::BinaryCrossentropy { from_logits: false };
         assert_eq!(
-            bce.per_sample(&out, &one).unwrap().value().to_vec(),
+            bce.per_sample(&out, &one)
+                .unwrap()
+                .value()
+                .to_vec()
+                .unwrap(),
             vec![50.0]
         );
         let mse = Loss::MeanSquaredError
             .per_sample(&out, &one)
             .unwrap()
             .value()
-            .to_vec()[0];
+            .to_vec()
+            .unwrap()[0];
         assert!((mse - 1.0).abs() < 1e-6);
     }
 

@@ -128,8 +128,8 @@ impl MetricFn {
             let (sum, rows) = self.device_batch_sum(y_pred, y_true)?;
             return Ok((f64::from(sum.item()?), rows));
         }
-        let p = y_pred.as_slice();
-        let t = y_true.as_slice();
+        let p = y_pred.as_slice()?;
+        let t = y_true.as_slice()?;
         let sum = match self {
             MetricFn::SparseCategoricalAccuracy => {
                 self.check(t.len() == rows, y_pred, y_true)?;

@@ -347,7 +347,7 @@ mod tests {
             assert_eq!(layer, &want.layer, "{file}");
             assert_eq!(weight.var.shape(), want.shape, "{file}: {}", want.name);
             assert_eq!(
-                weight.var.value().as_slice(),
+                weight.var.value().as_slice().unwrap(),
                 want.data.as_slice(),
                 "{file}: {}",
                 want.name

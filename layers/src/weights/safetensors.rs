@@ -73,14 +73,14 @@ pub(super) fn save(model: &Model, path: &Path) -> Result<()> {
             let value = w.var.value();
             // `to_vec` reads a GPU weight back to the host.
             let bytes = value
-                .to_vec()
+                .to_vec()?
                 .into_iter()
                 .flat_map(|v| v.to_le_bytes())
                 .collect();
             let shape = value.shape().to_vec();
-            (w.name.clone(), F32Bytes { shape, bytes })
+            Ok((w.name.clone(), F32Bytes { shape, bytes }))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let order: Vec<&str> = weights.iter().map(|w| w.name.as_str()).collect();
     let metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
@@ -332,7 +332,8 @@ mod tests {
             )
             .unwrap(),
         );
-        let predict = |model: &mut Model| model.forward(&x, false).unwrap().value().to_vec();
+        let predict =
+            |model: &mut Model| model.forward(&x, false).unwrap().value().to_vec().unwrap();
         let (ours, theirs) = (predict(&mut fresh), predict(&mut trained));
         assert_eq!(ours.len(), 6);
         assert!(ours.iter().all(|v| v.is_finite()));
@@ -365,7 +366,7 @@ mod tests {
         model
             .get_weights()
             .iter()
-            .map(|t| t.to_vec().iter().map(|v| v.to_bits()).collect())
+            .map(|t| t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect())
             .collect()
     }
 
@@ -391,7 +392,7 @@ mod tests {
             assert_eq!(view.dtype(), Dtype::F32);
             assert_eq!(view.shape(), w.var.shape().as_slice());
             let first = f32::from_le_bytes(view.data()[..4].try_into().unwrap());
-            assert_eq!(first, w.var.value().as_slice()[0]);
+            assert_eq!(first, w.var.value().as_slice().unwrap()[0]);
         }
         assert!(names.iter().any(|n| n.ends_with("/moving_variance:0")));
     }
@@ -545,8 +546,8 @@ mod tests {
             "{err}"
         );
         model.load_weights_by_name(&path).unwrap();
-        assert_eq!(model.get_weights()[0].as_slice(), &[1.5, -2.0]);
-        assert_eq!(model.get_weights()[1].as_slice(), &[0.25]);
+        assert_eq!(model.get_weights()[0].as_slice().unwrap(), &[1.5, -2.0]);
+        assert_eq!(model.get_weights()[1].as_slice().unwrap(), &[0.25]);
 
         let ints = [(
             "d/kernel:0",

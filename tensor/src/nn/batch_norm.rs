@@ -97,7 +97,7 @@ pub fn batch_norm_moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
         ));
     }
     // Two passes in f64: the mean, then the squared deviations from it.
-    let x = x.as_slice();
+    let x = x.as_slice()?;
     let positions = m as f64;
     let mut mean = vec![0.0f64; c];
     for row in x.chunks_exact(c) {
@@ -149,13 +149,13 @@ pub fn batch_norm_update_moving(
             return Ok(());
         }
     }
-    for (mm, &mu) in moving_mean.as_mut_slice().iter_mut().zip(mean.as_slice()) {
+    for (mm, &mu) in moving_mean.as_mut_slice()?.iter_mut().zip(mean.as_slice()?) {
         *mm = momentum * *mm + (1.0 - momentum) * mu;
     }
     for (mv, &var) in moving_variance
-        .as_mut_slice()
+        .as_mut_slice()?
         .iter_mut()
-        .zip(variance.as_slice())
+        .zip(variance.as_slice()?)
     {
         *mv = momentum * *mv + (1.0 - momentum) * var * bessel;
     }
@@ -193,19 +193,19 @@ pub fn batch_norm_normalize(
     }
     let _ = m;
     let inv_std: Vec<f32> = variance
-        .as_slice()
+        .as_slice()?
         .iter()
         .map(|v| 1.0 / (v + epsilon).sqrt())
         .collect();
-    let mean = mean.as_slice();
-    let (g, b) = (gamma.as_slice(), beta.as_slice());
+    let mean = mean.as_slice()?;
+    let (g, b) = (gamma.as_slice()?, beta.as_slice()?);
     // x_hat, y: the shape of x
     let mut x_hat = x.clone();
     let mut y = x.clone();
     for (i, (h, out)) in x_hat
-        .as_mut_slice()
+        .as_mut_slice()?
         .iter_mut()
-        .zip(y.as_mut_slice())
+        .zip(y.as_mut_slice()?)
         .enumerate()
     {
         let c = i % c;
@@ -238,8 +238,8 @@ pub fn batch_norm_backward_gamma_beta(dy: &Tensor, x_hat: &Tensor) -> Result<(Te
         ));
     }
     let _ = m;
-    let dgamma = channel_sums(&dy.mul(x_hat)?.to_vec(), c);
-    let dbeta = channel_sums(dy.as_slice(), c);
+    let dgamma = channel_sums(&dy.mul(x_hat)?.to_vec()?, c);
+    let dbeta = channel_sums(dy.as_slice()?, c);
     Ok((
         Tensor::from_vec(dgamma, &[c])?,
         Tensor::from_vec(dbeta, &[c])?,
@@ -290,14 +290,14 @@ pub fn batch_norm_backward_x_training(
         return Ok(Tensor::from_gpu(dx, dy.shape()));
     }
     let positions = m as f32; // M
-    let (g, inv_std) = (gamma.as_slice(), inv_std.as_slice());
-    let (sum_dy, sum_dy_x_hat) = (dbeta.as_slice(), dgamma.as_slice());
+    let (g, inv_std) = (gamma.as_slice()?, inv_std.as_slice()?);
+    let (sum_dy, sum_dy_x_hat) = (dbeta.as_slice()?, dgamma.as_slice()?);
     // dx: the shape of x
     let mut dx = dy.clone();
     for (i, (d, &h)) in dx
-        .as_mut_slice()
+        .as_mut_slice()?
         .iter_mut()
-        .zip(x_hat.as_slice())
+        .zip(x_hat.as_slice()?)
         .enumerate()
     {
         let c = i % c;
@@ -326,9 +326,9 @@ pub fn batch_norm_backward_x_inference(
         return Ok(Tensor::from_gpu(dx, dy.shape()));
     }
     let _ = m;
-    let (g, inv_std) = (gamma.as_slice(), inv_std.as_slice());
+    let (g, inv_std) = (gamma.as_slice()?, inv_std.as_slice()?);
     let mut dx = dy.clone();
-    for (i, d) in dx.as_mut_slice().iter_mut().enumerate() {
+    for (i, d) in dx.as_mut_slice()?.iter_mut().enumerate() {
         let c = i % c;
         *d *= g[c] * inv_std[c];
     }

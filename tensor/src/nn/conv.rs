@@ -45,7 +45,7 @@ pub(crate) fn check_shape(
 /// let w = Tensor::ones(&[2, 2, 1, 1]);
 /// let g = Conv2dGeometry::new([1, 3, 3, 1], [2, 2, 1, 1], [1, 1], [1, 1], Padding::Valid)?;
 /// let y = nn::conv::conv2d_forward(&g, &x, &w, None)?;
-/// assert_eq!(y.to_vec(), vec![12.0, 16.0, 24.0, 28.0]);
+/// assert_eq!(y.to_vec()?, vec![12.0, 16.0, 24.0, 28.0]);
 /// # Ok::<(), astrograd_tensor::TensorError>(())
 /// ```
 ///
@@ -103,9 +103,9 @@ pub fn conv2d_forward_activated(
     }
     let y = cpu::conv2d_forward_vec(
         g,
-        x.as_slice(),
-        w.as_slice(),
-        bias.map(Tensor::as_slice),
+        x.as_slice()?,
+        w.as_slice()?,
+        bias.map(Tensor::as_slice).transpose()?,
         activation,
     );
     Tensor::from_vec(y, &out_shape)
@@ -132,7 +132,7 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
     }
     // dx: (N, H, W, C), accumulated by the kernel from zero
     let mut dx = vec![0.0; x_shape.iter().product()];
-    cpu::conv2d_backward_input(g, dy.as_slice(), w.as_slice(), &mut dx);
+    cpu::conv2d_backward_input(g, dy.as_slice()?, w.as_slice()?, &mut dx);
     Tensor::from_vec(dx, &x_shape)
 }
 
@@ -157,7 +157,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Re
     }
     // dw: (KH, KW, C, F), accumulated by the kernel from zero
     let mut dw = vec![0.0; w_shape.iter().product()];
-    cpu::conv2d_backward_weight(g, x.as_slice(), dy.as_slice(), &mut dw);
+    cpu::conv2d_backward_weight(g, x.as_slice()?, dy.as_slice()?, &mut dw);
     Tensor::from_vec(dw, &w_shape)
 }
 
@@ -178,7 +178,7 @@ pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &Tensor) -> Result<Tensor> {
     }
     // db: (F,), accumulated by the kernel from zero
     let mut db = vec![0.0; g.f];
-    cpu::conv2d_backward_bias(g, dy.as_slice(), &mut db);
+    cpu::conv2d_backward_bias(g, dy.as_slice()?, &mut db);
     Tensor::from_vec(db, &[g.f])
 }
 

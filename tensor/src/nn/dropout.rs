@@ -19,7 +19,7 @@ use crate::{Device, Result, Tensor, TensorError};
 /// use astrograd_tensor::nn::dropout::dropout_mask;
 /// use astrograd_tensor::Device;
 /// let mask = dropout_mask(42, 0.5, &[4, 250], Device::Cpu)?;
-/// assert!(mask.as_slice().iter().all(|&m| m == 0.0 || m == 2.0));
+/// assert!(mask.as_slice()?.iter().all(|&m| m == 0.0 || m == 2.0));
 /// assert_eq!(mask, dropout_mask(42, 0.5, &[4, 250], Device::Cpu)?); // same seed, same mask
 /// # Ok::<(), astrograd_tensor::TensorError>(())
 /// ```
@@ -36,7 +36,7 @@ pub fn dropout_mask(seed: u64, rate: f32, shape: &[usize], device: Device) -> Re
     match device {
         Device::Cpu => {
             let mut mask = Tensor::zeros(shape);
-            astrograd_kernels::cpu::dropout::dropout_mask(seed, rate, mask.as_mut_slice());
+            astrograd_kernels::cpu::dropout::dropout_mask(seed, rate, mask.as_mut_slice()?);
             Ok(mask)
         }
         #[cfg(feature = "wgpu")]

@@ -84,7 +84,7 @@ pub fn check_class_indices(op: &'static str, labels: &Tensor, k: usize) -> Resul
 
 fn class_indices(op: &'static str, labels: &Tensor, k: usize) -> Result<Vec<usize>> {
     labels
-        .as_slice()
+        .as_slice()?
         .iter()
         .enumerate()
         .map(|(row, &label)| {
@@ -151,7 +151,7 @@ fn rows_op(
     }
     let _ = log;
     let mut out = Tensor::zeros(&[n, k]);
-    on_cpu(n, k, x.as_slice(), out.as_mut_slice());
+    on_cpu(n, k, x.as_slice()?, out.as_mut_slice()?);
     Ok(out)
 }
 
@@ -186,10 +186,10 @@ pub fn sparse_softmax_cross_entropy(
     cpu::softmax_cross_entropy_forward(
         n,
         k,
-        logits.as_slice(),
+        logits.as_slice()?,
         &labels,
-        probs.as_mut_slice(),
-        losses.as_mut_slice(),
+        probs.as_mut_slice()?,
+        losses.as_mut_slice()?,
     );
     Ok(SoftmaxCrossEntropy { probs, losses })
 }
@@ -220,10 +220,10 @@ pub fn sparse_softmax_cross_entropy_backward(
     cpu::softmax_cross_entropy_backward(
         n,
         k,
-        probs.as_slice(),
+        probs.as_slice()?,
         &labels,
-        dlosses.as_slice(),
-        dlogits.as_mut_slice(),
+        dlosses.as_slice()?,
+        dlogits.as_mut_slice()?,
     );
     Ok(dlogits)
 }
@@ -251,7 +251,7 @@ pub fn sparse_cross_entropy_from_probs(probs: &Tensor, labels: &Tensor) -> Resul
     let labels = class_indices(OP, labels, k)?;
     // losses: (N)
     let losses: Vec<f32> = probs
-        .as_slice()
+        .as_slice()?
         .chunks_exact(k)
         .zip(&labels)
         .map(|(p, &y)| {
@@ -286,10 +286,10 @@ pub fn sparse_cross_entropy_from_probs_backward(
     // dprobs: (N, K)
     let mut dprobs = probs.clone();
     for ((row, &y), &g) in dprobs
-        .as_mut_slice()
+        .as_mut_slice()?
         .chunks_exact_mut(k)
         .zip(&labels)
-        .zip(dlosses.as_slice())
+        .zip(dlosses.as_slice()?)
     {
         let row_sum: f32 = row.iter().map(|&v| clip(v)).sum();
         let p_y = clip(row[y]);
@@ -350,7 +350,7 @@ pub fn dense_softmax_cross_entropy(
     let log_probs = log_softmax_rows(logits)?;
     let probs = softmax_rows(logits)?;
     let terms = log_probs.mul(targets)?.neg();
-    let losses = Tensor::from_vec(row_sums(terms.as_slice(), k), &[n])?;
+    let losses = Tensor::from_vec(row_sums(terms.as_slice()?, k), &[n])?;
     Ok(SoftmaxCrossEntropy { probs, losses })
 }
 
@@ -376,10 +376,10 @@ pub fn dense_softmax_cross_entropy_backward(
     // dlogits: (N, K)
     let mut dlogits = probs.clone();
     let rows = dlogits
-        .as_mut_slice()
+        .as_mut_slice()?
         .chunks_exact_mut(k)
-        .zip(targets.as_slice().chunks_exact(k));
-    for ((row, t), &g) in rows.zip(dlosses.as_slice()) {
+        .zip(targets.as_slice()?.chunks_exact(k));
+    for ((row, t), &g) in rows.zip(dlosses.as_slice()?) {
         let t_sum: f32 = t.iter().sum();
         for (d, &t) in row.iter_mut().zip(t) {
             *d = g * (*d * t_sum - t);
@@ -405,12 +405,12 @@ pub fn dense_cross_entropy_from_probs(probs: &Tensor, targets: &Tensor) -> Resul
     }
     // q: (N, K), each row divided by its sum
     let mut q = probs.clone();
-    for row in q.as_mut_slice().chunks_exact_mut(k) {
+    for row in q.as_mut_slice()?.chunks_exact_mut(k) {
         let s: f32 = row.iter().sum();
         row.iter_mut().for_each(|v| *v /= s);
     }
-    let terms = q.map(|q| clip(q).ln()).mul(targets)?.neg();
-    Tensor::from_vec(row_sums(terms.as_slice(), k), &[n])
+    let terms = q.map(|q| clip(q).ln())?.mul(targets)?.neg();
+    Tensor::from_vec(row_sums(terms.as_slice()?, k), &[n])
 }
 
 /// Backward of [`dense_cross_entropy_from_probs`]: `dp[n, k] = dloss_n · (g_k − Σ_j g_j q_j)/s`
@@ -436,10 +436,10 @@ pub fn dense_cross_entropy_from_probs_backward(
     // dprobs: (N, K)
     let mut dprobs = probs.clone();
     let rows = dprobs
-        .as_mut_slice()
+        .as_mut_slice()?
         .chunks_exact_mut(k)
-        .zip(targets.as_slice().chunks_exact(k));
-    for ((row, t), &dloss) in rows.zip(dlosses.as_slice()) {
+        .zip(targets.as_slice()?.chunks_exact(k));
+    for ((row, t), &dloss) in rows.zip(dlosses.as_slice()?) {
         let s: f32 = row.iter().sum();
         // g: ∂loss/∂q for this row
         let g: Vec<f32> = row
@@ -559,9 +559,9 @@ pub fn binary_cross_entropy_backward(
     };
     // The chain rule through the mean over the last axis: slope · dloss/d.
     for (row, &g) in slope
-        .as_mut_slice()
+        .as_mut_slice()?
         .chunks_exact_mut(d)
-        .zip(dlosses.as_slice())
+        .zip(dlosses.as_slice()?)
     {
         row.iter_mut().for_each(|s| *s *= g / d as f32);
     }

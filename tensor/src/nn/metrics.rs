@@ -85,7 +85,7 @@ pub fn accuracy_count(kind: AccuracyKind, y_pred: &Tensor, y_true: &Tensor) -> R
         gpu::accuracy_count(kind, rows, classes, b[0], b[1], &out)?;
         return Ok(Tensor::from_gpu(out, &[1]));
     }
-    let (p, t) = (y_pred.as_slice(), y_true.as_slice());
+    let (p, t) = (y_pred.as_slice()?, y_true.as_slice()?);
     let right = match kind {
         AccuracyKind::SparseCategorical => p
             .chunks_exact(classes)

@@ -42,7 +42,7 @@ pub fn sgd_update(w: &mut Tensor, g: &Tensor, lr: f32) -> Result<()> {
             return Ok(gpu::sgd_update(w.gpu_buffer_mut()?, gb, lr)?);
         }
     }
-    cpu::sgd_update(w.as_mut_slice(), g.as_slice(), lr);
+    cpu::sgd_update(w.as_mut_slice()?, g.as_slice()?, lr);
     Ok(())
 }
 
@@ -70,9 +70,9 @@ pub fn sgd_momentum_update(
         }
     }
     cpu::sgd_momentum_update(
-        w.as_mut_slice(),
-        g.as_slice(),
-        velocity.as_mut_slice(),
+        w.as_mut_slice()?,
+        g.as_slice()?,
+        velocity.as_mut_slice()?,
         lr,
         momentum,
         nesterov,
@@ -108,11 +108,11 @@ pub fn rmsprop_update(
         return Ok(gpu::rmsprop_update(wb, gb, msb, mgb, momb, step)?);
     }
     cpu::rmsprop_update(
-        w.as_mut_slice(),
-        g.as_slice(),
-        ms.as_mut_slice(),
-        mg.map(Tensor::as_mut_slice),
-        mom.map(Tensor::as_mut_slice),
+        w.as_mut_slice()?,
+        g.as_slice()?,
+        ms.as_mut_slice()?,
+        mg.map(Tensor::as_mut_slice).transpose()?,
+        mom.map(Tensor::as_mut_slice).transpose()?,
         step,
     );
     Ok(())
@@ -146,11 +146,11 @@ pub fn adam_update(
         return Ok(gpu::adam_update(wb, gb, mb, vb, vhatb, step)?);
     }
     cpu::adam_update(
-        w.as_mut_slice(),
-        g.as_slice(),
-        m.as_mut_slice(),
-        v.as_mut_slice(),
-        vhat.map(Tensor::as_mut_slice),
+        w.as_mut_slice()?,
+        g.as_slice()?,
+        m.as_mut_slice()?,
+        v.as_mut_slice()?,
+        vhat.map(Tensor::as_mut_slice).transpose()?,
         step,
     );
     Ok(())
@@ -177,9 +177,9 @@ pub fn adagrad_update(
         }
     }
     cpu::adagrad_update(
-        w.as_mut_slice(),
-        g.as_slice(),
-        acc.as_mut_slice(),
+        w.as_mut_slice()?,
+        g.as_slice()?,
+        acc.as_mut_slice()?,
         lr,
         epsilon,
     );

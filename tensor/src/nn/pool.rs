@@ -63,7 +63,7 @@ fn input_shape(g: &Pool2dGeometry) -> [usize; 4] {
 /// let x = Tensor::from_vec(vec![1.0, 5.0, 2.0, 3.0], &[1, 2, 2, 1])?;
 /// let g = Pool2dGeometry::new([1, 2, 2, 1], [2, 2], [2, 2], Padding::Valid)?;
 /// let (y, argmax) = nn::pool::max_pool2d_forward(&g, &x)?;
-/// assert_eq!(y.to_vec(), vec![5.0]);
+/// assert_eq!(y.to_vec()?, vec![5.0]);
 /// assert!(matches!(argmax, nn::pool::Argmax::Cpu(ref a) if a == &[1]));
 /// # Ok::<(), astrograd_tensor::TensorError>(())
 /// ```
@@ -82,7 +82,7 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &Tensor) -> Result<(Tensor, Arg
         astrograd_kernels::wgpu::pool::max_pool2d_forward(g, x_buffer, &y, &argmax)?;
         return Ok((Tensor::from_gpu(y, &out_shape), Argmax::Gpu(argmax)));
     }
-    let (y, argmax) = cpu::max_pool2d_forward(g, x.as_slice());
+    let (y, argmax) = cpu::max_pool2d_forward(g, x.as_slice()?);
     Ok((Tensor::from_vec(y, &out_shape)?, Argmax::Cpu(argmax)))
 }
 
@@ -115,7 +115,7 @@ pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor, argmax: &Argmax) -> 
                 });
             }
             // dx: (N, H, W, C); the kernel checks that every winner lies in its own window.
-            let dx = cpu::max_pool2d_backward(g, dy.as_slice(), indices)?;
+            let dx = cpu::max_pool2d_backward(g, dy.as_slice()?, indices)?;
             Tensor::from_vec(dx, &x_shape)
         }
         #[cfg(feature = "wgpu")]
@@ -151,7 +151,7 @@ pub fn avg_pool2d_forward(g: &Pool2dGeometry, x: &Tensor) -> Result<Tensor> {
         return Ok(Tensor::from_gpu(y, &out_shape));
     }
     let mut y = vec![0.0; out_shape.iter().product()];
-    cpu::avg_pool2d_forward(g, x.as_slice(), &mut y);
+    cpu::avg_pool2d_forward(g, x.as_slice()?, &mut y);
     Tensor::from_vec(y, &out_shape)
 }
 
@@ -173,7 +173,7 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor) -> Result<Tensor> {
     }
     // dx: (N, H, W, C), accumulated by the kernel from zero
     let mut dx = vec![0.0; x_shape.iter().product()];
-    cpu::avg_pool2d_backward(g, dy.as_slice(), &mut dx);
+    cpu::avg_pool2d_backward(g, dy.as_slice()?, &mut dx);
     Tensor::from_vec(dx, &x_shape)
 }
 

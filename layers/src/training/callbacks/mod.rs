@@ -263,7 +263,7 @@ pub(crate) mod testing {
 
     /// The model's only weight.
     pub fn w(model: &Model) -> f32 {
-        model.get_weights()[0].to_vec()[0]
+        model.get_weights()[0].to_vec().unwrap()[0]
     }
 
     /// Parameters of a scripted run of `epochs` epochs.
