@@ -27,7 +27,10 @@
 //! `ASTROGRAD_SYNTHETIC_CATS_DOGS=/tmp/cd cargo test --release --test session3_examples_run
 //! synthetic_folder` writes `/tmp/cd/cats_and_dogs_filtered`, then
 //! `cargo run --release --example session3_cats_dogs -- --data /tmp/cd/cats_and_dogs_filtered`.
-use std::path::{Path, PathBuf};
+#[path = "synthetic/cats_dogs.rs"]
+mod synthetic;
+
+use std::path::PathBuf;
 
 use astrograd::data::cats_and_dogs;
 use astrograd::data::image_generator::{ClassMode, DirectoryOptions, ImageDataGenerator};
@@ -40,83 +43,12 @@ use astrograd::layers::{
 };
 use astrograd::optim::{Adam, RMSprop};
 use astrograd::set_seed;
-use astrograd::tensor::random::Rng;
 use astrograd::viz::{self, EpochMarker, HistoryPlotOptions};
-
-/// How many pictures of each class go in each folder, and how they are drawn.
-struct SyntheticCatsDogs {
-    train_per_class: usize,
-    validation_per_class: usize,
-    /// Sides are drawn from `min_side..=max_side`, independently, like the real photos'.
-    min_side: u32,
-    max_side: u32,
-    seed: u64,
-}
-
-/// A uniform integer in `low..=high`.
-fn between(rng: &mut Rng, low: u32, high: u32) -> u32 {
-    low + rng.below((high - low + 1) as usize) as u32
-}
-
-/// One picture: a noisy mid-grey background with a bright disk (a "cat") or a dark square (a
-/// "dog") of random size and place, in a random tint.
-fn draw(rng: &mut Rng, cat: bool, width: u32, height: u32) -> image::RgbImage {
-    let side = width.min(height) as f32;
-    let size = side * (0.35 + 0.3 * rng.uniform()); // disk diameter or square side
-    let cx = size / 2.0 + rng.uniform() * (width as f32 - size);
-    let cy = size / 2.0 + rng.uniform() * (height as f32 - size);
-    let tint = [rng.uniform(), rng.uniform(), rng.uniform()];
-    let mut img = image::RgbImage::new(width, height);
-    for (x, y, pixel) in img.enumerate_pixels_mut() {
-        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
-        let inside = if cat {
-            dx * dx + dy * dy <= size * size / 4.0
-        } else {
-            dx.abs() <= size / 2.0 && dy.abs() <= size / 2.0
-        };
-        let base = if !inside {
-            110.0 + 30.0 * rng.uniform()
-        } else if cat {
-            215.0
-        } else {
-            25.0
-        };
-        for (k, channel) in pixel.0.iter_mut().enumerate() {
-            let v = base + 25.0 * (tint[k] - 0.5) + 10.0 * (rng.uniform() - 0.5);
-            *channel = v.clamp(0.0, 255.0) as u8;
-        }
-    }
-    img
-}
-
-/// Writes `root/cats_and_dogs_filtered/{train,validation}/{cats,dogs}/{cat,dog}.N.jpg` (the
-/// real archive's names) and returns the `cats_and_dogs_filtered` folder.
-fn write_synthetic_cats_and_dogs(root: &Path, spec: &SyntheticCatsDogs) -> PathBuf {
-    let base = root.join(cats_and_dogs::FOLDER);
-    let mut rng = Rng::new(spec.seed);
-    for (split, per_class) in [
-        ("train", spec.train_per_class),
-        ("validation", spec.validation_per_class),
-    ] {
-        for (folder, prefix, cat) in [("cats", "cat", true), ("dogs", "dog", false)] {
-            let dir = base.join(split).join(folder);
-            std::fs::create_dir_all(&dir).expect("create the class folder");
-            for i in 0..per_class {
-                let width = between(&mut rng, spec.min_side, spec.max_side);
-                let height = between(&mut rng, spec.min_side, spec.max_side);
-                let path = dir.join(format!("{prefix}.{i}.jpg"));
-                draw(&mut rng, cat, width, height)
-                    .save_with_format(&path, image::ImageFormat::Jpeg)
-                    .expect("write a JPEG");
-            }
-        }
-    }
-    base
-}
+use synthetic::{write_cats_and_dogs, Spec};
 
 /// The stand-in the tests train on: 100 + 100 training and 20 + 20 validation JPEGs.
-fn small_spec() -> SyntheticCatsDogs {
-    SyntheticCatsDogs {
+fn small_spec() -> Spec {
+    Spec {
         train_per_class: 100,
         validation_per_class: 20,
         min_side: 80,
@@ -135,7 +67,7 @@ fn synthetic_folder_has_the_real_layout() {
         Some(dir) => PathBuf::from(dir),
         None => temp.path().to_path_buf(),
     };
-    let base = write_synthetic_cats_and_dogs(&root, &small_spec());
+    let base = write_cats_and_dogs(&root, &small_spec());
     let data = cats_and_dogs::load_from(&base).expect("load_from accepts the folder");
     assert_eq!(data.train_dir, base.join("train"));
     let mut log = Vec::new();
@@ -180,7 +112,7 @@ fn cats_dogs_training_path_separates_the_classes_on_the_gpu() {
 /// Trains the course's model on `size`×`size` pictures on `device`.
 fn cats_dogs_training_path_on(device: astrograd::Device, size: usize) {
     let temp = tempfile::tempdir().expect("temp dir");
-    let data = cats_and_dogs::load_from(write_synthetic_cats_and_dogs(temp.path(), &small_spec()))
+    let data = cats_and_dogs::load_from(write_cats_and_dogs(temp.path(), &small_spec()))
         .expect("load_from");
     set_seed(42);
     let datagen = ImageDataGenerator::default().rescale(1.0 / 255.0);
@@ -253,15 +185,15 @@ fn cats_dogs_training_path_on(device: astrograd::Device, size: usize) {
 #[test]
 fn transfer_learning_path_runs_end_to_end() {
     let temp = tempfile::tempdir().expect("temp dir");
-    let spec = SyntheticCatsDogs {
+    let spec = Spec {
         train_per_class: 12,
         validation_per_class: 4,
         min_side: 40,
         max_side: 70,
         seed: 3,
     };
-    let data = cats_and_dogs::load_from(write_synthetic_cats_and_dogs(temp.path(), &spec))
-        .expect("load_from");
+    let data =
+        cats_and_dogs::load_from(write_cats_and_dogs(temp.path(), &spec)).expect("load_from");
     set_seed(42);
     let size = 48;
     let options = Options::new()
