@@ -13,8 +13,8 @@
 //!
 //! Why the corrections: m and v start at zero, so early on they underestimate the true means by
 //! the factors (1−β₁ᵗ) and (1−β₂ᵗ). Dividing by those makes the first step about `lr·sign(g)`
-//! whatever the scale of g. Keras adds ε to √v *after* folding the corrections into α (the
-//! paper's "ε̂"), which is not the same as adding ε to √v̂ of the paper's algorithm 1.
+//! whatever the scale of g. Keras adds ε to the uncorrected √v, the corrections being folded into
+//! α (the paper's "ε̂"): the same as adding ε/√(1−β₂ᵗ), not ε, to √v̂ of the paper's algorithm 1.
 //! The fused kernel is `astrograd_tensor::nn::optimizer::adam_update`.
 use std::collections::HashMap;
 

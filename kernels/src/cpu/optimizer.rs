@@ -321,7 +321,8 @@ pub struct AdamStep {
     pub one_minus_beta_1: f32,
     /// `1 − β₂`, with β₂ the decay of the second moment.
     pub one_minus_beta_2: f32,
-    /// ε ("epsilon hat": added to √v, after the bias correction folded into α).
+    /// ε ("epsilon hat"): added to the uncorrected √v, the bias corrections being folded into α
+    /// (the paper's ε would be ε̂/√(1−β₂ᵗ)).
     pub epsilon: f32,
     /// β₁ᵗ, with t = iterations + 1.
     pub beta_1_power: f32,
@@ -452,8 +453,8 @@ pub mod naive {
         }
     }
 
-    /// Adam / AdamW (amsgrad when `vhat` is given), with the textbook bias corrections
-    /// `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)` and ε scaled to match Keras's "epsilon hat".
+    /// Adam / AdamW (amsgrad when `vhat` is given) in f64, in Keras's form:
+    /// `α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ)`, `w −= α·m/(√v + ε̂)`, with ε̂ added to the uncorrected √v.
     pub fn adam_update(
         w: &mut [f32],
         g: &[f32],
