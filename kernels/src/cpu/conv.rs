@@ -64,9 +64,10 @@
 //! For inputs with few channels (RGB, grey) `cols` tiles are stored transposed, one row per tap
 //! (see `ColsLayout`): the same matrix, faster to fill when `C` is 1 or 3.
 //!
-//! On x86-64 CPUs with AVX-512, stride-1 convolutions with at least 8 channels and a multiple of 16
-//! filters take a faster route, computed straight from the image with the output tile held in
-//! registers: see `kernels/src/cpu/conv_direct.rs`.
+//! On x86-64 CPUs with AVX-512F, convolutions with stride 1 and dilation 1 take a faster route,
+//! computed from a zero-padded copy of each image with the output tile held in registers: the
+//! forward pass and `dW` when the input has at least 3 channels and `F` is a multiple of 16, `dX`
+//! when `C` is a multiple of 16 and `F` is at least 8. See `kernels/src/cpu/conv_direct.rs`.
 //!
 //! A 1×1, stride-1, unpadded convolution needs no im2col at all: `cols` is `x` itself, viewed as
 //! `(N·H·W, C)`, and the three products run as plain GEMMs.

@@ -1,5 +1,6 @@
 //! Direct convolution with AVX-512 register blocking: the fast path for the course's deeper
-//! layers (stride 1, dilation 1, at least 3 input channels, filters a multiple of 16).
+//! layers (stride 1, dilation 1; the forward pass and `dW` need at least 3 input channels and
+//! filters a multiple of 16, `dX` input channels a multiple of 16 and at least 8 filters).
 //!
 //! # Why a second algorithm
 //!
