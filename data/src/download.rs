@@ -286,24 +286,26 @@ fn partial_len(partial: &Path) -> u64 {
 /// disk; `name` is shown on the progress bar. Checks only that the whole announced body
 /// arrived: the file itself is checked afterwards, on disk, by [`verify_file`].
 fn download_into(url: &str, partial: &Path, name: &str, expected_size: Option<u64>) -> Result<()> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(CONNECT_TIMEOUT)
-        .timeout_read(READ_TIMEOUT)
-        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        // Per read, not for the whole body: a large file on a slow link may take hours.
+        .timeout_per_read(Some(READ_TIMEOUT))
+        .build()
+        .into();
     let mut resume_from = partial_len(partial);
     let response = loop {
         let mut request = agent.get(url);
         if resume_from > 0 {
-            request = request.set("Range", &format!("bytes={resume_from}-"));
+            request = request.header("Range", &format!("bytes={resume_from}-"));
         }
         match request.call() {
             Ok(response) => break response,
             // The partial file is as long as the file or longer: start again from zero.
-            Err(ureq::Error::Status(416, _)) if resume_from > 0 => {
+            Err(ureq::Error::StatusCode(416)) if resume_from > 0 => {
                 std::fs::remove_file(partial).map_err(|e| DataError::io(partial, e))?;
                 resume_from = 0;
             }
-            Err(ureq::Error::Status(status, _)) => {
+            Err(ureq::Error::StatusCode(status)) => {
                 return Err(DataError::HttpStatus {
                     url: url.to_string(),
                     status,
@@ -317,15 +319,20 @@ fn download_into(url: &str, partial: &Path, name: &str, expected_size: Option<u6
             }
         }
     };
-    let content_length: Option<u64> = response
-        .header("Content-Length")
-        .and_then(|value| value.trim().parse().ok());
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_length: Option<u64> =
+        header("Content-Length").and_then(|value| value.trim().parse().ok());
     // 206 with `Content-Range: bytes <start>-<end>/<total>` for our start: append the rest.
     // Anything else (200) is the whole file: start over.
-    let resumed_total = if response.status() == 206 && resume_from > 0 {
-        let total = response
-            .header("Content-Range")
-            .and_then(|range| parse_content_range(range, resume_from));
+    let resumed_total = if response.status().as_u16() == 206 && resume_from > 0 {
+        let total =
+            header("Content-Range").and_then(|range| parse_content_range(&range, resume_from));
         match total {
             Some(total) => Some(total),
             None => {
@@ -333,10 +340,7 @@ fn download_into(url: &str, partial: &Path, name: &str, expected_size: Option<u6
                     url: url.to_string(),
                     what: "Content-Range of the resumed download",
                     expected: format!("bytes {resume_from}-<end>/<total>"),
-                    found: response
-                        .header("Content-Range")
-                        .unwrap_or("none")
-                        .to_string(),
+                    found: header("Content-Range").unwrap_or_else(|| "none".to_string()),
                 })
             }
         }
@@ -370,7 +374,8 @@ fn download_into(url: &str, partial: &Path, name: &str, expected_size: Option<u6
 
     let progress = progress_bar(name, announced.or(expected_size));
     progress.set_position(start);
-    let mut reader = response.into_reader();
+    // No size limit on this reader (unlike `read_to_vec`): the file streams to disk.
+    let mut reader = response.into_body().into_reader();
     let mut received: u64 = start;
     let mut buffer = vec![0u8; 1 << 16];
     loop {
