@@ -17,6 +17,7 @@
 //! | [`viz`] | the course's pictures as PNG: image grids, training curves, confusion matrix, feature maps |
 //!
 //! Start with `cargo run --release --example autograd_tour`.
+#![warn(missing_docs)]
 pub use astrograd_autograd as autograd;
 pub use astrograd_data as data;
 pub use astrograd_kernels as kernels;

@@ -19,6 +19,7 @@
 //! assert_eq!(x.grad().unwrap().to_vec()?, vec![7.0]); // dy/dx = 2x + 1
 //! # Ok::<(), astrograd_autograd::AutogradError>(())
 //! ```
+#![warn(missing_docs)]
 mod error;
 pub mod gradcheck;
 pub mod ops;

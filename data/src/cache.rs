@@ -39,9 +39,17 @@ pub struct Place {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fallback {
     /// Download `base_url/<name>` for each missing file into `dir`.
-    Download { base_url: String, dir: PathBuf },
+    Download {
+        /// The URL the file names are appended to.
+        base_url: String,
+        /// The folder the files are downloaded into.
+        dir: PathBuf,
+    },
     /// Give up, for this reason (e.g. no cache folder could be determined).
-    Fail { reason: String },
+    Fail {
+        /// Why there is no download.
+        reason: String,
+    },
 }
 
 /// An ordered search for a dataset's files.

@@ -428,8 +428,9 @@ fn check_declared_size(
 ///   named pipe, a device or a folder;
 /// - [`DataError::Truncated`] when it is shorter than its HDF5 superblock says;
 /// - [`DataError::Corrupt`] when it is not HDF5 or a dataset's bytes do not decode;
-/// - [`DataError::TooLarge`] when a dataset declares more bytes than the file can hold (the
-///   rule is [`check_declared_size`]'s), before anything is allocated for it;
+/// - [`DataError::TooLarge`] when a dataset declares more bytes than the file can hold (a
+///   contiguous dataset at most the file's size, a chunked one at most [`MAX_DEFLATE_RATIO`]
+///   times it and never more than [`MAX_DATASET_BYTES`]), before anything is allocated for it;
 /// - [`DataError::Layout`] for a missing dataset, a wrong shape or dtype, counts that differ
 ///   or a label out of range — each naming the file, the dataset, what was expected and found.
 pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {

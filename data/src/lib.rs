@@ -25,6 +25,7 @@
 //! Every failure is a [`DataError`] that names the file or URL and says what was expected
 //! and what was found. Of astrograd's crates, it depends only on the tensor crate (its tests
 //! also use the kernels crate's `test_env`).
+#![warn(missing_docs)]
 pub mod arrays;
 pub mod cache;
 pub mod cats_and_dogs;

@@ -31,6 +31,7 @@
 //! - Kernels run in parallel with rayon, but their results are **bit-identical whatever the number of
 //!   threads**: work is split into tiles that depend only on the shapes, and partial sums are reduced
 //!   in tile order.
+#![warn(missing_docs)]
 pub mod cpu;
 pub mod elementwise;
 pub mod error;

@@ -57,11 +57,26 @@ pub enum Initializer {
     /// `U(±sqrt(3/fan_in))`.
     LecunUniform,
     /// `N(mean, stddev²)`; Keras's defaults are `mean = 0`, `stddev = 0.05`.
-    RandomNormal { mean: f32, stddev: f32 },
+    RandomNormal {
+        /// The mean.
+        mean: f32,
+        /// The standard deviation.
+        stddev: f32,
+    },
     /// `U(minval, maxval)`; Keras's defaults are `−0.05`, `0.05`.
-    RandomUniform { minval: f32, maxval: f32 },
+    RandomUniform {
+        /// The lower bound.
+        minval: f32,
+        /// The upper bound.
+        maxval: f32,
+    },
     /// `N(mean, stddev²)` cut at `mean ± 2·stddev`; Keras's defaults `0`, `0.05`.
-    TruncatedNormal { mean: f32, stddev: f32 },
+    TruncatedNormal {
+        /// The mean.
+        mean: f32,
+        /// The standard deviation of the normal before the cut.
+        stddev: f32,
+    },
     /// All 0 (Keras's default for biases).
     Zeros,
     /// All 1.

@@ -29,6 +29,7 @@
 //! | [`weights`] | `save_weights` / `load_weights`: safetensors, Keras `.h5`, atomic writes |
 //! | [`training`] | `compile`, `fit`, `evaluate`, `predict`, the progress bar, callbacks |
 //! | [`applications`] | VGG16, ResNet50, MobileNetV2 with Keras's ImageNet weights; `preprocess_input`, `decode_predictions`, feature extraction |
+#![warn(missing_docs)]
 pub mod activations;
 pub mod applications;
 mod device;

@@ -38,6 +38,7 @@
 //! assert_eq!(adam.iterations(), 200);
 //! # Ok::<(), astrograd_autograd::AutogradError>(())
 //! ```
+#![warn(missing_docs)]
 mod adagrad;
 mod adam;
 mod adamw;

@@ -66,9 +66,13 @@ fn check_decay_steps(op: &'static str, decay_steps: u64) -> Result<()> {
 /// smoothly or (staircase) in jumps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExponentialDecay {
+    /// The rate at step 0 (`lr0`).
     pub initial_learning_rate: f32,
+    /// Steps over which the rate is multiplied by `decay_rate` once.
     pub decay_steps: u64,
+    /// The factor per `decay_steps` steps.
     pub decay_rate: f32,
+    /// Decay in jumps every `decay_steps` steps (integer `step/decay_steps`).
     pub staircase: bool,
 }
 
@@ -113,9 +117,13 @@ impl LearningRateSchedule for ExponentialDecay {
 /// `lr0 / (1 + rate·step/decay_steps)`: a 1/t decay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InverseTimeDecay {
+    /// The rate at step 0 (`lr0`).
     pub initial_learning_rate: f32,
+    /// The step scale of the decay.
     pub decay_steps: u64,
+    /// How fast the rate falls (`rate`).
     pub decay_rate: f32,
+    /// Decay in jumps every `decay_steps` steps (integer `step/decay_steps`).
     pub staircase: bool,
 }
 
@@ -162,7 +170,9 @@ impl LearningRateSchedule for InverseTimeDecay {
 /// `boundaries[i]`, and the last value after the last boundary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PiecewiseConstantDecay {
+    /// The steps where the rate changes, increasing.
     pub boundaries: Vec<u64>,
+    /// The rates, one more than `boundaries`.
     pub values: Vec<f32>,
 }
 
@@ -220,7 +230,9 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CosineDecay {
+    /// The rate at step 0 (`lr0`).
     pub initial_learning_rate: f32,
+    /// Steps over which the cosine falls to the floor (`ds`).
     pub decay_steps: u64,
     /// The floor, as a fraction of the peak rate (0 decays to zero).
     pub alpha: f32,
@@ -291,9 +303,13 @@ impl LearningRateSchedule for CosineDecay {
 /// line for power 1), then constant at `end`, or, with `cycle`, restarting with a longer period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolynomialDecay {
+    /// The rate at step 0 (`lr0`).
     pub initial_learning_rate: f32,
+    /// Steps from `lr0` to `end` (`ds`).
     pub decay_steps: u64,
+    /// The rate at the end (`end`).
     pub end_learning_rate: f32,
+    /// The exponent of the decay (1: a straight line).
     pub power: f32,
     /// After `decay_steps`, stretch the period to the next multiple of `decay_steps` above the step
     /// (the rate jumps back up) instead of staying at `end_learning_rate`.

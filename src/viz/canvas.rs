@@ -18,7 +18,9 @@ use super::{Result, VizError};
 /// A colour: red, green, blue, 0–255.
 pub type Rgb = [u8; 3];
 
+/// White, the background.
 pub const WHITE: Rgb = [255, 255, 255];
+/// Black.
 pub const BLACK: Rgb = [0, 0, 0];
 /// Matplotlib's dark grey for axes and text.
 pub const INK: Rgb = [38, 38, 38];
@@ -93,10 +95,12 @@ impl Canvas {
         }
     }
 
+    /// Width in pixels.
     pub fn width(&self) -> usize {
         self.width
     }
 
+    /// Height in pixels.
     pub fn height(&self) -> usize {
         self.height
     }

@@ -14,6 +14,7 @@ use crate::layers::History;
 /// Keras prints them): `after_epoch: 10` draws it at x = 10.5.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochMarker {
+    /// The epoch after which the line is drawn (counted from 1).
     pub after_epoch: usize,
     /// Its legend entry (`"start of fine-tuning"`).
     pub label: String,

@@ -9,8 +9,11 @@ use super::{Result, VizError};
 /// One curve: `y[i]` against `x[i]`, named in the legend by `label`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
+    /// Its legend entry.
     pub label: String,
+    /// The x of each point.
     pub x: Vec<f32>,
+    /// The y of each point, one per x.
     pub y: Vec<f32>,
 }
 
@@ -28,11 +31,15 @@ impl Line {
 /// The title, axis labels and size of a [`line_plot`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinePlotOptions {
+    /// The title above the plot.
     pub title: String,
+    /// The x axis's label.
     pub x_label: String,
+    /// The y axis's label.
     pub y_label: String,
-    /// The picture's size in pixels.
+    /// The picture's width in pixels.
     pub width: usize,
+    /// The picture's height in pixels.
     pub height: usize,
 }
 

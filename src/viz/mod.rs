@@ -5,13 +5,13 @@
 //!
 //! | function | the course's picture |
 //! |---|---|
-//! | [`image_grid`] | a 4×4 grid of training images with the class name under each |
+//! | [`image_grid()`] | a 4×4 grid of training images with the class name under each |
 //! | [`augmented_grid`] | one image and what `ImageDataGenerator` made of it |
-//! | [`history_plot`], [`history_plot_with`] | `pd.DataFrame(history.history).plot()`: loss and accuracy, train vs validation; several runs overlaid |
-//! | [`line_plot`] | curves with a legend (the activation functions of Session 1) |
-//! | [`confusion_matrix`] | the confusion matrix with the count in each cell |
-//! | [`feature_maps`], [`kernels`] | what `conv1` sees in one image, and its filters |
-//! | [`pixel_values`] | one image with the value of every pixel written on it (Session 2) |
+//! | [`history_plot()`], [`history_plot_with`] | `pd.DataFrame(history.history).plot()`: loss and accuracy, train vs validation; several runs overlaid |
+//! | [`line_plot()`] | curves with a legend (the activation functions of Session 1) |
+//! | [`confusion_matrix()`] | the confusion matrix with the count in each cell |
+//! | [`feature_maps()`], [`kernels()`] | what `conv1` sees in one image, and its filters |
+//! | [`pixel_values()`] | one image with the value of every pixel written on it (Session 2) |
 //!
 //! Every file is written atomically (a temporary file beside it, then a rename), so a picture
 //! on disk is always complete. Bad arguments give [`VizError::Invalid`], naming the function

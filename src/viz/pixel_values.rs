@@ -13,7 +13,7 @@ const VALUE_SIZE: f32 = 11.0;
 
 /// Draws `image` (H, W), (H, W, 1) or (1, H, W, 1) in grey with each value written in its
 /// pixel, and saves the PNG at `path`. Whole numbers (0–255 data) are written as integers,
-/// others with two decimals; the grey scale is detected as in [`image_grid`](super::image_grid).
+/// others with two decimals; the grey scale is detected as in [`image_grid`](super::image_grid()).
 ///
 /// # Errors
 /// [`VizError::Invalid`] for another shape or an image larger than 64 × 64 (the numbers

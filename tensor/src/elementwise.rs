@@ -91,8 +91,9 @@ impl Tensor {
     /// named form of [`Tensor::zip_with`] that also runs on a GPU.
     ///
     /// # Errors
-    /// [`TensorError::Shape`] naming the op if the shapes do not broadcast;
-    /// [`TensorError::Device`] if the operands are on different devices.
+    /// [`TensorError::Shape`](crate::TensorError::Shape) naming the op if the shapes do not
+    /// broadcast; [`TensorError::Device`](crate::TensorError::Device) if the operands are on
+    /// different devices.
     pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
         let name = op.name();
         #[cfg(feature = "wgpu")]

@@ -25,6 +25,7 @@
 //! assert_eq!(column_sums.to_vec()?, vec![5.0, 7.0, 9.0]);
 //! # Ok::<(), astrograd_tensor::TensorError>(())
 //! ```
+#![warn(missing_docs)]
 mod creation;
 mod device;
 mod display;

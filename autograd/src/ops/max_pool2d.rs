@@ -89,9 +89,10 @@ struct MaxPool2dSaved {
 /// ```
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] naming `max_pool2d` and the shape if `x` is not of rank 4;
-/// [`AutogradError::Kernel`] (also naming the op and shapes) if a pool size or stride is 0 or a
-/// `'valid'` window does not fit in the input.
+/// [`AutogradError::Invalid`](crate::AutogradError::Invalid) naming `max_pool2d` and the shape
+/// if `x` is not of rank 4; [`AutogradError::Kernel`](crate::AutogradError::Kernel) (also naming
+/// the op and shapes) if a pool size or stride is 0 or a `'valid'` window does not fit in the
+/// input.
 pub fn max_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
     const OP: &str = "max_pool2d";
     let x_value = x.value();

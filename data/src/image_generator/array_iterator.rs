@@ -21,11 +21,14 @@ use super::{invalid, Batch, Image, ImageDataGenerator, Subset};
 /// The options of `flow` (Keras's defaults: batch 32, shuffled, unseeded, no subset).
 #[derive(Clone, Debug)]
 pub struct FlowOptions {
+    /// Images per batch (the last batch may be smaller).
     pub batch_size: usize,
+    /// Shuffle the order at the start of every epoch.
     pub shuffle: bool,
     /// Fixes the order and the augmentation; `None` draws a seed from the global generator
     /// (so `set_seed` still reproduces a run).
     pub seed: Option<u64>,
+    /// Use only the training or the validation part (`validation_split` of the generator).
     pub subset: Option<Subset>,
     /// Batches built ahead on a background thread (0: build each when asked).
     pub prefetch: usize,
@@ -44,22 +47,27 @@ impl Default for FlowOptions {
 }
 
 impl FlowOptions {
+    /// Sets [`FlowOptions::batch_size`].
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
         self
     }
+    /// Sets [`FlowOptions::shuffle`].
     pub fn shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
         self
     }
+    /// Sets [`FlowOptions::seed`].
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
+    /// Sets [`FlowOptions::subset`].
     pub fn subset(mut self, subset: Subset) -> Self {
         self.subset = Some(subset);
         self
     }
+    /// Sets [`FlowOptions::prefetch`].
     pub fn prefetch(mut self, batches: usize) -> Self {
         self.prefetch = batches;
         self

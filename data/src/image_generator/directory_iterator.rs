@@ -52,12 +52,16 @@ pub const WHITE_LIST_FORMATS: [&str; 7] = ["png", "jpg", "jpeg", "bmp", "ppm", "
 /// `color_mode=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorMode {
+    /// Three channels, red, green, blue (Keras's default).
     Rgb,
+    /// One channel of grey.
     Grayscale,
+    /// Four channels: red, green, blue and alpha.
     Rgba,
 }
 
 impl ColorMode {
+    /// The number of channels of an image in this mode: 3, 1 or 4.
     pub fn channels(self) -> usize {
         match self {
             ColorMode::Rgb => 3,
@@ -83,8 +87,11 @@ pub enum ClassMode {
 /// `interpolation=`: how images are resized to `target_size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interpolation {
+    /// The nearest pixel (Keras's default).
     Nearest,
+    /// A weighted mean of the 2×2 nearest pixels.
     Bilinear,
+    /// A cubic fit through the 4×4 nearest pixels.
     Bicubic,
 }
 
@@ -102,16 +109,25 @@ pub enum OnBadImage {
 pub struct DirectoryOptions {
     /// `(height, width)`.
     pub target_size: (usize, usize),
+    /// The channels of each image.
     pub color_mode: ColorMode,
     /// Class folders to use, in this order (`None`: every subfolder, sorted).
     pub classes: Option<Vec<String>>,
+    /// What a batch's labels look like.
     pub class_mode: ClassMode,
+    /// Images per batch (the last batch may be smaller).
     pub batch_size: usize,
+    /// Shuffle the order at the start of every epoch.
     pub shuffle: bool,
+    /// Fixes the order and the augmentation; `None` draws a seed from the global generator.
     pub seed: Option<u64>,
+    /// Use only the training or the validation part (`validation_split` of the generator).
     pub subset: Option<Subset>,
+    /// How images are resized to `target_size`.
     pub interpolation: Interpolation,
+    /// Follow symbolic links to folders and files.
     pub follow_links: bool,
+    /// What to do with a listed file that does not decode.
     pub on_bad_image: OnBadImage,
     /// Batches built ahead on a background thread (0: build each when asked).
     pub prefetch: usize,
@@ -137,50 +153,62 @@ impl Default for DirectoryOptions {
 }
 
 impl DirectoryOptions {
+    /// Sets [`DirectoryOptions::target_size`].
     pub fn target_size(mut self, height: usize, width: usize) -> Self {
         self.target_size = (height, width);
         self
     }
+    /// Sets [`DirectoryOptions::color_mode`].
     pub fn color_mode(mut self, mode: ColorMode) -> Self {
         self.color_mode = mode;
         self
     }
+    /// Sets [`DirectoryOptions::classes`].
     pub fn classes(mut self, classes: &[&str]) -> Self {
         self.classes = Some(classes.iter().map(|c| c.to_string()).collect());
         self
     }
+    /// Sets [`DirectoryOptions::class_mode`].
     pub fn class_mode(mut self, mode: ClassMode) -> Self {
         self.class_mode = mode;
         self
     }
+    /// Sets [`DirectoryOptions::batch_size`].
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
         self
     }
+    /// Sets [`DirectoryOptions::shuffle`].
     pub fn shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
         self
     }
+    /// Sets [`DirectoryOptions::seed`].
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
+    /// Sets [`DirectoryOptions::subset`].
     pub fn subset(mut self, subset: Subset) -> Self {
         self.subset = Some(subset);
         self
     }
+    /// Sets [`DirectoryOptions::interpolation`].
     pub fn interpolation(mut self, interpolation: Interpolation) -> Self {
         self.interpolation = interpolation;
         self
     }
+    /// Sets [`DirectoryOptions::follow_links`].
     pub fn follow_links(mut self, follow: bool) -> Self {
         self.follow_links = follow;
         self
     }
+    /// Sets [`DirectoryOptions::on_bad_image`].
     pub fn on_bad_image(mut self, what: OnBadImage) -> Self {
         self.on_bad_image = what;
         self
     }
+    /// Sets [`DirectoryOptions::prefetch`].
     pub fn prefetch(mut self, batches: usize) -> Self {
         self.prefetch = batches;
         self

@@ -54,7 +54,8 @@ mod transform;
 pub use array_iterator::{ArrayIterator, FlowOptions};
 pub use directory_iterator::{
     list_directory, load_image, ClassMode, ColorMode, DirectoryIterator, DirectoryListing,
-    DirectoryOptions, Interpolation, OnBadImage, SkippedFile, WHITE_LIST_FORMATS,
+    DirectoryOptions, Interpolation, OnBadImage, SkippedFile, MAX_IMAGE_FILE_BYTES,
+    WHITE_LIST_FORMATS,
 };
 pub use standardize::FeatureStats;
 pub use transform::{affine_transform_matrix, apply_affine_transform};
@@ -62,9 +63,13 @@ pub use transform::{affine_transform_matrix, apply_affine_transform};
 /// One image, `(H, W, C)` row-major: pixel `(r, c)` channel `k` is `data[(r·W + c)·C + k]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Image {
+    /// Rows (H).
     pub height: usize,
+    /// Columns (W).
     pub width: usize,
+    /// Channels (C): 1 grey, 3 RGB, 4 RGBA.
     pub channels: usize,
+    /// The `H·W·C` values, row-major.
     pub data: Vec<f32>,
 }
 
@@ -166,10 +171,14 @@ pub struct TransformParams {
     pub ty: f64,
     /// Shear angle in degrees.
     pub shear: f64,
-    /// Zoom factors (> 1 zooms out).
+    /// The first zoom factor drawn from `zoom_range` (> 1 zooms out); it scales the axis
+    /// that `tx` shifts.
     pub zx: f64,
+    /// The second zoom factor; it scales the axis that `ty` shifts.
     pub zy: f64,
+    /// Mirror left to right.
     pub flip_horizontal: bool,
+    /// Mirror top to bottom.
     pub flip_vertical: bool,
     /// Added to every channel, then clipped to the image's min/max.
     pub channel_shift_intensity: Option<f64>,
@@ -556,7 +565,9 @@ pub enum Subset {
 /// labels.
 #[derive(Clone, Debug)]
 pub struct Batch {
+    /// The images, `(B, H, W, C)`.
     pub x: astrograd_tensor::Tensor,
+    /// The labels, or `None` when there are none.
     pub y: Option<astrograd_tensor::Tensor>,
 }
 

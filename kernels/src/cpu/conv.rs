@@ -193,22 +193,39 @@ pub(crate) fn spatial_geometry(
 /// Input `(N, H, W, C)`, kernel `(KH, KW, C, F)`, output `(N, OH, OW, F)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeometry {
+    /// Batch size (N).
     pub n: usize,
+    /// Input height (H).
     pub h: usize,
+    /// Input width (W).
     pub w: usize,
+    /// Input channels (C).
     pub c: usize,
+    /// Filters = output channels (F).
     pub f: usize,
+    /// Kernel height (KH).
     pub kh: usize,
+    /// Kernel width (KW).
     pub kw: usize,
+    /// Step between windows, down.
     pub stride_h: usize,
+    /// Step between windows, across.
     pub stride_w: usize,
+    /// Spacing between kernel taps, down (1: adjacent).
     pub dilation_h: usize,
+    /// Spacing between kernel taps, across (1: adjacent).
     pub dilation_w: usize,
+    /// Zero rows added above the input.
     pub pad_top: usize,
+    /// Zero rows added below the input.
     pub pad_bottom: usize,
+    /// Zero columns added left of the input.
     pub pad_left: usize,
+    /// Zero columns added right of the input.
     pub pad_right: usize,
+    /// Output height (OH).
     pub oh: usize,
+    /// Output width (OW).
     pub ow: usize,
 }
 

@@ -34,19 +34,33 @@ use crate::KernelError;
 /// Input `(N, H, W, C)`, window `(PH, PW)` = `(pool_h, pool_w)`, output `(N, OH, OW, C)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool2dGeometry {
+    /// Batch size (N).
     pub n: usize,
+    /// Input height (H).
     pub h: usize,
+    /// Input width (W).
     pub w: usize,
+    /// Input channels (C).
     pub c: usize,
+    /// Window height.
     pub pool_h: usize,
+    /// Window width.
     pub pool_w: usize,
+    /// Step between windows, down.
     pub stride_h: usize,
+    /// Step between windows, across.
     pub stride_w: usize,
+    /// Zero rows added above the input.
     pub pad_top: usize,
+    /// Zero rows added below the input.
     pub pad_bottom: usize,
+    /// Zero columns added left of the input.
     pub pad_left: usize,
+    /// Zero columns added right of the input.
     pub pad_right: usize,
+    /// Output height (OH).
     pub oh: usize,
+    /// Output width (OW).
     pub ow: usize,
 }
 

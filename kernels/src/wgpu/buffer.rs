@@ -27,11 +27,13 @@ pub struct GpuBuffer {
 /// Counts of host↔device copies and of GPU allocations since the process started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TransferStats {
-    /// Host → device copies, and their bytes.
+    /// Host → device copies.
     pub uploads: u64,
+    /// Bytes copied host → device.
     pub upload_bytes: u64,
-    /// Device → host copies, and their bytes.
+    /// Device → host copies.
     pub downloads: u64,
+    /// Bytes copied device → host.
     pub download_bytes: u64,
     /// Buffers created (not taken from the pool).
     pub allocations: u64,

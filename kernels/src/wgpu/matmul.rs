@@ -130,9 +130,13 @@ impl MatLayout {
 /// `batch` items of `op(A): (m, k)`, `op(B): (k, n)`, `C: (m, n)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatmulGeometry {
+    /// Number of independent products.
     pub batch: usize,
+    /// Rows of `op(A)` and of `C`.
     pub m: usize,
+    /// Columns of `op(A)`, rows of `op(B)`.
     pub k: usize,
+    /// Columns of `op(B)` and of `C`.
     pub n: usize,
     /// Layout of `op(A)`, an `(m, k)` matrix.
     pub a: MatLayout,
