@@ -19,6 +19,7 @@ use astrograd_tensor::nn::optimizer::adagrad_update;
 use astrograd_tensor::Tensor;
 
 use crate::base::{apply_update, check_non_negative, slot_like, Base, ClipStyle, LearningRate};
+use crate::state::{json_f32, slot_value, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
 /// Adagrad (Keras 2.10 defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7).
@@ -39,6 +40,12 @@ impl Default for Adagrad {
 }
 
 impl Adagrad {
+    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
+    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
+        set(&mut self.base)?;
+        Ok(self)
+    }
+
     /// Adagrad with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adagrad {
@@ -87,6 +94,38 @@ impl Adagrad {
 }
 
 impl Optimizer for Adagrad {
+    fn get_config(&self) -> Result<Config> {
+        let options = [
+            (
+                "initial_accumulator_value",
+                json_f32(self.initial_accumulator_value),
+            ),
+            ("epsilon", json_f32(self.epsilon)),
+        ];
+        Ok(with_options(self.base.config()?, &options))
+    }
+
+    fn slot_names(&self) -> Vec<&'static str> {
+        vec!["accumulator"]
+    }
+
+    fn slot(&self, param: &Var, slot: &str) -> Option<Tensor> {
+        (slot == "accumulator").then(|| self.accumulators.get(&param.id()).cloned())?
+    }
+
+    fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
+        if slot != "accumulator" {
+            return Err(unknown_slot(self.base.name, slot, &["accumulator"]));
+        }
+        let value = slot_value(self.base.name, param, slot, value)?;
+        self.accumulators.insert(param.id(), value);
+        Ok(())
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.base.iterations = iterations;
+    }
+
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let lr = self.base.current_lr();

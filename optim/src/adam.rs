@@ -25,6 +25,7 @@ use astrograd_tensor::Tensor;
 use crate::base::{
     apply_update, check_non_negative, check_unit_interval, slot_like, Base, ClipStyle, LearningRate,
 };
+use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
 /// The slots of one parameter (shared with AdamW).
@@ -48,10 +49,38 @@ impl AdamSlots {
         })
     }
 
+    /// The slot named `name` (`m`, `v`, `vhat`).
+    pub fn get(&self, name: &str) -> Option<Tensor> {
+        match name {
+            "m" => Some(self.m.clone()),
+            "v" => Some(self.v.clone()),
+            "vhat" => self.vhat.clone(),
+            _ => None,
+        }
+    }
+
+    /// Sets the slot named `name` (one of [`adam_slot_names`]).
+    pub fn set(&mut self, name: &str, value: Tensor) {
+        match name {
+            "m" => self.m = value,
+            "v" => self.v = value,
+            _ => self.vhat = Some(value),
+        }
+    }
+
     /// Runs the fused Adam step on one parameter.
     pub fn update(&mut self, w: &mut Tensor, g: &Tensor, step: &AdamStep) -> Result<()> {
         let vhat = self.vhat.as_mut();
         Ok(adam_update(w, g, &mut self.m, &mut self.v, vhat, step)?)
+    }
+}
+
+/// Adam's slot names in Keras's order (shared with AdamW).
+pub(crate) fn adam_slot_names(amsgrad: bool) -> Vec<&'static str> {
+    if amsgrad {
+        vec!["m", "v", "vhat"]
+    } else {
+        vec!["m", "v"]
     }
 }
 
@@ -81,6 +110,12 @@ impl Default for Adam {
 }
 
 impl Adam {
+    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
+    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
+        set(&mut self.base)?;
+        Ok(self)
+    }
+
     /// Adam with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adam {
@@ -194,6 +229,39 @@ pub(crate) fn check_adam(op: &'static str, beta_1: f32, beta_2: f32, epsilon: f3
 }
 
 impl Optimizer for Adam {
+    fn get_config(&self) -> Result<Config> {
+        let options = [
+            ("beta_1", json_f32(self.beta_1)),
+            ("beta_2", json_f32(self.beta_2)),
+            ("epsilon", json_f32(self.epsilon)),
+            ("amsgrad", self.amsgrad.into()),
+        ];
+        Ok(with_options(self.base.config()?, &options))
+    }
+
+    fn slot_names(&self) -> Vec<&'static str> {
+        adam_slot_names(self.amsgrad)
+    }
+
+    fn slot(&self, param: &Var, slot: &str) -> Option<Tensor> {
+        self.slots.get(&param.id())?.get(slot)
+    }
+
+    fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
+        let names = self.slot_names();
+        if !names.contains(&slot) {
+            return Err(unknown_slot(self.base.name, slot, &names));
+        }
+        let value = slot_value(self.base.name, param, slot, value)?;
+        let amsgrad = self.amsgrad;
+        slots_for(&mut self.slots, param, || AdamSlots::zeros(&value, amsgrad))?.set(slot, value);
+        Ok(())
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.base.iterations = iterations;
+    }
+
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let step = adam_step(

@@ -16,10 +16,11 @@
 //! only the first one set is applied.
 use std::collections::HashMap;
 
-use astrograd_autograd::{Result, Var};
+use astrograd_autograd::{Result, Tensor, Var};
 
-use crate::adam::{adam_step, check_adam, AdamSlots, OneMinusBeta};
+use crate::adam::{adam_slot_names, adam_step, check_adam, AdamSlots, OneMinusBeta};
 use crate::base::{apply_update, check_non_negative, Base, ClipStyle, LearningRate};
+use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
 /// AdamW (Keras defaults: lr 0.001, weight_decay 0.004, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
@@ -43,6 +44,12 @@ impl Default for AdamW {
 }
 
 impl AdamW {
+    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
+    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
+        set(&mut self.base)?;
+        Ok(self)
+    }
+
     /// AdamW with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         AdamW {
@@ -106,6 +113,40 @@ impl AdamW {
 }
 
 impl Optimizer for AdamW {
+    fn get_config(&self) -> Result<Config> {
+        let options = [
+            ("weight_decay", json_f32(self.weight_decay)),
+            ("beta_1", json_f32(self.beta_1)),
+            ("beta_2", json_f32(self.beta_2)),
+            ("epsilon", json_f32(self.epsilon)),
+            ("amsgrad", self.amsgrad.into()),
+        ];
+        Ok(with_options(self.base.config()?, &options))
+    }
+
+    fn slot_names(&self) -> Vec<&'static str> {
+        adam_slot_names(self.amsgrad)
+    }
+
+    fn slot(&self, param: &Var, slot: &str) -> Option<Tensor> {
+        self.slots.get(&param.id())?.get(slot)
+    }
+
+    fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
+        let names = self.slot_names();
+        if !names.contains(&slot) {
+            return Err(unknown_slot(self.base.name, slot, &names));
+        }
+        let value = slot_value(self.base.name, param, slot, value)?;
+        let amsgrad = self.amsgrad;
+        slots_for(&mut self.slots, param, || AdamSlots::zeros(&value, amsgrad))?.set(slot, value);
+        Ok(())
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.base.iterations = iterations;
+    }
+
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let mut step = adam_step(

@@ -46,6 +46,7 @@ mod base;
 mod rmsprop;
 pub mod schedules;
 mod sgd;
+mod state;
 
 #[cfg(test)]
 mod keras_parity;
@@ -63,8 +64,9 @@ pub use schedules::{
     PolynomialDecay,
 };
 pub use sgd::SGD;
+pub use state::{from_config, json_f32, Config};
 
-use astrograd_autograd::Var;
+use astrograd_autograd::{Tensor, Var};
 
 /// What `fit` needs from an optimizer: update the parameters from their gradients, and let
 /// callbacks read and change the learning rate.
@@ -97,6 +99,32 @@ pub trait Optimizer {
     /// negative epsilon, bad clipping thresholds); `compile` calls it so that they fail before
     /// training, and every update calls it again.
     fn validate(&self) -> Result<()>;
+
+    /// Keras's `optimizer.get_config()`: the class's options, as tf.keras 2.10 writes them
+    /// in a model file (see [`from_config`] for the way back).
+    ///
+    /// # Errors
+    /// A learning-rate schedule, which is not written to files.
+    fn get_config(&self) -> Result<Config>;
+
+    /// The names of the per-parameter slots, in Keras's order: Adam `m, v` (and `vhat` with
+    /// amsgrad), RMSprop `rms` (then `momentum` when momentum > 0, `mg` when centered), SGD
+    /// `momentum` when momentum > 0, Adagrad `accumulator`.
+    fn slot_names(&self) -> Vec<&'static str>;
+
+    /// The value of slot `slot` for `param`, or `None` before its first update.
+    fn slot(&self, param: &Var, slot: &str) -> Option<Tensor>;
+
+    /// Sets slot `slot` of `param` (a checkpoint being restored); the other slots of a
+    /// parameter seen for the first time start as Keras starts them.
+    ///
+    /// # Errors
+    /// A slot name the optimizer does not have, or a value whose shape is not the parameter's.
+    fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()>;
+
+    /// Sets the number of updates made so far (a checkpoint being restored): the learning
+    /// rate schedule and Adam's bias corrections continue from there.
+    fn set_iterations(&mut self, iterations: u64);
 }
 
 /// The optimizer names that [`from_name`] knows.

@@ -25,6 +25,7 @@ use crate::base::{
     apply_update, check_momentum, check_non_negative, check_unit_interval, slot_like, Base,
     ClipStyle, LearningRate,
 };
+use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
 /// The slots of one parameter.
@@ -57,6 +58,12 @@ impl Default for RMSprop {
 }
 
 impl RMSprop {
+    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
+    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
+        set(&mut self.base)?;
+        Ok(self)
+    }
+
     /// RMSprop with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         RMSprop {
@@ -119,6 +126,63 @@ impl RMSprop {
 }
 
 impl Optimizer for RMSprop {
+    fn get_config(&self) -> Result<Config> {
+        let options = [
+            ("rho", json_f32(self.rho)),
+            ("momentum", json_f32(self.momentum)),
+            ("epsilon", json_f32(self.epsilon)),
+            ("centered", self.centered.into()),
+        ];
+        Ok(with_options(self.base.config()?, &options))
+    }
+
+    fn slot_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["rms"];
+        if self.momentum > 0.0 {
+            names.push("momentum");
+        }
+        if self.centered {
+            names.push("mg");
+        }
+        names
+    }
+
+    fn slot(&self, param: &Var, slot: &str) -> Option<Tensor> {
+        let slots = self.slots.get(&param.id())?;
+        match slot {
+            "rms" => Some(slots.ms.clone()),
+            "momentum" => slots.mom.clone(),
+            "mg" => slots.mg.clone(),
+            _ => None,
+        }
+    }
+
+    fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
+        let names = self.slot_names();
+        if !names.contains(&slot) {
+            return Err(unknown_slot(self.base.name, slot, &names));
+        }
+        let value = slot_value(self.base.name, param, slot, value)?;
+        let (centered, with_momentum) = (self.centered, self.momentum > 0.0);
+        let slots = slots_for(&mut self.slots, param, || {
+            Ok(RmspropSlots {
+                ms: slot_like(&value, 0.0)?,
+                mg: centered.then(|| slot_like(&value, 0.0)).transpose()?,
+                mom: with_momentum.then(|| slot_like(&value, 0.0)).transpose()?,
+            })
+        })?;
+        match slot {
+            "rms" => slots.ms = value,
+            "momentum" => slots.mom = Some(value),
+            _ => slots.mg = Some(value),
+        }
+        Ok(())
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.base.iterations = iterations;
+    }
+
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let step = RmspropStep {

@@ -18,6 +18,7 @@ use astrograd_tensor::nn::optimizer::{sgd_momentum_update, sgd_update};
 use astrograd_tensor::Tensor;
 
 use crate::base::{apply_update, check_momentum, slot_like, Base, ClipStyle, LearningRate};
+use crate::state::{json_f32, slot_value, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
 /// Stochastic gradient descent (Keras defaults: lr 0.01, momentum 0, nesterov false).
@@ -49,6 +50,12 @@ impl Default for SGD {
 }
 
 impl SGD {
+    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
+    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
+        set(&mut self.base)?;
+        Ok(self)
+    }
+
     /// SGD with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         SGD {
@@ -97,6 +104,40 @@ impl SGD {
 }
 
 impl Optimizer for SGD {
+    fn get_config(&self) -> Result<Config> {
+        let options = [
+            ("momentum", json_f32(self.momentum)),
+            ("nesterov", self.nesterov.into()),
+        ];
+        Ok(with_options(self.base.config()?, &options))
+    }
+
+    fn slot_names(&self) -> Vec<&'static str> {
+        if self.momentum > 0.0 {
+            vec!["momentum"]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn slot(&self, param: &Var, slot: &str) -> Option<Tensor> {
+        (slot == "momentum").then(|| self.velocity.get(&param.id())?.clone())?
+    }
+
+    fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
+        let names = self.slot_names();
+        if !names.contains(&slot) {
+            return Err(unknown_slot(self.base.name, slot, &names));
+        }
+        let value = slot_value(self.base.name, param, slot, value)?;
+        self.velocity.insert(param.id(), Some(value));
+        Ok(())
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.base.iterations = iterations;
+    }
+
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let lr = self.base.current_lr();
