@@ -154,6 +154,20 @@ pub trait Layer {
         Ok(Output::plain(self.call(inputs, training)?))
     }
 
+    /// Keras's `layer.get_config()`: the options that rebuild the layer, under Keras's names,
+    /// as tf.keras 2.10 writes them in a model file (see [`crate::config`]). Each layer also
+    /// has a `from_config` that reads them back.
+    ///
+    /// # Errors
+    /// An option that was never valid (an unknown activation name).
+    fn get_config(&self) -> Result<crate::config::Config>;
+
+    /// This layer as a [`Model`](crate::Model), when it is one (a model used as a layer of
+    /// another, like a pretrained base); `None` for every other layer.
+    fn as_any_model(&self) -> Option<&crate::Model> {
+        None
+    }
+
     /// The weights in Keras's order: trainable kinds first, then non-trainable
     /// (Dense/Conv2D `kernel, bias`; BatchNormalization `gamma, beta, moving_mean,
     /// moving_variance`; DepthwiseConv2D `depthwise_kernel, bias`). Empty before build.

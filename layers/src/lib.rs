@@ -19,6 +19,7 @@
 //!
 //! | file | what it holds |
 //! |---|---|
+//! | [`config`] | each layer's options as Keras's config JSON, read back with checks |
 //! | [`layer`] | the [`Layer`] trait, [`Weight`], the life of a layer (construct, build, call) |
 //! | [`layers`] | one file per layer: [`Dense`], [`Conv2D`], [`BatchNormalization`], … |
 //! | [`model`] | [`Model`], [`Sequential`]: forward pass, weights, freezing |
@@ -32,6 +33,7 @@
 #![warn(missing_docs)]
 pub mod activations;
 pub mod applications;
+pub mod config;
 mod device;
 mod error;
 pub mod functional;
@@ -40,6 +42,7 @@ pub mod layer;
 pub mod layers;
 pub mod model;
 pub mod names;
+pub mod saving;
 pub mod shape;
 pub mod summary;
 pub mod training;
@@ -67,6 +70,7 @@ pub use layers::zero_padding2d::{ZeroPadding, ZeroPadding2D};
 pub use layers::Size2;
 pub use model::{Model, Sequential};
 pub use names::reset_names;
+pub use saving::load_model;
 pub use shape::Shape;
 pub use training::{
     Callback, EarlyStopping, EvalOptions, FitOptions, History, Loss, ModelCheckpoint,

@@ -517,6 +517,14 @@ impl Model {
         }
     }
 
+    /// A functional model's input and output tensors; `None` for a `Sequential`.
+    pub(crate) fn graph_ends(&self) -> Option<(SymbolicTensor, SymbolicTensor)> {
+        match &self.graph {
+            Graph::Sequential(_) => None,
+            Graph::Functional(dag) => Some((dag.input.clone(), dag.output.clone())),
+        }
+    }
+
     /// The functional graph's nodes (for the summary's "Connected to" column).
     pub(crate) fn graph_nodes(&self) -> &[SymbolicTensor] {
         match &self.graph {
@@ -567,6 +575,14 @@ fn check_input(model: &str, expected: Option<&Shape>, x: &Var) -> Result<()> {
 /// A model is a layer too: a pretrained base inside a `Sequential` (`vgg16 (Functional)` in the
 /// summary), frozen with `set_trainable(false)`.
 impl Layer for Model {
+    fn as_any_model(&self) -> Option<&Model> {
+        Some(self)
+    }
+
+    fn get_config(&self) -> Result<crate::config::Config> {
+        self.model_config()
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -9,9 +9,11 @@
 //! weight files show Keras's class name (`Conv1_relu (ReLU)`), and the automatic name `re_lu`.
 use astrograd_autograd::{Tensor, Var};
 
+use crate::config::{base_config, json_f32, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{single, Shape};
 use crate::{LayerError, Result};
+use serde_json::Value;
 
 /// `keras.layers.ReLU(max_value=None)` (no `negative_slope`, no `threshold`).
 ///
@@ -30,6 +32,25 @@ pub struct ReLU {
 }
 
 impl ReLU {
+    /// `ReLU.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A `negative_slope` or `threshold` other than 0 (not supported), a mistyped `max_value`.
+    pub fn from_config(config: &Config) -> Result<ReLU> {
+        let read = ConfigReader::new("ReLU", config);
+        for key in ["negative_slope", "threshold"] {
+            if read.f32_or(key, 0.0)? != 0.0 {
+                return Err(read.error(key, "0 (the only value astrograd supports)", &config[key]));
+            }
+        }
+        let mut relu = ReLU::new();
+        if read.get("max_value").is_some() {
+            relu = relu.max_value(read.f32_or("max_value", 0.0)?);
+        }
+        read.apply_base(&mut relu.base)?;
+        Ok(relu)
+    }
+
     /// `ReLU()`: `max(x, 0)`.
     pub fn new() -> ReLU {
         ReLU {
@@ -52,6 +73,17 @@ impl Default for ReLU {
 }
 
 impl Layer for ReLU {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert(
+            "max_value".into(),
+            self.max_value.map_or(Value::Null, json_f32),
+        );
+        config.insert("negative_slope".into(), json_f32(0.0));
+        config.insert("threshold".into(), json_f32(0.0));
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -3,6 +3,7 @@
 use astrograd_autograd::Var;
 
 use crate::activations::{ActivationFn, Output};
+use crate::config::{activation_json, base_config, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{single, Shape};
 use crate::{LayerError, Result};
@@ -23,6 +24,17 @@ pub struct Activation {
 }
 
 impl Activation {
+    /// `Activation.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// An unknown activation, or a bad name, trainable flag or dtype.
+    pub fn from_config(config: &Config) -> Result<Activation> {
+        let read = ConfigReader::new("Activation", config);
+        let mut activation = Activation::from_fn(read.activation("activation")?);
+        read.apply_base(&mut activation.base)?;
+        Ok(activation)
+    }
+
     /// The activation by Keras's name; an unknown name is reported when the layer is built
     /// or called.
     pub fn new(name: &str) -> Activation {
@@ -42,6 +54,15 @@ impl Activation {
 }
 
 impl Layer for Activation {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert(
+            "activation".into(),
+            activation_json(&self.activation, self.name())?,
+        );
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -5,6 +5,7 @@
 //! No parameters.
 use astrograd_autograd::Var;
 
+use crate::config::{base_config, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{format_shape, Shape};
 use crate::{LayerError, Result};
@@ -24,6 +25,16 @@ pub struct Add {
 }
 
 impl Add {
+    /// `Add.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A bad name, trainable flag or dtype.
+    pub fn from_config(config: &Config) -> Result<Add> {
+        let mut add = Add::new();
+        ConfigReader::new("Add", config).apply_base(&mut add.base)?;
+        Ok(add)
+    }
+
     /// The layer (it has no options).
     pub fn new() -> Add {
         Add {
@@ -39,6 +50,10 @@ impl Default for Add {
 }
 
 impl Layer for Add {
+    fn get_config(&self) -> Result<Config> {
+        Ok(base_config(&self.base))
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -16,10 +16,12 @@ use astrograd_autograd::ops::batch_norm::{BatchNormOptions, BatchNormState};
 use astrograd_autograd::{Tensor, Var};
 
 use super::conv2d::not_built;
+use crate::config::{base_config, initializer_json, insert_nulls, json_f32, Config, ConfigReader};
 use crate::initializers::Initializer;
 use crate::layer::{live, Layer, LayerBase, Weight};
 use crate::shape::{check_last_axis, check_min_ndim, last_axis, single, Shape};
 use crate::Result;
+use serde_json::{json, Value};
 
 /// `keras.layers.BatchNormalization(axis=-1, momentum=0.99, epsilon=0.001, center=True,
 /// scale=True)`.
@@ -48,7 +50,61 @@ pub struct BatchNormalization {
     moving_variance: Option<Var>,
 }
 
+/// Keras's options of BatchNormalization that astrograd does not have; always `null`.
+const UNSUPPORTED: [&str; 4] = [
+    "beta_regularizer",
+    "gamma_regularizer",
+    "beta_constraint",
+    "gamma_constraint",
+];
+
 impl BatchNormalization {
+    /// `BatchNormalization.from_config(config)`: the layer a config describes (see
+    /// [`crate::config`]). Only the last axis is normalized, as in every course model.
+    ///
+    /// # Errors
+    /// A missing or mistyped option, another axis, or an option astrograd does not support.
+    pub fn from_config(config: &Config) -> Result<BatchNormalization> {
+        let read = ConfigReader::new("BatchNormalization", config);
+        read.require_null(&UNSUPPORTED)?;
+        let axis = read.get("axis");
+        let last_axis = match axis {
+            None => true,
+            Some(Value::Number(n)) => n.as_i64() == Some(-1) || n.as_u64().is_some(),
+            Some(Value::Array(items)) => items.len() == 1 && items[0].is_number(),
+            Some(_) => false,
+        };
+        if !last_axis {
+            return Err(read.error(
+                "axis",
+                "the last axis (-1, or [3] for images)",
+                axis.unwrap_or(&Value::Null),
+            ));
+        }
+        for (key, expected) in [
+            ("beta_initializer", Initializer::Zeros),
+            ("gamma_initializer", Initializer::Ones),
+            ("moving_mean_initializer", Initializer::Zeros),
+            ("moving_variance_initializer", Initializer::Ones),
+        ] {
+            if read.initializer(key, expected)? != expected {
+                let found = read.get(key).cloned().unwrap_or(Value::Null);
+                return Err(read.error(
+                    key,
+                    &format!("{expected:?} (the only one astrograd has)"),
+                    &found,
+                ));
+            }
+        }
+        let mut bn = BatchNormalization::new()
+            .momentum(read.f32_or("momentum", 0.99)?)
+            .epsilon(read.f32_or("epsilon", 1e-3)?)
+            .center(read.bool_or("center", true)?)
+            .scale(read.bool_or("scale", true)?);
+        read.apply_base(&mut bn.base)?;
+        Ok(bn)
+    }
+
     /// Keras's defaults: momentum 0.99, epsilon 1e-3, with `γ` and `β`.
     pub fn new() -> BatchNormalization {
         BatchNormalization {
@@ -96,6 +152,38 @@ impl Default for BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        // tf.keras 2.10 writes the axis as a list once the layer is built: [3] for NHWC.
+        let axis = match self.base.output_shapes.first().map(Vec::len) {
+            Some(rank) if rank > 0 => json!([rank - 1]),
+            _ => json!(-1),
+        };
+        config.insert("axis".into(), axis);
+        config.insert("momentum".into(), json_f32(self.momentum));
+        config.insert("epsilon".into(), json_f32(self.epsilon));
+        config.insert("center".into(), self.center.into());
+        config.insert("scale".into(), self.scale.into());
+        config.insert(
+            "beta_initializer".into(),
+            initializer_json(&Initializer::Zeros),
+        );
+        config.insert(
+            "gamma_initializer".into(),
+            initializer_json(&Initializer::Ones),
+        );
+        config.insert(
+            "moving_mean_initializer".into(),
+            initializer_json(&Initializer::Zeros),
+        );
+        config.insert(
+            "moving_variance_initializer".into(),
+            initializer_json(&Initializer::Ones),
+        );
+        insert_nulls(&mut config, &UNSUPPORTED);
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

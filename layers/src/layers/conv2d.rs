@@ -14,6 +14,10 @@ use astrograd_autograd::Var;
 
 use super::Size2;
 use crate::activations::{ActivationFn, Output};
+use crate::config::{
+    activation_json, base_config, initializer_json, insert_nulls, padding_json, pair_json, Config,
+    ConfigReader,
+};
 use crate::initializers::Initializer;
 use crate::layer::{live, Layer, LayerBase, Weight};
 use crate::shape::{check_last_axis, check_min_ndim, format_shape, last_axis, single, Shape};
@@ -47,7 +51,38 @@ pub struct Conv2D {
     bias: Option<Var>,
 }
 
+/// Keras's options of Conv2D that astrograd does not have; always `null`.
+const UNSUPPORTED: [&str; 5] = [
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+];
+
 impl Conv2D {
+    /// `Conv2D.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped option, or one astrograd does not support (`groups` > 1,
+    /// `channels_first`, regularizers, constraints).
+    pub fn from_config(config: &Config) -> Result<Conv2D> {
+        let read = ConfigReader::new("Conv2D", config);
+        read.require_null(&UNSUPPORTED)?;
+        read.require("data_format", "channels_last".into())?;
+        read.require("groups", 1.into())?;
+        let mut conv = Conv2D::new(read.usize("filters")?, read.pair("kernel_size")?)
+            .strides(read.pair("strides")?)
+            .padding(read.padding("padding")?)
+            .dilation_rate(read.pair("dilation_rate")?)
+            .activation_fn(read.activation("activation")?)
+            .use_bias(read.bool_or("use_bias", true)?)
+            .kernel_initializer(read.initializer("kernel_initializer", Initializer::GlorotUniform)?)
+            .bias_initializer(read.initializer("bias_initializer", Initializer::Zeros)?);
+        read.apply_base(&mut conv.base)?;
+        Ok(conv)
+    }
+
     /// `filters` output channels from a `kernel_size` window (`3` or `(3, 5)`), Keras's defaults.
     pub fn new(filters: usize, kernel_size: impl Into<Size2>) -> Conv2D {
         Conv2D {
@@ -124,6 +159,32 @@ impl Conv2D {
 }
 
 impl Layer for Conv2D {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert("filters".into(), self.filters.into());
+        config.insert("kernel_size".into(), pair_json(self.kernel_size));
+        config.insert("strides".into(), pair_json(self.options.strides));
+        config.insert("padding".into(), padding_json(self.options.padding));
+        config.insert("data_format".into(), "channels_last".into());
+        config.insert("dilation_rate".into(), pair_json(self.options.dilation));
+        config.insert("groups".into(), 1.into());
+        config.insert(
+            "activation".into(),
+            activation_json(&self.activation, self.name())?,
+        );
+        config.insert("use_bias".into(), self.use_bias.into());
+        config.insert(
+            "kernel_initializer".into(),
+            initializer_json(&self.kernel_initializer),
+        );
+        config.insert(
+            "bias_initializer".into(),
+            initializer_json(&self.bias_initializer),
+        );
+        insert_nulls(&mut config, &UNSUPPORTED);
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -11,6 +11,9 @@
 use astrograd_autograd::Var;
 
 use crate::activations::{ActivationFn, Output};
+use crate::config::{
+    activation_json, base_config, initializer_json, insert_nulls, Config, ConfigReader,
+};
 use crate::initializers::Initializer;
 use crate::layer::{live, Layer, LayerBase, Weight};
 use crate::shape::{check_last_axis, check_min_ndim, last_axis, single, Shape};
@@ -40,7 +43,32 @@ pub struct Dense {
     bias: Option<Var>,
 }
 
+/// Keras's options of Dense that astrograd does not have; always `null`.
+const UNSUPPORTED: [&str; 5] = [
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+];
+
 impl Dense {
+    /// `Dense.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped option, or one astrograd does not support.
+    pub fn from_config(config: &Config) -> Result<Dense> {
+        let read = ConfigReader::new("Dense", config);
+        read.require_null(&UNSUPPORTED)?;
+        let mut dense = Dense::new(read.usize("units")?)
+            .activation_fn(read.activation("activation")?)
+            .use_bias(read.bool_or("use_bias", true)?)
+            .kernel_initializer(read.initializer("kernel_initializer", Initializer::GlorotUniform)?)
+            .bias_initializer(read.initializer("bias_initializer", Initializer::Zeros)?);
+        read.apply_base(&mut dense.base)?;
+        Ok(dense)
+    }
+
     /// A Dense layer of `units` outputs, with Keras's defaults (no activation, a bias,
     /// glorot_uniform kernel, zero bias).
     pub fn new(units: usize) -> Dense {
@@ -112,6 +140,26 @@ impl Dense {
 }
 
 impl Layer for Dense {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert("units".into(), self.units.into());
+        config.insert(
+            "activation".into(),
+            activation_json(&self.activation, self.name())?,
+        );
+        config.insert("use_bias".into(), self.use_bias.into());
+        config.insert(
+            "kernel_initializer".into(),
+            initializer_json(&self.kernel_initializer),
+        );
+        config.insert(
+            "bias_initializer".into(),
+            initializer_json(&self.bias_initializer),
+        );
+        insert_nulls(&mut config, &UNSUPPORTED);
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

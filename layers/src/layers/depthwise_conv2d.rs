@@ -13,6 +13,10 @@ use astrograd_autograd::Var;
 use super::conv2d::{not_built, spatial_output};
 use super::Size2;
 use crate::activations::{ActivationFn, Output};
+use crate::config::{
+    activation_json, base_config, initializer_json, insert_nulls, padding_json, pair_json, Config,
+    ConfigReader,
+};
 use crate::initializers::Initializer;
 use crate::layer::{live, Layer, LayerBase, Weight};
 use crate::shape::{check_last_axis, check_min_ndim, last_axis, single, Shape};
@@ -45,6 +49,40 @@ pub struct DepthwiseConv2D {
 }
 
 impl DepthwiseConv2D {
+    /// `DepthwiseConv2D.from_config(config)`: the layer a config describes (see
+    /// [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped option, or one astrograd does not support.
+    pub fn from_config(config: &Config) -> Result<DepthwiseConv2D> {
+        let read = ConfigReader::new("DepthwiseConv2D", config);
+        read.require_null(&[
+            "bias_regularizer",
+            "activity_regularizer",
+            "bias_constraint",
+            "depthwise_regularizer",
+            "depthwise_constraint",
+        ])?;
+        read.require("data_format", "channels_last".into())?;
+        read.require("groups", 1.into())?;
+        let depthwise_initializer =
+            read.initializer("depthwise_initializer", Initializer::GlorotUniform)?;
+        let mut conv = DepthwiseConv2D::new(read.pair("kernel_size")?)
+            .depth_multiplier(match read.get("depth_multiplier") {
+                Some(_) => read.usize("depth_multiplier")?,
+                None => 1,
+            })
+            .strides(read.pair("strides")?)
+            .padding(read.padding("padding")?)
+            .dilation_rate(read.pair("dilation_rate")?)
+            .use_bias(read.bool_or("use_bias", true)?)
+            .depthwise_initializer(depthwise_initializer)
+            .bias_initializer(read.initializer("bias_initializer", Initializer::Zeros)?);
+        conv.activation = Ok(read.activation("activation")?);
+        read.apply_base(&mut conv.base)?;
+        Ok(conv)
+    }
+
     /// A depthwise convolution with a `kernel_size` window and Keras's defaults.
     pub fn new(kernel_size: impl Into<Size2>) -> DepthwiseConv2D {
         DepthwiseConv2D {
@@ -121,6 +159,43 @@ impl DepthwiseConv2D {
 }
 
 impl Layer for DepthwiseConv2D {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert("kernel_size".into(), pair_json(self.kernel_size));
+        config.insert("strides".into(), pair_json(self.options.strides));
+        config.insert("padding".into(), padding_json(self.options.padding));
+        config.insert("data_format".into(), "channels_last".into());
+        config.insert("dilation_rate".into(), pair_json(self.options.dilation));
+        config.insert("groups".into(), 1.into());
+        config.insert(
+            "activation".into(),
+            activation_json(&self.activation, self.name())?,
+        );
+        config.insert("use_bias".into(), self.use_bias.into());
+        config.insert(
+            "bias_initializer".into(),
+            initializer_json(&self.bias_initializer),
+        );
+        insert_nulls(
+            &mut config,
+            &[
+                "bias_regularizer",
+                "activity_regularizer",
+                "bias_constraint",
+            ],
+        );
+        config.insert("depth_multiplier".into(), self.depth_multiplier.into());
+        config.insert(
+            "depthwise_initializer".into(),
+            initializer_json(&self.depthwise_initializer),
+        );
+        insert_nulls(
+            &mut config,
+            &["depthwise_regularizer", "depthwise_constraint"],
+        );
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

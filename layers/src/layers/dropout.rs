@@ -7,9 +7,11 @@
 use astrograd_autograd::Var;
 use astrograd_tensor::random::{fork, Rng};
 
+use crate::config::{base_config, json_f32, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{single, Shape};
 use crate::{LayerError, Result};
+use serde_json::Value;
 
 /// `keras.layers.Dropout(rate, noise_shape=None, seed=None)` (no `noise_shape`).
 ///
@@ -33,6 +35,21 @@ pub struct Dropout {
 }
 
 impl Dropout {
+    /// `Dropout.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped rate, or a `noise_shape` (not supported).
+    pub fn from_config(config: &Config) -> Result<Dropout> {
+        let read = ConfigReader::new("Dropout", config);
+        read.require_null(&["noise_shape"])?;
+        let mut dropout = Dropout::new(read.f32_or("rate", f32::NAN)?);
+        if read.get("seed").is_some() {
+            dropout = dropout.seed(read.usize("seed")? as u64);
+        }
+        read.apply_base(&mut dropout.base)?;
+        Ok(dropout)
+    }
+
     /// Drops a fraction `rate` (in [0, 1)) of the values while training.
     pub fn new(rate: f32) -> Dropout {
         Dropout {
@@ -56,6 +73,14 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert("rate".into(), json_f32(self.rate));
+        config.insert("noise_shape".into(), Value::Null);
+        config.insert("seed".into(), self.seed.map_or(Value::Null, Value::from));
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

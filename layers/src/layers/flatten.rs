@@ -2,6 +2,7 @@
 //! column `(h·W + w)·C + c`). Op: `autograd/src/ops/flatten.rs`. No parameters.
 use astrograd_autograd::Var;
 
+use crate::config::{base_config, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{single, Shape};
 use crate::Result;
@@ -19,6 +20,18 @@ pub struct Flatten {
 }
 
 impl Flatten {
+    /// `Flatten.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// `channels_first`, or a bad name, trainable flag or dtype.
+    pub fn from_config(config: &Config) -> Result<Flatten> {
+        let read = ConfigReader::new("Flatten", config);
+        read.require("data_format", "channels_last".into())?;
+        let mut flatten = Flatten::new();
+        read.apply_base(&mut flatten.base)?;
+        Ok(flatten)
+    }
+
     /// The layer (it has no options).
     pub fn new() -> Flatten {
         Flatten {
@@ -34,6 +47,12 @@ impl Default for Flatten {
 }
 
 impl Layer for Flatten {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert("data_format".into(), "channels_last".into());
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -6,6 +6,7 @@
 //! `x: (N, H, W, C)`, `y: (N, C)`. No parameters.
 use astrograd_autograd::Var;
 
+use crate::config::{base_config, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{check_ndim, single, Shape};
 use crate::Result;
@@ -28,7 +29,35 @@ pub struct GlobalMaxPooling2D {
     base: LayerBase,
 }
 
+/// The config both global poolings write.
+fn global_pooling_config(base: &LayerBase) -> Config {
+    let mut config = base_config(base);
+    config.insert("data_format".into(), "channels_last".into());
+    config.insert("keepdims".into(), false.into());
+    config
+}
+
+/// Reads the config both global poolings write.
+fn read_global_pooling(read: ConfigReader<'_>, base: &mut LayerBase) -> Result<()> {
+    read.require("data_format", "channels_last".into())?;
+    read.require("keepdims", false.into())?;
+    read.apply_base(base)
+}
+
 impl GlobalAveragePooling2D {
+    /// `GlobalAveragePooling2D.from_config(config)` (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// `keepdims` true or `channels_first` (not supported), a bad name or dtype.
+    pub fn from_config(config: &Config) -> Result<GlobalAveragePooling2D> {
+        let mut layer = GlobalAveragePooling2D::new();
+        read_global_pooling(
+            ConfigReader::new("GlobalAveragePooling2D", config),
+            &mut layer.base,
+        )?;
+        Ok(layer)
+    }
+
     /// The layer (it has no options).
     pub fn new() -> GlobalAveragePooling2D {
         GlobalAveragePooling2D {
@@ -38,6 +67,19 @@ impl GlobalAveragePooling2D {
 }
 
 impl GlobalMaxPooling2D {
+    /// `GlobalMaxPooling2D.from_config(config)` (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// `keepdims` true or `channels_first` (not supported), a bad name or dtype.
+    pub fn from_config(config: &Config) -> Result<GlobalMaxPooling2D> {
+        let mut layer = GlobalMaxPooling2D::new();
+        read_global_pooling(
+            ConfigReader::new("GlobalMaxPooling2D", config),
+            &mut layer.base,
+        )?;
+        Ok(layer)
+    }
+
     /// The layer (it has no options).
     pub fn new() -> GlobalMaxPooling2D {
         GlobalMaxPooling2D {
@@ -66,6 +108,10 @@ fn global_output_shape(layer: &str, input_shapes: &[Shape]) -> Result<Shape> {
 }
 
 impl Layer for GlobalAveragePooling2D {
+    fn get_config(&self) -> Result<Config> {
+        Ok(global_pooling_config(&self.base))
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }
@@ -88,6 +134,10 @@ impl Layer for GlobalAveragePooling2D {
 }
 
 impl Layer for GlobalMaxPooling2D {
+    fn get_config(&self) -> Result<Config> {
+        Ok(global_pooling_config(&self.base))
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

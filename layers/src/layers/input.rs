@@ -6,10 +6,12 @@
 //! `keras.Input(shape=(28, 28, 1))`), and the summary shows an `InputLayer` row.
 use astrograd_autograd::Var;
 
+use crate::config::{shape_json, Config, ConfigReader};
 use crate::functional::SymbolicTensor;
 use crate::layer::{Layer, LayerBase, SharedLayer};
 use crate::shape::{batch_shape, single, Shape};
 use crate::{LayerError, Result};
+use serde_json::Value;
 
 /// The input layer (Keras's `InputLayer`), for one example of shape `shape` (no batch axis).
 pub struct Input {
@@ -18,11 +20,54 @@ pub struct Input {
 }
 
 impl Input {
+    /// `InputLayer.from_config(config)`: the input a config describes, from its
+    /// `batch_input_shape` (Keras 2) or `batch_shape` (Keras 3).
+    ///
+    /// # Errors
+    /// A missing or malformed shape, a sparse or ragged input, or a dtype other than float32.
+    pub fn from_config(config: &Config) -> Result<Input> {
+        let read = ConfigReader::new("InputLayer", config);
+        read.require("sparse", false.into())?;
+        read.require("ragged", false.into())?;
+        let key = if read.get("batch_shape").is_some() {
+            "batch_shape"
+        } else {
+            "batch_input_shape"
+        };
+        let value = read
+            .get(key)
+            .ok_or_else(|| read.error(key, "a shape [null, …]", &Value::Null))?;
+        let shape = read.shape_of(key, value)?;
+        if shape.first() != Some(&None) {
+            return Err(read.error(key, "a shape whose batch axis is null", value));
+        }
+        let mut input = Input {
+            base: LayerBase::new("InputLayer", "input").one_based(),
+            shape,
+        };
+        read.check_dtype()?;
+        if let Some(name) = read.get("name") {
+            let name = name
+                .as_str()
+                .ok_or_else(|| read.error("name", "a string", name))?;
+            input.base.set_name(name);
+        }
+        Ok(input)
+    }
+
     /// An input of examples of `shape` (`&[28, 28]` for Fashion-MNIST images), batch unknown.
     pub fn new(shape: &[usize]) -> Input {
         Input {
             base: LayerBase::new("InputLayer", "input").one_based(),
             shape: batch_shape(shape),
+        }
+    }
+
+    /// An input of the batch shape `(None, …)`, whose other axes may be unknown too.
+    pub fn from_batch_shape(shape: Shape) -> Input {
+        Input {
+            base: LayerBase::new("InputLayer", "input").one_based(),
+            shape,
         }
     }
 
@@ -59,6 +104,16 @@ pub fn input(shape: &[usize]) -> SymbolicTensor {
 }
 
 impl Layer for Input {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = Config::new();
+        config.insert("batch_input_shape".into(), shape_json(&self.shape));
+        config.insert("dtype".into(), "float32".into());
+        config.insert("sparse".into(), false.into());
+        config.insert("ragged".into(), false.into());
+        config.insert("name".into(), self.name().into());
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

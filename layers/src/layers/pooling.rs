@@ -12,6 +12,7 @@ use astrograd_autograd::Var;
 
 use super::conv2d::spatial_output;
 use super::Size2;
+use crate::config::{base_config, padding_json, pair_json, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{check_ndim, single, Shape};
 use crate::Result;
@@ -47,6 +48,39 @@ impl Pool2d {
         Ok(vec![shape[0], oh, ow, shape[3]])
     }
 
+    /// Keras's config of a 2-D pooling: `pool_size`, `padding`, `strides` (the pool size when
+    /// none was given, as Keras writes it), `data_format`.
+    fn config(&self) -> Config {
+        let mut config = base_config(&self.base);
+        config.insert("pool_size".into(), pair_json(self.options.pool));
+        config.insert("padding".into(), padding_json(self.options.padding));
+        config.insert("strides".into(), pair_json(self.options.strides_or_pool()));
+        config.insert("data_format".into(), "channels_last".into());
+        config
+    }
+
+    /// Reads [`Pool2d::config`] into a new pooling layer of `kind`.
+    fn from_config(base: LayerBase, kind: PoolKind, config: &Config) -> Result<Pool2d> {
+        let read = ConfigReader::new(base.class_name(), config);
+        read.require("data_format", "channels_last".into())?;
+        let pool = read.pair("pool_size")?;
+        let strides = match read.get("strides") {
+            Some(_) => Some(read.pair("strides")?),
+            None => None,
+        };
+        let mut layer = Pool2d {
+            base,
+            kind,
+            options: Pool2dOptions {
+                pool,
+                strides,
+                padding: read.padding("padding")?,
+            },
+        };
+        read.apply_base(&mut layer.base)?;
+        Ok(layer)
+    }
+
     fn forward(&self, inputs: &[Var]) -> Result<Var> {
         let x = single(self.base.name(), inputs)?;
         Ok(match self.kind {
@@ -72,6 +106,19 @@ pub struct MaxPooling2D(Pool2d);
 pub struct AveragePooling2D(Pool2d);
 
 impl MaxPooling2D {
+    /// `MaxPooling2D.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped option, or `channels_first`.
+    pub fn from_config(config: &Config) -> Result<MaxPooling2D> {
+        let base = LayerBase::new("MaxPooling2D", "max_pooling2d");
+        Ok(MaxPooling2D(Pool2d::from_config(
+            base,
+            PoolKind::Max,
+            config,
+        )?))
+    }
+
     /// A 2×2 pool with stride 2 and `'valid'` padding (Keras's defaults).
     pub fn new() -> MaxPooling2D {
         MaxPooling2D(Pool2d {
@@ -107,6 +154,10 @@ impl Default for MaxPooling2D {
 }
 
 impl Layer for MaxPooling2D {
+    fn get_config(&self) -> Result<Config> {
+        Ok(self.0.config())
+    }
+
     fn base(&self) -> &LayerBase {
         &self.0.base
     }
@@ -129,6 +180,19 @@ impl Layer for MaxPooling2D {
 }
 
 impl AveragePooling2D {
+    /// `AveragePooling2D.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped option, or `channels_first`.
+    pub fn from_config(config: &Config) -> Result<AveragePooling2D> {
+        let base = LayerBase::new("AveragePooling2D", "average_pooling2d");
+        Ok(AveragePooling2D(Pool2d::from_config(
+            base,
+            PoolKind::Average,
+            config,
+        )?))
+    }
+
     /// A 2×2 pool with stride 2 and `'valid'` padding (Keras's defaults).
     pub fn new() -> AveragePooling2D {
         AveragePooling2D(Pool2d {
@@ -164,6 +228,10 @@ impl Default for AveragePooling2D {
 }
 
 impl Layer for AveragePooling2D {
+    fn get_config(&self) -> Result<Config> {
+        Ok(self.0.config())
+    }
+
     fn base(&self) -> &LayerBase {
         &self.0.base
     }

@@ -2,9 +2,11 @@
 //! to −1–1 with `scale = 1/127.5, offset = −1`). No parameters.
 use astrograd_autograd::Var;
 
+use crate::config::{base_config, json_f32, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{single, Shape};
 use crate::Result;
+use serde_json::Value;
 
 /// `keras.layers.Rescaling(scale, offset=0.0)`.
 ///
@@ -23,6 +25,23 @@ pub struct Rescaling {
 }
 
 impl Rescaling {
+    /// `Rescaling.from_config(config)`: the layer a config describes (see [`crate::config`]).
+    ///
+    /// # Errors
+    /// A missing or mistyped scale or offset.
+    pub fn from_config(config: &Config) -> Result<Rescaling> {
+        let read = ConfigReader::new("Rescaling", config);
+        let scale = read
+            .get("scale")
+            .ok_or_else(|| read.error("scale", "a number", &Value::Null))?;
+        let scale = scale
+            .as_f64()
+            .ok_or_else(|| read.error("scale", "a number", scale))? as f32;
+        let mut rescaling = Rescaling::new(scale).offset(read.f32_or("offset", 0.0)?);
+        read.apply_base(&mut rescaling.base)?;
+        Ok(rescaling)
+    }
+
     /// Multiplies by `scale` (offset 0).
     pub fn new(scale: f32) -> Rescaling {
         Rescaling {
@@ -40,6 +59,13 @@ impl Rescaling {
 }
 
 impl Layer for Rescaling {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        config.insert("scale".into(), json_f32(self.scale));
+        config.insert("offset".into(), json_f32(self.offset));
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

@@ -6,9 +6,11 @@
 use astrograd_autograd::ops::zero_pad2d::Padding2d;
 use astrograd_autograd::Var;
 
+use crate::config::{base_config, Config, ConfigReader};
 use crate::layer::{Layer, LayerBase};
 use crate::shape::{check_ndim, single, Shape};
 use crate::Result;
+use serde_json::{json, Value};
 
 /// How much to pad, in any of Keras's three forms: `1` (all sides), `(1, 2)` (top and bottom
 /// 1, left and right 2), `((0, 1), (0, 1))` (`((top, bottom), (left, right))`).
@@ -48,6 +50,36 @@ pub struct ZeroPadding2D {
 }
 
 impl ZeroPadding2D {
+    /// `ZeroPadding2D.from_config(config)`: the layer a config describes (see
+    /// [`crate::config`]). `padding` is `n`, `[h, w]` or `[[top, bottom], [left, right]]`.
+    ///
+    /// # Errors
+    /// A padding in none of these forms, or `channels_first`.
+    pub fn from_config(config: &Config) -> Result<ZeroPadding2D> {
+        let read = ConfigReader::new("ZeroPadding2D", config);
+        read.require("data_format", "channels_last".into())?;
+        let value = read.get("padding").cloned().unwrap_or(Value::Null);
+        let whole = |v: &Value| v.as_u64().and_then(|n| usize::try_from(n).ok());
+        let pair = |v: &Value| match v.as_array().map(Vec::as_slice) {
+            Some([a, b]) => Some((whole(a)?, whole(b)?)),
+            _ => whole(v).map(|n| (n, n)),
+        };
+        let pads = match value.as_array().map(Vec::as_slice) {
+            Some([h, w]) => pair(h).zip(pair(w)),
+            _ => whole(&value).map(|n| ((n, n), (n, n))),
+        };
+        let Some(pads) = pads else {
+            return Err(read.error(
+                "padding",
+                "n, [h, w] or [[top, bottom], [left, right]]",
+                &value,
+            ));
+        };
+        let mut padding = ZeroPadding2D::new(pads);
+        read.apply_base(&mut padding.base)?;
+        Ok(padding)
+    }
+
     /// Pads by `padding` (`1`, `(1, 2)` or `((top, bottom), (left, right))`).
     pub fn new(padding: impl Into<ZeroPadding>) -> ZeroPadding2D {
         ZeroPadding2D {
@@ -65,6 +97,14 @@ impl Default for ZeroPadding2D {
 }
 
 impl Layer for ZeroPadding2D {
+    fn get_config(&self) -> Result<Config> {
+        let mut config = base_config(&self.base);
+        let ((top, bottom), (left, right)) = self.pads;
+        config.insert("padding".into(), json!([[top, bottom], [left, right]]));
+        config.insert("data_format".into(), "channels_last".into());
+        Ok(config)
+    }
+
     fn base(&self) -> &LayerBase {
         &self.base
     }

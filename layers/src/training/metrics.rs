@@ -97,6 +97,11 @@ impl Metric {
     pub fn function(&self) -> Option<MetricFn> {
         self.function
     }
+
+    /// Chooses the function (a model file names it: `"fn": "sparse_categorical_accuracy"`).
+    pub fn set_function(&mut self, function: MetricFn) {
+        self.function = Some(function);
+    }
 }
 
 /// Keras's choice for `'accuracy'` (`compile_utils.MetricsContainer._get_metric_object`).

@@ -47,16 +47,19 @@ pub fn read(path: &Path) -> Result<Vec<SavedLayer>> {
     parse(bytes, path)
 }
 
-/// Reads the layers and weights from the bytes of a file.
-pub(super) fn parse(bytes: Vec<u8>, path: &Path) -> Result<Vec<SavedLayer>> {
-    let corrupt = |detail: String| -> LayerError {
-        WeightsError::Corrupt {
-            path: path.display().to_string(),
-            format: "HDF5",
-            detail,
-        }
-        .into()
-    };
+/// The error for a file that is not HDF5 or not laid out as Keras's.
+pub(crate) fn corrupt(path: &Path, detail: String) -> LayerError {
+    WeightsError::Corrupt {
+        path: path.display().to_string(),
+        format: "HDF5",
+        detail,
+    }
+    .into()
+}
+
+/// Opens an HDF5 file from its bytes, refusing one shorter than its superblock says.
+pub(crate) fn open(bytes: Vec<u8>, path: &Path) -> Result<Hdf5File> {
+    let corrupt = |detail: String| corrupt(path, detail);
     let file_len = bytes.len();
     let file = Hdf5File::from_vec(bytes).map_err(|e| corrupt(e.to_string()))?;
     // As libhdf5 does: a file shorter than its superblock says was cut off, even where the
@@ -70,6 +73,23 @@ pub(super) fn parse(bytes: Vec<u8>, path: &Path) -> Result<Vec<SavedLayer>> {
             "truncated: the superblock says {expected_len} bytes, the file has {file_len}"
         )));
     }
+    Ok(file)
+}
+
+/// Reads the layers and weights from the bytes of a file.
+pub(super) fn parse(bytes: Vec<u8>, path: &Path) -> Result<Vec<SavedLayer>> {
+    let file_len = bytes.len();
+    let file = open(bytes, path)?;
+    read_layers(&file, file_len, path)
+}
+
+/// The layers and weights of an open Keras weights or whole-model file.
+pub(crate) fn read_layers(
+    file: &Hdf5File,
+    file_len: usize,
+    path: &Path,
+) -> Result<Vec<SavedLayer>> {
+    let corrupt = |detail: String| corrupt(path, detail);
     let root = file.root_group().map_err(|e| corrupt(e.to_string()))?;
     let (top, layer_names) = match string_list(&root, "layer_names", &corrupt)? {
         Some(names) => (root, names),
@@ -127,7 +147,7 @@ fn not_keras(root: &Group) -> String {
 
 /// One weight: the dataset at `weight_name` under the layer's group (a `/` in the name walks
 /// into subgroups: `dense/kernel:0` is `<group>/dense/kernel:0`).
-fn read_weight(
+pub(crate) fn read_weight(
     group: &Group,
     layer_name: &str,
     weight_name: &str,
@@ -201,7 +221,7 @@ fn read_weight(
 /// A list-of-strings attribute as Keras writes it (`load_attributes_from_hdf5_group`): under
 /// `name`, or split into `name0`, `name1`, …; `None` when neither is there. An empty array
 /// (of any type: h5py stores `[]` as float64) is an empty list.
-fn string_list(
+pub(crate) fn string_list(
     group: &Group,
     name: &str,
     corrupt: &dyn Fn(String) -> LayerError,

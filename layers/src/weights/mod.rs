@@ -220,6 +220,17 @@ pub enum WeightsError {
         /// The type found.
         dtype: String,
     },
+    /// A part of a model file is missing or does not make sense (`model_config`,
+    /// `training_config`, `optimizer_weights`, `config.json`, …).
+    #[error("'{path}': {part}: {detail}")]
+    ModelFile {
+        /// The file.
+        path: String,
+        /// The part of the file: an attribute, group or zip entry.
+        part: String,
+        /// What was expected and what was found.
+        detail: String,
+    },
     /// A `.safetensors` file without the weight order (written by another program) can only
     /// be loaded by name.
     #[error(
@@ -282,11 +293,16 @@ pub(crate) enum Matching {
 enum Format {
     Safetensors,
     KerasH5,
+    Keras3WeightsH5,
 }
 
 impl Format {
     /// The format `path`'s extension names, if any.
     fn of(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".weights.h5") {
+            return Some(Format::Keras3WeightsH5);
+        }
         let extension = path.extension()?.to_str()?.to_ascii_lowercase();
         match extension.as_str() {
             "safetensors" => Some(Format::Safetensors),
@@ -301,34 +317,34 @@ fn unsupported(action: &'static str, path: &Path) -> WeightsError {
     WeightsError::UnsupportedFormat {
         action,
         path: path.display().to_string(),
-        expected: if action == "load" {
-            ".safetensors, .h5 or .hdf5"
-        } else {
-            ".safetensors (.h5 files can be loaded, not saved)"
-        },
+        expected: ".safetensors, .weights.h5 (Keras 3), .h5 or .hdf5 (Keras 2)",
     }
 }
 
 impl Model {
     /// `model.save_weights(path)`: writes every weight to `path`, atomically (see the
-    /// [module docs](crate::weights)). The format comes from the extension: `.safetensors`.
+    /// [module docs](crate::weights)). The format comes from the file name: `.safetensors`,
+    /// `.weights.h5` (Keras 3's layout), `.h5` / `.hdf5` (the Keras 2 layout that tf.keras
+    /// 2.10's `load_weights` reads).
     ///
     /// # Errors
-    /// [`WeightsError::UnsupportedFormat`] for another extension (`.h5` can be loaded but not
-    /// saved); [`WeightsError::NotBuilt`] before the model has weights;
+    /// [`WeightsError::UnsupportedFormat`] for another extension; [`WeightsError::NotBuilt`] before the model has weights;
     /// [`WeightsError::DuplicateName`] when two weights share a name; [`WeightsError::Io`]
     /// when the file cannot be written (the previous file is then left as it was).
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         match Format::of(path) {
             Some(Format::Safetensors) => safetensors::save(self, path),
-            Some(Format::KerasH5) | None => Err(unsupported("save", path).into()),
+            Some(Format::KerasH5) => crate::saving::legacy_h5::save_weights(self, path),
+            Some(Format::Keras3WeightsH5) => crate::saving::keras3::save_weights(self, path),
+            None => Err(unsupported("save", path).into()),
         }
     }
 
     /// `model.load_weights(path)`: sets every weight from `path`, matching layers **by
     /// position** among those with weights (Keras's default; see the [module
-    /// docs](crate::weights)). `.safetensors` or a Keras legacy `.h5` file.
+    /// docs](crate::weights)). `.safetensors`, a Keras 2 `.h5` file, or a Keras 3
+    /// `.weights.h5` file (whose layers are always matched by position, as Keras 3 does).
     ///
     /// # Errors
     /// [`WeightsError::LayerCount`], [`WeightsError::WeightCount`] or [`WeightsError::Shape`]
@@ -362,6 +378,12 @@ fn load(model: &Model, path: &Path, matching: Matching) -> Result<()> {
             let saved = keras_h5::read(path)?;
             pair_layers(model, &saved, path, matching)?
         }
+        // A Keras 3 file is matched by position, as Keras 3 reads it (it holds no names);
+        // a Keras 2 file given this name is read as one.
+        Some(Format::Keras3WeightsH5) => match keras_h5::read(path) {
+            Ok(saved) => pair_layers(model, &saved, path, matching)?,
+            Err(_) => return crate::saving::keras3::load_weights(model, path),
+        },
         None => return Err(unsupported("load", path).into()),
     };
     // Every pair was checked: now change the model.
@@ -373,6 +395,19 @@ fn load(model: &Model, path: &Path, matching: Matching) -> Result<()> {
 
 /// The model's weights, or [`WeightsError::NotBuilt`] when it has none because it is not
 /// built (a built model without weights, all pooling, is fine).
+/// Gives the model the weights of a Keras file's layers, matched in order (Keras's
+/// `load_weights_from_hdf5_group`); nothing changes unless every weight fits.
+///
+/// # Errors
+/// As [`Model::load_weights`] for a `.h5` file.
+pub(crate) fn assign_layers(model: &Model, saved: &[SavedLayer], path: &Path) -> Result<()> {
+    built_weights(model)?;
+    for (var, value) in pair_layers(model, saved, path, Matching::Topological)? {
+        var.set_value(value)?;
+    }
+    Ok(())
+}
+
 fn built_weights(model: &Model) -> Result<Vec<Weight>> {
     let weights = model.weights();
     if weights.is_empty() && !model.is_built() {
@@ -532,10 +567,14 @@ mod tests {
         assert_eq!(Format::of(Path::new("w.hdf5")), Some(Format::KerasH5));
         assert_eq!(Format::of(Path::new("w.ckpt")), None);
         assert_eq!(Format::of(Path::new("weights")), None);
+        assert_eq!(
+            Format::of(Path::new("m.Weights.h5")),
+            Some(Format::Keras3WeightsH5)
+        );
         let dir = tempfile::tempdir().unwrap();
         let model =
             Sequential::new(vec![Box::new(Input::new(&[3])), Box::new(Dense::new(2))]).unwrap();
-        let err = model.save_weights(dir.path().join("best.h5")).unwrap_err();
+        let err = model.save_weights(dir.path().join("best.ckpt")).unwrap_err();
         assert!(
             matches!(
                 err.as_weights_error(),
@@ -544,9 +583,9 @@ mod tests {
             "{err}"
         );
         assert_eq!(
-            unsupported("save", Path::new("best.h5")).to_string(),
-            "cannot save weights as 'best.h5': expected a name ending in .safetensors (.h5 files \
-             can be loaded, not saved)"
+            unsupported("save", Path::new("best.ckpt")).to_string(),
+            "cannot save weights as 'best.ckpt': expected a name ending in .safetensors, \
+             .weights.h5 (Keras 3), .h5 or .hdf5 (Keras 2)"
         );
     }
 
