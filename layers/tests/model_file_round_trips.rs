@@ -210,6 +210,18 @@ fn export_for_python_check(model: &Model, x: &Tensor, y_pred: &[f32], written: &
         std::fs::copy(written.join(name), out.join(format!("{stem}.{extension}"))).unwrap();
         std::fs::write(out.join(format!("{stem}.json")), sidecar.to_string()).unwrap();
     }
+    // Weights files: Keras 3's beside the .keras whose config rebuilds the model; tf.keras's
+    // with the model's config in its JSON.
+    let name = model.name();
+    model
+        .save_weights(out.join(format!("{name}_m_keras.weights.h5")))
+        .unwrap();
+    model
+        .save_weights(out.join(format!("{name}_w.h5")))
+        .unwrap();
+    let mut with_config = sidecar.clone();
+    with_config["model_config"] = serde_json::json!({"class_name": model.class_name(), "config": model.model_config().unwrap()});
+    std::fs::write(out.join(format!("{name}_w.json")), with_config.to_string()).unwrap();
 }
 
 #[test]

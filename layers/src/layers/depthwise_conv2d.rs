@@ -166,7 +166,8 @@ impl Layer for DepthwiseConv2D {
         config.insert("padding".into(), padding_json(self.options.padding));
         config.insert("data_format".into(), "channels_last".into());
         config.insert("dilation_rate".into(), pair_json(self.options.dilation));
-        config.insert("groups".into(), 1.into());
+        // tf.keras 2.10 also writes "groups": 1, which Keras 3's DepthwiseConv2D refuses;
+        // without it, both load the file.
         config.insert(
             "activation".into(),
             activation_json(&self.activation, self.name())?,

@@ -574,7 +574,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let model =
             Sequential::new(vec![Box::new(Input::new(&[3])), Box::new(Dense::new(2))]).unwrap();
-        let err = model.save_weights(dir.path().join("best.ckpt")).unwrap_err();
+        let err = model
+            .save_weights(dir.path().join("best.ckpt"))
+            .unwrap_err();
         assert!(
             matches!(
                 err.as_weights_error(),
