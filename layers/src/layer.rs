@@ -162,6 +162,16 @@ pub trait Layer {
     /// An option that was never valid (an unknown activation name).
     fn get_config(&self) -> Result<crate::config::Config>;
 
+    /// The state of the layer's own random generator (Dropout's masks), for a checkpoint that
+    /// resumes a run exactly; `None` for a layer that draws nothing.
+    fn random_state(&self) -> Option<[u64; 4]> {
+        None
+    }
+
+    /// Puts the layer's own random generator back in a state read by
+    /// [`Layer::random_state`]; nothing for a layer that draws nothing.
+    fn set_random_state(&mut self, _state: [u64; 4]) {}
+
     /// This layer as a [`Model`](crate::Model), when it is one (a model used as a layer of
     /// another, like a pretrained base); `None` for every other layer.
     fn as_any_model(&self) -> Option<&crate::Model> {

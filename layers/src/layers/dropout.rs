@@ -73,6 +73,14 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
+    fn random_state(&self) -> Option<[u64; 4]> {
+        self.rng.as_ref().map(Rng::state)
+    }
+
+    fn set_random_state(&mut self, state: [u64; 4]) {
+        self.rng = Some(Rng::from_state(state));
+    }
+
     fn get_config(&self) -> Result<Config> {
         let mut config = base_config(&self.base);
         config.insert("rate".into(), json_f32(self.rate));

@@ -26,6 +26,8 @@ pub enum Attr {
     AsciiList(Vec<String>),
     /// A 64-bit integer.
     I64(i64),
+    /// An array of 64-bit integers.
+    I64Array(Vec<i64>),
 }
 
 /// What a dataset holds.
@@ -132,6 +134,7 @@ fn attr_value(value: &Attr) -> AttrValue {
         Attr::AsciiList(list) if list.is_empty() => AttrValue::F64Array(Vec::new()),
         Attr::AsciiList(list) => AttrValue::VarLenAsciiStringArray(list.clone()),
         Attr::I64(n) => AttrValue::I64(*n),
+        Attr::I64Array(values) => AttrValue::I64Array(values.clone()),
     }
 }
 

@@ -32,7 +32,8 @@ use hdf5_reader::group::Group;
 use serde_json::{json, Value};
 
 use super::hdf5_tree::{Attr, Hdf5Tree};
-use super::{model_file_error, write_bytes, write_file};
+use super::training_config::training_config_of;
+use super::{model_file_error, write_bytes, write_file, CompileState, RunState};
 use crate::config::Config;
 use crate::layer::{Layer, SharedLayer};
 use crate::model::Model;
@@ -395,13 +396,13 @@ fn slot_blocks(optimizer: &str, slots: &[&'static str]) -> Vec<Vec<&'static str>
 }
 
 /// The whole weights file of a model: layers, optimizer (when compiled), the model's own vars.
-fn weights_tree(model: &Model) -> Result<Hdf5Tree> {
+fn weights_tree(model: &Model, compiled: Option<CompileState<'_>>) -> Result<Hdf5Tree> {
     let mut tree = Hdf5Tree::default();
     let layers = tree.group("layers");
     for (key, layer) in layer_keys(model.layers()).iter().zip(model.layers()) {
         write_layer(layer.borrow().as_ref(), layers.group(key))?;
     }
-    if let Some(optimizer) = model.optimizer() {
+    if let Some(optimizer) = compiled.map(|c| c.optimizer) {
         let vars = tree.group("optimizer/vars");
         vars.set_attr("name", Attr::Ascii(to_snake_case(optimizer.name())));
         let iterations = i32::try_from(optimizer.iterations()).unwrap_or(i32::MAX);
@@ -435,7 +436,7 @@ fn weights_tree(model: &Model) -> Result<Hdf5Tree> {
 /// # Errors
 /// A weight that cannot be read back from the GPU; an I/O error (written atomically).
 pub fn save_weights(model: &Model, path: &Path) -> Result<()> {
-    write_file(path, &weights_tree(model)?)
+    write_file(path, &weights_tree(model, model.compile_state())?)
 }
 
 /// Reads the weights of `layer` from its group, checking counts and shapes; returns the
@@ -657,13 +658,9 @@ pub fn load_weights(model: &Model, path: &Path) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 /// The compile settings in Keras 3's `compile_config`.
-fn compile_config(model: &Model) -> Result<Option<Value>> {
-    let Some(training) = model.training_config()? else {
-        return Ok(None);
-    };
-    let optimizer = model
-        .optimizer()
-        .expect("a training config implies an optimizer");
+fn compile_config(compiled: CompileState<'_>) -> Result<Value> {
+    let training = training_config_of(compiled)?;
+    let optimizer = compiled.optimizer;
     let mut config = optimizer.get_config()?;
     if config
         .get("decay")
@@ -695,11 +692,10 @@ fn compile_config(model: &Model) -> Result<Option<Value>> {
     keras3.insert("gradient_accumulation_steps".into(), Value::Null);
     config.remove("name");
     keras3.extend(config);
-    let metrics: Vec<Value> = model
-        .metrics_names()
-        .into_iter()
-        .skip(1)
-        .map(Value::from)
+    let metrics: Vec<Value> = compiled
+        .metrics
+        .iter()
+        .map(|m| Value::from(m.name.clone()))
         .collect();
     let mut loss = training["loss"].clone();
     if let Value::Object(map) = &mut loss {
@@ -709,7 +705,7 @@ fn compile_config(model: &Model) -> Result<Option<Value>> {
             c.insert("reduction".into(), "sum_over_batch_size".into());
         }
     }
-    Ok(Some(json!({
+    Ok(json!({
         "optimizer": {"module": "keras.optimizers", "class_name": optimizer.name(), "config": keras3, "registered_name": null},
         "loss": loss,
         "loss_weights": null,
@@ -718,30 +714,44 @@ fn compile_config(model: &Model) -> Result<Option<Value>> {
         "run_eagerly": false,
         "steps_per_execution": 1,
         "jit_compile": false,
-    })))
+    }))
 }
 
-/// `model.save("m.keras")`.
+/// `model.save("m.keras")`, with the compile settings and optimizer state when given; the run
+/// state goes in an `astrograd.json` entry, which Keras does not read.
 ///
 /// # Errors
 /// A layer option or optimizer setting Keras 3 cannot hold (a schedule, the legacy decay); an
 /// I/O error (the file is written atomically).
-pub fn save(model: &Model, path: &Path) -> Result<()> {
+pub fn save(
+    model: &Model,
+    compiled: Option<CompileState<'_>>,
+    run: &RunState,
+    path: &Path,
+) -> Result<()> {
     let mut config = to_keras3(model)?;
-    if let Some(compile) = compile_config(model)? {
-        config["compile_config"] = compile;
+    if let Some(compiled) = compiled {
+        config["compile_config"] = compile_config(compiled)?;
     }
     let metadata = json!({"keras_version": KERAS_VERSION, "date_saved": date_saved()});
-    let weights = weights_tree(model)?
+    let weights = weights_tree(model, compiled)?
         .to_bytes()
         .map_err(|detail| model_file_error(path, "model.weights.h5", detail))?;
+    let run_state = json!({
+        "random_state": run.random_state.map(|s| s.iter().map(|w| format!("{w:016x}")).collect::<Vec<_>>()),
+        "epochs_done": run.epochs_done,
+        "layer_random_states": run.layer_random_states.iter()
+            .map(|(path, state)| (path.clone(), state.iter().map(|w| format!("{w:016x}")).collect::<Vec<_>>().into()))
+            .collect::<serde_json::Map<String, Value>>(),
+    });
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let entries: [(&str, Vec<u8>); 3] = [
+    let entries: [(&str, Vec<u8>); 4] = [
         ("metadata.json", metadata.to_string().into_bytes()),
         ("config.json", config.to_string().into_bytes()),
         ("model.weights.h5", weights),
+        (RUN_STATE_ENTRY, run_state.to_string().into_bytes()),
     ];
     let zip_error = |e: &dyn std::fmt::Display| model_file_error(path, "zip", e.to_string());
     for (name, bytes) in entries {
@@ -750,6 +760,32 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
     }
     let bytes = zip.finish().map_err(|e| zip_error(&e))?.into_inner();
     write_bytes(path, &bytes)
+}
+
+/// The zip entry with astrograd's run state.
+const RUN_STATE_ENTRY: &str = "astrograd.json";
+
+/// The run state of an `astrograd.json` entry (empty when the file has none).
+fn read_run_state(archive: &mut zip::ZipArchive<std::fs::File>, path: &Path) -> Result<RunState> {
+    if archive.index_for_name(RUN_STATE_ENTRY).is_none() {
+        return Ok(RunState::default());
+    }
+    let bytes = read_entry(archive, RUN_STATE_ENTRY, path)?;
+    let json: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| model_file_error(path, RUN_STATE_ENTRY, format!("not valid JSON: {e}")))?;
+    let words: Option<Vec<u64>> = json["random_state"].as_array().map(|words| {
+        words
+            .iter()
+            .filter_map(|w| w.as_str().and_then(|h| u64::from_str_radix(h, 16).ok()))
+            .collect()
+    });
+    Ok(RunState {
+        random_state: words
+            .filter(|w| w.len() == 4)
+            .map(|w| [w[0], w[1], w[2], w[3]]),
+        epochs_done: json["epochs_done"].as_u64().map(|e| e as usize),
+        layer_random_states: super::parse_layer_states(&json["layer_random_states"]),
+    })
 }
 
 /// Today's date as Keras writes it (`2026-12-03@11:17:34`, UTC).
@@ -811,7 +847,7 @@ fn read_entry(
 /// # Errors
 /// A file that is not a zip or lacks an entry; a Keras version other than 3; a layer class
 /// astrograd does not have; weights or optimizer variables that do not fit.
-pub fn load(path: &Path) -> Result<Model> {
+pub fn load(path: &Path) -> Result<(Model, RunState)> {
     let file = std::fs::File::open(path).map_err(|e| WeightsError::Io {
         action: "read",
         path: path.display().to_string(),
@@ -851,7 +887,8 @@ pub fn load(path: &Path) -> Result<Model> {
     if let Some(state) = read_weights(&model, weights, path, true)? {
         restore_optimizer(&mut model, state)?;
     }
-    Ok(model)
+    let run = read_run_state(&mut archive, path)?;
+    Ok((model, run))
 }
 
 /// Keras 3's `compile_config` in the `training_config` form that

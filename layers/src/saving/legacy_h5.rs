@@ -24,7 +24,8 @@ use astrograd_autograd::Tensor;
 use serde_json::Value;
 
 use super::hdf5_tree::{Attr, Hdf5Tree};
-use super::{model_file_error, write_file};
+use super::training_config::training_config_of;
+use super::{model_file_error, write_file, CompileState, RunState};
 use crate::config::Config;
 use crate::model::Model;
 use crate::weights::keras_h5;
@@ -89,18 +90,24 @@ pub fn save_weights(model: &Model, path: &Path) -> Result<()> {
     write_file(path, &tree)
 }
 
-/// `model.save("m.h5")`: architecture, weights, and, for a compiled model, the compile
-/// settings and the optimizer's state.
+/// `model.save("m.h5")`: architecture, weights, and, when `compiled` is given, the compile
+/// settings and the optimizer's state; astrograd's run state as root attributes Keras ignores.
 ///
 /// # Errors
 /// As [`weights_tree`]; a layer option or learning-rate schedule that cannot be written; an
 /// I/O error (the file is written atomically).
-pub fn save(model: &Model, path: &Path) -> Result<()> {
+pub fn save(
+    model: &Model,
+    compiled: Option<CompileState<'_>>,
+    run: &RunState,
+    path: &Path,
+) -> Result<()> {
     let mut tree = Hdf5Tree::default();
     let model_config =
         serde_json::json!({"class_name": model.class_name(), "config": model.model_config()?});
     tree.set_attr("model_config", Attr::Ascii(model_config.to_string()));
-    if let Some(training) = model.training_config()? {
+    if let Some(compiled) = compiled {
+        let training = training_config_of(compiled)?;
         tree.set_attr(
             "training_config",
             Attr::Ascii(Value::Object(training).to_string()),
@@ -108,18 +115,58 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
     }
     tree.set_attr("backend", Attr::Utf8("tensorflow".into()));
     tree.set_attr("keras_version", Attr::Utf8(KERAS_VERSION.into()));
+    if let Some(state) = run.random_state {
+        tree.set_attr(
+            RANDOM_STATE,
+            Attr::I64Array(state.iter().map(|&w| w as i64).collect()),
+        );
+    }
+    if !run.layer_random_states.is_empty() {
+        let states: serde_json::Map<String, Value> = run
+            .layer_random_states
+            .iter()
+            .map(|(path, state)| {
+                (
+                    path.clone(),
+                    state
+                        .iter()
+                        .map(|w| format!("{w:016x}"))
+                        .collect::<Vec<_>>()
+                        .into(),
+                )
+            })
+            .collect();
+        tree.set_attr(
+            LAYER_RANDOM_STATES,
+            Attr::Ascii(Value::Object(states).to_string()),
+        );
+    }
+    if let Some(epochs) = run.epochs_done {
+        tree.set_attr(EPOCHS_DONE, Attr::I64(epochs as i64));
+    }
     *tree.group("model_weights") = weights_tree(model)?;
-    if let Some(optimizer) = optimizer_tree(model)? {
+    if let Some(optimizer) = compiled
+        .map(|c| optimizer_tree(model, c.optimizer))
+        .transpose()?
+        .flatten()
+    {
         *tree.group("optimizer_weights") = optimizer;
     }
     write_file(path, &tree)
 }
 
+/// The root attribute holding astrograd's random generator state (four 64-bit words).
+const RANDOM_STATE: &str = "astrograd_random_state";
+/// The root attribute holding each layer's generator state (JSON: layer path → four hex words).
+const LAYER_RANDOM_STATES: &str = "astrograd_layer_random_states";
+/// The root attribute holding the number of epochs done (`BackupAndRestore`).
+const EPOCHS_DONE: &str = "astrograd_epochs_done";
+
 /// The `optimizer_weights` group, or `None` before the first update (as Keras writes none).
-fn optimizer_tree(model: &Model) -> Result<Option<Hdf5Tree>> {
-    let Some(optimizer) = model.optimizer() else {
-        return Ok(None);
-    };
+fn optimizer_tree(
+    model: &Model,
+    optimizer: &dyn astrograd_optim::Optimizer,
+) -> Result<Option<Hdf5Tree>> {
     if optimizer.iterations() == 0 {
         return Ok(None);
     }
@@ -161,7 +208,7 @@ fn initial_slot_value(optimizer: &dyn astrograd_optim::Optimizer) -> Result<f32>
 /// [`WeightsError::Corrupt`] for a file that is not HDF5 or is truncated;
 /// [`WeightsError::ModelFile`] for a missing or malformed part; a layer class astrograd does
 /// not have; weights or optimizer weights that do not fit the architecture.
-pub fn load(path: &Path) -> Result<Model> {
+pub fn load(path: &Path) -> Result<(Model, RunState)> {
     let bytes = std::fs::read(path).map_err(|e| WeightsError::Io {
         action: "read",
         path: path.display().to_string(),
@@ -228,7 +275,26 @@ pub fn load(path: &Path) -> Result<Model> {
             restore_optimizer(&mut model, iterations.unwrap_or(0), &weights, path)?;
         }
     }
-    Ok(model)
+    let words = |name: &str| -> Option<Vec<i64>> {
+        let attributes = root.attributes().ok()?;
+        let attribute = attributes.into_iter().find(|a| a.name == name)?;
+        attribute.read_1d::<i64>().ok()
+    };
+    let layer_states = attribute(LAYER_RANDOM_STATES)?
+        .map(|text| parse_json(path, LAYER_RANDOM_STATES, &text))
+        .transpose()?
+        .map(|json| super::parse_layer_states(&Value::Object(json)))
+        .unwrap_or_default();
+    let run = RunState {
+        layer_random_states: layer_states,
+        random_state: words(RANDOM_STATE)
+            .filter(|w| w.len() == 4)
+            .map(|w| [w[0] as u64, w[1] as u64, w[2] as u64, w[3] as u64]),
+        epochs_done: words(EPOCHS_DONE)
+            .and_then(|w| w.first().copied())
+            .and_then(|e| usize::try_from(e).ok()),
+    };
+    Ok((model, run))
 }
 
 /// The JSON of an attribute, or an error naming it.

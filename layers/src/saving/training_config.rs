@@ -16,6 +16,7 @@
 //! naming the function; before that, as the string given to `compile`.
 use serde_json::{json, Value};
 
+use super::CompileState;
 use crate::config::{json_f32, Config};
 use crate::model::Model;
 use crate::training::losses::Loss;
@@ -169,27 +170,32 @@ pub fn metric_from_json(value: &Value) -> Result<Metric> {
     }
 }
 
+/// tf.keras 2.10's `training_config` of these compile settings.
+///
+/// # Errors
+/// An optimizer whose learning rate is a schedule (see `Optimizer::get_config`).
+pub fn training_config_of(compiled: CompileState<'_>) -> Result<Config> {
+    let optimizer = compiled.optimizer;
+    let mut config = Config::new();
+    config.insert("loss".into(), loss_json(&compiled.loss));
+    let metrics: Vec<Value> = compiled.metrics.iter().map(metric_json).collect();
+    config.insert("metrics".into(), json!([metrics]));
+    config.insert("weighted_metrics".into(), Value::Null);
+    config.insert("loss_weights".into(), Value::Null);
+    config.insert(
+        "optimizer_config".into(),
+        json!({"class_name": optimizer.name(), "config": optimizer.get_config()?}),
+    );
+    Ok(config)
+}
+
 impl Model {
     /// tf.keras 2.10's `training_config` of a compiled model; `None` when not compiled.
     ///
     /// # Errors
     /// An optimizer whose learning rate is a schedule (see `Optimizer::get_config`).
     pub fn training_config(&self) -> Result<Option<Config>> {
-        let Some(compiled) = &self.compiled else {
-            return Ok(None);
-        };
-        let optimizer = &compiled.optimizer;
-        let mut config = Config::new();
-        config.insert("loss".into(), loss_json(&compiled.loss));
-        let metrics: Vec<Value> = compiled.metrics.iter().map(metric_json).collect();
-        config.insert("metrics".into(), json!([metrics]));
-        config.insert("weighted_metrics".into(), Value::Null);
-        config.insert("loss_weights".into(), Value::Null);
-        config.insert(
-            "optimizer_config".into(),
-            json!({"class_name": optimizer.name(), "config": optimizer.get_config()?}),
-        );
-        Ok(Some(config))
+        self.compile_state().map(training_config_of).transpose()
     }
 
     /// Compiles the model as a `training_config` says (a fresh optimizer, no slots yet).

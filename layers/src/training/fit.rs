@@ -247,6 +247,7 @@ impl Model {
         let mut hooks = Hooks {
             params,
             stop_training: false,
+            initial_epoch: None,
         };
         hooks.run(
             self,
@@ -262,7 +263,9 @@ impl Model {
         )?;
         let mut last_logs = Logs::new();
         let mut non_finite = NonFiniteLossWarning::default();
-        for epoch in options.initial_epoch..options.epochs {
+        // A callback (BackupAndRestore) may have moved the start.
+        let first_epoch = hooks.initial_epoch.unwrap_or(options.initial_epoch);
+        for epoch in first_epoch..options.epochs {
             if mode != BarMode::Silent && options.epochs > 1 {
                 print_msg(
                     console.writer(),
@@ -449,6 +452,8 @@ impl NonFiniteLossWarning {
 struct Hooks {
     params: HistoryParams,
     stop_training: bool,
+    /// An epoch to start from, set by a callback in `on_train_begin`.
+    initial_epoch: Option<usize>,
 }
 
 impl Hooks {
@@ -463,11 +468,20 @@ impl Hooks {
         if callbacks.is_empty() {
             return Ok(());
         }
-        let optimizer: &mut dyn Optimizer = compiled.optimizer.as_mut();
-        let mut ctx = TrainingContext::new(model, optimizer, console.writer(), self.params);
+        let Compiled {
+            loss,
+            optimizer,
+            metrics,
+        } = compiled;
+        let optimizer: &mut dyn Optimizer = optimizer.as_mut();
+        let mut ctx = TrainingContext::new(model, optimizer, console.writer(), self.params)
+            .with_compiled(*loss, metrics);
         ctx.stop_training = self.stop_training;
         let result = f(callbacks, &mut ctx);
         self.stop_training = ctx.stop_training;
+        if ctx.initial_epoch.is_some() {
+            self.initial_epoch = ctx.initial_epoch;
+        }
         result
     }
 }

@@ -37,8 +37,8 @@ pub mod metrics;
 pub mod progress;
 
 pub use callbacks::{
-    Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
-    ReduceLROnPlateau, TerminateOnNaN, TrainingContext,
+    BackupAndRestore, Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode,
+    ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TrainingContext,
 };
 pub use compile::OptimizerSpec;
 pub use data::{validation_split, ArraySource, BatchSource};

@@ -24,9 +24,12 @@ use astrograd_optim::Optimizer;
 
 use super::history::{HistoryParams, Logs};
 use super::progress::print_msg;
+use super::{Loss, Metric};
 use crate::model::Model;
+use crate::saving::{save_with, CompileState, RunState};
 use crate::Result;
 
+mod backup_and_restore;
 mod csv_logger;
 mod early_stopping;
 mod lr_scheduler;
@@ -34,6 +37,7 @@ mod model_checkpoint;
 mod reduce_lr;
 mod terminate_on_nan;
 
+pub use backup_and_restore::BackupAndRestore;
 pub use csv_logger::CsvLogger;
 pub use early_stopping::EarlyStopping;
 pub use lr_scheduler::LearningRateScheduler;
@@ -47,8 +51,13 @@ pub struct TrainingContext<'a> {
     optimizer: &'a mut dyn Optimizer,
     out: &'a mut dyn Write,
     params: HistoryParams,
+    /// The compiled loss and metrics, which `fit` holds apart from the model while it trains
+    /// (for [`TrainingContext::save_model`]).
+    compiled: Option<(Loss, &'a [Metric])>,
     /// Keras's `model.stop_training`: set it to end training after this batch or epoch.
     pub stop_training: bool,
+    /// Set in `on_train_begin` to start at another epoch (`BackupAndRestore` resuming).
+    pub(crate) initial_epoch: Option<usize>,
 }
 
 impl<'a> TrainingContext<'a> {
@@ -65,8 +74,39 @@ impl<'a> TrainingContext<'a> {
             optimizer,
             out,
             params,
+            compiled: None,
             stop_training: false,
+            initial_epoch: None,
         }
+    }
+
+    /// The compiled loss and metrics, so that [`TrainingContext::save_model`] can write them.
+    pub fn with_compiled(mut self, loss: Loss, metrics: &'a [Metric]) -> TrainingContext<'a> {
+        self.compiled = Some((loss, metrics));
+        self
+    }
+
+    /// Writes the whole model as it is now, with its compile settings, the optimizer's state
+    /// and the random generators' states (see [`crate::saving`]), in the format of the file
+    /// name; `epochs_done` is recorded for `BackupAndRestore`.
+    ///
+    /// # Errors
+    /// As [`Model::save`].
+    pub fn save_model(&self, path: &std::path::Path, epochs_done: Option<usize>) -> Result<()> {
+        let compiled = self.compiled.map(|(loss, metrics)| CompileState {
+            loss,
+            metrics,
+            optimizer: &*self.optimizer,
+        });
+        let mut run = RunState::now(self.model);
+        run.epochs_done = epochs_done;
+        save_with(self.model, compiled, &run, path)
+    }
+
+    /// Starts the training at `epoch` instead of `initial_epoch` (from `on_train_begin`: a run
+    /// resumed from a backup).
+    pub fn set_initial_epoch(&mut self, epoch: usize) {
+        self.initial_epoch = Some(epoch);
     }
 
     /// The model being trained.

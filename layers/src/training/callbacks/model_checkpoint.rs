@@ -8,8 +8,12 @@
 //! (`{epoch:02d}`), `f` and `e` with a precision (`{val_loss:.4f}`), and none (`{epoch}`,
 //! `{loss}`, written as Python writes a float).
 //!
-//! Only weights are saved ([`Model::save_weights`](crate::Model::save_weights), safetensors,
-//! written atomically): Keras's `save_weights_only=True`. With `save_best_only`, a file is
+//! By default the weights are saved ([`Model::save_weights`](crate::Model::save_weights):
+//! `.safetensors`, `.weights.h5` or `.h5`), Keras's `save_weights_only=True`. With
+//! `save_weights_only(false)` the whole model is saved (`.keras` or `.h5`, see
+//! [`crate::saving`]): architecture, weights, compile settings, optimizer state and the random
+//! generators' states, so that [`crate::saving::resume_from`] continues the run exactly.
+//! Every file is written atomically. With `save_best_only`, a file is
 //! written when the monitored value improves on the best so far (`<` in mode min, `>` in max;
 //! auto maximises when the name contains `acc`), with Keras's messages when `verbose`:
 //!
@@ -29,6 +33,7 @@ pub struct ModelCheckpoint {
     monitor: String,
     verbose: u8,
     save_best_only: bool,
+    save_weights_only: bool,
     mode: Mode,
     initial_value_threshold: Option<f64>,
     /// Set when training first begins, then kept across fits (as Keras sets it once).
@@ -44,6 +49,7 @@ impl ModelCheckpoint {
             monitor: "val_loss".into(),
             verbose: 0,
             save_best_only: false,
+            save_weights_only: true,
             mode: Mode::Auto,
             initial_value_threshold: None,
             best: None,
@@ -66,6 +72,21 @@ impl ModelCheckpoint {
     pub fn save_best_only(mut self, best_only: bool) -> ModelCheckpoint {
         self.save_best_only = best_only;
         self
+    }
+
+    /// `false`: save the whole model (`.keras` or `.h5` file names), not only the weights.
+    pub fn save_weights_only(mut self, weights_only: bool) -> ModelCheckpoint {
+        self.save_weights_only = weights_only;
+        self
+    }
+
+    /// Writes this epoch's file (`epoch` counted from 0).
+    fn save(&self, path: &str, epoch: usize, ctx: &TrainingContext) -> Result<()> {
+        if self.save_weights_only {
+            ctx.model().save_weights(path)
+        } else {
+            ctx.save_model(std::path::Path::new(path), Some(epoch + 1))
+        }
     }
 
     /// Whether lower or higher is better.
@@ -126,6 +147,16 @@ impl Callback for ModelCheckpoint {
     }
 
     fn on_train_begin(&mut self, _ctx: &mut TrainingContext) -> Result<()> {
+        if !self.save_weights_only
+            && crate::saving::ModelFormat::of(std::path::Path::new(&self.filepath)).is_none()
+        {
+            return Err(LayerError::invalid(
+                "ModelCheckpoint",
+                "a file name ending in .keras, .h5 or .hdf5 to save the whole model \
+                 (save_weights_only=false)",
+                format!("\"{}\"", self.filepath),
+            ));
+        }
         if self.best.is_none() {
             self.best = Some(self.starting_best());
         }
@@ -143,7 +174,7 @@ impl Callback for ModelCheckpoint {
             if self.verbose > 0 {
                 ctx.print(&format!("\nEpoch {}: saving model to {path}", epoch + 1));
             }
-            return ctx.model().save_weights(&path);
+            return self.save(&path, epoch, ctx);
         }
         let Some(current) = logs.get(&self.monitor) else {
             ctx.print(&format!(
@@ -169,7 +200,7 @@ impl Callback for ModelCheckpoint {
                 ));
             }
             self.best = Some(current);
-            ctx.model().save_weights(&path)?;
+            self.save(&path, epoch, ctx)?;
         } else if self.verbose > 0 {
             ctx.print(&format!(
                 "\nEpoch {}: {} did not improve from {:.5}",
