@@ -12,7 +12,7 @@
 //! | [`tensor`] | [`Tensor`]: shape, f32 storage, seeded randomness, shape ops, elementwise math, reductions, matmul |
 //! | [`autograd`] | [`Var`], `backward()`, one differentiable op per file, gradient checking |
 //! | [`optim`] | optimizers (SGD, RMSprop, Adam, AdamW, Adagrad) and learning-rate schedules |
-//! | [`layers`] | Keras-style layers and models: `summary()`, `compile`, `fit`, callbacks, weight files |
+//! | [`layers`] | Keras-style layers and models: `summary()`, `compile`, `fit`, callbacks, weight files, whole models in Keras's `.keras` and `.h5` ([`load_model`]) |
 //! | [`data`] | datasets (Fashion-MNIST, MNIST), the download cache, splits |
 //! | [`viz`] | the course's pictures as PNG: image grids, training curves, confusion matrix, feature maps |
 //!
@@ -35,10 +35,12 @@ pub mod viz;
 static ALLOCATOR: block_cache::BlockCache = block_cache::BlockCache;
 
 pub use astrograd_autograd::{gradcheck, no_grad, ops, AutogradError, Var};
+pub use astrograd_layers::load_model;
 pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};
 
 /// The names most programs need: `use astrograd::prelude::*;`.
 pub mod prelude {
     pub use astrograd_autograd::{no_grad, AutogradError, Var};
+    pub use astrograd_layers::load_model;
     pub use astrograd_tensor::{set_seed, Device, Tensor, TensorError};
 }

@@ -294,3 +294,127 @@ fn a_config_that_does_not_match_its_weights_is_refused_and_nothing_changes() {
     small.compile("mse", "sgd", &[]).unwrap();
     other.compile("mse", "sgd", &[]).unwrap();
 }
+
+#[test]
+fn the_applications_round_trip_as_transfer_learning_uses_them() {
+    use astrograd_layers::applications::{mobilenet_v2, resnet50, vgg16, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let options = |size: usize| {
+        Options::new()
+            .include_top(false)
+            .weights("none")
+            .input_shape(&[size, size, 3])
+    };
+    let bases = [
+        ("vgg16", vgg16(&options(32)).unwrap()),
+        ("mobilenet_v2", mobilenet_v2(&options(32), 0.35).unwrap()),
+        ("resnet50", resnet50(&options(32)).unwrap()),
+    ];
+    for (name, mut base) in bases {
+        // The course's recipe: a frozen base under a new head.
+        base.set_trainable(false);
+        let mut model = Sequential::new(vec![
+            Box::new(Input::new(&[32, 32, 3])),
+            Box::new(base),
+            Box::new(Flatten::new()),
+            Box::new(Dense::new(1).activation("sigmoid")),
+        ])
+        .unwrap();
+        model
+            .compile("binary_crossentropy", RMSprop::new(2e-5), &["acc"])
+            .unwrap();
+        let x = Tensor::from_vec(
+            (0..2 * 32 * 32 * 3).map(|i| (i % 251) as f32).collect(),
+            &[2, 32, 32, 3],
+        )
+        .unwrap();
+        let expected = predict(&mut model, &x);
+        for file in ["m.keras", "m.h5"] {
+            let path = dir.path().join(file);
+            model.save(&path).unwrap();
+            let mut loaded = load_model(&path).unwrap();
+            assert_eq!(
+                loaded.model_config().unwrap(),
+                model.model_config().unwrap(),
+                "{name} via {file}"
+            );
+            assert_eq!(predict(&mut loaded, &x), expected, "{name} via {file}");
+            assert_eq!(
+                loaded.trainable_weights().len(),
+                2,
+                "{name} via {file}: the frozen base thawed"
+            );
+        }
+    }
+}
+
+/// Rewrites one entry of a .keras zip.
+fn rewrite_entry(path: &Path, entry: &str, edit: impl Fn(String) -> String) {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        if name == entry {
+            bytes = edit(String::from_utf8(bytes).unwrap()).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    std::fs::write(path, out.finish().unwrap().into_inner()).unwrap();
+}
+
+#[test]
+fn unknown_classes_lambdas_and_newer_formats_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Sequential::new(vec![
+        Box::new(Input::new(&[3])),
+        Box::new(Dense::new(2).with_name("head")),
+    ])
+    .unwrap();
+    let path = dir.path().join("m.keras");
+    for (edit, expected) in [
+        (
+            ("\"class_name\": \"Dense\"", "\"class_name\": \"LSTM\""),
+            "LSTM layer \"head\"",
+        ),
+        (
+            ("\"class_name\": \"Dense\"", "\"class_name\": \"Lambda\""),
+            "Lambda layer \"head\"",
+        ),
+        (
+            (
+                "\"kernel_regularizer\":null",
+                "\"kernel_regularizer\": {\"class_name\": \"L2\"}",
+            ),
+            "kernel_regularizer",
+        ),
+    ] {
+        model.save(&path).unwrap();
+        rewrite_entry(&path, "config.json", |text| {
+            let text = text.replace("\"class_name\":\"", "\"class_name\": \"");
+            assert!(text.contains(edit.0), "{text}");
+            text.replace(edit.0, edit.1)
+        });
+        let err = load_error(&path);
+        assert!(
+            err.contains(expected) && err.contains("config.json"),
+            "{err}"
+        );
+    }
+    model.save(&path).unwrap();
+    rewrite_entry(&path, "metadata.json", |text| {
+        text.replace("3.15.1", "4.0.0")
+    });
+    let err = load_error(&path);
+    assert!(
+        err.contains("4.0.0") && err.contains("metadata.json"),
+        "{err}"
+    );
+    let err = load_error(&dir.path().join("missing.keras"));
+    assert!(err.contains("missing.keras"), "{err}");
+}

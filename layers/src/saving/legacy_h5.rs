@@ -445,3 +445,22 @@ pub(crate) fn restore_optimizer(
     optimizer.set_iterations(iterations);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keras_2_files_are_read_as_keras_2() {
+        let path = Path::new("m.h5");
+        assert!(check_keras_version(path, "2.10.0").is_ok());
+        assert!(check_keras_version(path, "2.4.3").is_ok());
+        for version in ["1.2.2", "3.1.0", "unknown"] {
+            let err = check_keras_version(path, version).unwrap_err().to_string();
+            assert!(
+                err.contains(version) && err.contains("m.h5") && err.contains("keras_version"),
+                "{err}"
+            );
+        }
+    }
+}
