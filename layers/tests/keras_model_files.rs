@@ -224,3 +224,105 @@ fn a_tf_keras_2_10_weights_file_loads_into_the_model_it_came_from() {
     let diff = max_abs_diff(&predict(&mut model, &f.tensors["x"]), &f.tensors["y_pred"]);
     assert!(diff <= 1e-5, "predictions differ from Keras's by {diff}");
 }
+
+#[test]
+fn a_tf_keras_2_10_model_continues_here_and_goes_on_as_a_keras_3_file() {
+    // tf.keras 2.10 → astrograd → three more steps → .keras → astrograd again (and, with
+    // ASTROGRAD_MODEL_FILES_OUT set, for Keras 3 through tools/check_saved_models.py).
+    let f = fixture("mlp_adam_tf210");
+    let model = load_model(dir().join("mlp_adam_tf210.h5")).unwrap();
+    let mut model = without_dropout(&model);
+    let options = FitOptions::default()
+        .batch_size(4)
+        .epochs(1)
+        .shuffle(false)
+        .verbose(0);
+    model
+        .fit(&f.tensors["x_train"], &f.tensors["y_train"], options)
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("continued.keras");
+    model.save(&path).unwrap();
+    let mut again = load_model(&path).unwrap();
+    let x = &f.tensors["x"];
+    let expected = predict(&mut model, x);
+    assert_eq!(
+        predict(&mut again, x).to_vec().unwrap(),
+        expected.to_vec().unwrap()
+    );
+    let (a, b) = (model.optimizer().unwrap(), again.optimizer().unwrap());
+    assert_eq!(b.iterations(), a.iterations());
+    for (wa, wb) in model
+        .trainable_weights()
+        .iter()
+        .zip(again.trainable_weights())
+    {
+        for slot in a.slot_names() {
+            assert_eq!(
+                a.slot(&wa.var, slot).unwrap().to_vec().unwrap(),
+                b.slot(&wb.var, slot).unwrap().to_vec().unwrap()
+            );
+        }
+    }
+    if let Some(export) = std::env::var_os("ASTROGRAD_MODEL_FILES_OUT") {
+        let export = Path::new(&export);
+        std::fs::create_dir_all(export).unwrap();
+        std::fs::copy(&path, export.join("tf210_continued.keras")).unwrap();
+        let tensor = |t: &Tensor| serde_json::json!({"shape": t.shape(), "data": t.to_vec().unwrap().iter().map(|&v| f64::from(v)).collect::<Vec<_>>()});
+        let sidecar = serde_json::json!({"tensors": {"x": tensor(x), "y_pred": tensor(&expected)}});
+        std::fs::write(export.join("tf210_continued.json"), sidecar.to_string()).unwrap();
+    }
+}
+
+#[test]
+fn the_round_trip_tf_keras_2_10_to_astrograd_to_keras_3_and_back() {
+    // astrograd_mlp_continued.keras: mlp_adam_tf210.h5 continued here (test above);
+    // astrograd_mlp_continued_keras3.*: that file opened and continued by Keras 3
+    // (tools/keras3_continue_astrograd_file.py).
+    let source = fixture("mlp_adam_tf210");
+    let keras3 = fixture("astrograd_mlp_continued_keras3");
+    let mut ours = load_model(dir().join("astrograd_mlp_continued.keras")).unwrap();
+    let x = &keras3.tensors["x"];
+    let diff = max_abs_diff(&predict(&mut ours, x), &keras3.tensors["y_pred_loaded"]);
+    assert!(
+        diff <= 1e-5,
+        "Keras 3 predicts {diff} away from astrograd on astrograd's file"
+    );
+
+    // The same three batches, here and in Keras 3, from the same file.
+    let mut ours = without_dropout(&ours);
+    let options = FitOptions::default()
+        .batch_size(4)
+        .epochs(1)
+        .shuffle(false)
+        .verbose(0);
+    ours.fit(
+        &source.tensors["x_train"],
+        &source.tensors["y_train"],
+        options,
+    )
+    .unwrap();
+    let paths: Vec<&str> = keras3.params["weight_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for (weight, path) in ours.weights().iter().zip(paths) {
+        let diff = max_abs_diff(
+            &weight.var.value(),
+            &keras3.tensors[&format!("after/{path}")],
+        );
+        println!("continued here and in Keras 3: {path} differs by {diff:.2e}");
+        assert!(diff <= 1e-4, "{path} differs from Keras 3's by {diff}");
+    }
+
+    // And Keras 3's file back here.
+    let mut back = load_model(dir().join("astrograd_mlp_continued_keras3.keras")).unwrap();
+    let diff = max_abs_diff(&predict(&mut back, x), &keras3.tensors["y_pred"]);
+    assert!(
+        diff <= 1e-5,
+        "Keras 3's file predicts {diff} away from Keras 3 here"
+    );
+    assert_eq!(back.optimizer().unwrap().iterations(), 8);
+}
