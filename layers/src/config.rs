@@ -114,6 +114,16 @@ pub fn padding_json(padding: Padding) -> Value {
     }
 }
 
+/// The options of Keras's kernel layers (Dense, Conv2D) that astrograd does not have; always
+/// written as `null`, and refused when a file holds anything else.
+pub const KERNEL_LAYER_UNSUPPORTED: [&str; 5] = [
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+];
+
 /// Adds `key: null` for each option astrograd does not have (regularizers, constraints).
 pub fn insert_nulls(config: &mut Config, keys: &[&str]) {
     for key in keys {

@@ -68,6 +68,25 @@ impl AdamSlots {
         }
     }
 
+    /// Sets slot `slot` of `param` in an optimizer's map of slots, making the parameter's
+    /// slots (zeros) if it has none yet (shared by Adam and AdamW).
+    pub fn set_in(
+        slots: &mut HashMap<u64, AdamSlots>,
+        optimizer: &str,
+        amsgrad: bool,
+        param: &Var,
+        slot: &str,
+        value: Tensor,
+    ) -> Result<()> {
+        let names = adam_slot_names(amsgrad);
+        if !names.contains(&slot) {
+            return Err(unknown_slot(optimizer, slot, &names));
+        }
+        let value = slot_value(optimizer, param, slot, value)?;
+        slots_for(slots, param, || AdamSlots::zeros(&value, amsgrad))?.set(slot, value);
+        Ok(())
+    }
+
     /// Runs the fused Adam step on one parameter.
     pub fn update(&mut self, w: &mut Tensor, g: &Tensor, step: &AdamStep) -> Result<()> {
         let vhat = self.vhat.as_mut();
@@ -248,14 +267,14 @@ impl Optimizer for Adam {
     }
 
     fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
-        let names = self.slot_names();
-        if !names.contains(&slot) {
-            return Err(unknown_slot(self.base.name, slot, &names));
-        }
-        let value = slot_value(self.base.name, param, slot, value)?;
-        let amsgrad = self.amsgrad;
-        slots_for(&mut self.slots, param, || AdamSlots::zeros(&value, amsgrad))?.set(slot, value);
-        Ok(())
+        AdamSlots::set_in(
+            &mut self.slots,
+            self.base.name,
+            self.amsgrad,
+            param,
+            slot,
+            value,
+        )
     }
 
     fn set_iterations(&mut self, iterations: u64) {

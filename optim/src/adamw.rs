@@ -20,7 +20,7 @@ use astrograd_autograd::{Result, Tensor, Var};
 
 use crate::adam::{adam_slot_names, adam_step, check_adam, AdamSlots, OneMinusBeta};
 use crate::base::{apply_update, check_non_negative, Base, ClipStyle, LearningRate};
-use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
+use crate::state::{json_f32, with_options, Config};
 use crate::Optimizer;
 
 /// AdamW (Keras defaults: lr 0.001, weight_decay 0.004, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
@@ -133,14 +133,14 @@ impl Optimizer for AdamW {
     }
 
     fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()> {
-        let names = self.slot_names();
-        if !names.contains(&slot) {
-            return Err(unknown_slot(self.base.name, slot, &names));
-        }
-        let value = slot_value(self.base.name, param, slot, value)?;
-        let amsgrad = self.amsgrad;
-        slots_for(&mut self.slots, param, || AdamSlots::zeros(&value, amsgrad))?.set(slot, value);
-        Ok(())
+        AdamSlots::set_in(
+            &mut self.slots,
+            self.base.name,
+            self.amsgrad,
+            param,
+            slot,
+            value,
+        )
     }
 
     fn set_iterations(&mut self, iterations: u64) {

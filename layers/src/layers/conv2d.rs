@@ -16,7 +16,7 @@ use super::Size2;
 use crate::activations::{ActivationFn, Output};
 use crate::config::{
     activation_json, base_config, initializer_json, insert_nulls, padding_json, pair_json, Config,
-    ConfigReader,
+    ConfigReader, KERNEL_LAYER_UNSUPPORTED,
 };
 use crate::initializers::Initializer;
 use crate::layer::{live, Layer, LayerBase, Weight};
@@ -51,15 +51,6 @@ pub struct Conv2D {
     bias: Option<Var>,
 }
 
-/// Keras's options of Conv2D that astrograd does not have; always `null`.
-const UNSUPPORTED: [&str; 5] = [
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-];
-
 impl Conv2D {
     /// `Conv2D.from_config(config)`: the layer a config describes (see [`crate::config`]).
     ///
@@ -68,7 +59,7 @@ impl Conv2D {
     /// `channels_first`, regularizers, constraints).
     pub fn from_config(config: &Config) -> Result<Conv2D> {
         let read = ConfigReader::new("Conv2D", config);
-        read.require_null(&UNSUPPORTED)?;
+        read.require_null(&KERNEL_LAYER_UNSUPPORTED)?;
         read.require("data_format", "channels_last".into())?;
         read.require("groups", 1.into())?;
         let mut conv = Conv2D::new(read.usize("filters")?, read.pair("kernel_size")?)
@@ -181,7 +172,7 @@ impl Layer for Conv2D {
             "bias_initializer".into(),
             initializer_json(&self.bias_initializer),
         );
-        insert_nulls(&mut config, &UNSUPPORTED);
+        insert_nulls(&mut config, &KERNEL_LAYER_UNSUPPORTED);
         Ok(config)
     }
 

@@ -13,6 +13,7 @@ use astrograd_autograd::Var;
 use crate::activations::{ActivationFn, Output};
 use crate::config::{
     activation_json, base_config, initializer_json, insert_nulls, Config, ConfigReader,
+    KERNEL_LAYER_UNSUPPORTED,
 };
 use crate::initializers::Initializer;
 use crate::layer::{live, Layer, LayerBase, Weight};
@@ -43,15 +44,6 @@ pub struct Dense {
     bias: Option<Var>,
 }
 
-/// Keras's options of Dense that astrograd does not have; always `null`.
-const UNSUPPORTED: [&str; 5] = [
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-];
-
 impl Dense {
     /// `Dense.from_config(config)`: the layer a config describes (see [`crate::config`]).
     ///
@@ -59,7 +51,7 @@ impl Dense {
     /// A missing or mistyped option, or one astrograd does not support.
     pub fn from_config(config: &Config) -> Result<Dense> {
         let read = ConfigReader::new("Dense", config);
-        read.require_null(&UNSUPPORTED)?;
+        read.require_null(&KERNEL_LAYER_UNSUPPORTED)?;
         let mut dense = Dense::new(read.usize("units")?)
             .activation_fn(read.activation("activation")?)
             .use_bias(read.bool_or("use_bias", true)?)
@@ -156,7 +148,7 @@ impl Layer for Dense {
             "bias_initializer".into(),
             initializer_json(&self.bias_initializer),
         );
-        insert_nulls(&mut config, &UNSUPPORTED);
+        insert_nulls(&mut config, &KERNEL_LAYER_UNSUPPORTED);
         Ok(config)
     }
 
