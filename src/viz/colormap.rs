@@ -1,6 +1,34 @@
-//! Matplotlib's colour maps, as the nine anchor colours matplotlib's own tables pass through,
+//! Matplotlib's colours: the "tab10" cycle that pandas gives its curves, the greys of its axes,
+//! and its colour maps, as the nine anchor colours matplotlib's own tables pass through,
 //! interpolated linearly between them (close to the 256-entry tables to the eye).
-use super::canvas::Rgb;
+
+/// A colour: red, green, blue, 0–255.
+pub type Rgb = [u8; 3];
+
+/// White, the background.
+pub const WHITE: Rgb = [255, 255, 255];
+/// Black.
+pub const BLACK: Rgb = [0, 0, 0];
+/// Matplotlib's dark grey for axes and text.
+pub const INK: Rgb = [38, 38, 38];
+/// Light grey for grid lines.
+pub const GRID: Rgb = [225, 225, 225];
+/// The frame of a legend.
+pub const LEGEND_EDGE: Rgb = [204, 204, 204];
+
+/// Matplotlib's "tab10" cycle, the colours pandas gives the 1st, 2nd, … column.
+pub const TAB10: [Rgb; 10] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+    [227, 119, 194],
+    [127, 127, 127],
+    [188, 189, 34],
+    [23, 190, 207],
+];
 
 /// `viridis`, matplotlib's default for `imshow`: dark purple (0) to yellow (1).
 pub const VIRIDIS: [Rgb; 9] = [

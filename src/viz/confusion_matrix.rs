@@ -4,8 +4,10 @@
 //! predicted classes along the bottom (written vertically) and true classes down the side.
 use std::path::Path;
 
-use super::canvas::{Align, Canvas, VAlign, BLACK, INK, WHITE};
-use super::colormap::{sample, wants_white_text, BLUES};
+use plotters::style::text_anchor::HPos;
+
+use super::colormap::{sample, wants_white_text, BLACK, BLUES, INK, WHITE};
+use super::figure::{fill_rect, stroke_rect, text, text_up, text_width, Figure, VAlign};
 use super::{Result, VizError};
 
 const NAME_SIZE: f32 = 13.0;
@@ -81,10 +83,10 @@ pub fn confusion_matrix(
 
     let widest_name = class_names
         .iter()
-        .map(|n| Canvas::text_width(n, NAME_SIZE))
+        .map(|n| text_width(n, NAME_SIZE))
         .fold(0.0f32, f32::max)
         .ceil() as usize;
-    let widest_count = Canvas::text_width(&largest.to_string(), COUNT_SIZE).ceil() as usize;
+    let widest_count = text_width(&largest.to_string(), COUNT_SIZE).ceil() as usize;
     let cell = (widest_count + 14).max(44);
     // Margins: left for the true-class names and "true label", bottom for the vertical
     // predicted-class names and "predicted label", top for the title.
@@ -92,93 +94,73 @@ pub fn confusion_matrix(
     let top = TITLE_SIZE as usize + 24;
     let grid = k * cell;
     let bottom = 10 + widest_name + 14 + LABEL_SIZE as usize + 14;
-    let (width, height) = (left + grid + 24, top + grid + bottom);
-    let mut canvas = Canvas::new(width, height, WHITE);
-
-    let centre_x = (left + grid / 2) as f32;
-    canvas.text(
-        (centre_x, 10.0),
-        TITLE_SIZE,
-        "Confusion matrix",
-        INK,
-        Align::Center,
-        VAlign::Top,
-    );
-    for (t, row) in counts.iter().enumerate() {
-        for (p, &count) in row.iter().enumerate() {
-            let (x, y) = (left + p * cell, top + t * cell);
-            let colour = sample(&BLUES, count as f32 / largest as f32);
-            canvas.fill_rect(
-                x as i64,
-                y as i64,
-                (x + cell) as i64,
-                (y + cell) as i64,
-                colour,
-            );
-            let ink = if wants_white_text(colour) {
-                WHITE
-            } else {
-                BLACK
-            };
-            let (cx, cy) = ((x + cell / 2) as f32, (y + cell / 2) as f32);
-            canvas.text(
-                (cx, cy),
-                COUNT_SIZE,
-                &count.to_string(),
-                ink,
-                Align::Center,
-                VAlign::Middle,
-            );
+    let mut figure = Figure::new(left + grid + 24, top + grid + bottom);
+    let (left, top, grid, cell) = (left as f32, top as f32, grid as f32, cell as f32);
+    let centre_x = left + grid / 2.0;
+    figure.draw(|area| {
+        let title_at = (centre_x, 10.0);
+        text(
+            area,
+            "Confusion matrix",
+            title_at,
+            TITLE_SIZE,
+            INK,
+            HPos::Center,
+            VAlign::Top,
+        )?;
+        for (t, row) in counts.iter().enumerate() {
+            for (p, &count) in row.iter().enumerate() {
+                let (x, y) = (left + p as f32 * cell, top + t as f32 * cell);
+                let colour = sample(&BLUES, count as f32 / largest as f32);
+                fill_rect(area, (x, y), (x + cell, y + cell), colour)?;
+                let ink = if wants_white_text(colour) {
+                    WHITE
+                } else {
+                    BLACK
+                };
+                let centre = (x + cell / 2.0, y + cell / 2.0);
+                let count = count.to_string();
+                text(
+                    area,
+                    &count,
+                    centre,
+                    COUNT_SIZE,
+                    ink,
+                    HPos::Center,
+                    VAlign::Middle,
+                )?;
+            }
         }
-    }
-    canvas.stroke_rect(
-        left as i64,
-        top as i64,
-        (left + grid) as i64 + 1,
-        (top + grid) as i64 + 1,
-        INK,
-    );
-    for (i, name) in class_names.iter().enumerate() {
-        let middle = (i * cell + cell / 2) as f32;
-        // True classes: right-aligned left of their row.
-        canvas.text(
-            (left as f32 - 8.0, top as f32 + middle),
-            NAME_SIZE,
-            name,
+        stroke_rect(
+            area,
+            (left, top),
+            (left + grid + 1.0, top + grid + 1.0),
             INK,
-            Align::End,
-            VAlign::Middle,
-        );
-        // Predicted classes: vertical, ending just under their column.
-        let name_top = (top + grid + 8) as f32;
-        canvas.text_up(
-            left as f32 + middle,
-            name_top,
-            NAME_SIZE,
-            name,
+        )?;
+        for (i, name) in class_names.iter().enumerate() {
+            let middle = i as f32 * cell + cell / 2.0;
+            // True classes: right-aligned left of their row.
+            let at = (left - 8.0, top + middle);
+            text(area, name, at, NAME_SIZE, INK, HPos::Right, VAlign::Middle)?;
+            // Predicted classes: vertical, ending just under their column.
+            let at = (left + middle, top + grid + 8.0);
+            text_up(area, name, at, NAME_SIZE, INK, HPos::Right)?;
+        }
+        let label_y = top + grid + 10.0 + widest_name as f32 + 14.0;
+        let at = (centre_x, label_y);
+        text(
+            area,
+            "predicted label",
+            at,
+            LABEL_SIZE,
             INK,
-            Align::End,
-        );
-    }
-    let label_y = (top + grid + 10 + widest_name + 14) as f32;
-    canvas.text(
-        (centre_x, label_y),
-        LABEL_SIZE,
-        "predicted label",
-        INK,
-        Align::Center,
-        VAlign::Top,
-    );
-    let label_x = 6.0 + LABEL_SIZE / 2.0;
-    canvas.text_up(
-        label_x,
-        (top + grid / 2) as f32,
-        LABEL_SIZE,
-        "true label",
-        INK,
-        Align::Center,
-    );
-    canvas.save_png(path)?;
+            HPos::Center,
+            VAlign::Top,
+        )?;
+        let at = (6.0 + LABEL_SIZE / 2.0, top + grid / 2.0);
+        text_up(area, "true label", at, LABEL_SIZE, INK, HPos::Center)
+    });
+    figure.save_png(path)?;
     Ok(counts)
 }
 

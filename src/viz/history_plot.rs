@@ -4,8 +4,8 @@
 //! dashed vertical line can mark the epoch where fine-tuning started.
 use std::path::Path;
 
-use super::canvas::{Align, Canvas, VAlign, INK, TAB10, WHITE};
-use super::plot_area::{draw_panel, Curve, PanelText, VLine, TITLE_SIZE};
+use super::colormap::TAB10;
+use super::plot_area::{draw_panels, Curve, Panel, VLine};
 use super::{Result, VizError};
 use crate::layers::training::Logs;
 use crate::layers::History;
@@ -87,46 +87,22 @@ pub fn history_plot_with(
         .unwrap_or(0);
     let markers = longest <= MAX_EPOCHS_WITH_MARKERS;
 
-    let panels = if metric.is_some() { 2 } else { 1 };
-    let header = if options.title.is_empty() {
-        0
-    } else {
-        TITLE_SIZE as usize + 20
-    };
-    let mut canvas = Canvas::new(PANEL_WIDTH * panels, PANEL_HEIGHT + header, WHITE);
-    if !options.title.is_empty() {
-        let centre = canvas.width() as f32 / 2.0;
-        canvas.text(
-            (centre, 12.0),
-            TITLE_SIZE + 2.0,
-            &options.title,
-            INK,
-            Align::Center,
-            VAlign::Top,
-        );
-    }
-    let vline = options.marker.as_ref().map(|m| VLine {
-        x: m.after_epoch as f32 + 0.5,
-        label: &m.label,
-    });
-    let keys = std::iter::once("loss".to_string()).chain(metric);
-    for (panel, key) in keys.enumerate() {
-        let curves = curves_for(runs, &key, options.validation_only, markers);
-        let text = PanelText {
-            title: &key,
+    let keys: Vec<String> = std::iter::once("loss".to_string()).chain(metric).collect();
+    let panels: Vec<Panel> = keys
+        .iter()
+        .map(|key| Panel {
+            curves: curves_for(runs, key, options.validation_only, markers),
+            title: key,
             x_label: "epoch",
             y_label: "",
-        };
-        let x0 = (panel * PANEL_WIDTH) as f32;
-        let area = (
-            x0,
-            header as f32,
-            x0 + PANEL_WIDTH as f32,
-            (header + PANEL_HEIGHT) as f32,
-        );
-        draw_panel(&mut canvas, area, &text, &curves, true, vline.as_ref());
-    }
-    canvas.save_png(path)
+            integer_x: true,
+            vline: options.marker.as_ref().map(|m| VLine {
+                x: m.after_epoch as f32 + 0.5,
+                label: &m.label,
+            }),
+        })
+        .collect();
+    draw_panels(&panels, &options.title, (PANEL_WIDTH, PANEL_HEIGHT)).save_png(path)
 }
 
 /// `" (run \"adam\")"` for error messages, nothing for an unnamed run.
@@ -230,6 +206,7 @@ fn epoch_number(history: &History, e: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::viz::plot_area::TITLE_SIZE;
     use crate::viz::testing::{decode, distinct_colours, missing_dir_path, output_dir};
 
     /// A history as `fit` would record it, with made-up but plausible curves.

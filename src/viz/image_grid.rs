@@ -5,8 +5,10 @@
 //! shows them), so that a 28×28 Fashion-MNIST image is drawn 112×112 and stays sharp.
 use std::path::Path;
 
-use super::canvas::{Align, Canvas, Rgb, VAlign, INK, WHITE};
-use super::colormap::{grey, min_max_normalize};
+use plotters::style::text_anchor::HPos;
+
+use super::colormap::{grey, min_max_normalize, Rgb, INK};
+use super::figure::{fill_rect, text, text_width, Area, Drawn, Figure, VAlign};
 use super::{expect_rank, Result, VizError};
 use crate::Tensor;
 
@@ -198,14 +200,14 @@ pub(crate) struct Tile {
 /// Lays `tiles` out `cols` to a row, each enlarged by the same whole factor to about
 /// [`TARGET_TILE`] pixels, with its caption under it and `title` above all; all tiles have the
 /// size of the first.
-pub(crate) fn tile_grid(tiles: &[Tile], cols: usize, title: &str) -> Canvas {
+pub(crate) fn tile_grid(tiles: &[Tile], cols: usize, title: &str) -> Figure {
     let (rows_px, cols_px) = tiles.first().map_or((1, 1), |t| (t.rows, t.cols));
     let scale = TARGET_TILE.div_ceil(rows_px.max(cols_px)).max(1);
     let (tile_h, tile_w) = (rows_px * scale, cols_px * scale);
     let has_captions = tiles.iter().any(|t| !t.caption.is_empty());
     let widest_caption = tiles
         .iter()
-        .map(|t| Canvas::text_width(&t.caption, CAPTION_SIZE).ceil() as usize)
+        .map(|t| text_width(&t.caption, CAPTION_SIZE).ceil() as usize)
         .max()
         .unwrap_or(0);
     let cell_w = tile_w.max(widest_caption + 6);
@@ -220,37 +222,47 @@ pub(crate) fn tile_grid(tiles: &[Tile], cols: usize, title: &str) -> Canvas {
     let title_h = if title.is_empty() { 0 } else { 36 };
     let width = GAP + cols * (cell_w + GAP);
     let height = title_h + GAP + rows * (cell_h + GAP);
-    let mut canvas = Canvas::new(width, height, WHITE);
-    if !title.is_empty() {
-        canvas.text(
-            (width as f32 / 2.0, 12.0),
-            16.0,
-            title,
-            INK,
-            Align::Center,
-            VAlign::Top,
-        );
-    }
-    for (i, tile) in tiles.iter().enumerate() {
-        let (r, c) = (i / cols, i % cols);
-        let cell_x = GAP + c * (cell_w + GAP);
-        let cell_y = title_h + GAP + r * (cell_h + GAP);
-        let x = (cell_x + (cell_w - tile_w) / 2) as i64;
-        canvas.blit_scaled(x, cell_y as i64, &tile.pixels, tile.rows, tile.cols, scale);
-        if !tile.caption.is_empty() {
-            let centre = (cell_x + cell_w / 2) as f32;
-            let y = (cell_y + tile_h + 6) as f32;
-            canvas.text(
-                (centre, y),
-                CAPTION_SIZE,
-                &tile.caption,
-                INK,
-                Align::Center,
-                VAlign::Top,
-            );
+    let mut figure = Figure::new(width, height);
+    figure.draw(|area| {
+        if !title.is_empty() {
+            let centre = (width as f32 / 2.0, 12.0);
+            text(area, title, centre, 16.0, INK, HPos::Center, VAlign::Top)?;
+        }
+        for (i, tile) in tiles.iter().enumerate() {
+            let (r, c) = (i / cols, i % cols);
+            let cell_x = GAP + c * (cell_w + GAP);
+            let cell_y = title_h + GAP + r * (cell_h + GAP);
+            let x = cell_x + (cell_w - tile_w) / 2;
+            draw_pixels(area, tile, (x, cell_y), scale)?;
+            if !tile.caption.is_empty() {
+                let at = ((cell_x + cell_w / 2) as f32, (cell_y + tile_h + 6) as f32);
+                text(
+                    area,
+                    &tile.caption,
+                    at,
+                    CAPTION_SIZE,
+                    INK,
+                    HPos::Center,
+                    VAlign::Top,
+                )?;
+            }
+        }
+        Ok(())
+    });
+    figure
+}
+
+/// Draws the pixels of `tile` with its top-left corner at `(x, y)`, each as a `scale × scale`
+/// square (nearest-neighbour enlargement, so that a 28×28 image stays sharp).
+fn draw_pixels(area: &Area, tile: &Tile, (x, y): (usize, usize), scale: usize) -> Drawn {
+    for r in 0..tile.rows {
+        for c in 0..tile.cols {
+            let (px, py) = ((x + c * scale) as f32, (y + r * scale) as f32);
+            let far = (px + scale as f32, py + scale as f32);
+            fill_rect(area, (px, py), far, tile.pixels[r * tile.cols + c])?;
         }
     }
-    canvas
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! ReLU, ELU, SELU on [−5, 5]), or any other `y = f(x)`.
 use std::path::Path;
 
-use super::canvas::{Canvas, TAB10, WHITE};
-use super::plot_area::{draw_panel, Curve, PanelText};
+use super::colormap::TAB10;
+use super::plot_area::{draw_panels, Curve, Panel};
 use super::{Result, VizError};
 
 /// One curve: `y[i]` against `x[i]`, named in the legend by `label`.
@@ -37,7 +37,8 @@ pub struct LinePlotOptions {
     pub x_label: String,
     /// The y axis's label.
     pub y_label: String,
-    /// The picture's width in pixels.
+    /// The plot's width in pixels (a legend that finds no free place inside the axes goes to
+    /// the right of the plot, and widens the picture by its own width).
     pub width: usize,
     /// The picture's height in pixels.
     pub height: usize,
@@ -108,15 +109,15 @@ pub fn line_plot(lines: &[Line], options: &LinePlotOptions, path: &Path) -> Resu
             markers: false,
         })
         .collect();
-    let mut canvas = Canvas::new(options.width, options.height, WHITE);
-    let text = PanelText {
+    let panel = Panel {
         title: &options.title,
         x_label: &options.x_label,
         y_label: &options.y_label,
+        curves,
+        integer_x: false,
+        vline: None,
     };
-    let area = (0.0, 0.0, options.width as f32, options.height as f32);
-    draw_panel(&mut canvas, area, &text, &curves, false, None);
-    canvas.save_png(path)
+    draw_panels(&[panel], "", (options.width, options.height)).save_png(path)
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! # Pictures: the course's plots and image grids, saved as PNG
 //!
 //! The course shows its results with matplotlib; these functions draw the same pictures into
-//! PNG files, with no system library (the text is set in DejaVu Sans, bundled in `assets/fonts`):
+//! PNG files with [plotters](https://docs.rs/plotters), and no system library (the text is set
+//! in DejaVu Sans, bundled in `assets/fonts`). What is astrograd's own is which picture to
+//! draw, its colours (matplotlib's) and its layout, including where a legend goes so that it
+//! hides no data:
 //!
 //! | function | the course's picture |
 //! |---|---|
@@ -31,13 +34,14 @@
 //! ```
 use std::path::{Path, PathBuf};
 
-pub mod canvas;
 pub mod colormap;
 pub mod confusion_matrix;
 pub mod feature_maps;
+mod figure;
 pub mod history_plot;
 pub mod image_grid;
 pub mod kernels;
+mod legend;
 pub mod line_plot;
 pub mod pixel_values;
 mod plot_area;

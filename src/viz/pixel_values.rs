@@ -3,8 +3,10 @@
 //! and in black on light ones.
 use std::path::Path;
 
-use super::canvas::{Align, Canvas, VAlign, BLACK, WHITE};
-use super::colormap::wants_white_text;
+use plotters::style::text_anchor::HPos;
+
+use super::colormap::{wants_white_text, BLACK, WHITE};
+use super::figure::{fill_rect, text, text_width, Figure, VAlign};
 use super::image_grid::{to_colours, PixelRange};
 use super::{Result, VizError};
 use crate::Tensor;
@@ -51,34 +53,41 @@ pub fn pixel_values(image: &Tensor, path: &Path) -> Result<()> {
         .collect();
     let widest = texts
         .iter()
-        .map(|t| Canvas::text_width(t, VALUE_SIZE))
+        .map(|t| text_width(t, VALUE_SIZE))
         .fold(0.0f32, f32::max);
     let cell = (widest.ceil() as usize + 6).max(20);
     let colours = to_colours(values, 1, PixelRange::Auto.resolve(values));
     let margin = 10;
-    let mut canvas = Canvas::new(2 * margin + w * cell, 2 * margin + h * cell, WHITE);
-    for y in 0..h {
-        for x in 0..w {
-            let colour = colours[y * w + x];
-            let (x0, y0) = ((margin + x * cell) as i64, (margin + y * cell) as i64);
-            canvas.fill_rect(x0, y0, x0 + cell as i64, y0 + cell as i64, colour);
-            let ink = if wants_white_text(colour) {
-                WHITE
-            } else {
-                BLACK
-            };
-            let (cx, cy) = (x0 as f32 + cell as f32 / 2.0, y0 as f32 + cell as f32 / 2.0);
-            canvas.text(
-                (cx, cy),
-                VALUE_SIZE,
-                &texts[y * w + x],
-                ink,
-                Align::Center,
-                VAlign::Middle,
-            );
+    let mut figure = Figure::new(2 * margin + w * cell, 2 * margin + h * cell);
+    figure.draw(|area| {
+        for y in 0..h {
+            for x in 0..w {
+                let colour = colours[y * w + x];
+                let x0 = (margin + x * cell) as f32;
+                let y0 = (margin + y * cell) as f32;
+                let size = cell as f32;
+                fill_rect(area, (x0, y0), (x0 + size, y0 + size), colour)?;
+                let ink = if wants_white_text(colour) {
+                    WHITE
+                } else {
+                    BLACK
+                };
+                let centre = (x0 + size / 2.0, y0 + size / 2.0);
+                let value = &texts[y * w + x];
+                text(
+                    area,
+                    value,
+                    centre,
+                    VALUE_SIZE,
+                    ink,
+                    HPos::Center,
+                    VAlign::Middle,
+                )?;
+            }
         }
-    }
-    canvas.save_png(path)
+        Ok(())
+    });
+    figure.save_png(path)
 }
 
 #[cfg(test)]

@@ -1,13 +1,25 @@
-//! One panel of a line plot, drawn as matplotlib draws it: a frame, "nice" ticks with their
-//! labels, light grid lines, the curves, an optional vertical marker line and a legend in the
-//! corner where it hides the fewest points. [`history_plot`](super::history_plot) and
+//! Panels of line plots, drawn with plotters as matplotlib draws them: a frame, "nice" ticks
+//! with their labels, light grid lines, the curves, an optional vertical marker line, and a
+//! legend where it hides no data (see [`legend`](super::legend)). Several panels sit side by
+//! side under one title. [`history_plot`](super::history_plot) and
 //! [`line_plot`](super::line_plot) are built from it.
-use super::canvas::{Align, Canvas, Rgb, VAlign, GRID, INK};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::HPos;
 
-/// Font sizes, in pixels per em.
+use super::colormap::{Rgb, GRID, INK};
+use super::figure::{
+    centring_offset, color, font, px, px2, snap, text, text_width, Area, Drawn, Figure, VAlign,
+};
+use super::legend::{self, Entry, Rect};
+
+/// Font sizes, in pixels.
 pub(crate) const TITLE_SIZE: f32 = 16.0;
 pub(crate) const LABEL_SIZE: f32 = 14.0;
 pub(crate) const TICK_SIZE: f32 = 12.0;
+/// The room between the panels and a legend beside them, and after it.
+const LEGEND_GAP: f32 = 12.0;
 
 /// One curve of a panel.
 pub(crate) struct Curve {
@@ -22,244 +34,308 @@ pub(crate) struct Curve {
     pub markers: bool,
 }
 
-/// What a panel shows besides its curves.
-pub(crate) struct PanelText<'a> {
-    pub title: &'a str,
-    pub x_label: &'a str,
-    pub y_label: &'a str,
-}
-
 /// A vertical line across the panel at data `x`, with a legend entry.
 pub(crate) struct VLine<'a> {
     pub x: f32,
     pub label: &'a str,
 }
 
-/// Draws a panel inside the pixel rectangle `[x0, x1) × [y0, y1)` (margins included).
-pub(crate) fn draw_panel(
-    canvas: &mut Canvas,
-    (x0, y0, x1, y1): (f32, f32, f32, f32),
-    text: &PanelText,
-    curves: &[Curve],
-    integer_x: bool,
-    vline: Option<&VLine>,
-) {
-    let all = || curves.iter().flat_map(|c| c.points.iter().copied());
-    let finite = |v: &f32| v.is_finite();
-    let mut x_values: Vec<f32> = all().map(|p| p.0).filter(finite).collect();
-    if let Some(vline) = vline {
-        x_values.push(vline.x);
-    }
-    let y_values: Vec<f32> = all().map(|p| p.1).filter(finite).collect();
-    let (x_lo, x_hi) = padded_range(&x_values);
-    let (y_lo, y_hi) = padded_range(&y_values);
-    // Epochs get a tick each up to about ten of them.
-    let x_ticks = nice_ticks(x_lo, x_hi, if integer_x { 10 } else { 7 }, integer_x);
-    let y_ticks = nice_ticks(y_lo, y_hi, 6, false);
-    let y_tick_labels: Vec<String> = y_ticks.ticks.iter().map(|&v| y_ticks.label(v)).collect();
-    let widest = y_tick_labels
-        .iter()
-        .map(|l| Canvas::text_width(l, TICK_SIZE))
-        .fold(0.0f32, f32::max);
+/// One pair of axes and what it shows.
+pub(crate) struct Panel<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub curves: Vec<Curve>,
+    /// Ticks at whole numbers only (epochs).
+    pub integer_x: bool,
+    pub vline: Option<VLine<'a>>,
+}
 
-    // The plotting area, inside the margins for title, tick labels and axis labels.
-    let left = x0
-        + widest
-        + 14.0
-        + if text.y_label.is_empty() {
-            0.0
-        } else {
-            LABEL_SIZE + 10.0
-        };
-    let right = x1 - 14.0;
-    let top = y0
-        + if text.title.is_empty() {
-            12.0
-        } else {
-            TITLE_SIZE + 18.0
-        };
-    let bottom = y1
-        - (TICK_SIZE + 12.0)
-        - if text.x_label.is_empty() {
-            6.0
-        } else {
-            LABEL_SIZE + 12.0
-        };
-    let px = |x: f32| left + (x - x_lo) / (x_hi - x_lo) * (right - left);
-    let py = |y: f32| bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top);
-
-    // Grid, ticks and their labels.
-    for (&v, label) in y_ticks.ticks.iter().zip(&y_tick_labels) {
-        let y = py(v);
-        canvas.polyline(&[(left, y), (right, y)], 1.0, GRID, None);
-        canvas.polyline(&[(left - 5.0, y), (left, y)], 1.0, INK, None);
-        canvas.text(
-            (left - 8.0, y),
-            TICK_SIZE,
-            label,
-            INK,
-            Align::End,
-            VAlign::Middle,
-        );
-    }
-    for &v in &x_ticks.ticks {
-        let x = px(v);
-        canvas.polyline(&[(x, top), (x, bottom)], 1.0, GRID, None);
-        canvas.polyline(&[(x, bottom), (x, bottom + 5.0)], 1.0, INK, None);
-        canvas.text(
-            (x, bottom + 8.0),
-            TICK_SIZE,
-            &x_ticks.label(v),
-            INK,
-            Align::Center,
-            VAlign::Top,
-        );
-    }
-    canvas.stroke_rect(
-        left.round() as i64,
-        top.round() as i64,
-        right.round() as i64 + 1,
-        bottom.round() as i64 + 1,
-        INK,
-    );
-
-    // Labels.
-    if !text.title.is_empty() {
-        canvas.text(
-            ((left + right) / 2.0, y0 + 10.0),
-            TITLE_SIZE,
-            text.title,
-            INK,
-            Align::Center,
-            VAlign::Top,
-        );
-    }
-    if !text.x_label.is_empty() {
-        let y = bottom + 8.0 + TICK_SIZE + 12.0;
-        canvas.text(
-            ((left + right) / 2.0, y),
-            LABEL_SIZE,
-            text.x_label,
-            INK,
-            Align::Center,
-            VAlign::Top,
-        );
-    }
-    if !text.y_label.is_empty() {
-        canvas.text_up(
-            x0 + 4.0 + LABEL_SIZE / 2.0,
-            (top + bottom) / 2.0,
-            LABEL_SIZE,
-            text.y_label,
-            INK,
-            Align::Center,
-        );
-    }
-
-    // The marker line, then the curves over it.
-    let mut legend: Vec<LegendEntry> = Vec::new();
-    if let Some(vline) = vline {
-        let x = px(vline.x);
-        canvas.polyline(&[(x, top), (x, bottom)], 1.5, INK, Some((6.0, 4.0)));
-        if !vline.label.is_empty() {
-            legend.push(LegendEntry {
-                label: vline.label,
+impl Panel<'_> {
+    /// Its legend: the marker line's entry, then each labelled curve's.
+    fn legend(&self) -> Vec<Entry> {
+        let vline = self
+            .vline
+            .iter()
+            .filter(|v| !v.label.is_empty())
+            .map(|v| Entry {
+                label: v.label.to_string(),
                 color: INK,
                 dashed: true,
             });
-        }
+        let curves = self
+            .curves
+            .iter()
+            .filter(|c| !c.label.is_empty())
+            .map(|c| Entry {
+                label: c.label.clone(),
+                color: c.color,
+                dashed: c.dashed,
+            });
+        vline.chain(curves).collect()
     }
-    for curve in curves {
-        let points: Vec<(f32, f32)> = curve.points.iter().map(|&(x, y)| (px(x), py(y))).collect();
-        let dash = curve.dashed.then_some((7.0, 4.0));
-        canvas.polyline(&points, 2.0, curve.color, dash);
-        if curve.markers {
-            for &(x, y) in &points {
-                canvas.dot(x, y, 3.0, curve.color);
+}
+
+/// Where a panel's pieces go, in pixels of the picture.
+struct Layout {
+    /// The panel's share of the picture, margins included.
+    bounds: Rect,
+    /// The axes: the frame the data is drawn in.
+    axes: Rect,
+    x: Axis,
+    y: Axis,
+}
+
+impl Layout {
+    /// Lays `panel` out in `bounds`: margins for its title, tick labels and axis labels, data
+    /// ranges with matplotlib's 5 % margins.
+    fn new(panel: &Panel, bounds: Rect) -> Layout {
+        let all = || panel.curves.iter().flat_map(|c| c.points.iter().copied());
+        let finite = |v: &f32| v.is_finite();
+        let mut x_values: Vec<f32> = all().map(|p| p.0).filter(finite).collect();
+        x_values.extend(panel.vline.as_ref().map(|v| v.x));
+        let y_values: Vec<f32> = all().map(|p| p.1).filter(finite).collect();
+        // Epochs get a tick each up to about ten of them.
+        let x_target = if panel.integer_x { 10 } else { 7 };
+        let x = nice_ticks(padded_range(&x_values), x_target, panel.integer_x);
+        let y = nice_ticks(padded_range(&y_values), 6, false);
+        let widest_y_tick = y
+            .ticks
+            .iter()
+            .map(|&v| text_width(&y.label(v), TICK_SIZE))
+            .fold(0.0f32, f32::max);
+        let has = |label: &str| !label.is_empty();
+        // Tick marks are 5 pixels long and their labels 5 further (plotters' rule).
+        let left = 6.0
+            + widest_y_tick
+            + 16.0
+            + if has(panel.y_label) {
+                LABEL_SIZE + 6.0
+            } else {
+                0.0
+            };
+        let below = 10.0
+            + TICK_SIZE
+            + 8.0
+            + if has(panel.x_label) {
+                LABEL_SIZE + 8.0
+            } else {
+                0.0
+            };
+        let above = if has(panel.title) {
+            TITLE_SIZE + 18.0
+        } else {
+            12.0
+        };
+        let axes = Rect {
+            left: (bounds.left + left).round(),
+            top: (bounds.top + above).round(),
+            right: (bounds.right - 14.0).round(),
+            bottom: (bounds.bottom - below).round(),
+        };
+        Layout { bounds, axes, x, y }
+    }
+
+    /// The pixel of the data point `(x, y)`.
+    fn pixel(&self, (x, y): (f32, f32)) -> (f32, f32) {
+        let (axes, x_axis, y_axis) = (self.axes, &self.x, &self.y);
+        (
+            axes.left + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * (axes.right - axes.left),
+            axes.bottom - (y - y_axis.lo) / (y_axis.hi - y_axis.lo) * (axes.bottom - axes.top),
+        )
+    }
+
+    /// The pixels the data of `panel` covers, for the legend to avoid.
+    fn covered(&self, panel: &Panel) -> Vec<(f32, f32)> {
+        let mut covered = Vec::new();
+        for curve in &panel.curves {
+            let pixels: Vec<(f32, f32)> = curve.points.iter().map(|&p| self.pixel(p)).collect();
+            covered.extend(legend::trace(&pixels));
+        }
+        if let Some(vline) = &panel.vline {
+            let (x, _) = self.pixel((vline.x, 0.0));
+            covered.extend(legend::trace(&[(x, self.axes.top), (x, self.axes.bottom)]));
+        }
+        covered
+    }
+}
+
+/// Draws `panels` side by side, each `panel_width × panel_height` pixels, below `title` (none
+/// when empty). Each panel's legend goes where it hides no data; when one panel has no such
+/// place, all the legends become one, to the right of the panels, which widens the picture.
+pub(crate) fn draw_panels(
+    panels: &[Panel],
+    title: &str,
+    (panel_width, panel_height): (usize, usize),
+) -> Figure {
+    let header = if title.is_empty() {
+        0
+    } else {
+        TITLE_SIZE as usize + 20
+    };
+    let layouts: Vec<Layout> = panels
+        .iter()
+        .enumerate()
+        .map(|(i, panel)| {
+            let bounds = Rect {
+                left: (i * panel_width) as f32,
+                top: header as f32,
+                right: ((i + 1) * panel_width) as f32,
+                bottom: (header + panel_height) as f32,
+            };
+            Layout::new(panel, bounds)
+        })
+        .collect();
+    let legends: Vec<Vec<Entry>> = panels.iter().map(Panel::legend).collect();
+    // places[i]: where panel i's legend goes inside its axes (None: nowhere free).
+    let places: Vec<Option<(f32, f32)>> = panels
+        .iter()
+        .zip(&layouts)
+        .zip(&legends)
+        .map(|((panel, layout), entries)| {
+            legend::best_place(layout.axes, legend::size(entries), &layout.covered(panel))
+        })
+        .collect();
+    let inside = legends
+        .iter()
+        .zip(&places)
+        .all(|(entries, place)| entries.is_empty() || place.is_some());
+    let beside = legend::merged(&legends);
+    let panels_width = panel_width * panels.len();
+    let column = if inside || beside.is_empty() {
+        0
+    } else {
+        (legend::size(&beside).0 + LEGEND_GAP).ceil() as usize
+    };
+    let mut figure = Figure::new(panels_width + column, header + panel_height);
+    figure.draw(|area| {
+        if !title.is_empty() {
+            let centre = (panels_width as f32 / 2.0, 12.0);
+            text(
+                area,
+                title,
+                centre,
+                TITLE_SIZE + 2.0,
+                INK,
+                HPos::Center,
+                VAlign::Top,
+            )?;
+        }
+        for ((panel, layout), (entries, place)) in
+            panels.iter().zip(&layouts).zip(legends.iter().zip(&places))
+        {
+            draw_panel(area, panel, layout)?;
+            if let (true, Some(place)) = (inside, place) {
+                legend::draw(area, entries, *place)?;
             }
         }
-        if !curve.label.is_empty() {
-            legend.push(LegendEntry {
-                label: &curve.label,
-                color: curve.color,
-                dashed: curve.dashed,
-            });
+        if column > 0 {
+            let top_left = (panels_width as f32, layouts[0].axes.top);
+            legend::draw(area, &beside, top_left)?;
+        }
+        Ok(())
+    });
+    figure
+}
+
+/// Draws one panel: plotters' mesh (grid, frame, ticks, their labels, axis labels), then the
+/// marker line and the curves.
+fn draw_panel(area: &Area, panel: &Panel, layout: &Layout) -> Drawn {
+    let (bounds, axes) = (layout.bounds, layout.axes);
+    let size = px2((bounds.right - bounds.left, bounds.bottom - bounds.top));
+    let panel_area = area.clone().shrink(
+        px2((bounds.left, bounds.top)),
+        (size.0 as u32, size.1 as u32),
+    );
+    let (y_lo, y_hi) = (layout.y.lo, layout.y.hi);
+    // The margins put the axes that plotters draws (one drawing pixel outside its plotting
+    // area) on the middle drawing pixel of the frame's picture pixels, so that they are sharp.
+    let inset = |length: f32, shift: i32| (px(length) + shift) as u32;
+    let mut chart = ChartBuilder::on(&panel_area)
+        .margin_top(inset(axes.top - bounds.top, 1))
+        .margin_right(inset(bounds.right - axes.right, -2))
+        .margin_left(px(6.0))
+        .y_label_area_size(inset(axes.left - bounds.left - 6.0, 2))
+        .x_label_area_size(inset(bounds.bottom - axes.bottom, -1))
+        .build_cartesian_2d(layout.x.clone(), layout.y.clone())?;
+    let x_label = |v: &f32| layout.x.label(*v);
+    let y_label = |v: &f32| layout.y.label(*v);
+    let ink = color(INK);
+    let thin = px(1.0) as u32;
+    let mut mesh = chart.configure_mesh();
+    mesh.bold_line_style(color(GRID).stroke_width(thin))
+        .axis_style(ink.stroke_width(thin))
+        .set_all_tick_mark_size(px(5.0))
+        .label_style(font(TICK_SIZE).color(&ink))
+        .y_label_offset(centring_offset(TICK_SIZE))
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&y_label)
+        .axis_desc_style(font(LABEL_SIZE).color(&ink));
+    if !panel.x_label.is_empty() {
+        mesh.x_desc(panel.x_label);
+    }
+    if !panel.y_label.is_empty() {
+        mesh.y_desc(panel.y_label);
+    }
+    mesh.draw()?;
+    // The mesh draws the left and bottom sides of the frame; matplotlib closes it.
+    let (left, top) = (px(axes.left) + 1, px(axes.top) + 1);
+    let (right, bottom) = (px(axes.right) + 1, px(axes.bottom) + 1);
+    let frame = vec![(left, bottom), (left, top), (right, top), (right, bottom)];
+    area.draw(&PathElement::new(frame, ink.stroke_width(thin)))?;
+    if !panel.title.is_empty() {
+        let centre = ((axes.left + axes.right) / 2.0, bounds.top + 10.0);
+        text(
+            area,
+            panel.title,
+            centre,
+            TITLE_SIZE,
+            INK,
+            HPos::Center,
+            VAlign::Top,
+        )?;
+    }
+
+    // The marker line, then the curves over it.
+    if let Some(vline) = &panel.vline {
+        let line = vec![(vline.x, y_lo), (vline.x, y_hi)];
+        let style = ink.stroke_width(px(1.5) as u32);
+        chart.draw_series(std::iter::once(DashedPathElement::new(
+            line,
+            px(6.0),
+            px(4.0),
+            style,
+        )))?;
+    }
+    for curve in &panel.curves {
+        let style = color(curve.color).stroke_width(px(2.0) as u32);
+        for run in finite_runs(&curve.points) {
+            if curve.dashed {
+                chart.draw_series(std::iter::once(DashedPathElement::new(
+                    run,
+                    px(7.0),
+                    px(4.0),
+                    style,
+                )))?;
+            } else {
+                chart.draw_series(std::iter::once(PathElement::new(run, style)))?;
+            }
+        }
+        if curve.markers {
+            let dots = finite_runs(&curve.points).into_iter().flatten();
+            chart.draw_series(dots.map(|p| Circle::new(p, px(3.0), style.filled())))?;
         }
     }
-
-    let pixel_points: Vec<(f32, f32)> = all().map(|(x, y)| (px(x), py(y))).collect();
-    draw_legend(canvas, (left, top, right, bottom), &legend, &pixel_points);
+    Ok(())
 }
 
-struct LegendEntry<'a> {
-    label: &'a str,
-    color: Rgb,
-    dashed: bool,
-}
-
-/// The legend, in whichever corner of the plotting area covers the fewest curve points
-/// (matplotlib's `loc="best"`, simplified to the four corners).
-fn draw_legend(
-    canvas: &mut Canvas,
-    (left, top, right, bottom): (f32, f32, f32, f32),
-    entries: &[LegendEntry],
-    points: &[(f32, f32)],
-) {
-    if entries.is_empty() {
-        return;
-    }
-    const ROW: f32 = 20.0;
-    const SAMPLE: f32 = 26.0;
-    let text_width = entries
-        .iter()
-        .map(|e| Canvas::text_width(e.label, TICK_SIZE))
-        .fold(0.0f32, f32::max);
-    let width = 10.0 + SAMPLE + 8.0 + text_width + 10.0;
-    let height = 8.0 + ROW * entries.len() as f32 + 4.0;
-    let corners = [
-        (right - 8.0 - width, top + 8.0),
-        (left + 8.0, top + 8.0),
-        (right - 8.0 - width, bottom - 8.0 - height),
-        (left + 8.0, bottom - 8.0 - height),
-    ];
-    let covered = |&(x, y): &(f32, f32)| {
-        points
-            .iter()
-            .filter(|p| {
-                p.0 >= x - 4.0
-                    && p.0 <= x + width + 4.0
-                    && p.1 >= y - 4.0
-                    && p.1 <= y + height + 4.0
-            })
-            .count()
-    };
-    let (bx, by) = corners
-        .iter()
-        .copied()
-        .min_by_key(covered)
-        .expect("four corners");
-    let (bx0, by0) = (bx.round() as i64, by.round() as i64);
-    let (bx1, by1) = (bx0 + width.round() as i64, by0 + height.round() as i64);
-    canvas.fill_rect(bx0, by0, bx1, by1, [255, 255, 255]);
-    canvas.stroke_rect(bx0, by0, bx1, by1, [204, 204, 204]);
-    for (i, entry) in entries.iter().enumerate() {
-        let y = by + 8.0 + ROW * (i as f32 + 0.5);
-        let dash = entry.dashed.then_some((7.0, 4.0));
-        canvas.polyline(
-            &[(bx + 10.0, y), (bx + 10.0 + SAMPLE, y)],
-            2.0,
-            entry.color,
-            dash,
-        );
-        canvas.text(
-            (bx + 10.0 + SAMPLE + 8.0, y),
-            TICK_SIZE,
-            entry.label,
-            INK,
-            Align::Start,
-            VAlign::Middle,
-        );
-    }
+/// The stretches of `points` between non-finite ones (a NaN loss leaves a gap in the line).
+fn finite_runs(points: &[(f32, f32)]) -> Vec<Vec<(f32, f32)>> {
+    points
+        .split(|p| !(p.0.is_finite() && p.1.is_finite()))
+        .filter(|run| !run.is_empty())
+        .map(<[(f32, f32)]>::to_vec)
+        .collect()
 }
 
 /// The range of `values` widened by 5 % on each side (matplotlib's default margins); a
@@ -277,13 +353,47 @@ fn padded_range(values: &[f32]) -> (f32, f32) {
     (lo - pad, hi + pad)
 }
 
-/// Tick positions at a "nice" step (1, 2, 2.5 or 5 × 10ᵏ) inside `[lo, hi]`.
-struct Ticks {
+/// One axis of a panel: the data range `[lo, hi]` it shows, and tick positions at a "nice"
+/// step (1, 2, 2.5 or 5 × 10ᵏ) inside it. Plotters maps values to pixels with it, and draws the
+/// grid lines and tick labels at its ticks.
+#[derive(Clone, Debug)]
+struct Axis {
+    lo: f32,
+    hi: f32,
     ticks: Vec<f32>,
     step: f32,
 }
 
-impl Ticks {
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f32;
+
+    fn map(&self, value: &f32, (start, end): (i32, i32)) -> i32 {
+        let t = (value - self.lo) / (self.hi - self.lo);
+        let pixel = start + (t * (end - start) as f32).round() as i32;
+        // Grid lines and tick marks fall on whole pixels, as matplotlib snaps them: sharp.
+        if self.ticks.contains(value) {
+            snap(pixel)
+        } else {
+            pixel
+        }
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f32> {
+        // Matplotlib draws no minor grid lines.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f32> {
+        self.lo..self.hi
+    }
+}
+
+impl Axis {
     /// The label of tick `v`: as many decimals as the step needs (`0.25` → 2, `5` → 0).
     fn label(&self, v: f32) -> String {
         let mut decimals = 0usize;
@@ -305,7 +415,7 @@ impl Ticks {
 }
 
 /// At most about `target` ticks between `lo` and `hi`; with `integer`, a step of at least 1.
-fn nice_ticks(lo: f32, hi: f32, target: usize, integer: bool) -> Ticks {
+fn nice_ticks((lo, hi): (f32, f32), target: usize, integer: bool) -> Axis {
     let raw = (hi - lo) / target.max(2) as f32;
     let magnitude = 10f32.powf(raw.log10().floor());
     let mut step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -319,7 +429,12 @@ fn nice_ticks(lo: f32, hi: f32, target: usize, integer: bool) -> Ticks {
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     let ticks = (first..=last).map(|k| k as f32 * step).collect();
-    Ticks { ticks, step }
+    Axis {
+        lo,
+        hi,
+        ticks,
+        step,
+    }
 }
 
 #[cfg(test)]
@@ -328,13 +443,13 @@ mod tests {
 
     #[test]
     fn nice_ticks_use_round_steps_inside_the_range() {
-        let ticks = nice_ticks(0.27, 0.93, 6, false);
+        let ticks = nice_ticks((0.27, 0.93), 6, false);
         assert!((ticks.step - 0.2).abs() < 1e-6, "{}", ticks.step);
         assert_eq!(ticks.ticks.len(), 3);
         assert!((ticks.ticks[0] - 0.4).abs() < 1e-6);
         assert_eq!(ticks.label(ticks.ticks[0]), "0.4");
         assert_eq!(ticks.label(-2.0), "\u{2212}2.0");
-        let epochs = nice_ticks(0.6, 7.4, 7, true);
+        let epochs = nice_ticks((0.6, 7.4), 7, true);
         assert_eq!(epochs.step, 1.0);
         assert_eq!(epochs.ticks, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
         assert_eq!(epochs.label(3.0), "3");
@@ -342,12 +457,20 @@ mod tests {
 
     #[test]
     fn quarter_steps_get_two_decimals_and_zero_has_no_sign() {
-        let ticks = Ticks {
+        let ticks = Axis {
+            lo: 0.0,
+            hi: 1.0,
             ticks: vec![],
             step: 0.25,
         };
         assert_eq!(ticks.label(0.75), "0.75");
         assert_eq!(ticks.label(-0.0), "0.00");
+    }
+
+    #[test]
+    fn nan_points_break_the_line_into_runs() {
+        let runs = finite_runs(&[(1.0, 1.0), (2.0, f32::NAN), (3.0, 3.0), (4.0, 4.0)]);
+        assert_eq!(runs, vec![vec![(1.0, 1.0)], vec![(3.0, 3.0), (4.0, 4.0)]]);
     }
 
     #[test]
