@@ -104,29 +104,12 @@ impl Layout {
             .iter()
             .map(|&v| text_width(&y.label(v), TICK_SIZE))
             .fold(0.0f32, f32::max);
-        let has = |label: &str| !label.is_empty();
-        // Tick marks are 5 pixels long and their labels 5 further (plotters' rule).
-        let left = 6.0
-            + widest_y_tick
-            + 16.0
-            + if has(panel.y_label) {
-                LABEL_SIZE + 6.0
-            } else {
-                0.0
-            };
-        let below = 10.0
-            + TICK_SIZE
-            + 8.0
-            + if has(panel.x_label) {
-                LABEL_SIZE + 8.0
-            } else {
-                0.0
-            };
-        let above = if has(panel.title) {
-            TITLE_SIZE + 18.0
-        } else {
-            12.0
-        };
+        // Room for a label only where there is one.
+        let room = |label: &str, room: f32| if label.is_empty() { 0.0 } else { room };
+        // Tick marks are 5 pixels long, and plotters starts their labels 10 pixels out.
+        let left = 6.0 + widest_y_tick + 16.0 + room(panel.y_label, LABEL_SIZE + 6.0);
+        let below = 10.0 + TICK_SIZE + 8.0 + room(panel.x_label, LABEL_SIZE + 8.0);
+        let above = 12.0 + room(panel.title, TITLE_SIZE + 6.0);
         let axes = Rect {
             left: (bounds.left + left).round(),
             top: (bounds.top + above).round(),
