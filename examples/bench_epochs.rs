@@ -33,6 +33,8 @@
 //! (on a GPU: `cargo run --release --features wgpu --example bench_epochs -- --workload s2_cnn
 //! --device gpu --json`, which reports `"engine": "astrograd-gpu"`)
 //! (`--data DIR` for a local Fashion-MNIST folder; without `--json` it also prints the model).
+mod common;
+
 use std::time::Instant;
 
 use astrograd::data::{arrays::scale_255, fashion_mnist};
@@ -42,71 +44,33 @@ use astrograd::optim::Adam;
 use astrograd::tensor::random::Rng;
 use astrograd::{set_seed, Tensor};
 
-/// What the command line asked for.
+/// What the command line asks for.
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "bench_epochs",
+    about = "astrograd's epoch times on the course's four workloads, as one JSON line in the \
+             schema of bench/reference/'s PyTorch and Keras scripts"
+)]
 struct Args {
+    /// The workload (see the table at the top of examples/bench_epochs.rs)
+    #[arg(long, value_name = "W", value_parser = ["s1_mlp", "s2_cnn", "g10_cnn", "cd_cnn"])]
     workload: String,
+    /// Epochs to time (the first is the warm-up, left out of epoch_s)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = common::at_least_one)]
     epochs: usize,
+    /// Print only the JSON line (otherwise also the model and Keras's progress)
+    #[arg(long)]
     json: bool,
+    /// A folder holding the four Fashion-MNIST .gz files [default: the usual places]
+    #[arg(long, value_name = "DIR")]
     data: Option<String>,
+    /// cpu, or gpu in a build with --features wgpu
+    #[arg(long, value_name = "D", default_value = "cpu", value_parser = common::device_named)]
     device: astrograd::Device,
-    /// `--limit N`: at most N training (and N test) samples, for a quick check that the
-    /// workload runs (the tests use it); the timings are then not comparable with the reference
-    /// scripts'.
+    /// At most N training and N test samples, for a quick check that the workload runs (the
+    /// tests use it); the timings are then not comparable with the reference scripts'
+    #[arg(long, value_name = "N", value_parser = common::at_least_one)]
     limit: Option<usize>,
-}
-
-const USAGE: &str = "usage: bench_epochs --workload {s1_mlp,s2_cnn,g10_cnn,cd_cnn} [--epochs N] \
-                     [--json] [--data FASHION_MNIST_DIR] [--device cpu|gpu] [--limit N]\n\
-                     --limit N  at most N training and N test samples (a quick check, not a benchmark)";
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        workload: String::new(),
-        epochs: 3,
-        json: false,
-        data: None,
-        device: astrograd::Device::Cpu,
-        limit: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--workload" => args.workload = it.next().ok_or("--workload needs a value")?,
-            "--epochs" => {
-                let value = it.next().ok_or("--epochs needs a value")?;
-                args.epochs = value
-                    .parse()
-                    .ok()
-                    .filter(|&e: &usize| e >= 1)
-                    .ok_or(format!("--epochs expects an integer ≥ 1, found {value:?}"))?;
-            }
-            "--json" => args.json = true,
-            "--limit" => {
-                let value = it.next().ok_or("--limit needs a value")?;
-                let limit = value
-                    .parse()
-                    .ok()
-                    .filter(|&n: &usize| n >= 1)
-                    .ok_or(format!("--limit expects an integer ≥ 1, found {value:?}"))?;
-                args.limit = Some(limit);
-            }
-            "--data" => args.data = Some(it.next().ok_or("--data needs a folder")?),
-            "--device" => {
-                let name = it.next().ok_or("--device needs cpu or gpu")?;
-                args.device = astrograd::Device::from_name(&name)
-                    .map_err(|e| format!("--device {name}: {e}"))?;
-            }
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    if !["s1_mlp", "s2_cnn", "g10_cnn", "cd_cnn"].contains(&args.workload.as_str()) {
-        return Err(format!(
-            "--workload expects one of s1_mlp, s2_cnn, g10_cnn, cd_cnn, found {:?}\n{USAGE}",
-            args.workload
-        ));
-    }
-    Ok(args)
 }
 
 /// Records the wall time of every epoch (Keras's `on_epoch_begin` / `on_epoch_end`, as the
@@ -291,13 +255,8 @@ fn median_without_first(times: &[f64]) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    // A bad command line prints clap's message and exits with status 2.
+    let args = <Args as clap::Parser>::parse();
     // This thread runs its share of every parallel kernel (see `tensor/src/threads.rs`).
     astrograd::tensor::threads::work_on_this_thread();
     set_seed(42);

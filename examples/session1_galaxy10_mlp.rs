@@ -40,6 +40,7 @@ const EXAMPLE: Example = Example {
             90/10 (random_state 42), and an MLP (Flatten → Dense(500) → Dense(100) → \
             Dense(10, softmax)) trained with Adam for 10 epochs with validation_split 0.2.",
     epochs: 10,
+    batch_size: 32,
     dataset: Dataset::Galaxy10,
 };
 

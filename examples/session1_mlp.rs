@@ -47,6 +47,7 @@ const EXAMPLE: Example = Example {
             → Dense(100) → Dense(10, softmax)) trained with Adam for 7 epochs on Fashion-MNIST, \
             tested, and its predictions compared with the true labels.",
     epochs: 7,
+    batch_size: 32,
     dataset: Dataset::FashionMnist,
 };
 

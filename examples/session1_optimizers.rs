@@ -54,6 +54,7 @@ const EXAMPLE: Example = Example {
             Adam with He instead of Glorot initialisation; one picture of the validation \
             curves and a table of the final accuracies.",
     epochs: 3,
+    batch_size: 32,
     dataset: Dataset::FashionMnist,
 };
 

@@ -51,6 +51,7 @@ const EXAMPLE: Example = Example {
             and with the functional API, trained with Adam for 8 epochs on Fashion-MNIST, \
             tested, and its first-layer filters and feature maps drawn.",
     epochs: 8,
+    batch_size: 32,
     dataset: Dataset::FashionMnist,
 };
 

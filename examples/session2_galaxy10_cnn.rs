@@ -44,6 +44,7 @@ const EXAMPLE: Example = Example {
             Dense(10, softmax)) trained with Adam(1e-3) for 10 epochs with validation_split \
             0.2; it overfits, as in the course.",
     epochs: 10,
+    batch_size: 32,
     dataset: Dataset::Galaxy10,
 };
 

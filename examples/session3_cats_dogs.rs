@@ -57,8 +57,7 @@ use astrograd::tensor::random::Rng;
 use astrograd::viz;
 use astrograd::{no_grad, set_seed, Device, Tensor, Var};
 use common::images::{
-    batch_size_or, flag_given, image_to_batch, load_cats_and_dogs, load_picture,
-    print_binary_predictions,
+    flag_given, image_to_batch, load_cats_and_dogs, load_picture, print_binary_predictions,
 };
 use common::{Args, Dataset, Example, ExampleError, Pictures};
 
@@ -70,6 +69,7 @@ const EXAMPLE: Example = Example {
             maps of its first layer for one dog, its overfitting curves; then data augmentation \
             and Dropout(0.5), up to 30 epochs, evaluated on the validation folder.",
     epochs: 15,
+    batch_size: 20,
     dataset: Dataset::CatsAndDogs,
 };
 
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     // tf.keras.utils.set_random_seed(42): initial weights, dropout, shuffling, augmentation.
     set_seed(u64::from(args.seed));
-    let batch_size = batch_size_or(args, 20);
+    let batch_size = args.batch_size;
     // `--epochs N` sets both trainings; without it they run the course's 15 and 30.
     let augmented_epochs = if flag_given("--epochs") {
         args.epochs

@@ -55,6 +55,7 @@ const EXAMPLE: Example = Example {
             and EarlyStopping(patience=4, restore_best_weights=True) for up to 30 epochs, \
             tested through a rescale-only generator.",
     epochs: 30,
+    batch_size: 32,
     dataset: Dataset::Galaxy10,
 };
 

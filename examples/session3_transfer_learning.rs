@@ -62,24 +62,19 @@ use astrograd::optim::{Adam, RMSprop};
 use astrograd::viz::{self, EpochMarker, HistoryPlotOptions};
 use astrograd::{set_seed, Tensor};
 use common::images::load_cats_and_dogs;
-use common::{Args, Command, Dataset, Example, ExampleError};
+use common::{Args, Dataset, Example, ExampleError};
 
 const ABOUT: &str = "Session 3's transfer learning: a VGG16 (or MobileNetV2) pretrained on \
     ImageNet, without its top and frozen; features extracted once, a new head trained on them \
     (Adam 1e-4); then the top block unfrozen and fine-tuned with RMSprop(1e-5) from \
-    initial_epoch; both phases on one plot.\n\n\
-    Extra flags:\n  \
-    --base B              vgg16 (default) or mobilenet_v2\n  \
-    --weights W           imagenet (default: Keras's file, downloaded once), none (random), or a PATH to Keras's .h5\n  \
-    --dataset D           cats_dogs (default) or galaxy10\n  \
-    --image-size N        cats vs dogs pictures resized to N×N (default 150)\n  \
-    --fine-tune-epochs N  epochs of fine-tuning (default 10)\n  \
-    --augment             augment the training pictures (no feature extraction then)";
+    initial_epoch; both phases on one plot. With --dataset galaxy10, --data is Galaxy10.h5 (SDSS) \
+    or a folder holding it.";
 
 const CATS_DOGS: Example = Example {
     name: "session3_transfer_learning",
     about: ABOUT,
     epochs: 10,
+    batch_size: 20,
     dataset: Dataset::CatsAndDogs,
 };
 
@@ -88,21 +83,63 @@ const GALAXY10: Example = Example {
     ..CATS_DOGS
 };
 
+/// This example's command line: the common flags and its own.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+    #[command(flatten)]
+    extra: Extra,
+}
+
 /// The flags of this example, on top of the common ones.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(clap::Args, Clone, Debug, PartialEq)]
 struct Extra {
+    /// The pretrained base
+    #[arg(long, value_enum, value_name = "B", default_value = "vgg16")]
     base: Base,
+    /// imagenet (Keras's file, downloaded once), none (random weights), or the PATH of Keras's .h5
+    #[arg(long, value_name = "W", default_value = "imagenet", value_parser = weights)]
     weights: Weights,
-    galaxy10: bool,
+    /// The pictures to learn
+    #[arg(long, value_enum, value_name = "D", default_value = "cats_dogs")]
+    dataset: Source,
+    /// Cats vs dogs pictures resized to N×N (at least 32)
+    #[arg(long, value_name = "N", default_value_t = 150, value_parser = image_size)]
     image_size: usize,
+    /// Epochs of fine-tuning
+    #[arg(long, value_name = "N", default_value_t = 10)]
     fine_tune_epochs: usize,
+    /// Augment the training pictures (no feature extraction then)
+    #[arg(long)]
     augment: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Base {
     Vgg16,
+    #[value(name = "mobilenet_v2")]
     MobileNetV2,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Source {
+    #[value(name = "cats_dogs")]
+    CatsDogs,
+    Galaxy10,
+}
+
+/// `--weights`: `imagenet`, `none` or a path, as Keras's `weights=`.
+fn weights(text: &str) -> Result<Weights, String> {
+    Ok(Weights::parse(text))
+}
+
+/// `--image-size`: VGG16 and MobileNetV2 need pictures of at least 32×32.
+fn image_size(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 32 => Ok(n),
+        _ => Err("expected a whole number ≥ 32".to_string()),
+    }
 }
 
 impl Base {
@@ -116,29 +153,13 @@ impl Base {
 
 fn main() -> ExitCode {
     astrograd::tensor::threads::work_on_this_thread();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (extra, rest) = match split_flags(argv) {
-        Ok(split) => split,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{}", common::usage(&CATS_DOGS));
-            return ExitCode::from(2);
-        }
+    let Cli { args, extra } = match common::parse::<Cli>(&CATS_DOGS, std::env::args().skip(1)) {
+        Ok(cli) => cli,
+        Err(e) => return common::exit_with(e),
     };
-    let example = if extra.galaxy10 {
-        &GALAXY10
-    } else {
-        &CATS_DOGS
-    };
-    let args = match common::parse_args(example, rest) {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Help) => {
-            println!("{}", common::help(example));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let example = match extra.dataset {
+        Source::CatsDogs => &CATS_DOGS,
+        Source::Galaxy10 => &GALAXY10,
     };
     if let Err(e) = viz::ensure_writable_dir(&args.output) {
         eprintln!(
@@ -165,78 +186,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Takes this example's flags out of the command line; the rest goes to the common parser.
-fn split_flags(argv: Vec<String>) -> Result<(Extra, Vec<String>), String> {
-    let mut extra = Extra {
-        base: Base::Vgg16,
-        weights: Weights::ImageNet,
-        galaxy10: false,
-        image_size: 150,
-        fine_tune_epochs: 10,
-        augment: false,
-    };
-    let mut rest = Vec::new();
-    let mut argv = argv.into_iter();
-    while let Some(arg) = argv.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        if flag == "--augment" {
-            extra.augment = true;
-            continue;
-        }
-        let ours = [
-            "--base",
-            "--weights",
-            "--dataset",
-            "--image-size",
-            "--fine-tune-epochs",
-        ];
-        if !ours.contains(&flag.as_str()) {
-            rest.push(arg);
-            continue;
-        }
-        let value = inline
-            .or_else(|| argv.next())
-            .ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = |min: usize| match value.parse::<usize>() {
-            Ok(n) if n >= min => Ok(n),
-            _ => Err(format!(
-                "{flag}: expected a whole number ≥ {min}, found {value:?}"
-            )),
-        };
-        match flag.as_str() {
-            "--base" => {
-                extra.base = match value.as_str() {
-                    "vgg16" => Base::Vgg16,
-                    "mobilenet_v2" => Base::MobileNetV2,
-                    _ => {
-                        return Err(format!(
-                            "--base: expected vgg16 or mobilenet_v2, found {value:?}"
-                        ))
-                    }
-                }
-            }
-            "--weights" => extra.weights = Weights::parse(&value),
-            "--dataset" => {
-                extra.galaxy10 = match value.as_str() {
-                    "cats_dogs" => false,
-                    "galaxy10" => true,
-                    _ => {
-                        return Err(format!(
-                            "--dataset: expected cats_dogs or galaxy10, found {value:?}"
-                        ))
-                    }
-                }
-            }
-            "--image-size" => extra.image_size = number(32)?,
-            _ => extra.fine_tune_epochs = number(0)?,
-        }
-    }
-    Ok((extra, rest))
-}
-
 /// The pictures, as the two phases need them.
 enum Data {
     /// Cats vs dogs folders, read by generators (pixels 0–255, not rescaled).
@@ -247,8 +196,8 @@ enum Data {
 
 fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, ExampleError> {
     set_seed(u64::from(args.seed));
-    let batch_size = common::images::batch_size_or(args, 20);
-    let (data, size, classes) = if extra.galaxy10 {
+    let batch_size = args.batch_size;
+    let (data, size, classes) = if extra.dataset == Source::Galaxy10 {
         let (images, labels) = common::load_galaxy10(example, args)?;
         let (train, test) = train_test_split(labels.shape()[0], 0.1, args.seed)?;
         let split = (
@@ -580,13 +529,13 @@ fn generators(
 mod tests {
     use super::*;
 
-    fn split(args: &[&str]) -> Result<(Extra, Vec<String>), String> {
-        split_flags(args.iter().map(|s| s.to_string()).collect())
+    fn parse(argv: &[&str]) -> Result<Cli, clap::Error> {
+        common::parse::<Cli>(&CATS_DOGS, argv.iter().map(|s| s.to_string()))
     }
 
     #[test]
-    fn our_flags_are_taken_out_and_the_rest_left() {
-        let (extra, rest) = split(&[
+    fn our_flags_parse_beside_the_common_ones() {
+        let Cli { args, extra } = parse(&[
             "--epochs",
             "2",
             "--base=mobilenet_v2",
@@ -601,13 +550,27 @@ mod tests {
         .unwrap();
         assert_eq!(extra.base, Base::MobileNetV2);
         assert_eq!(extra.weights, Weights::Random);
-        assert!(extra.augment && !extra.galaxy10);
-        assert_eq!(extra.image_size, 64);
-        assert_eq!(rest, ["--epochs", "2", "--data", "/d"]);
-        assert!(split(&["--base", "resnet"])
-            .unwrap_err()
-            .contains("vgg16 or mobilenet_v2"));
-        assert!(split(&["--image-size", "16"]).unwrap_err().contains("≥ 32"));
-        assert!(split(&["--weights"]).unwrap_err().contains("needs a value"));
+        assert!(extra.augment);
+        assert_eq!(extra.dataset, Source::CatsDogs);
+        assert_eq!((extra.image_size, extra.fine_tune_epochs), (64, 10));
+        assert_eq!(args.epochs, 2);
+        assert_eq!(args.data, Some(PathBuf::from("/d")));
+        let galaxy10 = parse(&["--dataset", "galaxy10", "--weights=w.h5"]).unwrap();
+        assert_eq!(galaxy10.extra.dataset, Source::Galaxy10);
+        assert_eq!(galaxy10.extra.weights, Weights::File(PathBuf::from("w.h5")));
+    }
+
+    #[test]
+    fn bad_values_name_what_is_accepted() {
+        let e = parse(&["--base", "resnet"]).unwrap_err().to_string();
+        assert!(e.contains("invalid value 'resnet' for '--base <B>'"), "{e}");
+        assert!(e.contains("[possible values: vgg16, mobilenet_v2]"), "{e}");
+        let e = parse(&["--image-size", "16"]).unwrap_err().to_string();
+        assert!(e.contains("expected a whole number ≥ 32"), "{e}");
+        let e = parse(&["--weights"]).unwrap_err().to_string();
+        assert!(e.contains("a value is required for '--weights <W>'"), "{e}");
+        let help = parse(&["--help"]).unwrap_err().to_string();
+        assert!(help.contains("--fine-tune-epochs <N>"), "{help}");
+        assert!(help.contains("--epochs <N>"), "{help}");
     }
 }

@@ -447,7 +447,11 @@ fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{name}: {stderr}");
         assert!(
-            stderr.contains("unknown argument \"--epoch\""),
+            stderr.contains("unexpected argument '--epoch'"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains("a similar argument exists: '--epochs'"),
             "{name}: {stderr}"
         );
         let help = Command::new(example_binary(name))
@@ -456,6 +460,7 @@ fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
             .expect("run the example");
         let stdout = String::from_utf8_lossy(&help.stdout);
         assert!(help.status.success(), "{name} --help");
-        assert!(stdout.contains("--epochs N"), "{name} --help: {stdout}");
+        assert!(stdout.contains("--epochs <N>"), "{name} --help: {stdout}");
+        assert!(stdout.contains("[default: "), "{name} --help: {stdout}");
     }
 }

@@ -1,6 +1,6 @@
 //! What the Session 3 examples share: the cats-vs-dogs folders from `--data` or the usual
-//! places, one picture loaded as `load_img` + `img_to_array` do, the batch size a flag did not
-//! override, and going through a generator's batches to predict.
+//! places, one picture loaded as `load_img` + `img_to_array` do, whether a flag was given, and
+//! going through a generator's batches to predict.
 // `ExampleError` carries a `DataError` by value: large, but only ever returned once, to exit.
 #![allow(clippy::result_large_err)]
 use std::path::Path;
@@ -84,17 +84,6 @@ pub fn load_cats_and_dogs(example: &Example, args: &Args) -> Result<CatsAndDogs,
         },
         other => ExampleError::Data(other),
     })
-}
-
-/// The batch size: the course's `course` unless `--batch-size` was given. (`Args` holds 32
-/// when the flag is absent, which is Keras's default for `fit` and `flow` but not the course's
-/// 20 for `flow_from_directory`.)
-pub fn batch_size_or(args: &Args, course: usize) -> usize {
-    if flag_given("--batch-size") {
-        args.batch_size
-    } else {
-        course
-    }
 }
 
 /// Whether `flag` (`"--epochs"`) is on the command line, as `--epochs N` or `--epochs=N`.
@@ -197,6 +186,7 @@ mod tests {
         name: "demo",
         about: "A demo.",
         epochs: 1,
+        batch_size: 20,
         dataset: Dataset::CatsAndDogs,
     };
 

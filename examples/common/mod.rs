@@ -3,14 +3,15 @@
 //! true labels.
 //!
 //! Every example takes the same flags (after `--`, as in
-//! `cargo run --release --example session1_mlp -- --epochs 2`):
+//! `cargo run --release --example session1_mlp -- --epochs 2`), defined once, in [`Args`], and
+//! parsed by clap; `--help` lists them with the example's defaults:
 //!
 //! | flag | meaning | default |
 //! |---|---|---|
 //! | `--epochs N` | epochs of training | the course's |
 //! | `--data PATH` | a local copy of the dataset (a folder, or the `.h5` file of Galaxy10) | the usual places, then a download |
 //! | `--seed S` | `tf.keras.utils.set_random_seed(S)`, and the split's `random_state` | 42 |
-//! | `--batch-size B` | samples per batch | 32 |
+//! | `--batch-size B` | samples per batch | the course's (32, or 20 for image folders) |
 //! | `--output DIR` | where the pictures are written | `./astrograd-output/NAME/` |
 //! | `--device D` | `cpu`, or `gpu` (built with `--features wgpu`) | `cpu` |
 //! | `--limit N` | a quick run: the first N training and N test images of Fashion-MNIST, or the first N images of Galaxy10 before its split (not for image folders) | all |
@@ -41,6 +42,9 @@ pub struct Example {
     pub about: &'static str,
     /// The course's number of epochs.
     pub epochs: usize,
+    /// The course's batch size: 32 (Keras's default for `fit` and `flow`), or 20 for
+    /// `flow_from_directory` in Session 3.
+    pub batch_size: usize,
     /// The dataset, for `--data` and the message when it is missing.
     pub dataset: Dataset,
 }
@@ -82,32 +86,128 @@ impl Dataset {
     }
 }
 
-/// The parsed command line.
-#[derive(Clone, Debug, PartialEq)]
+/// The flags every example takes. A flag that every example should take is one more field
+/// here (its `///` line is its `--help` text); an example's own flags go in a
+/// `#[derive(clap::Args)]` struct of its own, flattened beside these (as in
+/// `session3_transfer_learning`).
+#[derive(clap::Args, Clone, Debug, PartialEq)]
 pub struct Args {
+    /// Epochs of training
+    // Its default, the course's, is the example's: see `command`.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub epochs: usize,
+    /// A local copy of the dataset
+    // Its help says what the example's dataset must be: see `command`.
+    #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
+    /// Random seed, as tf.keras.utils.set_random_seed, and the split's random_state
+    #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u32,
+    /// Samples per batch
+    // Its default, the course's, is the example's: see `command`.
+    #[arg(long, value_name = "B", value_parser = at_least_one)]
     pub batch_size: usize,
+    /// Where the pictures go
+    // Its default, astrograd-output/NAME, is the example's: see `command`.
+    #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
-    /// Where the model trains: `model.to(args.device)` before `compile`.
+    /// Where the model trains: cpu, or gpu in a build with --features wgpu
+    /// (`model.to(args.device)` before `compile`)
+    #[arg(long, value_name = "D", default_value = "cpu", value_parser = device_named)]
     pub device: Device,
-    /// `--limit N`: the first N training and N test images of Fashion-MNIST, or the first N
-    /// images of Galaxy10 before its split (a quick run; the tests run the examples this way).
+    /// A quick run: the first N training and N test images of Fashion-MNIST, or the first N
+    /// images of Galaxy10 before its split [default: all]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub limit: Option<usize>,
 }
 
-/// What the command line asks for.
-#[derive(Debug, PartialEq)]
-pub enum Command {
-    Run(Args),
-    Help,
+/// The command line of an example that takes the common flags only.
+#[derive(clap::Parser, Debug)]
+pub struct Flags {
+    #[command(flatten)]
+    pub args: Args,
+}
+
+/// A whole number ≥ 1 (epochs, a batch size, a number of samples), for clap.
+pub fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number ≥ 1".to_string()),
+    }
+}
+
+/// `cpu` or `gpu`, for clap.
+pub fn device_named(name: &str) -> Result<Device, String> {
+    Device::from_name(name).map_err(|e| e.to_string())
+}
+
+/// The command line `C` of `example` as clap describes it: the example's name and what it does
+/// (for `--help`), and its defaults (the course's epochs and batch size,
+/// `astrograd-output/NAME`).
+pub fn command<C: clap::CommandFactory>(example: &Example) -> clap::Command {
+    let output = Path::new("astrograd-output").join(example.name);
+    C::command()
+        .name(example.name)
+        .about(example.about)
+        .override_usage(format!(
+            "cargo run --release --example {} -- [FLAGS]",
+            example.name
+        ))
+        .mut_arg("epochs", |arg| {
+            arg.default_value(example.epochs.to_string())
+                .required(false)
+        })
+        .mut_arg("batch_size", |arg| {
+            arg.default_value(example.batch_size.to_string())
+                .required(false)
+        })
+        .mut_arg("output", |arg| {
+            arg.default_value(output.display().to_string())
+                .required(false)
+        })
+        .mut_arg("data", |arg| {
+            let help = format!(
+                "{} [default: the usual places, then a download]",
+                example.dataset.short()
+            );
+            arg.help(help)
+        })
+}
+
+/// Parses `argv` (the flags, without the program's name) into `C`.
+///
+/// # Errors
+/// clap's error for an unknown flag, a missing value or a value that does not parse (its
+/// message names the flag, and suggests the flag meant); and for `--help`, whose "error" is the
+/// help text (`ErrorKind::DisplayHelp`, printed to stdout with exit status 0 by
+/// [`exit_with`]).
+pub fn parse<C: clap::CommandFactory + clap::FromArgMatches>(
+    example: &Example,
+    argv: impl IntoIterator<Item = String>,
+) -> Result<C, clap::Error> {
+    let mut command = command::<C>(example);
+    let argv = std::iter::once(example.name.to_string()).chain(argv);
+    let matches = command.try_get_matches_from_mut(argv)?;
+    C::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
+/// Prints clap's message (the help to stdout, an error to stderr) and gives its exit status:
+/// 0 after `--help`, 2 for a bad command line.
+pub fn exit_with(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+}
+
+/// How to call the example, for a usage error found after parsing.
+pub fn usage(example: &Example) -> String {
+    let usage = command::<Flags>(example).render_usage();
+    format!("{usage}\n\nFor the flags, try '--help'.")
 }
 
 /// Everything that can stop an example, each with a message that says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ExampleError {
-    /// A flag that does not exist, or a value that does not parse.
+    /// Flags that parse but do not go together (`--limit` with an image folder).
     #[error("{message}\n\n{usage}")]
     Usage { message: String, usage: String },
     /// The dataset is nowhere on this machine and could not be downloaded.
@@ -169,16 +269,9 @@ pub fn main(
     // The main thread runs its share of every parallel kernel instead of sleeping through it
     // (1.2–1.3× on the course models; see tensor/src/threads.rs).
     astrograd::tensor::threads::work_on_this_thread();
-    let args = match parse_args(example, std::env::args().skip(1)) {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Help) => {
-            println!("{}", help(example));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    let args = match parse::<Flags>(example, std::env::args().skip(1)) {
+        Ok(flags) => flags.args,
+        Err(e) => return exit_with(e),
     };
     if let Err(e) = viz::ensure_writable_dir(&args.output) {
         let detail = match e {
@@ -207,114 +300,6 @@ pub fn main(
             ExitCode::FAILURE
         }
     }
-}
-
-/// Parses the flags (`--epochs 7` or `--epochs=7`).
-///
-/// # Errors
-/// [`ExampleError::Usage`] for an unknown flag, a missing value or a value that does not parse.
-pub fn parse_args(
-    example: &Example,
-    argv: impl IntoIterator<Item = String>,
-) -> Result<Command, ExampleError> {
-    let usage_error = |message: String| ExampleError::Usage {
-        message,
-        usage: usage(example),
-    };
-    let mut args = Args {
-        epochs: example.epochs,
-        data: None,
-        seed: 42,
-        batch_size: 32,
-        output: Path::new("astrograd-output").join(example.name),
-        device: Device::Cpu,
-        limit: None,
-    };
-    let mut argv = argv.into_iter();
-    while let Some(arg) = argv.next() {
-        if arg == "--help" || arg == "-h" {
-            return Ok(Command::Help);
-        }
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.into())),
-            _ => (arg.clone(), None),
-        };
-        let flags = [
-            "--epochs",
-            "--data",
-            "--seed",
-            "--batch-size",
-            "--output",
-            "--device",
-            "--limit",
-        ];
-        if !flags.contains(&flag.as_str()) {
-            return Err(usage_error(format!("unknown argument {arg:?}")));
-        }
-        let value: String = match inline_value.or_else(|| argv.next()) {
-            Some(value) => value,
-            None => return Err(usage_error(format!("{flag} needs a value"))),
-        };
-        let positive = |what: &str| -> Result<usize, ExampleError> {
-            match value.parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(usage_error(format!(
-                    "{flag}: expected {what} (a whole number ≥ 1), found {value:?}"
-                ))),
-            }
-        };
-        match flag.as_str() {
-            "--epochs" => args.epochs = positive("a number of epochs")?,
-            "--batch-size" => args.batch_size = positive("a batch size")?,
-            "--limit" => args.limit = Some(positive("a number of samples")?),
-            "--seed" => {
-                args.seed = value.parse().map_err(|_| {
-                    usage_error(format!(
-                        "--seed: expected a whole number from 0 to {}, found {value:?}",
-                        u32::MAX
-                    ))
-                })?
-            }
-            "--data" => args.data = Some(PathBuf::from(value)),
-            "--device" => {
-                args.device = Device::from_name(&value)
-                    .map_err(|e| usage_error(format!("--device {value}: {e}")))?
-            }
-            _ => args.output = PathBuf::from(value),
-        }
-    }
-    Ok(Command::Run(args))
-}
-
-/// The flags, for `--help` and after a usage error.
-pub fn usage(example: &Example) -> String {
-    format!(
-        "usage: cargo run --release --example {name} -- [FLAGS]\n\n\
-         flags:\n  \
-         --epochs N        epochs of training (default {epochs}, the course's)\n  \
-         --data PATH       {data}\n                    \
-         (default: the usual places, then a download)\n  \
-         --seed S          random seed, as tf.keras.utils.set_random_seed (default 42)\n  \
-         --batch-size B    samples per batch (default 32)\n  \
-         --output DIR      where the pictures go (default astrograd-output/{name})\n  \
-         --device D        cpu, or gpu in a build with --features wgpu (default cpu)\n  \
-         --limit N         a quick run: the first N training and N test images of\n                    \
-         Fashion-MNIST, or the first N of Galaxy10 (default: all)\n  \
-         --help            this message",
-        name = example.name,
-        epochs = example.epochs,
-        data = example.dataset.short(),
-    )
-}
-
-/// `--help`: what the example does, then the flags.
-pub fn help(example: &Example) -> String {
-    format!(
-        "{}\n\n{}\n\n{}",
-        example.name,
-        example.about,
-        usage(example)
-    )
 }
 
 /// Fashion-MNIST as `keras.datasets.fashion_mnist.load_data()`: from `--data` when given
@@ -579,27 +564,35 @@ mod tests {
         name: "demo",
         about: "A demo.",
         epochs: 7,
+        batch_size: 32,
         dataset: Dataset::FashionMnist,
     };
 
-    fn parse(args: &[&str]) -> Result<Command, ExampleError> {
-        parse_args(&EXAMPLE, args.iter().map(|s| s.to_string()))
+    fn parse_flags(argv: &[&str]) -> Result<Args, clap::Error> {
+        let argv = argv.iter().map(|s| s.to_string());
+        parse::<Flags>(&EXAMPLE, argv).map(|flags| flags.args)
     }
 
     #[test]
     fn defaults_are_the_courses() {
-        let Command::Run(args) = parse(&[]).unwrap() else {
-            panic!("expected Run")
-        };
+        let args = parse_flags(&[]).unwrap();
         assert_eq!(args.epochs, 7);
         assert_eq!(args.seed, 42);
         assert_eq!(args.batch_size, 32);
         assert_eq!(args.output, Path::new("astrograd-output/demo"));
+        let folders = Example {
+            batch_size: 20,
+            ..EXAMPLE
+        };
+        let args = parse::<Flags>(&folders, []).unwrap().args;
+        assert_eq!(args.batch_size, 20);
+        assert_eq!(args.device, Device::Cpu);
+        assert_eq!((args.data, args.limit), (None, None));
     }
 
     #[test]
     fn flags_with_space_or_equals() {
-        let Command::Run(args) = parse(&[
+        let args = parse_flags(&[
             "--epochs",
             "2",
             "--seed=7",
@@ -608,20 +601,57 @@ mod tests {
             "--output=o",
             "--batch-size",
             "64",
+            "--limit",
+            "600",
         ])
-        .unwrap() else {
-            panic!("expected Run")
-        };
+        .unwrap();
         assert_eq!((args.epochs, args.seed, args.batch_size), (2, 7, 64));
         assert_eq!(args.data.as_deref(), Some(Path::new("/d")));
         assert_eq!(args.output, Path::new("o"));
-        assert_eq!(parse(&["--epochs", "1", "--help"]).unwrap(), Command::Help);
-        let Command::Run(args) = parse(&["--limit", "600"]).unwrap() else {
-            panic!("expected Run")
-        };
         assert_eq!(args.limit, Some(600));
-        let e = parse(&["--limit", "0"]).unwrap_err().to_string();
-        assert!(e.contains("--limit: expected a number of samples"), "{e}");
+    }
+
+    #[test]
+    fn help_names_the_example_and_every_flag_with_its_default() {
+        let e = parse_flags(&["--epochs", "1", "--help"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert_eq!(e.exit_code(), 0);
+        let help = e.to_string();
+        for needle in [
+            "A demo.",
+            "cargo run --release --example demo -- [FLAGS]",
+            "--epochs <N>",
+            "[default: 7]",
+            "[default: astrograd-output/demo]",
+            "a folder holding the four Fashion-MNIST .gz files",
+            "--batch-size <B>",
+            "[default: 32]",
+            "--device <D>",
+            "--limit <N>",
+        ] {
+            assert!(help.contains(needle), "{needle:?} not in:\n{help}");
+        }
+    }
+
+    #[test]
+    fn bad_flags_are_explained() {
+        let e = parse_flags(&["--epoch", "2"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = e.to_string();
+        assert!(e.contains("unexpected argument '--epoch'"), "{e}");
+        assert!(e.contains("a similar argument exists: '--epochs'"), "{e}");
+        let e = parse_flags(&["--epochs", "zero"]).unwrap_err().to_string();
+        assert!(e.contains("invalid value 'zero' for '--epochs <N>'"), "{e}");
+        assert!(e.contains("expected a whole number ≥ 1"), "{e}");
+        let e = parse_flags(&["--limit", "0"]).unwrap_err().to_string();
+        assert!(e.contains("invalid value '0' for '--limit <N>'"), "{e}");
+        let e = parse_flags(&["--seed"]).unwrap_err().to_string();
+        assert!(e.contains("a value is required for '--seed <S>'"), "{e}");
+        let e = parse_flags(&["--device", "tpu"]).unwrap_err().to_string();
+        assert!(
+            e.contains("expected \"cpu\" or \"gpu\", found \"tpu\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -635,19 +665,6 @@ mod tests {
         assert_eq!(first(&x, None).unwrap().shape(), &[10]);
         assert_eq!(fashion_mnist_validation_size(60_000), 5000);
         assert_eq!(fashion_mnist_validation_size(600), 50);
-    }
-
-    #[test]
-    fn bad_flags_are_explained() {
-        let e = parse(&["--epoch", "2"]).unwrap_err().to_string();
-        assert!(e.starts_with("unknown argument \"--epoch\""), "{e}");
-        assert!(e.contains("--epochs N"), "the usage follows: {e}");
-        let e = parse(&["--epochs", "zero"]).unwrap_err().to_string();
-        assert!(e.contains("expected a number of epochs"), "{e}");
-        let e = parse(&["--epochs", "0"]).unwrap_err().to_string();
-        assert!(e.contains("found \"0\""), "{e}");
-        let e = parse(&["--seed"]).unwrap_err().to_string();
-        assert!(e.starts_with("--seed needs a value"), "{e}");
     }
 
     #[test]
