@@ -26,7 +26,8 @@
 //! # Where the files come from
 //! Looked for, in this order (see [`crate::cache`]): the path given to [`load_from`] (the zip,
 //! the extracted `cats_and_dogs_filtered` folder, or a folder holding either),
-//! `$ASTROGRAD_DATA/cats_and_dogs/` and `~/.cache/astrograd/datasets/cats_and_dogs/`. A folder
+//! `$ASTROGRAD_DATA/cats_and_dogs/` and `astrograd/datasets/cats_and_dogs/` in the user cache
+//! ([`crate::cache::user_cache_dir`]). A folder
 //! holding the extracted tree is used as it is; a folder holding only the zip gets it
 //! extracted beside it. Otherwise the zip is downloaded from [`URL`] into the cache and
 //! extracted there; the zip is kept, as Keras keeps it.
@@ -182,7 +183,7 @@ fn resolve(lookup: &Lookup, url: &str, size: Option<u64>) -> Result<CatsAndDogs>
 fn how_to() -> String {
     let cache = crate::cache::user_cache_dir()
         .map(|root| root.join(DATASET).display().to_string())
-        .unwrap_or_else(|| format!("~/.cache/astrograd/datasets/{DATASET}"));
+        .unwrap_or_else(|| format!("${}/{DATASET}", crate::cache::DATA_ENV));
     format!(
         "  - download {URL}\n    into {cache} (it is extracted on the next load), or unzip it \
          anywhere and call cats_and_dogs::load_from(folder)"

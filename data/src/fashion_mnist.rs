@@ -19,7 +19,8 @@
 //! # Where the files come from
 //! Four gzipped IDX files (see [`crate::idx`]), looked for in this order (see [`crate::cache`]):
 //! the folder given to [`load_data_from`], `$ASTROGRAD_DATA/fashion-mnist/`,
-//! `~/.cache/astrograd/datasets/fashion-mnist/`, Debian's [`DEBIAN_DIR`] (package
+//! `astrograd/datasets/fashion-mnist/` in the user cache ([`crate::cache::user_cache_dir`]:
+//! `~/.cache/` on Linux), Debian's [`DEBIAN_DIR`] (package
 //! `dataset-fashion-mnist`), and otherwise downloaded from [`BASE_URL`] — the bucket Keras
 //! downloads from — into the user cache, checked against [`FILES`]' sizes and SHA-256.
 //!
@@ -141,7 +142,7 @@ fn to_tensors((train, test): (LabelledImages, LabelledImages)) -> Result<TrainTe
 fn how_to() -> String {
     let cache = crate::cache::user_cache_dir()
         .map(|root| root.join(DATASET).display().to_string())
-        .unwrap_or_else(|| "~/.cache/astrograd/datasets/fashion-mnist".to_string());
+        .unwrap_or_else(|| format!("${}/{DATASET}", crate::cache::DATA_ENV));
     let urls: Vec<String> = FILES
         .iter()
         .map(|f| format!("    {BASE_URL}{}", f.name))

@@ -35,7 +35,8 @@
 //! # Where the file comes from
 //! Looked for in this order (see [`crate::cache`]): the path given to [`load_data_from`]
 //! (the file itself, or a folder holding it), `$ASTROGRAD_DATA/galaxy10/`, and
-//! `~/.cache/astrograd/datasets/galaxy10/`; otherwise downloaded into that cache from each of
+//! `astrograd/datasets/galaxy10/` in the user cache ([`crate::cache::user_cache_dir`]);
+//! otherwise downloaded into that cache from each of
 //! [`Galaxy10File::urls`] in turn (the astroNN origin first, then its Zenodo copy).
 //!
 //! # Checksums
@@ -336,7 +337,7 @@ fn locate_with(file: &Galaxy10File, lookup: &Lookup, urls: &[String]) -> Result<
 fn how_to(file: &Galaxy10File) -> String {
     let cache = crate::cache::user_cache_dir()
         .map(|root| root.join(DATASET).display().to_string())
-        .unwrap_or_else(|| format!("~/.cache/astrograd/datasets/{DATASET}"));
+        .unwrap_or_else(|| format!("${}/{DATASET}", crate::cache::DATA_ENV));
     format!(
         "  - download {} from any of\n{}\n    into {cache} (or anywhere, then pass its path to \
          the loader's _from function);\n    its SHA-256 is {}",

@@ -15,8 +15,8 @@
 //! original four gzipped IDX files instead, with the same reader as Fashion-MNIST
 //! ([`crate::idx`]): they hold the same 70,000 images and labels in the same order, and they
 //! are the files people already have. They are looked for in the folder given to
-//! [`load_data_from`], `$ASTROGRAD_DATA/mnist/`, `~/.cache/astrograd/datasets/mnist/`, and
-//! otherwise downloaded into the cache from [`BASE_URL`], the mirror that TensorFlow Datasets
+//! [`load_data_from`], `$ASTROGRAD_DATA/mnist/`, `astrograd/datasets/mnist/` in the user cache
+//! ([`crate::cache::user_cache_dir`]), and otherwise downloaded into the cache from [`BASE_URL`], the mirror that TensorFlow Datasets
 //! uses (Yann LeCun's own page no longer serves them reliably), checked against the sizes and
 //! SHA-256 digests of [`FILES`].
 use std::path::Path;
@@ -98,7 +98,7 @@ fn to_tensors((train, test): (LabelledImages, LabelledImages)) -> Result<TrainTe
 fn how_to() -> String {
     let cache = crate::cache::user_cache_dir()
         .map(|root| root.join(DATASET).display().to_string())
-        .unwrap_or_else(|| "~/.cache/astrograd/datasets/mnist".to_string());
+        .unwrap_or_else(|| format!("${}/{DATASET}", crate::cache::DATA_ENV));
     let urls: Vec<String> = FILES
         .iter()
         .map(|f| format!("    {BASE_URL}{}", f.name))

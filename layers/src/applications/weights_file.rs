@@ -6,7 +6,10 @@
 //!
 //! 1. Keras's own cache, `$KERAS_HOME/models/` or `~/.keras/models/` (a machine where the
 //!    course's notebooks already ran has the files there; astrograd reads them, never writes);
-//! 2. astrograd's cache, `$XDG_CACHE_HOME/astrograd/models/` (`~/.cache/astrograd/models/`);
+//! 2. astrograd's folder in the user cache, beside its datasets
+//!    ([`astrograd_data::cache::user_cache_dir`]): `~/.cache/astrograd/models/` on Linux,
+//!    `~/Library/Caches/astrograd/models/` on macOS, `%LOCALAPPDATA%\astrograd\models\` on
+//!    Windows;
 //!
 //! and otherwise downloaded once into astrograd's cache, with a progress bar, through
 //! [`astrograd_data::download::fetch_md5`]: atomic (a partial file never sits where it would be
@@ -82,7 +85,7 @@ impl WeightsFile {
         let Some(dir) = download_dir else {
             let source = DataError::Download {
                 url: self.url.clone(),
-                detail: "no cache folder (neither XDG_CACHE_HOME nor HOME is set)".to_string(),
+                detail: "no user cache folder (the system names none: is HOME set?)".to_string(),
             };
             return Err(unavailable(looked, source));
         };
@@ -107,15 +110,17 @@ impl WeightsFile {
     }
 }
 
-/// Keras's cache of downloads, `$KERAS_HOME/models` or `~/.keras/models`.
+/// Keras's cache of downloads, `$KERAS_HOME/models` or `~/.keras/models` (the home folder as
+/// Python's `expanduser("~")` finds it on Linux, macOS and Windows).
 pub fn keras_models_dir() -> Option<PathBuf> {
     let home = std::env::var_os("KERAS_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".keras")))?;
+        .or_else(|| dirs::home_dir().map(|home| home.join(".keras")))?;
     Some(home.join("models"))
 }
 
-/// astrograd's cache of model weights, beside its datasets: `~/.cache/astrograd/models`.
+/// astrograd's cache of model weights, beside its datasets: `~/.cache/astrograd/models` on
+/// Linux (see [`astrograd_data::cache::user_cache_dir`] for macOS and Windows).
 pub fn astrograd_models_dir() -> Option<PathBuf> {
     let datasets = astrograd_data::cache::user_cache_dir()?;
     Some(datasets.parent()?.join("models"))
