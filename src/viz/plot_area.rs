@@ -10,7 +10,8 @@ use plotters::style::text_anchor::HPos;
 
 use super::colormap::{Rgb, GRID, INK};
 use super::figure::{
-    centring_offset, color, font, px, px2, snap, text, text_width, Area, Drawn, Figure, VAlign,
+    centring_offset, color, fill_rect, font, px, px2, snap, stroke, text, text_width, Area, Drawn,
+    Figure, VAlign, SCALE,
 };
 use super::legend::{self, Entry, Rect};
 
@@ -18,6 +19,8 @@ use super::legend::{self, Entry, Rect};
 pub(crate) const TITLE_SIZE: f32 = 16.0;
 pub(crate) const LABEL_SIZE: f32 = 14.0;
 pub(crate) const TICK_SIZE: f32 = 12.0;
+/// The room under the x axis's label (its descenders: the `p` of "epoch").
+const BOTTOM_MARGIN: f32 = 5.0;
 /// The room between the panels and a legend beside them, and after it.
 const LEGEND_GAP: f32 = 12.0;
 
@@ -108,7 +111,7 @@ impl Layout {
         let room = |label: &str, room: f32| if label.is_empty() { 0.0 } else { room };
         // Tick marks are 5 pixels long, and plotters starts their labels 10 pixels out.
         let left = 6.0 + widest_y_tick + 16.0 + room(panel.y_label, LABEL_SIZE + 6.0);
-        let below = 10.0 + TICK_SIZE + 8.0 + room(panel.x_label, LABEL_SIZE + 8.0);
+        let below = 10.0 + TICK_SIZE + 8.0 + room(panel.x_label, LABEL_SIZE + 10.0);
         let above = 12.0 + room(panel.title, TITLE_SIZE + 6.0);
         let axes = Rect {
             left: (bounds.left + left).round(),
@@ -233,18 +236,20 @@ fn draw_panel(area: &Area, panel: &Panel, layout: &Layout) -> Drawn {
     let (y_lo, y_hi) = (layout.y.lo, layout.y.hi);
     // The margins put the axes that plotters draws (one drawing pixel outside its plotting
     // area) on the middle drawing pixel of the frame's picture pixels, so that they are sharp.
+    let middle = (SCALE / 2) as i32;
     let inset = |length: f32, shift: i32| (px(length) + shift) as u32;
     let mut chart = ChartBuilder::on(&panel_area)
-        .margin_top(inset(axes.top - bounds.top, 1))
-        .margin_right(inset(bounds.right - axes.right, -2))
+        .margin_top(inset(axes.top - bounds.top, middle))
+        .margin_right(inset(bounds.right - axes.right, -middle - 1))
         .margin_left(px(6.0))
-        .y_label_area_size(inset(axes.left - bounds.left - 6.0, 2))
-        .x_label_area_size(inset(bounds.bottom - axes.bottom, -1))
+        .y_label_area_size(inset(axes.left - bounds.left - 6.0, middle + 1))
+        .margin_bottom(px(BOTTOM_MARGIN))
+        .x_label_area_size(inset(bounds.bottom - BOTTOM_MARGIN - axes.bottom, -middle))
         .build_cartesian_2d(layout.x.clone(), layout.y.clone())?;
     let x_label = |v: &f32| layout.x.label(*v);
     let y_label = |v: &f32| layout.y.label(*v);
     let ink = color(INK);
-    let thin = px(1.0) as u32;
+    let thin = stroke(1.0);
     let mut mesh = chart.configure_mesh();
     mesh.bold_line_style(color(GRID).stroke_width(thin))
         .axis_style(ink.stroke_width(thin))
@@ -262,10 +267,9 @@ fn draw_panel(area: &Area, panel: &Panel, layout: &Layout) -> Drawn {
     }
     mesh.draw()?;
     // The mesh draws the left and bottom sides of the frame; matplotlib closes it.
-    let (left, top) = (px(axes.left) + 1, px(axes.top) + 1);
-    let (right, bottom) = (px(axes.right) + 1, px(axes.bottom) + 1);
-    let frame = vec![(left, bottom), (left, top), (right, top), (right, bottom)];
-    area.draw(&PathElement::new(frame, ink.stroke_width(thin)))?;
+    let (left, top, right, bottom) = (axes.left, axes.top, axes.right + 1.0, axes.bottom + 1.0);
+    fill_rect(area, (left, top), (right, top + 1.0), INK)?;
+    fill_rect(area, (right - 1.0, top), (right, bottom), INK)?;
     if !panel.title.is_empty() {
         let centre = ((axes.left + axes.right) / 2.0, bounds.top + 10.0);
         text(
@@ -282,7 +286,7 @@ fn draw_panel(area: &Area, panel: &Panel, layout: &Layout) -> Drawn {
     // The marker line, then the curves over it.
     if let Some(vline) = &panel.vline {
         let line = vec![(vline.x, y_lo), (vline.x, y_hi)];
-        let style = ink.stroke_width(px(1.5) as u32);
+        let style = ink.stroke_width(stroke(1.5));
         chart.draw_series(std::iter::once(DashedPathElement::new(
             line,
             px(6.0),
