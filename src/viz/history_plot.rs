@@ -286,6 +286,70 @@ mod tests {
         }
     }
 
+    /// A history of three epochs with the given validation losses and accuracies.
+    fn short_run(val_loss: [f32; 3], val_accuracy: [f32; 3]) -> History {
+        let mut history = History::default();
+        for e in 0..3 {
+            history.history.push(&Logs::from_pairs(&[
+                ("loss", val_loss[e] - 0.05),
+                ("accuracy", val_accuracy[e] + 0.02),
+                ("val_loss", val_loss[e]),
+                ("val_accuracy", val_accuracy[e]),
+            ]));
+            history.epoch.push(e);
+        }
+        history
+    }
+
+    #[test]
+    fn a_legend_with_no_free_place_inside_goes_beside_the_panels() {
+        // Session 1's optimizer comparison after 3 epochs (--limit 600): seven validation
+        // curves that cross every corner of both panels, where the legend used to sit on top
+        // of the SGD and RMSprop curves.
+        let (_keep, dir) = output_dir();
+        let path = dir.join("optimizers.png");
+        let runs = [
+            ("SGD", short_run([1.95, 1.78, 1.59], [0.38, 0.40, 0.54])),
+            (
+                "SGD + momentum 0.9",
+                short_run([1.43, 0.94, 0.96], [0.50, 0.72, 0.68]),
+            ),
+            (
+                "Nesterov",
+                short_run([1.41, 0.93, 0.83], [0.46, 0.68, 0.74]),
+            ),
+            ("RMSprop", short_run([1.57, 0.81, 0.89], [0.52, 0.70, 0.60])),
+            ("Adam", short_run([1.01, 0.73, 0.62], [0.62, 0.78, 0.82])),
+            (
+                "Adam + ExponentialDecay",
+                short_run([1.08, 0.86, 0.81], [0.66, 0.70, 0.82]),
+            ),
+            (
+                "Adam, He init",
+                short_run([0.94, 0.69, 0.69], [0.76, 0.78, 0.82]),
+            ),
+        ];
+        let runs: Vec<(&str, &History)> = runs.iter().map(|(n, h)| (*n, h)).collect();
+        let options = HistoryPlotOptions {
+            validation_only: true,
+            ..Default::default()
+        };
+        history_plot_with(&runs, &options, &path).unwrap();
+        let decoded = decode(&path);
+        assert!(decoded.width > 2 * PANEL_WIDTH as u32, "{}", decoded.width);
+        // The legend's frame is beside the panels, with all seven colours in it.
+        let beside = |colour: &[u8; 3]| {
+            (2 * PANEL_WIDTH as u32..decoded.width)
+                .any(|x| (0..decoded.height).any(|y| decoded.image.get_pixel(x, y).0 == *colour))
+        };
+        for colour in &TAB10[..7] {
+            assert!(
+                beside(colour),
+                "{colour:?} is not in the legend beside the panels"
+            );
+        }
+    }
+
     #[test]
     fn a_history_without_a_metric_has_one_panel() {
         let dir = tempfile::tempdir().unwrap();
