@@ -157,6 +157,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
             &x_train,
             &y_train,
             FitOptions::default()
+                .callbacks(common::backup(args, run.name)) // --backup DIR: resume a killed run
                 .callback(TerminateOnNaN::new()) // stop at the first NaN loss
                 .epochs(args.epochs)
                 .batch_size(args.batch_size)
@@ -166,6 +167,10 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
             .batch_size(args.batch_size)
             .verbose(0);
         let test = model.evaluate(&x_test, &y_test, quiet)?;
+        // --save PATH keeps the run with the best test accuracy so far.
+        if outcomes.iter().all(|o: &Outcome| test[1] > o.test_accuracy) {
+            common::save_model(args, &model)?;
+        }
         outcomes.push(Outcome {
             name: run.name,
             history,

@@ -96,11 +96,13 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         &x_train,
         &y_train,
         FitOptions::default()
+            .callbacks(common::backup(args, "training")) // --backup DIR: resume a killed run
             .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .batch_size(args.batch_size)
             .validation_split(0.2),
     )?;
+    common::save_model(args, &model)?; // --save PATH: the trained model, as a .keras or .h5 file
     viz::history_plot(&history, &pictures.path("history.png"))?;
 
     println!("\n== 4. Testing\n");

@@ -144,6 +144,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let history = model.fit_batches(
         &mut train,
         FitOptions::default()
+            .callbacks(common::backup(args, "small_convnet")) // --backup DIR: resume a killed run
             .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .validation_batches(&mut validation)
@@ -197,11 +198,13 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let history = model.fit_batches(
         &mut train,
         FitOptions::default()
+            .callbacks(common::backup(args, "dropout")) // --backup DIR: resume a killed run
             .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(augmented_epochs)
             .validation_batches(&mut validation)
             .callback(EarlyStopping::new().patience(4).verbose(1)),
     )?;
+    common::save_model(args, &model)?; // --save PATH: the trained model, as a .keras or .h5 file
     viz::history_plot(&history, &pictures.path("history_augmented.png"))?;
     report_gap(&history);
 

@@ -150,6 +150,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     let history = model.fit_batches(
         &mut train,
         FitOptions::default()
+            .callbacks(common::backup(args, "training")) // --backup DIR: resume a killed run
             .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(args.epochs)
             .validation_batches(&mut validation)
@@ -160,6 +161,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
                     .verbose(1),
             ),
     )?;
+    common::save_model(args, &model)?; // --save PATH: the trained model, as a .keras or .h5 file
     viz::history_plot(&history, &pictures.path("history.png"))?;
 
     println!("\n== 5. Testing\n");

@@ -277,6 +277,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
             &train.0,
             &train.1,
             FitOptions::default()
+                .callbacks(common::backup(args, "head")) // --backup DIR: resume a killed run
                 .callback(TerminateOnNaN::new()) // stop at the first NaN loss
                 .epochs(args.epochs)
                 .batch_size(batch_size)
@@ -303,6 +304,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
             model.fit_batches(
                 train.as_mut(),
                 FitOptions::default()
+                    .callbacks(common::backup(args, "new_head")) // --backup DIR: resume a killed run
                     .callback(TerminateOnNaN::new()) // stop at the first NaN loss
                     .epochs(args.epochs)
                     .validation_batches(validation.as_mut()),
@@ -339,11 +341,13 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
     let fine = model.fit_batches(
         train.as_mut(),
         FitOptions::default()
+            .callbacks(common::backup(args, "fine_tuning")) // --backup DIR: resume a killed run
             .callback(TerminateOnNaN::new()) // stop at the first NaN loss
             .epochs(initial_epoch + extra.fine_tune_epochs)
             .initial_epoch(initial_epoch)
             .validation_batches(validation.as_mut()),
     )?;
+    common::save_model(args, &model)?; // --save PATH: the fine-tuned model, as a .keras or .h5 file
 
     println!("\n== 5. Both phases\n");
     let both = viz::join_histories(&[&history, &fine]);

@@ -199,6 +199,8 @@ mod tests {
             output: "out".into(),
             device: astrograd::Device::Cpu,
             limit: None,
+            save: None,
+            backup: None,
         }
     }
 

@@ -119,6 +119,15 @@ pub struct Args {
     /// images of Galaxy10 before its split [default: all]
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub limit: Option<usize>,
+    /// Save the trained model there: a .keras (Keras 3) or .h5 (Keras 2) file, which
+    /// `--example predict`, `astrograd::load_model` and Keras's `load_model` open
+    #[arg(long, value_name = "PATH", value_parser = model_file_name)]
+    pub save: Option<PathBuf>,
+    /// Back the training up in DIR after every epoch; a run that was killed and is started
+    /// again with the same command goes on from its last finished epoch (Keras's
+    /// BackupAndRestore)
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
 }
 
 /// The command line of an example that takes the common flags only.
@@ -134,6 +143,43 @@ pub fn at_least_one(value: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected a whole number ≥ 1".to_string()),
     }
+}
+
+/// A file name whose extension names a model format (`.keras`, `.h5`, `.hdf5`), for clap: a
+/// wrong name fails before training, not after.
+pub fn model_file_name(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    match astrograd::layers::saving::ModelFormat::of(&path) {
+        Some(_) => Ok(path),
+        None => Err("expected a file name ending in .keras, .h5 or .hdf5".to_string()),
+    }
+}
+
+/// `--save PATH`: writes the trained model (architecture, weights, compile settings and
+/// optimizer state) and says where; nothing without the flag.
+///
+/// # Errors
+/// The model's save error (an unwritable folder).
+pub fn save_model(args: &Args, model: &astrograd::layers::Model) -> Result<(), ExampleError> {
+    if let Some(path) = &args.save {
+        model.save(path)?;
+        println!(
+            "\nModel saved to {} (open it with --example predict -- --model {})",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `--backup DIR`: a `BackupAndRestore` callback backing up the training `phase` (an example
+/// that trains twice backs each phase up in its own folder, `DIR/phase`); none without the
+/// flag.
+pub fn backup(args: &Args, phase: &str) -> Option<Box<dyn astrograd::layers::Callback>> {
+    let dir = args.backup.as_ref()?;
+    Some(Box::new(astrograd::layers::BackupAndRestore::new(
+        dir.join(phase),
+    )))
 }
 
 /// `cpu` or `gpu`, for clap.

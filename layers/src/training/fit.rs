@@ -131,6 +131,15 @@ impl<'a> FitOptions<'a> {
         self
     }
 
+    /// Adds several callbacks (none from an empty list or `None`).
+    pub fn callbacks(
+        mut self,
+        callbacks: impl IntoIterator<Item = Box<dyn Callback + 'a>>,
+    ) -> Self {
+        self.callbacks.extend(callbacks);
+        self
+    }
+
     /// Prints to this console instead of standard output.
     pub fn console(mut self, console: Console) -> Self {
         self.console = Some(console);
