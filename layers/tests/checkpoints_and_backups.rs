@@ -113,6 +113,18 @@ fn checkpoints_and_backups_resume_a_run_bit_for_bit() {
     fit(&mut resumed, 2, Vec::new()).unwrap();
     assert_eq!(weights(&resumed), expected, "resumed from a checkpoint");
 
+    // save_best_only: only improving epochs write the file (here the training loss).
+    set_seed(7);
+    let best_path = dir.path().join("best.h5");
+    let best = ModelCheckpoint::new(&file(dir.path(), "best.h5"))
+        .save_weights_only(false)
+        .save_best_only(true)
+        .monitor("loss");
+    let mut tracked = model();
+    fit(&mut tracked, 0, vec![Box::new(best)]).unwrap();
+    let (saved, run) = load_with_run_state(&best_path).unwrap();
+    assert!(saved.is_compiled() && (1..=4).contains(&run.epochs_done.unwrap()));
+
     // A whole model needs a model file name.
     let wrong = ModelCheckpoint::new(&file(dir.path(), "w.safetensors")).save_weights_only(false);
     let err = fit(&mut model(), 0, vec![Box::new(wrong)])
