@@ -8,6 +8,7 @@
 //! | [`fashion_mnist`], [`mnist`] | `load_data()` as `keras.datasets`: `((x_train, y_train), (x_test, y_test))` |
 //! | [`galaxy10`] | Galaxy10 SDSS (`load_data`) and DECals (`load_decals`) from their HDF5 files |
 //! | [`cats_and_dogs`] | `load()`: the cats vs dogs zip, downloaded and safely extracted |
+//! | [`fits`] | `load(path)`: a FITS image (raw or gzip) as a tensor `(H, W)` or `(H, W, bands)` |
 //! | [`image_generator`] | Keras's `ImageDataGenerator`: augmentation, `flow`, `flow_from_directory`, prefetching |
 //! | [`idx`] | the IDX reader (gzip or raw), every header and size checked |
 //! | [`cache`] | where files are looked for: explicit folder, `$ASTROGRAD_DATA`, user cache, system packages |
@@ -32,6 +33,7 @@ pub mod cats_and_dogs;
 pub mod download;
 pub mod error;
 pub mod fashion_mnist;
+pub mod fits;
 pub mod galaxy10;
 pub mod idx;
 pub mod image_generator;
