@@ -13,6 +13,7 @@
 //! | [`idx`] | the IDX reader (gzip or raw), every header and size checked |
 //! | [`cache`] | where files are looked for: explicit folder, `$ASTROGRAD_DATA`, user cache, system packages |
 //! | [`download`] | [`download::fetch`]: verified (size, SHA-256), atomic, with a progress bar |
+//! | [`stretch`] | min–max, percentile clip, asinh (Lupton et al. 2004) and zscale, for a generator's `preprocessing_function` |
 //! | [`split`] | `train_test_split` with scikit-learn's exact indices, stratified or not |
 //! | [`arrays`] | grey by channel mean, `x / 255`, one-hot labels |
 //!
@@ -39,6 +40,7 @@ pub mod idx;
 pub mod image_generator;
 pub mod mnist;
 pub mod split;
+pub mod stretch;
 
 use astrograd_tensor::Tensor;
 
