@@ -293,8 +293,17 @@ fn data_unit_words(hdu: &Hdu, offset: u64, data_bytes: u64) -> String {
     )
 }
 
-/// `[H, W, B]` of an image HDU: 2 axes, or 3 with any further axes of length 1.
+/// `[H, W, B]` of an image HDU: 2 axes, or 3 with any further axes of length 1; PCOUNT 0 and
+/// GCOUNT 1, so that the data unit is exactly the image.
 fn image_shape(hdu: &Hdu, path: &Path) -> Result<[usize; 3]> {
+    if (hdu.pcount, hdu.gcount) != (0, 1) {
+        return Err(DataError::Layout {
+            path: path.to_path_buf(),
+            item: format!("keywords PCOUNT and GCOUNT of HDU {}", hdu.index),
+            expected: "PCOUNT = 0 and GCOUNT = 1 for an image".to_string(),
+            found: format!("PCOUNT = {}, GCOUNT = {}", hdu.pcount, hdu.gcount),
+        });
+    }
     let axis = |n: usize| usize::try_from(hdu.axes[n]).ok();
     let shape = match hdu.axes.len() {
         2 => axis(1).zip(axis(0)).map(|(h, w)| [h, w, 1]),

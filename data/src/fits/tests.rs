@@ -250,6 +250,14 @@ fn bad_files_are_typed_errors_naming_the_file() {
             needle: "found NAXIS = 1, NAXISn [3]",
         },
         BadFileCase {
+            name: "gcount.fits",
+            bytes: TestHdu::primary(8, &[2, 2], vec![0; 12])
+                .with("GCOUNT", "3")
+                .bytes(),
+            is_expected: |e| matches!(e, DataError::Layout { .. }),
+            needle: "expected PCOUNT = 0 and GCOUNT = 1 for an image, found PCOUNT = 0, GCOUNT = 3",
+        },
+        BadFileCase {
             name: "all_nan.fits",
             bytes: TestHdu::primary(-32, &[2, 2], big_endian(&[f32::NAN; 4], f32::to_be_bytes))
                 .bytes(),
