@@ -29,7 +29,27 @@ use super::resize_float::resize_float;
 use super::Image;
 
 /// A FITS file as an image of `color_mode` at `target_size` (`(height, width)`), see the
-/// module doc.
+/// module doc. `flow_from_directory` calls it for every FITS file it lists:
+///
+/// ```no_run
+/// use astrograd_data::image_generator::{ClassMode, ColorMode, DirectoryOptions, Image, ImageDataGenerator};
+/// use astrograd_data::stretch::Stretch;
+/// // galaxies/train/{spiral,elliptical}/*.fits
+/// let asinh = Stretch::asinh(0.1)?;
+/// let generator = ImageDataGenerator::default()
+///     .horizontal_flip(true)
+///     .preprocessing_function(move |image: &mut Image| asinh.apply(image));
+/// let mut train = generator.flow_from_directory(
+///     "galaxies/train",
+///     DirectoryOptions::default()
+///         .target_size(64, 64)
+///         .color_mode(ColorMode::Grayscale)
+///         .class_mode(ClassMode::Binary)
+///         .fits_blank_value(0.0),
+/// )?;
+/// let (x, y) = train.batch(0)?; // x: (32, 64, 64, 1) in [0, 1]
+/// # Ok::<(), astrograd_data::DataError>(())
+/// ```
 ///
 /// # Errors
 /// The errors of [`crate::fits::read`], each naming the file; [`DataError::Layout`] when the
