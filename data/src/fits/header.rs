@@ -86,13 +86,14 @@ pub fn read_header(reader: &mut impl Read, place: &HeaderPlace) -> Result<NextHe
         let got = read_full(reader, &mut block).map_err(place.io_error)?;
         if blocks == 0 {
             let start = &block[..got];
-            match primary {
-                true if got == 0 || !start.starts_with(b"SIMPLE  =") => {
-                    return Err(not_fits(place.path, &start[..got.min(CARD_BYTES)]));
-                }
-                false if got == 0 => return Ok(NextHeader::End),
-                false if !start.starts_with(b"XTENSION=") => return Ok(NextHeader::NotAnExtension),
-                _ => {}
+            if primary && !start.starts_with(b"SIMPLE  =") {
+                return Err(not_fits(place.path, &start[..got.min(CARD_BYTES)]));
+            }
+            if !primary && got == 0 {
+                return Ok(NextHeader::End);
+            }
+            if !primary && !start.starts_with(b"XTENSION=") {
+                return Ok(NextHeader::NotAnExtension);
             }
         }
         let bytes_so_far = (blocks * BLOCK_BYTES + got) as u64;

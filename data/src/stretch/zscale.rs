@@ -87,18 +87,15 @@ impl ZScale {
 
 /// `(z₁, z₂)` of the finite values (see the module doc); `None` when there are none.
 pub fn zscale_limits(values: &[f32], options: &ZScale) -> Option<(f64, f64)> {
-    let finite: Vec<f64> = values
-        .iter()
-        .filter(|v| v.is_finite())
-        .map(|&v| f64::from(v))
-        .collect();
-    let stride = (finite.len() / options.samples.max(1)).max(1);
-    let mut sample: Vec<f64> = finite
-        .iter()
-        .step_by(stride)
-        .take(options.samples)
-        .copied()
-        .collect();
+    // Only the sample is kept, never a copy of the whole image.
+    let finite = || {
+        values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| f64::from(v))
+    };
+    let stride = (finite().count() / options.samples.max(1)).max(1);
+    let mut sample: Vec<f64> = finite().step_by(stride).take(options.samples).collect();
     sample.sort_by(f64::total_cmp);
     let m = sample.len();
     let (first, last) = (*sample.first()?, *sample.last()?);
@@ -264,5 +261,21 @@ mod tests {
         assert_eq!(zscale_limits(&[f32::NAN], &options), None);
         assert_eq!(zscale_limits(&[], &options), None);
         assert_eq!(zscale_limits(&[4.0; 50], &options), Some((4.0, 4.0)));
+        // Options a Stretch would refuse still never panic here.
+        let odd = ZScale {
+            samples: 0,
+            min_pixels: 0,
+            max_iterations: 0,
+            ..ZScale::default()
+        };
+        assert_eq!(zscale_limits(&[1.0, 2.0], &odd), None);
+        let no_passes = ZScale {
+            max_iterations: 0,
+            ..ZScale::default()
+        };
+        assert_eq!(
+            zscale_limits(&[1.0, 9.0, 2.0], &no_passes),
+            Some((1.0, 9.0))
+        );
     }
 }
