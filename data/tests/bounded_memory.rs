@@ -113,7 +113,10 @@ fn the_counter_sees_what_a_read_holds() {
         held.iter().map(|&b| b as usize).sum::<usize>()
     });
     assert_eq!(sum, 64 * MIB);
-    assert!(peak >= 64 * MIB, "{peak} bytes seen");
+    // Within a few bytes: libtest tears a finished test's thread down (its name, its
+    // thread-locals) after the test has let go of SERIAL, so those frees can land inside
+    // this window and lower the count by a hundred bytes or so.
+    assert!(peak >= 64 * MIB - 64 * 1024, "{peak} bytes seen");
 }
 
 #[test]
