@@ -95,6 +95,19 @@ pub enum DataError {
         /// What the decoder found or said.
         found: String,
     },
+    /// A FITS image whose every pixel is blank (NaN, or the `BLANK` value of an integer
+    /// image): there is nothing in it to learn from. `flow_from_directory` prints a warning
+    /// and leaves such an image out of its batch.
+    #[error(
+        "{path}: expected at least one valid pixel, found all {pixels} pixels blank \
+         (NaN, or the BLANK value of an integer image)"
+    )]
+    BlankImage {
+        /// The FITS file.
+        path: PathBuf,
+        /// The number of pixels (every one of them blank).
+        pixels: usize,
+    },
     /// An archive entry whose bytes are not the ones the archive recorded (CRC-32 or size):
     /// the archive was damaged after it was made.
     #[error(

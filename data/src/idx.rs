@@ -74,7 +74,7 @@ pub struct IdxArray {
 
 /// How many payload bytes a stream can hold, known before reading it.
 #[derive(Debug, Clone, Copy)]
-enum Capacity {
+pub(crate) enum Capacity {
     /// A raw file: exactly its length, header included.
     Exact(u64),
     /// A gzip stream of this many compressed bytes: at most [`MAX_DEFLATE_RATIO`] times as
@@ -84,7 +84,7 @@ enum Capacity {
 
 impl Capacity {
     /// The most payload bytes after a header of `header_len` bytes, and the rule in words.
-    fn payload_limit(self, header_len: u64) -> (u64, String) {
+    pub(crate) fn payload_limit(self, header_len: u64) -> (u64, String) {
         match self {
             Capacity::Exact(len) => (
                 len.saturating_sub(header_len),
@@ -112,7 +112,7 @@ impl Capacity {
 
 /// Opens `path` (a regular file only) and returns a reader of its bytes, gunzipped when they
 /// start with the gzip signature, with how much it can hold.
-fn open(path: &Path) -> Result<(Box<dyn Read>, Capacity)> {
+pub(crate) fn open(path: &Path) -> Result<(Box<dyn Read>, Capacity)> {
     let len = regular_file(path)?.len();
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut input = BufReader::new(file);
@@ -188,7 +188,10 @@ pub fn parse_idx(
 
 /// Turns a read error into the error of its stream: a gzip stream that does not decode is
 /// [`DataError::CorruptGzip`], a raw file that cannot be read is [`DataError::Io`].
-fn stream_error(path: &Path, capacity: Capacity) -> impl Fn(std::io::Error) -> DataError + '_ {
+pub(crate) fn stream_error(
+    path: &Path,
+    capacity: Capacity,
+) -> impl Fn(std::io::Error) -> DataError + '_ {
     move |e| match capacity {
         Capacity::Gzip(_) => DataError::CorruptGzip {
             path: path.to_path_buf(),
@@ -320,7 +323,7 @@ fn parse_stream(
 
 /// Reads up to `len` bytes: memory grows with the bytes that arrive (doubling from
 /// [`FIRST_PIECE`]), never past `len`. Fewer bytes come back when the stream ends first.
-fn read_payload(reader: &mut impl Read, len: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_payload(reader: &mut impl Read, len: u64) -> std::io::Result<Vec<u8>> {
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     let mut data = Vec::new();
     while data.len() < len {
@@ -337,7 +340,7 @@ fn read_payload(reader: &mut impl Read, len: u64) -> std::io::Result<Vec<u8>> {
 
 /// Fills `buf` as far as the stream goes; returns how many bytes were read (less than
 /// `buf.len()` only at the end of the stream).
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {

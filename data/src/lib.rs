@@ -8,10 +8,12 @@
 //! | [`fashion_mnist`], [`mnist`] | `load_data()` as `keras.datasets`: `((x_train, y_train), (x_test, y_test))` |
 //! | [`galaxy10`] | Galaxy10 SDSS (`load_data`) and DECals (`load_decals`) from their HDF5 files |
 //! | [`cats_and_dogs`] | `load()`: the cats vs dogs zip, downloaded and safely extracted |
+//! | [`fits`] | `load(path)`: a FITS image (raw or gzip) as a tensor `(H, W)` or `(H, W, bands)` |
 //! | [`image_generator`] | Keras's `ImageDataGenerator`: augmentation, `flow`, `flow_from_directory`, prefetching |
 //! | [`idx`] | the IDX reader (gzip or raw), every header and size checked |
 //! | [`cache`] | where files are looked for: explicit folder, `$ASTROGRAD_DATA`, user cache, system packages |
 //! | [`download`] | [`download::fetch`]: verified (size, SHA-256), atomic, with a progress bar |
+//! | [`stretch`] | min–max, percentile clip, asinh (Lupton et al. 2004) and zscale, for a generator's `preprocessing_function` |
 //! | [`split`] | `train_test_split` with scikit-learn's exact indices, stratified or not |
 //! | [`arrays`] | grey by channel mean, `x / 255`, one-hot labels |
 //!
@@ -32,11 +34,13 @@ pub mod cats_and_dogs;
 pub mod download;
 pub mod error;
 pub mod fashion_mnist;
+pub mod fits;
 pub mod galaxy10;
 pub mod idx;
 pub mod image_generator;
 pub mod mnist;
 pub mod split;
+pub mod stretch;
 
 use astrograd_tensor::Tensor;
 

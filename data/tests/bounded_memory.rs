@@ -113,7 +113,10 @@ fn the_counter_sees_what_a_read_holds() {
         held.iter().map(|&b| b as usize).sum::<usize>()
     });
     assert_eq!(sum, 64 * MIB);
-    assert!(peak >= 64 * MIB, "{peak} bytes seen");
+    // Within a few bytes: libtest tears a finished test's thread down (its name, its
+    // thread-locals) after the test has let go of SERIAL, so those frees can land inside
+    // this window and lower the count by a hundred bytes or so.
+    assert!(peak >= 64 * MIB - 64 * 1024, "{peak} bytes seen");
 }
 
 #[test]
@@ -284,4 +287,102 @@ fn pictures_declaring_billions_of_pixels_are_refused_before_decoding() {
         assert!(matches!(err, DataError::BadImage { .. }), "{err:?}");
         assert!(peak < 16 * MIB, "{}: {peak} bytes held", case.name);
     }
+}
+
+/// A FITS primary header for an image of `axes` (NAXIS1 first), cards padded to one block.
+fn fits_header(bitpix: i64, axes: &[u64]) -> Vec<u8> {
+    let mut cards = vec![
+        format!("{:<8}= {:>20}", "SIMPLE", "T"),
+        format!("{:<8}= {:>20}", "BITPIX", bitpix),
+        format!("{:<8}= {:>20}", "NAXIS", axes.len()),
+    ];
+    for (n, axis) in axes.iter().enumerate() {
+        cards.push(format!("{:<8}= {:>20}", format!("NAXIS{}", n + 1), axis));
+    }
+    cards.push("END".to_string());
+    let mut bytes: Vec<u8> = cards
+        .iter()
+        .flat_map(|card| format!("{card:<80}").into_bytes())
+        .collect();
+    bytes.resize(2880, b' ');
+    bytes
+}
+
+/// A FITS file whose header declares far more than it holds, and the error it must give.
+struct DeclaredFitsCase {
+    name: &'static str,
+    bytes: Vec<u8>,
+    is_expected: fn(&DataError) -> bool,
+    /// The most heap bytes the read may hold.
+    bound: usize,
+}
+
+#[test]
+fn fits_files_declaring_more_than_they_hold_allocate_nothing_for_it() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let noise: Vec<u8> = (0..MIB)
+        .map(|_| {
+            // xorshift64: bytes deflate cannot shrink.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as u8
+        })
+        .collect();
+    let cases = [
+        DeclaredFitsCase {
+            // 65536 × 65536 × 64 doubles: 2 TiB, in a file of two blocks.
+            name: "two-tebibytes.fits",
+            bytes: [fits_header(-64, &[65536, 65536, 64]), vec![0; 2880]].concat(),
+            is_expected: |e| matches!(e, DataError::Truncated { .. }),
+            bound: MIB,
+        },
+        DeclaredFitsCase {
+            // 256 MiB declared; 1 MiB of zeros compresses to about 1 KiB, which may inflate
+            // to about 1 MiB: refused before reading.
+            name: "declares-256MiB.fits.gz",
+            bytes: gzip(&[fits_header(-32, &[8192, 8192]), vec![0; MIB]].concat()),
+            is_expected: |e| matches!(e, DataError::TooLarge { .. }),
+            bound: MIB,
+        },
+        DeclaredFitsCase {
+            // 512 MiB declared, within what 1 MiB of noise may inflate to; 1 MiB arrives.
+            name: "declares-512MiB.fits.gz",
+            bytes: gzip(&[fits_header(-32, &[16384, 8192]), noise].concat()),
+            is_expected: |e| matches!(e, DataError::Truncated { .. }),
+            bound: 4 * MIB,
+        },
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    for case in cases {
+        let path = write(dir.path(), case.name, &case.bytes);
+        let (outcome, peak) = peak_during(|| astrograd_data::fits::load(&path));
+        let err = outcome.expect_err(case.name);
+        assert!((case.is_expected)(&err), "{}: {err:?}", case.name);
+        assert!(err.to_string().contains(case.name), "{err}");
+        assert!(peak < case.bound, "{}: {peak} bytes held", case.name);
+    }
+}
+
+#[test]
+fn a_gzip_fits_followed_by_a_gigabyte_of_zeros_stops_at_the_limit_without_holding_it() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // A 4×4 image, then 1 GiB of zeros in 64 gzip members of 16 MiB (16 KiB each): the
+    // reader reads the stream to its end to check the CRC-32s, and stops at 1 GiB.
+    let zeros = gzip(&vec![0u8; 16 * MIB]);
+    let image = [fits_header(8, &[4, 4]), vec![7; 2880]].concat();
+    let mut bytes = gzip(&image);
+    for _ in 0..64 {
+        bytes.extend_from_slice(&zeros);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "bomb.fits.gz", &bytes);
+    drop((zeros, bytes));
+    let (outcome, peak) = peak_during(|| astrograd_data::fits::load(&path));
+    assert!(
+        matches!(outcome, Err(DataError::TooLarge { .. })),
+        "{outcome:?}"
+    );
+    assert!(peak < MIB, "{peak} bytes held");
 }

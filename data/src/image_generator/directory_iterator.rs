@@ -8,6 +8,13 @@
 //! └── dogs/dog.1.png                    tif or tiff; folders sorted by path, files by name
 //! ```
 //!
+//! FITS images are listed too, beside the pictures and in the same class folders: names that
+//! end with `.fits`, `.fit`, `.fts` or those with `.gz` ([`crate::fits::FITS_EXTENSIONS`]).
+//! They keep their physical values, as floats (`fits_images.rs` says how bands become
+//! channels; stretch them with a `preprocessing_function`, see [`crate::stretch`]). A FITS
+//! image whose every pixel is blank is left out of its batch with a warning, whatever
+//! [`OnBadImage`] says.
+//!
 //! Exactly Keras's rules (`keras.preprocessing.image.DirectoryIterator`, TF 2.10), including two
 //! oddities: the extension test has no dot (`"notapng"` is listed; PIL — and here the decoder —
 //! then fails on it), and folders are sorted by their whole path string (`cats/a-b` before
@@ -43,6 +50,7 @@ use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
 
+use super::fits_images::load_fits_image;
 use super::prefetch::{sample_rng, Batches, MakeBatch};
 use super::{invalid, Batch, Image, ImageDataGenerator, Subset};
 
@@ -131,6 +139,8 @@ pub struct DirectoryOptions {
     pub on_bad_image: OnBadImage,
     /// Batches built ahead on a background thread (0: build each when asked).
     pub prefetch: usize,
+    /// The value that replaces blank pixels (NaN, `BLANK`) of FITS images.
+    pub fits_blank_value: f32,
 }
 
 impl Default for DirectoryOptions {
@@ -148,6 +158,7 @@ impl Default for DirectoryOptions {
             follow_links: false,
             on_bad_image: OnBadImage::Fail,
             prefetch: 4,
+            fits_blank_value: 0.0,
         }
     }
 }
@@ -211,6 +222,11 @@ impl DirectoryOptions {
     /// Sets [`DirectoryOptions::prefetch`].
     pub fn prefetch(mut self, batches: usize) -> Self {
         self.prefetch = batches;
+        self
+    }
+    /// Sets [`DirectoryOptions::fits_blank_value`].
+    pub fn fits_blank_value(mut self, value: f32) -> Self {
+        self.fits_blank_value = value;
         self
     }
 }
@@ -309,8 +325,8 @@ pub fn list_directory(
 }
 
 /// Keras's `_iter_valid_files`: `os.walk` sorted by folder path, files sorted by name, kept when
-/// the lower-cased name ends with a white-listed extension. Returns paths relative to `root`,
-/// and apart the white-listed names that are not regular, non-empty files.
+/// the lower-cased name ends with a white-listed extension (or is a FITS name). Returns paths
+/// relative to `root`, and apart the listed names that are not regular, non-empty files.
 fn valid_files(root: &Path, follow_links: bool) -> Result<(Vec<String>, Vec<SkippedFile>)> {
     let mut folders: Vec<(PathBuf, Vec<FolderFile>)> = Vec::new();
     walk(root, follow_links, &mut folders)?;
@@ -326,7 +342,9 @@ fn valid_files(root: &Path, follow_links: bool) -> Result<(Vec<String>, Vec<Skip
         let relative = folder.strip_prefix(root).unwrap_or(&folder).to_path_buf();
         for file in files {
             let lower = file.name.to_lowercase();
-            if WHITE_LIST_FORMATS.iter().any(|ext| lower.ends_with(ext)) {
+            if WHITE_LIST_FORMATS.iter().any(|ext| lower.ends_with(ext))
+                || crate::fits::is_fits_name(&lower)
+            {
                 let path = relative.join(&file.name);
                 let parts: Vec<String> = path
                     .components()
@@ -539,13 +557,13 @@ fn make_batch(
         .par_iter()
         .enumerate()
         .map(|(position, &j)| {
-            let image = match load_image(
-                &paths[j],
-                options.color_mode,
-                options.target_size,
-                options.interpolation,
-            ) {
+            let image = match load_listed_image(&paths[j], options) {
                 Ok(image) => image,
+                // Nothing to learn from: never a failure (see the module doc).
+                Err(err @ DataError::BlankImage { .. }) => {
+                    eprintln!("Warning: skipping a blank image: {err}");
+                    return Ok(None);
+                }
                 Err(err) if options.on_bad_image == OnBadImage::Skip => {
                     eprintln!("Warning: skipping unreadable image: {err}");
                     return Ok(None);
@@ -594,8 +612,33 @@ fn make_batch(
 /// picture): a bigger file is refused before it is read into memory.
 pub const MAX_IMAGE_FILE_BYTES: u64 = 512 << 20;
 
+/// One listed file with the options of `flow_from_directory`: a FITS image (by its name) or
+/// a picture.
+fn load_listed_image(path: &Path, options: &DirectoryOptions) -> Result<Image> {
+    if path
+        .file_name()
+        .is_some_and(|name| crate::fits::is_fits_name(&name.to_string_lossy()))
+    {
+        let fits = crate::fits::FitsOptions::default().blank_value(options.fits_blank_value);
+        return load_fits_image(
+            path,
+            options.color_mode,
+            options.target_size,
+            options.interpolation,
+            &fits,
+        );
+    }
+    load_picture(
+        path,
+        options.color_mode,
+        options.target_size,
+        options.interpolation,
+    )
+}
+
 /// Keras's `load_img` + `img_to_array`: decode, convert to the colour mode, resize if needed,
-/// pixels as f32 in 0–255.
+/// pixels as f32 in 0–255. A FITS file (by its name, see [`crate::fits::FITS_EXTENSIONS`])
+/// is read by [`load_fits_image`] instead, blanks set to 0, values physical.
 ///
 /// The file is looked at before it is opened: only a regular file (a link to one is
 /// followed) of 1 to [`MAX_IMAGE_FILE_BYTES`] bytes is read.
@@ -604,8 +647,25 @@ pub const MAX_IMAGE_FILE_BYTES: u64 = 512 << 20;
 /// [`DataError::Io`] if the file cannot be read; [`DataError::NotAFile`] for a named pipe, a
 /// socket, a device or a folder; [`DataError::BadImage`] if it is empty or too large, does
 /// not decode, is a JPEG cut off before its end (as PIL's "image file is truncated"), or has
-/// no pixels (0×0).
+/// no pixels (0×0); for a FITS file, the errors of [`crate::fits::read`] and of
+/// [`load_fits_image`].
 pub fn load_image(
+    path: &Path,
+    color_mode: ColorMode,
+    target_size: (usize, usize),
+    interpolation: Interpolation,
+) -> Result<Image> {
+    let options = DirectoryOptions {
+        color_mode,
+        target_size,
+        interpolation,
+        ..DirectoryOptions::default()
+    };
+    load_listed_image(path, &options)
+}
+
+/// [`load_image`] for a picture (PNG, JPEG, BMP, PPM, TIFF).
+fn load_picture(
     path: &Path,
     color_mode: ColorMode,
     target_size: (usize, usize),
@@ -795,14 +855,15 @@ fn to_color_mode(decoded: DynamicImage, mode: ColorMode) -> Vec<u8> {
 
 /// PIL's `resize(NEAREST)` (`ImagingScaleAffine`): source column `⌊x₀⌋` with `x₀ = s/2`, then
 /// `x₀ += s` per output column, `s = W_in / W_out` (the running sum, as PIL does); rows alike.
-fn resize_nearest_pil(
-    pixels: &[u8],
+/// For bytes (pictures) and floats (FITS images) alike.
+pub(crate) fn resize_nearest_pil<T: Copy>(
+    pixels: &[T],
     h: usize,
     w: usize,
     c: usize,
     th: usize,
     tw: usize,
-) -> Vec<u8> {
+) -> Vec<T> {
     let table = |input: usize, output: usize| -> Vec<usize> {
         let step = input as f64 / output as f64;
         let mut pos = step * 0.5;

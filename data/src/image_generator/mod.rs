@@ -27,6 +27,8 @@
 //! | `standardize.rs` | `standardize` and `fit` |
 //! | `array_iterator.rs` | [`ArrayIterator`], what `flow(x, y)` returns |
 //! | `directory_iterator.rs` | [`DirectoryIterator`]: class discovery, file listing, decoding, resizing |
+//! | `fits_images.rs` | FITS files in class folders: bands to channels ([`load_fits_image`]) |
+//! | `resize_float.rs` | bilinear and bicubic resizing of float images, unclamped ([`resize_float`]) |
 //! | `prefetch.rs` | batches built on background threads, their randomness fixed by (seed, epoch, batch) |
 //!
 //! # Randomness
@@ -47,7 +49,9 @@ use crate::error::{DataError, Result};
 
 mod array_iterator;
 mod directory_iterator;
+mod fits_images;
 mod prefetch;
+mod resize_float;
 mod standardize;
 mod transform;
 
@@ -57,6 +61,8 @@ pub use directory_iterator::{
     DirectoryOptions, Interpolation, OnBadImage, SkippedFile, MAX_IMAGE_FILE_BYTES,
     WHITE_LIST_FORMATS,
 };
+pub use fits_images::load_fits_image;
+pub use resize_float::resize_float;
 pub use standardize::FeatureStats;
 pub use transform::{affine_transform_matrix, apply_affine_transform};
 

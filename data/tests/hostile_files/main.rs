@@ -20,10 +20,12 @@
 //! | [`galaxy10`] | `galaxy10::read` | the SDSS (contiguous) and DECals (gzip-chunked) fixtures |
 //! | [`zip_archives`] | `cats_and_dogs::extract` | archives laid out as the real one, stored and deflated |
 //! | [`image_folders`] | `load_image`, `flow_from_directory` | a JPEG and a PNG |
+//! | [`fits`] | `fits::read`, `load_image` | astropy's FITS fixtures: an 8-bit image, a cube, an image extension, gzip |
 //!
 //! Run one parser's cases with `cargo test --release -p astrograd-data --test hostile_files idx`;
 //! `PROPTEST_CASES=5000` runs more.
 mod corpus;
+mod fits;
 mod galaxy10;
 mod idx;
 mod image_folders;
