@@ -6,7 +6,11 @@ git knows, tracked or new and not ignored) and checks two kinds of reference:
 
 - a relative Markdown link, `[text](docs/gpu.md)` or `[text](../kernels/src/cpu/conv.rs#L10)`:
   resolved from the folder of the file that holds it (as GitHub does), it must stay inside the
-  repository and exist;
+  repository and exist. Its anchor, if any, must exist too: in a Markdown file (`gpu.md#timings`,
+  or `#timings` within the same page) it is the slug GitHub makes of a heading (lower case,
+  punctuation other than `-` and `_` dropped, each space a `-`, `-1`, `-2` … after repeats) or an
+  `<a id="…">`; in any other file it is a line, `#L10`, or a range, `#L10-L20`, which the file
+  must have;
 - a path in backticks, `` `examples/session1_mlp.rs` ``, whose first component is a top-level
   folder of the repository (`docs/`, `kernels/`, `examples/`, …): it must exist, read from the
   repository root, from the crate that holds the file, or from the file's own folder. A path in
@@ -83,7 +87,66 @@ def doc_lines(rel_file, text):
                 yield n, m.group(1)
 
 
+FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+HTML_ID = re.compile(r"<a\s+(?:name|id)=\"([^\"]+)\"")
+LINE_ANCHOR = re.compile(r"^L(\d+)(?:-L(\d+))?$")
+_anchors = {}
+
+
+def github_slug(heading):
+    """GitHub's anchor for a heading: links and code marks reduced to their text, lower case,
+    every character that is not a letter, a digit, `-`, `_` or a space dropped, spaces → `-`."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    text = re.sub(r"<[^>]+>", "", text)
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
+def markdown_anchors(abs_path):
+    """Every anchor a Markdown file has: its headings' slugs (outside code blocks) and HTML ids."""
+    if abs_path not in _anchors:
+        found, seen, fenced = set(), {}, False
+        with open(abs_path, encoding="utf-8") as f:
+            for line in f:
+                if FENCE.match(line):
+                    fenced = not fenced
+                    continue
+                if fenced:
+                    continue
+                found.update(HTML_ID.findall(line))
+                m = HEADING.match(line)
+                if m:
+                    slug = github_slug(m.group(2))
+                    n = seen.get(slug, 0)
+                    seen[slug] = n + 1
+                    found.add(slug if n == 0 else f"{slug}-{n}")
+        _anchors[abs_path] = found
+    return _anchors[abs_path]
+
+
+def check_anchor(target, resolved, anchor):
+    """None if `anchor` exists in the file `resolved`, else the reason."""
+    shown = os.path.relpath(resolved, ROOT)
+    if os.path.isdir(resolved):
+        return f"link to `{target}`: {shown} is a folder, it has no anchor `#{anchor}`"
+    if resolved.endswith(".md"):
+        if anchor not in markdown_anchors(resolved):
+            return f"link to `{target}`: {shown} has no heading whose anchor is `#{anchor}`"
+        return None
+    m = LINE_ANCHOR.match(anchor)
+    if not m:
+        return f"link to `{target}`: `#{anchor}` is not a line anchor (`#L10`, `#L10-L20`)"
+    with open(resolved, "rb") as f:
+        lines = len(f.read().splitlines())
+    first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    if not 1 <= first <= last <= lines:
+        return f"link to `{target}`: {shown} has {lines} lines, not `#{anchor}`"
+    return None
+
+
 def check_link(rel_file, target):
+    if target.startswith("#") and rel_file.endswith(".md"):
+        return check_anchor(target, os.path.join(ROOT, rel_file), target[1:])
     if URL.match(target) or target.startswith("#") or target.startswith("/"):
         return None
     if "@" in target or "::" in target or target.endswith(".html"):
@@ -98,6 +161,8 @@ def check_link(rel_file, target):
         return f"link to `{target}` points outside the repository"
     if not os.path.exists(resolved):
         return f"link to `{target}`: {os.path.relpath(resolved, ROOT)} does not exist"
+    if "#" in target and target.split("#", 1)[1]:
+        return check_anchor(target, resolved, target.split("#", 1)[1])
     return None
 
 
@@ -151,7 +216,7 @@ def main():
     if offenders:
         print(f"{len(offenders)} documentation path(s) that do not exist or leave the repository")
         return 1
-    print(f"doc paths: {len(files)} files read, every named path exists")
+    print(f"doc paths: {len(files)} files read, every named path and anchor exists")
     return 0
 
 
