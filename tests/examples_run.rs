@@ -148,6 +148,64 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
 }
 
+/// The figures of `docs/images/figure_*.png`, as `docs_figures` writes them.
+const DOCS_FIGURES: [&str; 6] = [
+    "figure_im2col.png",
+    "figure_max_pool_gradient.png",
+    "figure_dropout_masks.png",
+    "figure_augmentation.png",
+    "figure_lr_schedules.png",
+    "figure_optimizer_trajectories.png",
+];
+
+/// `docs_figures` is seeded: two runs write the same bytes. The committed figures have the
+/// size of a fresh run's, and the three tables of numbers (exact arithmetic, the same on every
+/// CPU) are byte for byte the committed ones, so a change to im2col, max pooling's backward or
+/// the dropout mask that is not followed by `cargo run --release --example docs_figures` fails
+/// here.
+#[test]
+fn docs_figures_runs_twice_alike_and_matches_the_committed_figures() {
+    let (first, second) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
+    run_example("docs_figures", &[], first.path(), &DOCS_FIGURES);
+    run_example("docs_figures", &[], second.path(), &DOCS_FIGURES);
+    let committed_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images");
+    for name in DOCS_FIGURES {
+        let read = |dir: &Path| {
+            std::fs::read(dir.join(name))
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+        };
+        let fresh = read(first.path());
+        assert!(
+            fresh == read(second.path()),
+            "{name} differs between two runs"
+        );
+        let committed = read(&committed_dir);
+        let size = |bytes: &[u8]| {
+            let decoded = image::load_from_memory(bytes).expect("a PNG");
+            (decoded.width(), decoded.height())
+        };
+        assert_eq!(
+            size(&committed),
+            size(&fresh),
+            "docs/images/{name} is out of date: run `cargo run --release --example docs_figures`"
+        );
+        let exact = [
+            "figure_im2col.png",
+            "figure_max_pool_gradient.png",
+            "figure_dropout_masks.png",
+        ];
+        if exact.contains(&name) {
+            assert!(
+                committed == fresh,
+                "docs/images/{name} is out of date: run `cargo run --release --example docs_figures`"
+            );
+        }
+    }
+}
+
 #[test]
 fn autograd_tour_runs() {
     let output = tempfile::tempdir().expect("temp dir");

@@ -15,6 +15,7 @@
 //! | [`confusion_matrix()`] | the confusion matrix with the count in each cell |
 //! | [`feature_maps()`], [`kernels()`] | what `conv1` sees in one image, and its filters |
 //! | [`pixel_values()`] | one image with the value of every pixel written on it (Session 2) |
+//! | [`matrices()`] | small matrices side by side with their numbers (the tutorials' im2col, pooling gradient, dropout masks) |
 //!
 //! Every file is written atomically (a temporary file beside it, then a rename), so a picture
 //! on disk is always complete. Bad arguments give [`VizError::Invalid`], naming the function
@@ -43,6 +44,7 @@ pub mod image_grid;
 pub mod kernels;
 mod legend;
 pub mod line_plot;
+pub mod matrices;
 pub mod pixel_values;
 mod plot_area;
 
@@ -54,6 +56,7 @@ pub use history_plot::{
 pub use image_grid::{augmented_grid, image_grid, image_grid_with_range, PixelRange};
 pub use kernels::kernels;
 pub use line_plot::{line_plot, Line, LinePlotOptions};
+pub use matrices::{matrices, Matrix};
 pub use pixel_values::pixel_values;
 
 /// What went wrong while drawing or saving a picture.

@@ -421,6 +421,64 @@ fn col2im_add(
     }
 }
 
+/// The whole `cols` matrix of `x`, one row per output pixel of every image: what the kernels
+/// build one cache-sized tile at a time and never whole. For teaching and pictures
+/// (`examples/docs_figures.rs` draws it); the convolution itself does not call it.
+///
+/// # Shapes
+/// `x: (N, H, W, C)` → `cols: (N·OH·OW, KH·KW·C)`.
+///
+/// # Panics
+/// If `x.len()` is not `N·H·W·C` of `g`.
+///
+/// ```
+/// use astrograd_kernels::cpu::conv::{im2col_matrix, Conv2dGeometry, Padding};
+/// let g = Conv2dGeometry::new([1, 4, 4, 1], [3, 3, 1, 1], [1, 1], [1, 1], Padding::Valid)?;
+/// let x: Vec<f32> = (1..=16).map(|v| v as f32).collect();
+/// let cols = im2col_matrix(&g, &x); // (4, 9): the four 3×3 windows, read row by row
+/// assert_eq!(cols[9..18], [2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 10.0, 11.0, 12.0]);
+/// # Ok::<(), astrograd_kernels::KernelError>(())
+/// ```
+pub fn im2col_matrix(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+    assert_eq!(
+        x.len(),
+        g.n * g.h * g.w * g.c,
+        "im2col_matrix: x is not (N, H, W, C) of g"
+    );
+    let rows = g.n * g.pixels();
+    // cols: (N·OH·OW, KH·KW·C)
+    let mut cols = vec![0.0; rows * g.patch_len()];
+    im2col(g, x, 0, rows, &mut cols);
+    cols
+}
+
+/// The whole col2im, the adjoint of [`im2col_matrix`]: every entry of `dcols` added back into
+/// the input pixel it was copied from (entries from the padding are dropped). `col2im` of a
+/// matrix of ones counts, in each pixel, the windows that read it. For teaching and pictures.
+///
+/// # Shapes
+/// `dcols: (N·OH·OW, KH·KW·C)` → `dx: (N, H, W, C)`.
+///
+/// # Panics
+/// If `dcols.len()` is not `N·OH·OW·KH·KW·C` of `g`.
+pub fn col2im_matrix(g: &Conv2dGeometry, dcols: &[f32]) -> Vec<f32> {
+    let (pixels, patch, image_len) = (g.pixels(), g.patch_len(), g.h * g.w * g.c);
+    assert_eq!(
+        dcols.len(),
+        g.n * pixels * patch,
+        "col2im_matrix: dcols is not (N·OH·OW, KH·KW·C) of g"
+    );
+    // dx: (N, H, W, C)
+    let mut dx = vec![0.0; g.n * image_len];
+    for (dcols, dx_image) in dcols
+        .chunks_exact(pixels * patch)
+        .zip(dx.chunks_exact_mut(image_len))
+    {
+        col2im_add(g, dcols, 0, pixels, dx_image);
+    }
+    dx
+}
+
 /// Inputs with fewer channels than this get channel-major `cols` tiles (see [`ColsLayout`]).
 const CHANNEL_MAJOR_BELOW_C: usize = 8;
 
@@ -1236,5 +1294,31 @@ mod tests {
             prop_assume!(case.geometry().is_ok());
             check_against_naive(&case);
         }
+    }
+
+    /// The tutorial's example (`docs/tutorials/2-convolution-as-im2col-gemm.md`): a 4×4 image
+    /// of 1…16 and a 3×3 window give four rows; col2im of ones counts the windows of each pixel.
+    #[test]
+    fn the_whole_cols_matrix_is_the_tutorials_and_col2im_of_ones_counts_windows() {
+        let g = Conv2dGeometry::new([1, 4, 4, 1], [3, 3, 1, 1], [1, 1], [1, 1], Padding::Valid)
+            .unwrap();
+        let x: Vec<f32> = (1..=16).map(|v| v as f32).collect();
+        let cols = im2col_matrix(&g, &x);
+        let expected_rows: [[f32; 9]; 4] = [
+            [1., 2., 3., 5., 6., 7., 9., 10., 11.],
+            [2., 3., 4., 6., 7., 8., 10., 11., 12.],
+            [5., 6., 7., 9., 10., 11., 13., 14., 15.],
+            [6., 7., 8., 10., 11., 12., 14., 15., 16.],
+        ];
+        assert_eq!(cols, expected_rows.concat());
+        let counts = col2im_matrix(&g, &vec![1.0; cols.len()]);
+        #[rustfmt::skip]
+        let expected_counts = vec![
+            1., 2., 2., 1.,
+            2., 4., 4., 2.,
+            2., 4., 4., 2.,
+            1., 2., 2., 1.,
+        ];
+        assert_eq!(counts, expected_counts);
     }
 }
