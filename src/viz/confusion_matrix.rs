@@ -159,7 +159,7 @@ pub fn confusion_matrix(
         )?;
         let at = (6.0 + LABEL_SIZE / 2.0, top + grid / 2.0);
         text_up(area, "true label", at, LABEL_SIZE, INK, HPos::Center)
-    });
+    })?;
     figure.save_png(path)?;
     Ok(counts)
 }

@@ -49,7 +49,7 @@ pub fn feature_maps(maps: &Tensor, cols: usize, path: &Path) -> Result<()> {
             }
         })
         .collect();
-    tile_grid(&tiles, cols, "").save_png(path)
+    tile_grid(&tiles, cols, "")?.save_png(path)
 }
 
 #[cfg(test)]

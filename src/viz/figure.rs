@@ -255,12 +255,15 @@ impl Figure {
     }
 
     /// Draws on the picture with plotters: `draw` gets the whole picture as a drawing area.
-    pub fn draw(&mut self, draw: impl FnOnce(&Area) -> Drawn) {
+    ///
+    /// # Errors
+    /// [`VizError::Draw`] when plotters fails, which in memory happens only for text it cannot
+    /// render.
+    pub fn draw(&mut self, draw: impl FnOnce(&Area) -> Drawn) -> Result<()> {
         let size = (self.width * SCALE, self.height * SCALE);
         let area = BitMapBackend::with_buffer(&mut self.pixels, size).into_drawing_area();
-        draw(&area).expect("drawing into memory fails only when plotters misses the font");
-        area.present()
-            .expect("drawing into memory fails only when plotters misses the font");
+        draw(&area).map_err(|e| VizError::Draw(e.to_string()))?;
+        area.present().map_err(|e| VizError::Draw(e.to_string()))
     }
 
     /// The picture at its size: each `SCALE × SCALE` block of drawing pixels averaged.
@@ -323,17 +326,19 @@ mod tests {
     #[test]
     fn middle_aligned_text_centres_its_capitals_on_the_point() {
         let mut figure = Figure::new(120, 40);
-        figure.draw(|area| {
-            text(
-                area,
-                "TROUSER",
-                (10.0, 20.0),
-                16.0,
-                BLACK,
-                HPos::Left,
-                VAlign::Middle,
-            )
-        });
+        figure
+            .draw(|area| {
+                text(
+                    area,
+                    "TROUSER",
+                    (10.0, 20.0),
+                    16.0,
+                    BLACK,
+                    HPos::Left,
+                    VAlign::Middle,
+                )
+            })
+            .unwrap();
         let pixel = shrunk(&figure);
         let inked: Vec<usize> = (0..40)
             .filter(|&y| (0..120).any(|x| pixel(x, y)[0] < 128))
@@ -354,13 +359,15 @@ mod tests {
     #[test]
     fn a_diagonal_line_is_smoothed_and_a_rectangle_keeps_its_edges() {
         let mut figure = Figure::new(20, 20);
-        figure.draw(|area| {
-            fill_rect(area, (2.0, 2.0), (6.0, 6.0), BLACK)?;
-            area.draw(&PathElement::new(
-                vec![px2((8.0, 8.0)), px2((18.0, 13.0))],
-                color(BLACK).stroke_width(stroke(2.0)),
-            ))
-        });
+        figure
+            .draw(|area| {
+                fill_rect(area, (2.0, 2.0), (6.0, 6.0), BLACK)?;
+                area.draw(&PathElement::new(
+                    vec![px2((8.0, 8.0)), px2((18.0, 13.0))],
+                    color(BLACK).stroke_width(stroke(2.0)),
+                ))
+            })
+            .unwrap();
         let pixel = shrunk(&figure);
         // The rectangle covers whole pixels: black inside, white right outside.
         assert_eq!(pixel(2, 2), BLACK);

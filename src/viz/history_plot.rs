@@ -102,7 +102,7 @@ pub fn history_plot_with(
             }),
         })
         .collect();
-    draw_panels(&panels, &options.title, (PANEL_WIDTH, PANEL_HEIGHT)).save_png(path)
+    draw_panels(&panels, &options.title, (PANEL_WIDTH, PANEL_HEIGHT))?.save_png(path)
 }
 
 /// `" (run \"adam\")"` for error messages, nothing for an unnamed run.

@@ -102,7 +102,7 @@ pub fn image_grid_with_range(
             caption: labels.get(i).cloned().unwrap_or_default(),
         })
         .collect();
-    tile_grid(&tiles, cols, "").save_png(path)
+    tile_grid(&tiles, cols, "")?.save_png(path)
 }
 
 /// Draws `original` (H, W, C) followed by its `variants` (N, H, W, C), C = 1 or 3, captioned
@@ -154,7 +154,7 @@ pub fn augmented_grid(original: &Tensor, variants: &Tensor, path: &Path) -> Resu
         })
         .collect();
     let cols = tiles.len().min(5);
-    tile_grid(&tiles, cols, "").save_png(path)
+    tile_grid(&tiles, cols, "")?.save_png(path)
 }
 
 fn check_channels(what: &'static str, c: usize, shape: &[usize]) -> Result<()> {
@@ -200,7 +200,7 @@ pub(crate) struct Tile {
 /// Lays `tiles` out `cols` to a row, each enlarged by the same whole factor to about
 /// [`TARGET_TILE`] pixels, with its caption under it and `title` above all; all tiles have the
 /// size of the first.
-pub(crate) fn tile_grid(tiles: &[Tile], cols: usize, title: &str) -> Figure {
+pub(crate) fn tile_grid(tiles: &[Tile], cols: usize, title: &str) -> Result<Figure> {
     let (rows_px, cols_px) = tiles.first().map_or((1, 1), |t| (t.rows, t.cols));
     let scale = TARGET_TILE.div_ceil(rows_px.max(cols_px)).max(1);
     let (tile_h, tile_w) = (rows_px * scale, cols_px * scale);
@@ -248,8 +248,8 @@ pub(crate) fn tile_grid(tiles: &[Tile], cols: usize, title: &str) -> Figure {
             }
         }
         Ok(())
-    });
-    figure
+    })?;
+    Ok(figure)
 }
 
 /// Draws the pixels of `tile` with its top-left corner at `(x, y)`, each as a `scale × scale`

@@ -57,7 +57,7 @@ pub fn kernels(w: &Tensor, path: &Path) -> Result<()> {
         }
     }
     let cols = if c == 1 || c == 3 { f.min(8) } else { c.min(8) };
-    tile_grid(&tiles, cols, "").save_png(path)
+    tile_grid(&tiles, cols, "")?.save_png(path)
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ pub fn line_plot(lines: &[Line], options: &LinePlotOptions, path: &Path) -> Resu
         integer_x: false,
         vline: None,
     };
-    draw_panels(&[panel], "", (options.width, options.height)).save_png(path)
+    draw_panels(&[panel], "", (options.width, options.height))?.save_png(path)
 }
 
 #[cfg(test)]

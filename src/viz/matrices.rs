@@ -163,7 +163,7 @@ pub fn matrices(panels: &[Matrix], title: &str, path: &Path) -> Result<()> {
             left += slot + gap;
         }
         Ok(())
-    });
+    })?;
     figure.save_png(path)
 }
 

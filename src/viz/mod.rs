@@ -81,6 +81,9 @@ pub enum VizError {
         #[source]
         source: std::io::Error,
     },
+    /// plotters could not draw into the picture's memory (a glyph the bundled font lacks).
+    #[error("could not draw the picture: {0}")]
+    Draw(String),
     /// The tensor to draw could not be read (it is on the GPU: pictures are drawn on the host,
     /// so copy it with `.to(Device::Cpu)` first).
     #[error(transparent)]

@@ -86,7 +86,7 @@ pub fn pixel_values(image: &Tensor, path: &Path) -> Result<()> {
             }
         }
         Ok(())
-    });
+    })?;
     figure.save_png(path)
 }
 

@@ -153,7 +153,7 @@ pub(crate) fn draw_panels(
     panels: &[Panel],
     title: &str,
     (panel_width, panel_height): (usize, usize),
-) -> Figure {
+) -> super::Result<Figure> {
     let header = if title.is_empty() {
         0
     } else {
@@ -220,8 +220,8 @@ pub(crate) fn draw_panels(
             legend::draw(area, &beside, top_left)?;
         }
         Ok(())
-    });
-    figure
+    })?;
+    Ok(figure)
 }
 
 /// Draws one panel: plotters' mesh (grid, frame, ticks, their labels, axis labels), then the

@@ -146,20 +146,20 @@ pub fn to_keras3(model: &Model) -> Result<Value> {
         .cloned()
         .unwrap_or_default();
     let input_shapes = layer_input_shapes(model);
+    let output_shapes = shapes_by_layer(model);
     let mut layers = Vec::new();
     for entry in &entries {
         let class_name = entry["class_name"].as_str().unwrap_or_default();
         let name = entry["config"]["name"].as_str().unwrap_or_default();
         let layer = model.layers().iter().find(|l| l.name() == name).cloned();
-        let inner = match (&layer, class_name) {
-            (Some(layer), "Sequential" | "Functional") => {
-                let layer = layer.borrow();
-                let nested = layer
-                    .as_any_model()
-                    .expect("a Sequential or Functional layer is a Model");
-                to_keras3(nested)?
-            }
-            _ => {
+        // A nested model (a pretrained base) is written whole, in Keras 3's form too.
+        let nested = match &layer {
+            Some(layer) => layer.borrow().as_any_model().map(to_keras3).transpose()?,
+            None => None,
+        };
+        let inner = match nested {
+            Some(nested) => nested,
+            None => {
                 let inner_config = entry["config"].as_object().cloned().unwrap_or_default();
                 json!({"module": "keras.layers", "class_name": class_name,
                        "config": layer_config_to_keras3(class_name, &inner_config),
@@ -174,7 +174,7 @@ pub fn to_keras3(model: &Model) -> Result<Value> {
             inner.insert("name".into(), name.into());
             inner.insert(
                 "inbound_nodes".into(),
-                inbound_nodes_to_keras3(nodes, &shapes_by_layer(model)),
+                inbound_nodes_to_keras3(nodes, &output_shapes),
             );
         }
         layers.push(Value::Object(inner));
@@ -575,13 +575,13 @@ fn read_weights(
 /// Gives the compiled optimizer its restored step count and slots.
 fn restore_optimizer(model: &mut Model, (iterations, saved): (u64, SlotValues)) -> Result<()> {
     let trainable = model.trainable_weights();
-    let optimizer = model
-        .optimizer_mut()
-        .expect("optimizer state is only read for a compiled model");
-    for (slot, index, value) in saved {
-        optimizer.set_slot(&trainable[index].var, slot, value)?;
+    // The state is read only for a compiled model, so there is an optimizer to give it to.
+    if let Some(optimizer) = model.optimizer_mut() {
+        for (slot, index, value) in saved {
+            optimizer.set_slot(&trainable[index].var, slot, value)?;
+        }
+        optimizer.set_iterations(iterations);
     }
-    optimizer.set_iterations(iterations);
     Ok(())
 }
 
@@ -597,7 +597,9 @@ fn read_optimizer(
     let Ok(vars) = root.group("optimizer").and_then(|g| g.group("vars")) else {
         return Ok(None);
     };
-    let optimizer = model.optimizer().expect("checked: the model is compiled");
+    let Some(optimizer) = model.optimizer() else {
+        return Ok(None);
+    };
     let count = vars.member_names().map(|(_, d)| d.len()).unwrap_or(0);
     let bad = |detail: String| model_file_error(path, "optimizer/vars", detail);
     let iterations = super::legacy_h5::read_step_count(&vars, "0", path, "optimizer/vars/0")?;

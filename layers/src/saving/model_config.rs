@@ -263,12 +263,12 @@ fn functional_from_config(
 ) -> Result<Model> {
     // 1. Every layer, by name, with the inbound nodes still to be called.
     struct Pending {
+        name: String,
         layer: SharedLayer,
         nodes: Vec<Vec<(String, usize)>>,
         done: usize,
     }
-    let mut order = Vec::new();
-    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut tensors: HashMap<(String, usize), SymbolicTensor> = HashMap::new();
     for entry in layers {
         let (class_name, layer_config) = layer_entry(read, entry)?;
@@ -277,30 +277,24 @@ fn functional_from_config(
             .and_then(Value::as_str)
             .unwrap_or_else(|| layer_name(layer_config))
             .to_string();
-        let layer = deserialize_layer(class_name, layer_config)?;
         if class_name == "InputLayer" {
             let input = Input::from_config(layer_config)?;
-            tensors.insert((name.clone(), 0), input.into_tensor());
+            tensors.insert((name, 0), input.into_tensor());
             continue;
         }
+        let layer = deserialize_layer(class_name, layer_config)?;
         let nodes = inbound_nodes(read, &name, entry.get("inbound_nodes"))?;
-        order.push(name.clone());
-        pending.insert(
+        pending.push(Pending {
             name,
-            Pending {
-                layer: SharedLayer::from_box(layer),
-                nodes,
-                done: 0,
-            },
-        );
+            layer: SharedLayer::from_box(layer),
+            nodes,
+            done: 0,
+        });
     }
     // 2. Call the layers, node by node, as soon as a node's inputs exist.
     loop {
         let mut progress = false;
-        for name in &order {
-            let entry = pending
-                .get_mut(name)
-                .expect("every name in order is pending");
+        for entry in pending.iter_mut() {
             while entry.done < entry.nodes.len() {
                 let inputs: Option<Vec<SymbolicTensor>> = entry.nodes[entry.done]
                     .iter()
@@ -309,7 +303,7 @@ fn functional_from_config(
                 let Some(inputs) = inputs else { break };
                 let refs: Vec<&SymbolicTensor> = inputs.iter().collect();
                 let output = entry.layer.apply_all(&refs)?;
-                tensors.insert((name.clone(), entry.done), output);
+                tensors.insert((entry.name.clone(), entry.done), output);
                 entry.done += 1;
                 progress = true;
             }
@@ -318,7 +312,8 @@ fn functional_from_config(
             break;
         }
     }
-    if let Some((name, entry)) = pending.iter().find(|(_, e)| e.done < e.nodes.len()) {
+    if let Some(entry) = pending.iter().find(|e| e.done < e.nodes.len()) {
+        let name = &entry.name;
         let missing: Vec<String> = entry.nodes[entry.done]
             .iter()
             .filter(|key| !tensors.contains_key(*key))
