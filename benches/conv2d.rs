@@ -9,6 +9,11 @@ use astrograd_kernels::cpu::conv::{
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
+/// This program installs astrograd's allocator, which keeps big freed blocks for the next
+/// training step (see `astrograd::block_cache`); the library itself leaves the choice to you.
+#[global_allocator]
+static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+
 /// One course conv layer: input (n, h, w, c), `f` filters of 3×3.
 struct ConvShape {
     name: &'static str,

@@ -12,6 +12,11 @@ use astrograd_kernels::wgpu::{context, synchronize, GpuBuffer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
+/// This program installs astrograd's allocator, which keeps big freed blocks for the next
+/// training step (see `astrograd::block_cache`); the library itself leaves the choice to you.
+#[global_allocator]
+static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+
 /// The course's conv layers (as `benches/conv2d.rs` and `bench/reference/conv_ref.py`):
 /// (name, N, H, W, C, F), all 3×3, stride 1, 'valid'.
 const SHAPES: [(&str, usize, usize, usize, usize, usize); 5] = [

@@ -18,6 +18,11 @@ use astrograd::ops::softmax_cross_entropy::sparse_categorical_crossentropy;
 use astrograd::prelude::*;
 use astrograd::tensor::random::Rng;
 
+/// This program installs astrograd's allocator, which keeps big freed blocks for the next
+/// training step (see `astrograd::block_cache`); the library itself leaves the choice to you.
+#[global_allocator]
+static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+
 fn main() -> Result<(), AutogradError> {
     set_seed(42);
 

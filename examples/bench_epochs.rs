@@ -71,6 +71,10 @@ struct Args {
     /// tests use it); the timings are then not comparable with the reference scripts'
     #[arg(long, value_name = "N", value_parser = common::at_least_one)]
     limit: Option<usize>,
+    /// Turn off the allocator's cache of big freed blocks (see src/block_cache.rs), to measure
+    /// what it buys; the engine name then ends in "-no-block-cache"
+    #[arg(long)]
+    no_block_cache: bool,
 }
 
 /// Records the wall time of every epoch (Keras's `on_epoch_begin` / `on_epoch_end`, as the
@@ -257,6 +261,7 @@ fn median_without_first(times: &[f64]) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A bad command line prints clap's message and exits with status 2.
     let args = <Args as clap::Parser>::parse();
+    astrograd::block_cache::set_enabled(!args.no_block_cache);
     // This thread runs its share of every parallel kernel (see `tensor/src/threads.rs`).
     astrograd::tensor::threads::work_on_this_thread();
     set_seed(42);
@@ -292,10 +297,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Hand-written so that the keys come in the reference scripts' order.
     let epochs: Vec<String> = timer.seconds.iter().map(|t| t.to_string()).collect();
     let test_acc = test_acc.map_or("null".to_string(), |a| a.to_string());
+    // The reference scripts' schema; a GPU run, or one without the block cache, is told apart
+    // by its engine name.
+    let engine = format!(
+        "{}{}",
+        if args.device == astrograd::Device::Cpu {
+            "astrograd"
+        } else {
+            "astrograd-gpu"
+        },
+        if args.no_block_cache {
+            "-no-block-cache"
+        } else {
+            ""
+        }
+    );
     let line = format!(
         "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}}}",
-        // The reference scripts' schema; a GPU run is told apart by its engine name.
-        if args.device == astrograd::Device::Cpu { "astrograd" } else { "astrograd-gpu" },
+        engine,
         args.workload,
         median_without_first(&timer.seconds),
         epochs.join(", "),

@@ -30,6 +30,11 @@ use astrograd::viz::{self, Line, LinePlotOptions, Matrix};
 use astrograd::{Tensor, Var};
 use clap::Parser;
 
+/// This program installs astrograd's allocator, which keeps big freed blocks for the next
+/// training step (see `astrograd::block_cache`); the library itself leaves the choice to you.
+#[global_allocator]
+static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+
 /// Draws the tutorials' figures (im2col, max-pool gradient, dropout masks, augmentation,
 /// learning-rate schedules, optimizer trajectories) with astrograd's own code.
 #[derive(Parser)]

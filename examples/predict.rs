@@ -20,6 +20,11 @@ use astrograd::layers::applications::imagenet_class;
 use astrograd::{load_model, Tensor};
 use clap::Parser;
 
+/// This program installs astrograd's allocator, which keeps big freed blocks for the next
+/// training step (see `astrograd::block_cache`); the library itself leaves the choice to you.
+#[global_allocator]
+static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+
 /// Classifies images with a saved model and prints the top classes with their probabilities.
 #[derive(Parser, Debug)]
 #[command(

@@ -1,5 +1,16 @@
-//! The memory allocator of every program that uses astrograd: the system's, plus a small cache
-//! of big freed blocks so that the next training step reuses them.
+//! An allocator a training program can choose: the system's, plus a small cache of big freed
+//! blocks so that the next training step reuses them.
+//!
+//! The library does not install it: a program opts in, in its own `main.rs`, as the examples
+//! and benches do (a program with an allocator of its own keeps it):
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+//! ```
+//!
+//! [`set_enabled`]`(false)` turns the cache off at run time (freed blocks go straight back to
+//! the system), so that one binary can measure both; `bench_epochs --no-block-cache` does.
 //!
 //! # Why
 //! A training step allocates the same big buffers every time — a conv layer's output, its ReLU,
@@ -20,6 +31,7 @@
 //! smaller goes to the system allocator unchanged. A training loop asks for the same sizes every
 //! step, so after the first step nearly every big allocation is a hit.
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Blocks smaller than this (128 KiB, glibc's threshold for giving a block its own pages) go
@@ -105,6 +117,20 @@ impl Cache {
 /// The allocator: [`System`], with big freed blocks kept for reuse (see the module doc).
 pub struct BlockCache;
 
+/// Whether freed big blocks are kept (on unless [`set_enabled`]`(false)`).
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the cache on or off. Off, freed blocks go straight back to the system; blocks already
+/// kept stay available until taken, so turn it off before the work to be measured.
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether the cache keeps freed big blocks.
+pub fn is_enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// The cache, locked; a panic elsewhere while it was held cannot leave it inconsistent (every
 /// update is finished before the lock is released), so a poisoned lock is used as it is.
 fn cache() -> std::sync::MutexGuard<'static, Cache> {
@@ -137,7 +163,7 @@ unsafe impl GlobalAlloc for BlockCache {
     }
 
     unsafe fn dealloc(&self, address: *mut u8, layout: Layout) {
-        if layout.size() >= MIN_CACHED_BYTES {
+        if layout.size() >= MIN_CACHED_BYTES && is_enabled() {
             cache().keep(address, layout);
         } else {
             System.dealloc(address, layout);

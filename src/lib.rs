@@ -28,11 +28,9 @@ pub use astrograd_tensor as tensor;
 pub mod block_cache;
 pub mod viz;
 
-/// Every program that uses astrograd allocates through [`block_cache::BlockCache`]: the
-/// system allocator, plus a cache of big freed blocks that the next training step reuses (it
-/// bought 2.5× on the Fashion-MNIST CNN's epoch time; see the module for why).
-#[global_allocator]
-static ALLOCATOR: block_cache::BlockCache = block_cache::BlockCache;
+/// An allocator a training program may install (the library does not): the system's, plus
+/// a cache of big freed blocks that the next training step reuses. See [`block_cache`].
+pub use block_cache::BlockCache;
 
 pub use astrograd_autograd::{gradcheck, no_grad, ops, AutogradError, Var};
 pub use astrograd_layers::load_model;

@@ -463,6 +463,11 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
         if fashion {
             args.extend(["--data", FASHION_MNIST]);
         }
+        // One workload runs with the allocator's block cache off, as its on/off measurement does.
+        let no_block_cache = workload == "g10_cnn";
+        if no_block_cache {
+            args.push("--no-block-cache");
+        }
         let run = Command::new(example_binary("bench_epochs"))
             .args(&args)
             .stdin(Stdio::null())
@@ -479,6 +484,12 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
         let json: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert_eq!(json["workload"], workload);
+        let engine = if no_block_cache {
+            "astrograd-no-block-cache"
+        } else {
+            "astrograd"
+        };
+        assert_eq!(json["engine"], engine, "{line}");
         assert_eq!(json["epochs"].as_array().map(Vec::len), Some(2), "{line}");
         assert!(json["epoch_s"].as_f64().is_some_and(|s| s > 0.0), "{line}");
         assert_eq!(json["test_acc"].is_null(), !fashion, "{line}");

@@ -26,6 +26,11 @@
 
 pub mod images;
 
+/// This program installs astrograd's allocator, which keeps big freed blocks for the next
+/// training step (see `astrograd::block_cache`); the library itself leaves the choice to you.
+#[global_allocator]
+static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
