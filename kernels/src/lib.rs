@@ -40,3 +40,8 @@ pub mod test_env;
 pub mod wgpu;
 
 pub use error::KernelError;
+
+/// Keras's `backend.epsilon()`, `1e-7`: the clip margin of the losses' probability forms
+/// (`p ∈ [ε, 1 − ε]`) and the `+ε` inside their logarithms, on both devices. Declared once here;
+/// the loss code of `tensor` and `autograd` uses this one.
+pub const EPSILON: f32 = 1e-7;

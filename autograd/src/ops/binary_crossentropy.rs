@@ -37,8 +37,8 @@ use astrograd_tensor::Tensor;
 use super::mse::loss_targets;
 use crate::{Result, Var};
 
-/// Keras's `backend.epsilon()`: the clip margin and the `+ε` of the probability form.
-pub const EPSILON: f32 = 1e-7;
+/// Keras's `backend.epsilon()` (declared once, in the kernels crate).
+pub use astrograd_kernels::EPSILON;
 
 impl Var {
     /// Per-sample binary cross-entropy of the predictions `self`. See [`binary_crossentropy`].
@@ -105,14 +105,7 @@ pub fn binary_crossentropy_backward_from_probs(
 
 /// `σ(z) = 1/(1 + exp(−z))`, written so that `exp` never overflows (the tests' reference).
 #[cfg(test)]
-fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
+use astrograd_kernels::elementwise::stable_sigmoid as sigmoid;
 
 #[cfg(test)]
 mod tests {

@@ -39,8 +39,8 @@ use astrograd_tensor::{Device, Tensor};
 
 use crate::{AutogradError, Result, Var};
 
-/// Keras's `backend.epsilon()`, the clip margin of the probability form.
-pub const EPSILON: f32 = 1e-7;
+/// Keras's `backend.epsilon()` (declared once, in the kernels crate).
+pub use astrograd_kernels::EPSILON;
 
 impl Var {
     /// Per-sample sparse categorical cross-entropy of the predictions `self`.

@@ -23,8 +23,7 @@
 use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};
 use crate::KernelError;
 
-/// Keras's `backend.epsilon()`: the clip margin of the probability forms.
-pub const EPSILON: f32 = 1e-7;
+use crate::EPSILON;
 
 /// A kernel of this family: the common helpers, then one of the shader files.
 const fn kernel(
@@ -631,13 +630,7 @@ mod tests {
         if !gpu_available() {
             return;
         }
-        let sigmoid = |z: f32| {
-            if z >= 0.0 {
-                1.0 / (1.0 + (-z).exp())
-            } else {
-                z.exp() / (1.0 + z.exp())
-            }
-        };
+        let sigmoid = crate::elementwise::stable_sigmoid;
         for case in CASES {
             let (n, d) = (case.n, case.k);
             let t: Vec<f32> = numbers(n * d, 10).iter().map(|v| (v + 1.0) / 2.0).collect();

@@ -28,8 +28,8 @@ use astrograd_kernels::wgpu::{softmax_cross_entropy as gpu, GpuBuffer};
 
 use crate::{Result, Tensor, TensorError};
 
-/// Keras's `backend.epsilon()`: the clip margin of the probability forms.
-pub const EPSILON: f32 = 1e-7;
+/// Keras's `backend.epsilon()` (declared once, in the kernels crate).
+pub use astrograd_kernels::EPSILON;
 
 /// What a fused softmax + cross-entropy forward returns.
 #[derive(Clone, Debug)]
@@ -464,15 +464,8 @@ pub fn dense_cross_entropy_from_probs_backward(
 
 // ------------------------------------------------------------------ binary
 
-/// `σ(z) = 1/(1 + exp(−z))`, written so that `exp` never overflows.
-fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
+/// `σ(z) = 1/(1 + exp(−z))`, written so that `exp` never overflows (the one stable sigmoid).
+use astrograd_kernels::elementwise::stable_sigmoid as sigmoid;
 
 /// `(rows, d)` of binary scores `(…, d)` with `d ≥ 1`, after checking the targets' shape.
 fn binary_geometry(op: &'static str, scores: &Tensor, targets: &Tensor) -> Result<(usize, usize)> {
