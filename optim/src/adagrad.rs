@@ -18,14 +18,16 @@ use astrograd_autograd::{Result, Var};
 use astrograd_tensor::nn::optimizer::adagrad_update;
 use astrograd_tensor::Tensor;
 
-use crate::base::{apply_update, check_non_negative, slot_like, Base, ClipStyle, LearningRate};
+use crate::base::{
+    apply_update, check_non_negative, slot_like, ClipStyle, LearningRate, OptimizerBase,
+};
 use crate::state::{json_f32, slot_value, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
 /// Adagrad (Keras 2.10 defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7).
 #[derive(Debug)]
 pub struct Adagrad {
-    base: Base,
+    base: OptimizerBase,
     initial_accumulator_value: f32,
     epsilon: f32,
     /// Sum of squared gradients of each parameter.
@@ -40,16 +42,10 @@ impl Default for Adagrad {
 }
 
 impl Adagrad {
-    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
-    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
-        set(&mut self.base)?;
-        Ok(self)
-    }
-
     /// Adagrad with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adagrad {
-            base: Base::new("Adagrad", learning_rate.into()),
+            base: OptimizerBase::new("Adagrad", learning_rate.into()),
             initial_accumulator_value: 0.1,
             epsilon: 1e-7,
             accumulators: HashMap::new(),
@@ -73,27 +69,17 @@ impl Adagrad {
         self.base.decay = decay;
         self
     }
-
-    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
-    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
-        self.base.clipping.clipnorm = Some(clipnorm);
-        self
-    }
-
-    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
-    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
-        self.base.clipping.global_clipnorm = Some(global_clipnorm);
-        self
-    }
-
-    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
-    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
-        self.base.clipping.clipvalue = Some(clipvalue);
-        self
-    }
 }
 
 impl Optimizer for Adagrad {
+    fn base(&self) -> &OptimizerBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
+    }
+
     fn get_config(&self) -> Result<Config> {
         let options = [
             (
@@ -122,10 +108,6 @@ impl Optimizer for Adagrad {
         Ok(())
     }
 
-    fn set_iterations(&mut self, iterations: u64) {
-        self.base.iterations = iterations;
-    }
-
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let lr = self.base.current_lr();
@@ -138,22 +120,6 @@ impl Optimizer for Adagrad {
             |g| slot_like(g, init),
             |w, g, acc| Ok(adagrad_update(w, g, acc, lr, epsilon)?),
         )
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.base.current_lr()
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.base.learning_rate = LearningRate::Constant(lr);
-    }
-
-    fn iterations(&self) -> u64 {
-        self.base.iterations
-    }
-
-    fn name(&self) -> &str {
-        self.base.name
     }
 
     fn validate(&self) -> Result<()> {

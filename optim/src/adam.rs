@@ -23,7 +23,8 @@ use astrograd_tensor::nn::optimizer::{adam_update, AdamStep};
 use astrograd_tensor::Tensor;
 
 use crate::base::{
-    apply_update, check_non_negative, check_unit_interval, slot_like, Base, ClipStyle, LearningRate,
+    apply_update, check_non_negative, check_unit_interval, slot_like, ClipStyle, LearningRate,
+    OptimizerBase,
 };
 use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
@@ -113,7 +114,7 @@ pub(crate) fn adam_slot_names(amsgrad: bool) -> Vec<&'static str> {
 /// ```
 #[derive(Debug)]
 pub struct Adam {
-    base: Base,
+    base: OptimizerBase,
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
@@ -129,16 +130,10 @@ impl Default for Adam {
 }
 
 impl Adam {
-    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
-    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
-        set(&mut self.base)?;
-        Ok(self)
-    }
-
     /// Adam with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         Adam {
-            base: Base::new("Adam", learning_rate.into()),
+            base: OptimizerBase::new("Adam", learning_rate.into()),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
@@ -176,24 +171,6 @@ impl Adam {
         self.base.decay = decay;
         self
     }
-
-    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
-    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
-        self.base.clipping.clipnorm = Some(clipnorm);
-        self
-    }
-
-    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
-    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
-        self.base.clipping.global_clipnorm = Some(global_clipnorm);
-        self
-    }
-
-    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
-    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
-        self.base.clipping.clipvalue = Some(clipvalue);
-        self
-    }
 }
 
 /// How `1 − β` is rounded to float32; Keras's two optimizer classes differ here.
@@ -222,7 +199,7 @@ impl OneMinusBeta {
 
 /// The numbers of the next Adam step (t = iterations + 1), as TF computes them in float32.
 pub(crate) fn adam_step(
-    base: &Base,
+    base: &OptimizerBase,
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
@@ -248,6 +225,14 @@ pub(crate) fn check_adam(op: &'static str, beta_1: f32, beta_2: f32, epsilon: f3
 }
 
 impl Optimizer for Adam {
+    fn base(&self) -> &OptimizerBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
+    }
+
     fn get_config(&self) -> Result<Config> {
         let options = [
             ("beta_1", json_f32(self.beta_1)),
@@ -277,10 +262,6 @@ impl Optimizer for Adam {
         )
     }
 
-    fn set_iterations(&mut self, iterations: u64) {
-        self.base.iterations = iterations;
-    }
-
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let step = adam_step(
@@ -299,22 +280,6 @@ impl Optimizer for Adam {
             |g| AdamSlots::zeros(g, amsgrad),
             |w, g, s| s.update(w, g, &step),
         )
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.base.current_lr()
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.base.learning_rate = LearningRate::Constant(lr);
-    }
-
-    fn iterations(&self) -> u64 {
-        self.base.iterations
-    }
-
-    fn name(&self) -> &str {
-        self.base.name
     }
 
     fn validate(&self) -> Result<()> {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use astrograd_autograd::{Result, Tensor, Var};
 
 use crate::adam::{adam_slot_names, adam_step, check_adam, AdamSlots, OneMinusBeta};
-use crate::base::{apply_update, check_non_negative, Base, ClipStyle, LearningRate};
+use crate::base::{apply_update, check_non_negative, ClipStyle, LearningRate, OptimizerBase};
 use crate::state::{json_f32, with_options, Config};
 use crate::Optimizer;
 
@@ -27,7 +27,7 @@ use crate::Optimizer;
 /// amsgrad false).
 #[derive(Debug)]
 pub struct AdamW {
-    base: Base,
+    base: OptimizerBase,
     weight_decay: f32,
     beta_1: f32,
     beta_2: f32,
@@ -44,16 +44,10 @@ impl Default for AdamW {
 }
 
 impl AdamW {
-    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
-    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
-        set(&mut self.base)?;
-        Ok(self)
-    }
-
     /// AdamW with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         AdamW {
-            base: Base::new("AdamW", learning_rate.into()),
+            base: OptimizerBase::new("AdamW", learning_rate.into()),
             weight_decay: 0.004,
             beta_1: 0.9,
             beta_2: 0.999,
@@ -92,27 +86,17 @@ impl AdamW {
         self.amsgrad = amsgrad;
         self
     }
-
-    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
-    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
-        self.base.clipping.clipnorm = Some(clipnorm);
-        self
-    }
-
-    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
-    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
-        self.base.clipping.global_clipnorm = Some(global_clipnorm);
-        self
-    }
-
-    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
-    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
-        self.base.clipping.clipvalue = Some(clipvalue);
-        self
-    }
 }
 
 impl Optimizer for AdamW {
+    fn base(&self) -> &OptimizerBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
+    }
+
     fn get_config(&self) -> Result<Config> {
         let options = [
             ("weight_decay", json_f32(self.weight_decay)),
@@ -143,10 +127,6 @@ impl Optimizer for AdamW {
         )
     }
 
-    fn set_iterations(&mut self, iterations: u64) {
-        self.base.iterations = iterations;
-    }
-
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let mut step = adam_step(
@@ -166,22 +146,6 @@ impl Optimizer for AdamW {
             |g| AdamSlots::zeros(g, amsgrad),
             |w, g, s| s.update(w, g, &step),
         )
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.base.current_lr()
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.base.learning_rate = LearningRate::Constant(lr);
-    }
-
-    fn iterations(&self) -> u64 {
-        self.base.iterations
-    }
-
-    fn name(&self) -> &str {
-        self.base.name
     }
 
     fn validate(&self) -> Result<()> {

@@ -243,20 +243,29 @@ pub fn clip_by_global_norm(grads: &mut [Vec<f32>], c: f32) {
         .for_each(|g| g.iter_mut().for_each(|x| *x *= scale));
 }
 
-/// The step counter, the learning rate and the clipping options of one optimizer.
+/// What every optimizer has, whatever its update rule: its Keras class name, the learning rate
+/// (a constant or a schedule), the legacy `decay`, the clipping options and the step counter.
+/// Each optimizer holds one and hands it out through [`Optimizer::base`](crate::Optimizer::base),
+/// which gives them all the same learning-rate, step and clipping methods (as `LayerBase` does
+/// for the layers).
 #[derive(Debug)]
-pub(crate) struct Base {
+pub struct OptimizerBase {
+    /// Keras's class name: `"SGD"`, `"Adam"`, …
     pub name: &'static str,
+    /// The learning rate: a constant, or a schedule of the step.
     pub learning_rate: LearningRate,
     /// Keras's legacy `decay`: `lr / (1 + decay·iterations)` (0 = off).
     pub decay: f32,
+    /// `clipnorm`, `global_clipnorm`, `clipvalue` (each off when `None`).
     pub clipping: Clipping,
+    /// The number of updates made so far.
     pub iterations: u64,
 }
 
-impl Base {
-    pub fn new(name: &'static str, learning_rate: LearningRate) -> Base {
-        Base {
+impl OptimizerBase {
+    /// The base of optimizer `name`: no decay, no clipping, no step made yet.
+    pub fn new(name: &'static str, learning_rate: LearningRate) -> OptimizerBase {
+        OptimizerBase {
             name,
             learning_rate,
             decay: 0.0,
@@ -289,7 +298,7 @@ impl Base {
     ///
     /// # Errors
     /// A gradient whose shape differs from its parameter's.
-    pub fn gradients<'a>(
+    pub(crate) fn gradients<'a>(
         &self,
         params: &'a [Var],
         style: ClipStyle,
@@ -338,7 +347,7 @@ impl Base {
 /// Slots are keyed by the parameter's [`Var::id`], so the order and the subset of parameters
 /// passed may change between calls (a layer unfrozen mid-training gets fresh slots).
 pub(crate) fn apply_update<S>(
-    base: &mut Base,
+    base: &mut OptimizerBase,
     slots: &mut HashMap<u64, S>,
     params: &[Var],
     style: ClipStyle,

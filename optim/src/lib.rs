@@ -57,7 +57,9 @@ pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamw::AdamW;
 pub use astrograd_autograd::{AutogradError, Result};
-pub use base::{clip_by_global_norm, clip_by_norm, clip_by_value, Clipping, LearningRate};
+pub use base::{
+    clip_by_global_norm, clip_by_norm, clip_by_value, Clipping, LearningRate, OptimizerBase,
+};
 pub use rmsprop::RMSprop;
 pub use schedules::{
     CosineDecay, ExponentialDecay, InverseTimeDecay, LearningRateSchedule, PiecewiseConstantDecay,
@@ -71,6 +73,12 @@ use astrograd_autograd::{Tensor, Var};
 /// What `fit` needs from an optimizer: update the parameters from their gradients, and let
 /// callbacks read and change the learning rate.
 pub trait Optimizer {
+    /// The common fields: class name, learning rate, decay, clipping, step counter.
+    fn base(&self) -> &OptimizerBase;
+
+    /// The common fields, to change.
+    fn base_mut(&mut self) -> &mut OptimizerBase;
+
     /// One update step: reads each parameter's `grad()` (parameters without one are skipped),
     /// clips the gradients if asked, updates the values in place and counts the step.
     /// Frozen (non-trainable) parameters are simply not passed.
@@ -79,21 +87,6 @@ pub trait Optimizer {
     /// An invalid hyperparameter (see [`validate`](Optimizer::validate)), or a gradient whose
     /// shape differs from its parameter's.
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()>;
-
-    /// The learning rate the next update will use: the schedule at step `iterations` (or the
-    /// constant), with the legacy `decay` applied.
-    fn learning_rate(&self) -> f32;
-
-    /// Sets a constant learning rate (what ReduceLROnPlateau and LearningRateScheduler do); a
-    /// schedule is replaced by the constant, as when Keras assigns `optimizer.learning_rate`.
-    /// With the legacy `decay`, this sets the rate before decay.
-    fn set_learning_rate(&mut self, lr: f32);
-
-    /// The number of updates made so far.
-    fn iterations(&self) -> u64;
-
-    /// Keras's class name: `"SGD"`, `"RMSprop"`, `"Adam"`, `"AdamW"`, `"Adagrad"`.
-    fn name(&self) -> &str;
 
     /// Checks the hyperparameters (a negative learning rate, rho or beta outside [0, 1), a
     /// negative epsilon, bad clipping thresholds); `compile` calls it so that they fail before
@@ -122,9 +115,61 @@ pub trait Optimizer {
     /// A slot name the optimizer does not have, or a value whose shape is not the parameter's.
     fn set_slot(&mut self, param: &Var, slot: &str, value: Tensor) -> Result<()>;
 
+    /// The learning rate the next update will use: the schedule at step `iterations` (or the
+    /// constant), with the legacy `decay` applied.
+    fn learning_rate(&self) -> f32 {
+        self.base().current_lr()
+    }
+
+    /// Sets a constant learning rate (what ReduceLROnPlateau and LearningRateScheduler do); a
+    /// schedule is replaced by the constant, as when Keras assigns `optimizer.learning_rate`.
+    /// With the legacy `decay`, this sets the rate before decay.
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.base_mut().learning_rate = LearningRate::Constant(lr);
+    }
+
+    /// The number of updates made so far.
+    fn iterations(&self) -> u64 {
+        self.base().iterations
+    }
+
     /// Sets the number of updates made so far (a checkpoint being restored): the learning
     /// rate schedule and Adam's bias corrections continue from there.
-    fn set_iterations(&mut self, iterations: u64);
+    fn set_iterations(&mut self, iterations: u64) {
+        self.base_mut().iterations = iterations;
+    }
+
+    /// Keras's class name: `"SGD"`, `"RMSprop"`, `"Adam"`, `"AdamW"`, `"Adagrad"`.
+    fn name(&self) -> &str {
+        self.base().name
+    }
+
+    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm` (Keras's `clipnorm=`).
+    fn clipnorm(mut self, clipnorm: f32) -> Self
+    where
+        Self: Sized,
+    {
+        self.base_mut().clipping.clipnorm = Some(clipnorm);
+        self
+    }
+
+    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
+    fn global_clipnorm(mut self, global_clipnorm: f32) -> Self
+    where
+        Self: Sized,
+    {
+        self.base_mut().clipping.global_clipnorm = Some(global_clipnorm);
+        self
+    }
+
+    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
+    fn clipvalue(mut self, clipvalue: f32) -> Self
+    where
+        Self: Sized,
+    {
+        self.base_mut().clipping.clipvalue = Some(clipvalue);
+        self
+    }
 }
 
 /// The optimizer names that [`from_name`] knows.

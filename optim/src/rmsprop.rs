@@ -22,8 +22,8 @@ use astrograd_tensor::nn::optimizer::{rmsprop_update, RmspropStep};
 use astrograd_tensor::Tensor;
 
 use crate::base::{
-    apply_update, check_momentum, check_non_negative, check_unit_interval, slot_like, Base,
-    ClipStyle, LearningRate,
+    apply_update, check_momentum, check_non_negative, check_unit_interval, slot_like, ClipStyle,
+    LearningRate, OptimizerBase,
 };
 use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
@@ -42,7 +42,7 @@ struct RmspropSlots {
 /// RMSprop (Keras defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered false).
 #[derive(Debug)]
 pub struct RMSprop {
-    base: Base,
+    base: OptimizerBase,
     rho: f32,
     momentum: f32,
     epsilon: f32,
@@ -58,16 +58,10 @@ impl Default for RMSprop {
 }
 
 impl RMSprop {
-    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
-    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
-        set(&mut self.base)?;
-        Ok(self)
-    }
-
     /// RMSprop with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         RMSprop {
-            base: Base::new("RMSprop", learning_rate.into()),
+            base: OptimizerBase::new("RMSprop", learning_rate.into()),
             rho: 0.9,
             momentum: 0.0,
             epsilon: 1e-7,
@@ -105,27 +99,17 @@ impl RMSprop {
         self.base.decay = decay;
         self
     }
-
-    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
-    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
-        self.base.clipping.clipnorm = Some(clipnorm);
-        self
-    }
-
-    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
-    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
-        self.base.clipping.global_clipnorm = Some(global_clipnorm);
-        self
-    }
-
-    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
-    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
-        self.base.clipping.clipvalue = Some(clipvalue);
-        self
-    }
 }
 
 impl Optimizer for RMSprop {
+    fn base(&self) -> &OptimizerBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
+    }
+
     fn get_config(&self) -> Result<Config> {
         let options = [
             ("rho", json_f32(self.rho)),
@@ -179,10 +163,6 @@ impl Optimizer for RMSprop {
         Ok(())
     }
 
-    fn set_iterations(&mut self, iterations: u64) {
-        self.base.iterations = iterations;
-    }
-
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let step = RmspropStep {
@@ -209,22 +189,6 @@ impl Optimizer for RMSprop {
                 Ok(rmsprop_update(w, g, &mut s.ms, mg, mom, &step)?)
             },
         )
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.base.current_lr()
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.base.learning_rate = LearningRate::Constant(lr);
-    }
-
-    fn iterations(&self) -> u64 {
-        self.base.iterations
-    }
-
-    fn name(&self) -> &str {
-        self.base.name
     }
 
     fn validate(&self) -> Result<()> {

@@ -17,7 +17,9 @@ use astrograd_autograd::{Result, Var};
 use astrograd_tensor::nn::optimizer::{sgd_momentum_update, sgd_update};
 use astrograd_tensor::Tensor;
 
-use crate::base::{apply_update, check_momentum, slot_like, Base, ClipStyle, LearningRate};
+use crate::base::{
+    apply_update, check_momentum, slot_like, ClipStyle, LearningRate, OptimizerBase,
+};
 use crate::state::{json_f32, slot_value, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
@@ -35,7 +37,7 @@ use crate::Optimizer;
 /// ```
 #[derive(Debug)]
 pub struct SGD {
-    base: Base,
+    base: OptimizerBase,
     momentum: f32,
     nesterov: bool,
     /// The velocity of each parameter (empty when momentum is 0), by `Var::id`.
@@ -50,16 +52,10 @@ impl Default for SGD {
 }
 
 impl SGD {
-    /// Sets the options every optimizer shares, read from a config ([`crate::from_config`]).
-    pub(crate) fn with_base(mut self, set: impl FnOnce(&mut Base) -> Result<()>) -> Result<Self> {
-        set(&mut self.base)?;
-        Ok(self)
-    }
-
     /// SGD with a constant learning rate or a schedule.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
         SGD {
-            base: Base::new("SGD", learning_rate.into()),
+            base: OptimizerBase::new("SGD", learning_rate.into()),
             momentum: 0.0,
             nesterov: false,
             velocity: HashMap::new(),
@@ -83,27 +79,17 @@ impl SGD {
         self.base.decay = decay;
         self
     }
-
-    /// Clip each parameter's gradient to L2 norm ≤ `clipnorm`.
-    pub fn clipnorm(mut self, clipnorm: f32) -> Self {
-        self.base.clipping.clipnorm = Some(clipnorm);
-        self
-    }
-
-    /// Clip all gradients together to joint L2 norm ≤ `global_clipnorm`.
-    pub fn global_clipnorm(mut self, global_clipnorm: f32) -> Self {
-        self.base.clipping.global_clipnorm = Some(global_clipnorm);
-        self
-    }
-
-    /// Clip each gradient element to `[−clipvalue, clipvalue]`.
-    pub fn clipvalue(mut self, clipvalue: f32) -> Self {
-        self.base.clipping.clipvalue = Some(clipvalue);
-        self
-    }
 }
 
 impl Optimizer for SGD {
+    fn base(&self) -> &OptimizerBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut OptimizerBase {
+        &mut self.base
+    }
+
     fn get_config(&self) -> Result<Config> {
         let options = [
             ("momentum", json_f32(self.momentum)),
@@ -134,10 +120,6 @@ impl Optimizer for SGD {
         Ok(())
     }
 
-    fn set_iterations(&mut self, iterations: u64) {
-        self.base.iterations = iterations;
-    }
-
     fn apply_gradients(&mut self, params: &[Var]) -> Result<()> {
         self.validate()?;
         let lr = self.base.current_lr();
@@ -158,22 +140,6 @@ impl Optimizer for SGD {
                 Ok(())
             },
         )
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.base.current_lr()
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.base.learning_rate = LearningRate::Constant(lr);
-    }
-
-    fn iterations(&self) -> u64 {
-        self.base.iterations
-    }
-
-    fn name(&self) -> &str {
-        self.base.name
     }
 
     fn validate(&self) -> Result<()> {

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use astrograd_autograd::{AutogradError, Result, Tensor, Var};
 use serde_json::{Map, Value};
 
-use crate::base::{Base, LearningRate};
+use crate::base::{LearningRate, OptimizerBase};
 use crate::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
 
 /// A config dictionary: option name → JSON value.
@@ -50,41 +50,46 @@ pub fn from_config(class_name: &str, config: &Config) -> Result<Box<dyn Optimize
     let lr = read.f32_or("learning_rate", 0.001)?;
     let optimizer: Box<dyn Optimizer> = match class_name {
         "Adam" => Box::new(
-            Adam::new(lr)
-                .beta_1(read.f32_or("beta_1", 0.9)?)
-                .beta_2(read.f32_or("beta_2", 0.999)?)
-                .epsilon(read.f32_or("epsilon", 1e-7)?)
-                .amsgrad(read.bool_or("amsgrad", false)?)
-                .with_base(|b| read.base(b))?,
+            read.with_shared_options(
+                Adam::new(lr)
+                    .beta_1(read.f32_or("beta_1", 0.9)?)
+                    .beta_2(read.f32_or("beta_2", 0.999)?)
+                    .epsilon(read.f32_or("epsilon", 1e-7)?)
+                    .amsgrad(read.bool_or("amsgrad", false)?),
+            )?,
         ),
         "AdamW" => Box::new(
-            AdamW::new(lr)
-                .weight_decay(read.f32_or("weight_decay", 0.004)?)
-                .beta_1(read.f32_or("beta_1", 0.9)?)
-                .beta_2(read.f32_or("beta_2", 0.999)?)
-                .epsilon(read.f32_or("epsilon", 1e-7)?)
-                .amsgrad(read.bool_or("amsgrad", false)?)
-                .with_base(|b| read.base(b))?,
+            read.with_shared_options(
+                AdamW::new(lr)
+                    .weight_decay(read.f32_or("weight_decay", 0.004)?)
+                    .beta_1(read.f32_or("beta_1", 0.9)?)
+                    .beta_2(read.f32_or("beta_2", 0.999)?)
+                    .epsilon(read.f32_or("epsilon", 1e-7)?)
+                    .amsgrad(read.bool_or("amsgrad", false)?),
+            )?,
         ),
         "SGD" => Box::new(
-            SGD::new(lr)
-                .momentum(read.f32_or("momentum", 0.0)?)
-                .nesterov(read.bool_or("nesterov", false)?)
-                .with_base(|b| read.base(b))?,
+            read.with_shared_options(
+                SGD::new(lr)
+                    .momentum(read.f32_or("momentum", 0.0)?)
+                    .nesterov(read.bool_or("nesterov", false)?),
+            )?,
         ),
         "RMSprop" => Box::new(
-            RMSprop::new(lr)
-                .rho(read.f32_or("rho", 0.9)?)
-                .momentum(read.f32_or("momentum", 0.0)?)
-                .epsilon(read.f32_or("epsilon", 1e-7)?)
-                .centered(read.bool_or("centered", false)?)
-                .with_base(|b| read.base(b))?,
+            read.with_shared_options(
+                RMSprop::new(lr)
+                    .rho(read.f32_or("rho", 0.9)?)
+                    .momentum(read.f32_or("momentum", 0.0)?)
+                    .epsilon(read.f32_or("epsilon", 1e-7)?)
+                    .centered(read.bool_or("centered", false)?),
+            )?,
         ),
         "Adagrad" => Box::new(
-            Adagrad::new(lr)
-                .initial_accumulator_value(read.f32_or("initial_accumulator_value", 0.1)?)
-                .epsilon(read.f32_or("epsilon", 1e-7)?)
-                .with_base(|b| read.base(b))?,
+            read.with_shared_options(
+                Adagrad::new(lr)
+                    .initial_accumulator_value(read.f32_or("initial_accumulator_value", 0.1)?)
+                    .epsilon(read.f32_or("epsilon", 1e-7)?),
+            )?,
         ),
         _ => {
             return Err(AutogradError::Invalid {
@@ -139,13 +144,15 @@ impl ConfigReader<'_> {
         }
     }
 
-    /// The options every optimizer shares: `decay` and the three clipping thresholds.
-    fn base(&self, base: &mut Base) -> Result<()> {
+    /// `optimizer` with the options every optimizer shares read from the config: `decay` and
+    /// the three clipping thresholds.
+    fn with_shared_options<O: Optimizer>(&self, mut optimizer: O) -> Result<O> {
+        let base = optimizer.base_mut();
         base.decay = self.f32_or("decay", 0.0)?;
         base.clipping.clipnorm = self.optional_f32("clipnorm")?;
         base.clipping.global_clipnorm = self.optional_f32("global_clipnorm")?;
         base.clipping.clipvalue = self.optional_f32("clipvalue")?;
-        Ok(())
+        Ok(optimizer)
     }
 
     /// Keras's options that astrograd does not have must hold their "off" value.
@@ -199,7 +206,7 @@ pub fn json_f32(x: f32) -> Value {
         .map_or(Value::Null, Value::Number)
 }
 
-impl Base {
+impl OptimizerBase {
     /// The config keys every optimizer writes first: `name`, `learning_rate`, `decay`, and the
     /// clipping thresholds that are set.
     ///
