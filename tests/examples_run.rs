@@ -149,20 +149,28 @@ fn path_str(path: &Path) -> &str {
 }
 
 /// The figures of `docs/images/figure_*.png`, as `docs_figures` writes them.
-const DOCS_FIGURES: [&str; 6] = [
+const DOCS_FIGURES: [&str; 14] = [
+    "figure_backprop.png",
     "figure_im2col.png",
+    "figure_softmax_cross_entropy.png",
+    "figure_activation_derivatives.png",
+    "figure_initialisation.png",
+    "figure_same_padding.png",
     "figure_max_pool_gradient.png",
     "figure_dropout_masks.png",
+    "figure_batch_norm_moving_statistics.png",
     "figure_augmentation.png",
     "figure_lr_schedules.png",
     "figure_optimizer_trajectories.png",
+    "figure_early_stopping.png",
+    "figure_transfer_frozen.png",
 ];
 
 /// `docs_figures` is seeded: two runs write the same bytes. The committed figures have the
-/// size of a fresh run's, and the three tables of numbers (exact arithmetic, the same on every
-/// CPU) are byte for byte the committed ones, so a change to im2col, max pooling's backward or
-/// the dropout mask that is not followed by `cargo run --release --example docs_figures` fails
-/// here.
+/// size of a fresh run's, and the tables of numbers (exact arithmetic, the same on every CPU)
+/// are byte for byte the committed ones, so a change to a Dense layer's backward, im2col,
+/// `'same'` padding, max pooling's backward, the dropout mask or VGG16's layers that is not
+/// followed by `cargo run --release --example docs_figures` fails here.
 #[test]
 fn docs_figures_runs_twice_alike_and_matches_the_committed_figures() {
     let (first, second) = (
@@ -193,9 +201,12 @@ fn docs_figures_runs_twice_alike_and_matches_the_committed_figures() {
             "docs/images/{name} is out of date: run `cargo run --release --example docs_figures`"
         );
         let exact = [
+            "figure_backprop.png",
             "figure_im2col.png",
+            "figure_same_padding.png",
             "figure_max_pool_gradient.png",
             "figure_dropout_masks.png",
+            "figure_transfer_frozen.png",
         ];
         if exact.contains(&name) {
             assert!(
