@@ -103,8 +103,9 @@ fn claims() -> Vec<Claim> {
         c(transfer, tl, "trainable: {} (the head only)", Total(1)),
         c(transfer, tl, "trainable: 7,079,424 + 2,097,665 = {}", Trainable(2)),
         c(transfer, tl, "unfreeze block5 (conv1–3) trainable: {} +", Layers(0, "block5_conv")),
-        c(transfer, tl, "then {} trainable once `block5` is unfrozen", Trainable(2)),
+        c(transfer, tl, "with {} trainable once `block5` is unfrozen", Trainable(2)),
         c(transfer, tl, "each `3·3·512·512 + 512 = {}`", Layers(0, "block5_conv1")),
+        c(transfer, tl, "the line `vgg16: {} parameters, 0 trainable", Total(0)),
     ]
 }
 
