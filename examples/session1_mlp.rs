@@ -25,7 +25,8 @@
 //! Run it with `cargo run --release --example session1_mlp` (about 10 s on two cores: 7 epochs
 //! of about 1 s, the `s1_mlp` timing in the README's "Speed" section); `-- --help` lists the
 //! flags. Besides the common ones, `--learning-rate LR` sets Adam's (the course's `'adam'` is
-//! 0.001): `-- --learning-rate 0.01` is tutorial 4's "train with a 10× learning rate" exercise.
+//! 0.001): `-- --learning-rate 0.01` is the "train with a 10× learning rate" exercise of
+//! `docs/tutorials/4-adam-and-schedules.md`.
 // `run` returns common::ExampleError, which holds a DataError: large, and made at most once.
 #![allow(clippy::result_large_err)]
 

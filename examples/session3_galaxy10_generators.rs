@@ -27,8 +27,9 @@
 //!
 //! Run it with `cargo run --release --example session3_galaxy10_generators` (it downloads the
 //! 200 MB `Galaxy10.h5` the first time; `-- --data PATH` to use a copy). Besides the common
-//! flags, `--patience N` sets early stopping's patience (the course's 4): tutorial 12's
-//! exercise runs it with 1 on the 400 pictures of `tests/fixtures/galaxy10/galaxy10_sdss_400.h5`.
+//! flags, `--patience N` sets early stopping's patience (the course's 4): an exercise of
+//! `docs/tutorials/12-overfitting-early-stopping-augmentation.md` runs it with 1 on the 400
+//! pictures of `tests/fixtures/galaxy10/galaxy10_sdss_400.h5`.
 // `ExampleError` carries a `DataError` by value: large, but only ever returned once, to exit.
 #![allow(clippy::result_large_err)]
 
