@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 use astrograd::data::arrays::to_grey_channel_mean;
 use astrograd::data::galaxy10::CLASS_NAMES;
-use astrograd::layers::{Dense, FitOptions, Flatten, Layer, Sequential, TerminateOnNaN};
+use astrograd::layers::{Dense, FitOptions, Flatten, Layer, Model, Sequential, TerminateOnNaN};
 use astrograd::set_seed;
 use astrograd::viz;
 use common::{Args, Dataset, Example, ExampleError, Pictures};
@@ -48,7 +48,21 @@ fn main() -> ExitCode {
     common::main(&EXAMPLE, run)
 }
 
+/// `Flatten(height×width) → Dense(500, relu) → Dense(100, relu) → Dense(10, softmax)`.
+fn mlp(height: usize, width: usize) -> Result<Model, ExampleError> {
+    Ok(Sequential::new(vec![
+        Box::new(Flatten::new().with_input_shape(&[height, width])),
+        Box::new(Dense::new(500).activation("relu")),
+        Box::new(Dense::new(100).activation("relu")),
+        Box::new(Dense::new(10).activation("softmax")),
+    ])?)
+}
+
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    if args.summary {
+        let [height, width, _] = common::GALAXY10_SDSS_SHAPE;
+        return common::print_summaries(&[&mlp(height, width)?]);
+    }
     set_seed(u64::from(args.seed));
 
     println!("== 1. Preparing the data\n");
@@ -75,12 +89,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("the first {n_grid} training galaxies → image_grid.png\n");
 
     println!("== 2. The model\n");
-    let mut model = Sequential::new(vec![
-        Box::new(Flatten::new().with_input_shape(&[height, width])),
-        Box::new(Dense::new(500).activation("relu")),
-        Box::new(Dense::new(100).activation("relu")),
-        Box::new(Dense::new(10).activation("softmax")),
-    ])?;
+    let mut model = mlp(height, width)?;
     model.print_summary()?;
 
     println!("\n== 3. Training\n");

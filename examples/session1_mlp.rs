@@ -24,7 +24,9 @@
 //!
 //! Run it with `cargo run --release --example session1_mlp` (about 10 s on two cores: 7 epochs
 //! of about 1 s, the `s1_mlp` timing in the README's "Speed" section); `-- --help` lists the
-//! flags.
+//! flags. Besides the common ones, `--learning-rate LR` sets Adam's (the course's `'adam'` is
+//! 0.001): `-- --learning-rate 0.01` is the "train with a 10× learning rate" exercise of
+//! `docs/tutorials/4-adam-and-schedules.md`.
 // `run` returns common::ExampleError, which holds a DataError: large, and made at most once.
 #![allow(clippy::result_large_err)]
 
@@ -35,8 +37,9 @@ use std::process::ExitCode;
 use astrograd::data::arrays::scale_255;
 use astrograd::data::fashion_mnist::CLASS_NAMES;
 use astrograd::layers::{
-    ActivationFn, Dense, FitOptions, Flatten, Layer, Sequential, TerminateOnNaN,
+    ActivationFn, Dense, FitOptions, Flatten, Layer, Model, Sequential, TerminateOnNaN,
 };
+use astrograd::optim::Adam;
 use astrograd::viz::{self, Line, LinePlotOptions};
 use astrograd::{set_seed, Tensor, Var};
 use common::{Args, Dataset, Example, ExampleError, Pictures};
@@ -51,11 +54,42 @@ const EXAMPLE: Example = Example {
     dataset: Dataset::FashionMnist,
 };
 
-fn main() -> ExitCode {
-    common::main(&EXAMPLE, run)
+/// This example's command line: the common flags and Adam's learning rate.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+    /// Adam's learning rate (the course's 'adam' is Adam(learning_rate=0.001))
+    #[arg(long, value_name = "LR", default_value_t = 0.001)]
+    learning_rate: f32,
 }
 
-fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+impl AsRef<Args> for Cli {
+    fn as_ref(&self) -> &Args {
+        &self.args
+    }
+}
+
+fn main() -> ExitCode {
+    common::main_with(&EXAMPLE, run)
+}
+
+/// The course's model: `Flatten(28×28) → Dense(300, relu) → Dense(100, relu) → Dense(10,
+/// softmax)`.
+fn mlp() -> Result<Model, ExampleError> {
+    Ok(Sequential::new(vec![
+        Box::new(Flatten::new().with_input_shape(&[28, 28])),
+        Box::new(Dense::new(300).activation("relu")),
+        Box::new(Dense::new(100).activation("relu")),
+        Box::new(Dense::new(10).activation("softmax")),
+    ])?)
+}
+
+fn run(cli: &Cli, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    let args = &cli.args;
+    if args.summary {
+        return common::print_summaries(&[&mlp()?]);
+    }
     // tf.keras.utils.set_random_seed(42): the initial weights and the shuffling.
     set_seed(u64::from(args.seed));
 
@@ -85,17 +119,20 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     );
 
     println!("== 3. The model\n");
-    let mut model = Sequential::new(vec![
-        Box::new(Flatten::new().with_input_shape(&[28, 28])),
-        Box::new(Dense::new(300).activation("relu")),
-        Box::new(Dense::new(100).activation("relu")),
-        Box::new(Dense::new(10).activation("softmax")),
-    ])?;
+    let mut model = mlp()?;
     model.print_summary()?;
 
-    println!("\n== 4. Training\n");
+    println!(
+        "\n== 4. Training (Adam, learning rate {})\n",
+        cli.learning_rate
+    );
     model.to(args.device)?; // --device gpu: the weights move to the GPU
-    model.compile("sparse_categorical_crossentropy", "adam", &["accuracy"])?;
+                            // model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.compile(
+        "sparse_categorical_crossentropy",
+        Adam::new(cli.learning_rate),
+        &["accuracy"],
+    )?;
     let history = model.fit(
         &x_train,
         &y_train,

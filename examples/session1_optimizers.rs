@@ -78,6 +78,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    if args.summary {
+        // Every run trains this model; only the initial weights and the optimizer differ.
+        return common::print_summaries(&[&mlp(Initializer::GlorotUniform)?]);
+    }
     let ((x_train_full, y_train_full), (x_test, y_test)) =
         common::load_fashion_mnist(&EXAMPLE, args)?;
     let x_train_full = scale_255(&x_train_full)?;

@@ -62,7 +62,26 @@ fn main() -> ExitCode {
     common::main(&EXAMPLE, run)
 }
 
+/// `Conv2D(12, 3×3, relu) → MaxPooling2D(2) → Flatten → Dense(128, relu) → Dense(10,
+/// softmax)`, with `Sequential`.
+fn sequential_model() -> Result<Model, LayerError> {
+    Sequential::new(vec![
+        Box::new(
+            Conv2D::new(12, 3)
+                .activation("relu")
+                .with_input_shape(&[28, 28, 1]),
+        ),
+        Box::new(MaxPooling2D::new()),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(128).activation("relu")),
+        Box::new(Dense::new(10).activation("softmax")),
+    ])
+}
+
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    if args.summary {
+        return common::print_summaries(&[&sequential_model()?, &functional_model()?]);
+    }
     set_seed(u64::from(args.seed));
 
     println!("== 1. An image is a matrix of numbers\n");
@@ -81,17 +100,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("the first 16 training images → image_grid.png; the first one's pixels → pixel_values.png\n");
 
     println!("== 2. The model, with Sequential\n");
-    let mut model = Sequential::new(vec![
-        Box::new(
-            Conv2D::new(12, 3)
-                .activation("relu")
-                .with_input_shape(&[28, 28, 1]),
-        ),
-        Box::new(MaxPooling2D::new()),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(128).activation("relu")),
-        Box::new(Dense::new(10).activation("softmax")),
-    ])?;
+    let mut model = sequential_model()?;
     model.print_summary()?;
 
     println!("\n== 2'. The same model, with the functional API\n");

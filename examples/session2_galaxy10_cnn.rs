@@ -30,7 +30,7 @@ use std::process::ExitCode;
 
 use astrograd::data::galaxy10::CLASS_NAMES;
 use astrograd::layers::{
-    Conv2D, Dense, FitOptions, Flatten, Layer, MaxPooling2D, Sequential, TerminateOnNaN,
+    Conv2D, Dense, FitOptions, Flatten, Layer, MaxPooling2D, Model, Sequential, TerminateOnNaN,
 };
 use astrograd::optim::Adam;
 use astrograd::set_seed;
@@ -52,7 +52,27 @@ fn main() -> ExitCode {
     common::main(&EXAMPLE, run)
 }
 
+/// `Conv2D(12, 3×3, relu) → MaxPooling2D(2) → Flatten → Dense(500, relu) → Dense(100, relu) →
+/// Dense(10, softmax)` on pictures of `input_shape` (69, 69, 3).
+fn cnn(input_shape: &[usize]) -> Result<Model, ExampleError> {
+    Ok(Sequential::new(vec![
+        Box::new(
+            Conv2D::new(12, 3)
+                .activation("relu")
+                .with_input_shape(input_shape),
+        ),
+        Box::new(MaxPooling2D::new()),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(500).activation("relu")),
+        Box::new(Dense::new(100).activation("relu")),
+        Box::new(Dense::new(10).activation("softmax")),
+    ])?)
+}
+
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    if args.summary {
+        return common::print_summaries(&[&cnn(&common::GALAXY10_SDSS_SHAPE)?]);
+    }
     set_seed(u64::from(args.seed));
 
     println!("== 1. The data, in colour\n");
@@ -71,18 +91,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("the first training galaxies → image_grid.png\n");
 
     println!("== 2. The model\n");
-    let mut model = Sequential::new(vec![
-        Box::new(
-            Conv2D::new(12, 3)
-                .activation("relu")
-                .with_input_shape(&input_shape),
-        ),
-        Box::new(MaxPooling2D::new()),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(500).activation("relu")),
-        Box::new(Dense::new(100).activation("relu")),
-        Box::new(Dense::new(10).activation("softmax")),
-    ])?;
+    let mut model = cnn(&input_shape)?;
     model.print_summary()?;
 
     println!("\n== 3. Training\n");

@@ -82,7 +82,31 @@ fn main() -> ExitCode {
     common::main(&EXAMPLE, run)
 }
 
+/// The course's first model: three `Conv2D` + `MaxPooling2D` blocks (16, 32, 64 filters),
+/// `Flatten`, `Dense(512, relu)`, `Dense(1, sigmoid)`, on 150×150 colour pictures.
+fn small_convnet() -> Result<Model, ExampleError> {
+    Ok(Sequential::new(vec![
+        Box::new(
+            Conv2D::new(16, 3)
+                .activation("relu")
+                .with_input_shape(&[SIZE.0, SIZE.1, 3])
+                .with_name("conv1"),
+        ),
+        Box::new(MaxPooling2D::new()),
+        Box::new(Conv2D::new(32, 3).activation("relu")),
+        Box::new(MaxPooling2D::new()),
+        Box::new(Conv2D::new(64, 3).activation("relu")),
+        Box::new(MaxPooling2D::new()),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(512).activation("relu")),
+        Box::new(Dense::new(1).activation("sigmoid")),
+    ])?)
+}
+
 fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    if args.summary {
+        return common::print_summaries(&[&small_convnet()?, &functional_model_with_dropout()?]);
+    }
     // tf.keras.utils.set_random_seed(42): initial weights, dropout, shuffling, augmentation.
     set_seed(u64::from(args.seed));
     let batch_size = args.batch_size;
@@ -113,22 +137,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     println!("classes: {:?}\n", train.class_indices());
 
     println!("== 2. The model\n");
-    let mut model = Sequential::new(vec![
-        Box::new(
-            Conv2D::new(16, 3)
-                .activation("relu")
-                .with_input_shape(&[SIZE.0, SIZE.1, 3])
-                .with_name("conv1"),
-        ),
-        Box::new(MaxPooling2D::new()),
-        Box::new(Conv2D::new(32, 3).activation("relu")),
-        Box::new(MaxPooling2D::new()),
-        Box::new(Conv2D::new(64, 3).activation("relu")),
-        Box::new(MaxPooling2D::new()),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(512).activation("relu")),
-        Box::new(Dense::new(1).activation("sigmoid")),
-    ])?;
+    let mut model = small_convnet()?;
     model.print_summary()?;
     model.to(args.device)?; // --device gpu: the weights move to the GPU
     model.compile("binary_crossentropy", Adam::new(1e-3), &["acc"])?;

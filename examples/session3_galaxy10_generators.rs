@@ -26,7 +26,10 @@
 //!    test set → `confusion_matrix.png`.
 //!
 //! Run it with `cargo run --release --example session3_galaxy10_generators` (it downloads the
-//! 200 MB `Galaxy10.h5` the first time; `-- --data PATH` to use a copy).
+//! 200 MB `Galaxy10.h5` the first time; `-- --data PATH` to use a copy). Besides the common
+//! flags, `--patience N` sets early stopping's patience (the course's 4): an exercise of
+//! `docs/tutorials/12-overfitting-early-stopping-augmentation.md` runs it with 1 on the 400
+//! pictures of `tests/fixtures/galaxy10/galaxy10_sdss_400.h5`.
 // `ExampleError` carries a `DataError` by value: large, but only ever returned once, to exit.
 #![allow(clippy::result_large_err)]
 
@@ -39,7 +42,7 @@ use astrograd::data::image_generator::{FlowOptions, ImageDataGenerator, Subset};
 use astrograd::data::train_test_split;
 use astrograd::layers::{
     Conv2D, Dense, Dropout, EarlyStopping, EvalOptions, FitOptions, Flatten, Layer, MaxPooling2D,
-    Sequential, TerminateOnNaN,
+    Model, Sequential, TerminateOnNaN,
 };
 use astrograd::optim::Adam;
 use astrograd::set_seed;
@@ -59,11 +62,61 @@ const EXAMPLE: Example = Example {
     dataset: Dataset::Galaxy10,
 };
 
-fn main() -> ExitCode {
-    common::main(&EXAMPLE, run)
+/// This example's command line: the common flags and early stopping's patience.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+    /// Epochs without a better val_loss before training stops (EarlyStopping's patience)
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    patience: usize,
 }
 
-fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
+impl AsRef<Args> for Cli {
+    fn as_ref(&self) -> &Args {
+        &self.args
+    }
+}
+
+fn main() -> ExitCode {
+    common::main_with(&EXAMPLE, run)
+}
+
+/// Session 2's Galaxy10 CNN with `Dropout(0.35)` after `Flatten`, `Dense(500)` and
+/// `Dense(100)`, on pictures of `input_shape` (69, 69, 3).
+fn cnn_with_dropout(input_shape: &[usize]) -> Result<Model, ExampleError> {
+    Ok(Sequential::new(vec![
+        Box::new(
+            Conv2D::new(12, 3)
+                .activation("relu")
+                .with_input_shape(input_shape)
+                .with_name("conv_1"),
+        ),
+        Box::new(
+            MaxPooling2D::new()
+                .pool_size(2)
+                .strides(2)
+                .with_name("pool_1"),
+        ),
+        Box::new(Flatten::new()),
+        Box::new(Dropout::new(0.35)),
+        Box::new(Dense::new(500).activation("relu").with_name("dense_1")),
+        Box::new(Dropout::new(0.35)),
+        Box::new(Dense::new(100).activation("relu").with_name("dense_2")),
+        Box::new(Dropout::new(0.35)),
+        Box::new(
+            Dense::new(10)
+                .activation("softmax")
+                .with_name("output_layer"),
+        ),
+    ])?)
+}
+
+fn run(cli: &Cli, pictures: &mut Pictures) -> Result<(), ExampleError> {
+    let args = &cli.args;
+    if args.summary {
+        return common::print_summaries(&[&cnn_with_dropout(&common::GALAXY10_SDSS_SHAPE)?]);
+    }
     // tf.keras.utils.set_random_seed(42): initial weights, dropout, shuffling, flips.
     set_seed(u64::from(args.seed));
     let seed = u64::from(args.seed);
@@ -107,31 +160,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
     );
 
     println!("== 3. The model, with dropout\n");
-    let mut model = Sequential::new(vec![
-        Box::new(
-            Conv2D::new(12, 3)
-                .activation("relu")
-                .with_input_shape(&[69, 69, 3])
-                .with_name("conv_1"),
-        ),
-        Box::new(
-            MaxPooling2D::new()
-                .pool_size(2)
-                .strides(2)
-                .with_name("pool_1"),
-        ),
-        Box::new(Flatten::new()),
-        Box::new(Dropout::new(0.35)),
-        Box::new(Dense::new(500).activation("relu").with_name("dense_1")),
-        Box::new(Dropout::new(0.35)),
-        Box::new(Dense::new(100).activation("relu").with_name("dense_2")),
-        Box::new(Dropout::new(0.35)),
-        Box::new(
-            Dense::new(10)
-                .activation("softmax")
-                .with_name("output_layer"),
-        ),
-    ])?;
+    let mut model = cnn_with_dropout(&train_images.shape()[1..])?;
     model.print_summary()?;
     model.to(args.device)?; // --device gpu: the weights move to the GPU
     model.compile(
@@ -144,7 +173,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
         "\n== 4. Training with early stopping (up to {} epochs)\n",
         args.epochs
     );
-    // es_callback = EarlyStopping(patience=4, restore_best_weights=True)
+    // es_callback = EarlyStopping(patience=4, restore_best_weights=True); --patience N
     // history = model.fit(train_generator, validation_data=validation_generator, epochs=30,
     //                     callbacks=[es_callback])
     let history = model.fit_batches(
@@ -156,7 +185,7 @@ fn run(args: &Args, pictures: &mut Pictures) -> Result<(), ExampleError> {
             .validation_batches(&mut validation)
             .callback(
                 EarlyStopping::new()
-                    .patience(4)
+                    .patience(cli.patience)
                     .restore_best_weights(true)
                     .verbose(1),
             ),

@@ -30,7 +30,10 @@
 //! Run it with `cargo run --release --example session3_transfer_learning` (cats vs dogs at
 //! 150×150; `-- --dataset galaxy10` for Galaxy10 at 69×69). Flags besides the usual ones:
 //! `--base vgg16|mobilenet_v2`, `--weights imagenet|none|PATH`, `--dataset cats_dogs|galaxy10`,
-//! `--image-size N` (cats vs dogs), `--fine-tune-epochs N` (default 10), `--augment`. Without
+//! `--image-size N` (cats vs dogs), `--fine-tune-epochs N` (default 10), `--fine-tune-at LAYER`
+//! (the first layer of the base to unfreeze), `--augment`; `--summary` prints the three
+//! summaries (the base, the head, the whole model ready to fine-tune) with random weights and
+//! stops, without data or downloads. Without
 //! internet, `--weights none` runs the same recipe from random weights (it learns little, but it
 //! runs). Fine-tuning is the slow part: each epoch runs VGG16 over 3000 pictures at 150×150
 //! (about 13 GFLOP each) and back through `block5`, about 44 TFLOP in all — at least 2½ minutes
@@ -113,6 +116,10 @@ struct Extra {
     /// Augment the training pictures (no feature extraction then)
     #[arg(long)]
     augment: bool,
+    /// The first layer of the base to unfreeze for fine-tuning, and every layer after it
+    /// [default: block5_conv1 for VGG16, the 101st layer for MobileNetV2]
+    #[arg(long, value_name = "LAYER")]
+    fine_tune_at: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -161,6 +168,15 @@ fn main() -> ExitCode {
         Source::CatsDogs => &CATS_DOGS,
         Source::Galaxy10 => &GALAXY10,
     };
+    if args.summary {
+        return match summary(&extra) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("\nerror: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Err(e) = viz::ensure_writable_dir(&args.output) {
         eprintln!(
             "error: the output folder {} cannot be written ({e}); choose another with --output DIR",
@@ -215,37 +231,13 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
     };
 
     println!("\n== 1. The pretrained base\n");
-    let options = Options::new()
-        .include_top(false)
-        .weights(extra.weights.clone())
-        .input_shape(&[size, size, 3]);
-    let built = match extra.base {
-        Base::Vgg16 => vgg16(&options),
-        Base::MobileNetV2 => mobilenet_v2(&options, 1.0),
-    };
-    let mut base = built.map_err(LayerError::from)?;
+    let mut base = pretrained_base(extra.base, &extra.weights, size)?;
     base.to(args.device)?; // --device gpu (VGG16; MobileNetV2's depthwise convolution is CPU-only)
     base.print_summary()?;
-    let feature_shape: Vec<usize> = base
-        .output_shape()
-        .unwrap_or_default()
-        .iter()
-        .skip(1)
-        .map(|d| d.unwrap_or(1))
-        .collect();
+    let feature_shape = feature_shape(&base);
 
     println!("\n== 2. Freezing the base\n");
-    // base.trainable = False
-    base.set_trainable(false);
-    println!(
-        "{}: {} parameters, {} trainable after base.trainable = False",
-        base.name(),
-        base.count_params(),
-        base.trainable_weights()
-            .iter()
-            .map(|w| w.numel())
-            .sum::<usize>()
-    );
+    freeze(&mut base);
     // Kept to freeze by index later: Keras's `base.layers[:n]`.
     let base_layers: Vec<SharedLayer> = base.layers().to_vec();
 
@@ -313,25 +305,8 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
     };
 
     println!("\n== 4. Fine-tuning the top of the base\n");
-    // base.trainable = True; for layer in base.layers[:fine_tune_at]: layer.trainable = False
-    model.layer(&base_name)?.borrow_mut().set_trainable(true);
-    let fine_tune_at = match extra.base {
-        Base::Vgg16 => base_layers
-            .iter()
-            .position(|l| l.name() == "block5_conv1")
-            .unwrap_or(0),
-        Base::MobileNetV2 => 100.min(base_layers.len()),
-    };
-    for layer in &base_layers[..fine_tune_at] {
-        layer.borrow_mut().set_trainable(false);
-    }
-    println!(
-        "layers {fine_tune_at}.. of {base_name} unfrozen ({} from {}); the model is compiled again",
-        base_layers.len() - fine_tune_at,
-        base_layers
-            .get(fine_tune_at)
-            .map_or("-".to_string(), |l| l.name())
-    );
+    unfreeze_top(&model, &base_name, &base_layers, extra)?;
+    println!("the model is compiled again");
     // Keras takes the trainable weights when compiling: compile again after a change.
     model.compile(loss, RMSprop::new(1e-5), &["accuracy"])?;
     model.print_summary()?;
@@ -374,6 +349,114 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
         extra.fine_tune_epochs
     );
     Ok(vec![plot])
+}
+
+/// `--summary`: what a run prints of its models, without data or weights (parameter counts
+/// do not depend on either): the base, frozen; the head; the whole model once the top of the
+/// base is unfrozen, whose "Trainable params" is what fine-tuning trains.
+fn summary(extra: &Extra) -> Result<(), ExampleError> {
+    let (size, classes) = match extra.dataset {
+        Source::CatsDogs => (extra.image_size, 2),
+        Source::Galaxy10 => (common::GALAXY10_SDSS_SHAPE[0], 10),
+    };
+    let mut base = pretrained_base(extra.base, &Weights::Random, size)?;
+    base.print_summary()?;
+    println!();
+    freeze(&mut base);
+    let base_layers: Vec<SharedLayer> = base.layers().to_vec();
+    let head = new_head(extra.base, &feature_shape(&base), classes)?;
+    println!();
+    head.print_summary()?;
+    base.set_inference_only(true);
+    let base_name = base.name().to_string();
+    let model = Sequential::new(vec![
+        Box::new(Input::new(&[size, size, 3])),
+        Box::new(base),
+        Box::new(head),
+    ])?;
+    println!();
+    unfreeze_top(&model, &base_name, &base_layers, extra)?;
+    println!();
+    model.print_summary()?;
+    Ok(())
+}
+
+/// `VGG16(include_top=False, weights=…, input_shape=(size, size, 3))`, or MobileNetV2.
+fn pretrained_base(base: Base, weights: &Weights, size: usize) -> Result<Model, ExampleError> {
+    let options = Options::new()
+        .include_top(false)
+        .weights(weights.clone())
+        .input_shape(&[size, size, 3]);
+    let built = match base {
+        Base::Vgg16 => vgg16(&options),
+        Base::MobileNetV2 => mobilenet_v2(&options, 1.0),
+    };
+    Ok(built.map_err(LayerError::from)?)
+}
+
+/// The shape of one picture's features: the base's output shape without the batch axis
+/// (VGG16 at 150×150: `[4, 4, 512]`).
+fn feature_shape(base: &Model) -> Vec<usize> {
+    base.output_shape()
+        .unwrap_or_default()
+        .iter()
+        .skip(1)
+        .map(|d| d.unwrap_or(1))
+        .collect()
+}
+
+/// `base.trainable = False`, and what it leaves trainable (nothing).
+fn freeze(base: &mut Model) {
+    base.set_trainable(false);
+    println!(
+        "{}: {} parameters, {} trainable after base.trainable = False",
+        base.name(),
+        base.count_params(),
+        base.trainable_weights()
+            .iter()
+            .map(|w| w.numel())
+            .sum::<usize>()
+    );
+}
+
+/// `base.trainable = True; for layer in base.layers[:fine_tune_at]: layer.trainable = False`:
+/// the base (inside `model`) unfrozen from `--fine-tune-at` on (VGG16: `block5_conv1`;
+/// MobileNetV2: its 101st layer, as the TF tutorial).
+///
+/// # Errors
+/// A `--fine-tune-at` that names no layer of the base.
+fn unfreeze_top(
+    model: &Model,
+    base_name: &str,
+    base_layers: &[SharedLayer],
+    extra: &Extra,
+) -> Result<(), ExampleError> {
+    model.layer(base_name)?.borrow_mut().set_trainable(true);
+    let position = |name: &str| {
+        base_layers
+            .iter()
+            .position(|l| l.name() == name)
+            .ok_or_else(|| ExampleError::Usage {
+                message: format!("--fine-tune-at {name}: {base_name} has no layer of that name"),
+                usage: "Its layers are listed by --summary.".into(),
+            })
+    };
+    let fine_tune_at = match (&extra.fine_tune_at, extra.base) {
+        (Some(name), _) => position(name)?,
+        (None, Base::Vgg16) => position("block5_conv1")?,
+        (None, Base::MobileNetV2) => 100.min(base_layers.len()),
+    };
+    for layer in &base_layers[..fine_tune_at] {
+        layer.borrow_mut().set_trainable(false);
+    }
+    println!(
+        "layers {fine_tune_at}.. of {base_name} unfrozen ({} from {})",
+        base_layers.len() - fine_tune_at,
+        base_layers
+            .get(fine_tune_at)
+            .map_or("-".to_string(), |l| l.name())
+    );
+    Ok(())
 }
 
 /// The new head, on the base's features: `Flatten` (VGG16, as the Keras blog) or

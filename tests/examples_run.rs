@@ -149,20 +149,28 @@ fn path_str(path: &Path) -> &str {
 }
 
 /// The figures of `docs/images/figure_*.png`, as `docs_figures` writes them.
-const DOCS_FIGURES: [&str; 6] = [
+const DOCS_FIGURES: [&str; 14] = [
+    "figure_backprop.png",
     "figure_im2col.png",
+    "figure_softmax_cross_entropy.png",
+    "figure_activation_derivatives.png",
+    "figure_initialisation.png",
+    "figure_same_padding.png",
     "figure_max_pool_gradient.png",
     "figure_dropout_masks.png",
+    "figure_batch_norm_moving_statistics.png",
     "figure_augmentation.png",
     "figure_lr_schedules.png",
     "figure_optimizer_trajectories.png",
+    "figure_early_stopping.png",
+    "figure_transfer_frozen.png",
 ];
 
 /// `docs_figures` is seeded: two runs write the same bytes. The committed figures have the
-/// size of a fresh run's, and the three tables of numbers (exact arithmetic, the same on every
-/// CPU) are byte for byte the committed ones, so a change to im2col, max pooling's backward or
-/// the dropout mask that is not followed by `cargo run --release --example docs_figures` fails
-/// here.
+/// size of a fresh run's, and the tables of numbers (exact arithmetic, the same on every CPU)
+/// are byte for byte the committed ones, so a change to a Dense layer's backward, im2col,
+/// `'same'` padding, max pooling's backward, the dropout mask or VGG16's layers that is not
+/// followed by `cargo run --release --example docs_figures` fails here.
 #[test]
 fn docs_figures_runs_twice_alike_and_matches_the_committed_figures() {
     let (first, second) = (
@@ -193,9 +201,12 @@ fn docs_figures_runs_twice_alike_and_matches_the_committed_figures() {
             "docs/images/{name} is out of date: run `cargo run --release --example docs_figures`"
         );
         let exact = [
+            "figure_backprop.png",
             "figure_im2col.png",
+            "figure_same_padding.png",
             "figure_max_pool_gradient.png",
             "figure_dropout_masks.png",
+            "figure_transfer_frozen.png",
         ];
         if exact.contains(&name) {
             assert!(
@@ -231,11 +242,25 @@ fn session1_mlp_runs() {
     let output = tempfile::tempdir().expect("temp dir");
     let run = run_example(
         "session1_mlp",
-        &["--data", FASHION_MNIST, "--limit", "600", "--epochs", "2"],
+        &[
+            "--data",
+            FASHION_MNIST,
+            "--limit",
+            "600",
+            "--epochs",
+            "2",
+            "--learning-rate",
+            "0.01",
+        ],
         output.path(),
         &["activations.png", "history.png", "confusion_matrix.png"],
     );
     assert!(run.stdout.contains("Epoch 2/2"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Training (Adam, learning rate 0.01)"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("266,610"),
         "the course's parameter count"
@@ -313,7 +338,14 @@ fn session3_galaxy10_generators_runs() {
     let data = galaxy10_file();
     run_example(
         "session3_galaxy10_generators",
-        &["--data", path_str(&data), "--epochs", "1"],
+        &[
+            "--data",
+            path_str(&data),
+            "--epochs",
+            "1",
+            "--patience",
+            "1",
+        ],
         output.path(),
         &["history.png", "confusion_matrix.png"],
     );
@@ -493,6 +525,45 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
         assert_eq!(json["epochs"].as_array().map(Vec::len), Some(2), "{line}");
         assert!(json["epoch_s"].as_f64().is_some_and(|s| s > 0.0), "{line}");
         assert_eq!(json["test_acc"].is_null(), !fashion, "{line}");
+    }
+}
+
+/// `--summary` prints the models and stops: it needs no data (a `--data` that does not exist
+/// is not even looked at) and writes nothing (the output folder is not made).
+#[test]
+fn summary_prints_every_model_without_data_or_output() {
+    let output = tempfile::tempdir().expect("temp dir");
+    let folder = output.path().join("not-made");
+    for name in [
+        "session1_mlp",
+        "session1_galaxy10_mlp",
+        "session1_optimizers",
+        "session2_cnn",
+        "session2_galaxy10_cnn",
+        "session3_cats_dogs",
+        "session3_galaxy10_generators",
+        "session3_transfer_learning",
+    ] {
+        let run = Command::new(example_binary(name))
+            .args([
+                "--summary",
+                "--data",
+                "/nonexistent-astrograd-data",
+                "--output",
+            ])
+            .arg(&folder)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the example");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{name} --summary: {stdout}\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(stdout.contains("Total params: "), "{name}: {stdout}");
+        assert!(!stdout.contains("Epoch 1/"), "{name} trained: {stdout}");
+        assert!(!folder.exists(), "{name} --summary made its output folder");
     }
 }
 

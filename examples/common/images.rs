@@ -201,6 +201,7 @@ mod tests {
             limit: None,
             save: None,
             backup: None,
+            summary: false,
         }
     }
 

@@ -15,6 +15,7 @@
 //! | `--output DIR` | where the pictures are written | `./astrograd-output/NAME/` |
 //! | `--device D` | `cpu`, or `gpu` (built with `--features wgpu`) | `cpu` |
 //! | `--limit N` | a quick run: the first N training and N test images of Fashion-MNIST, or the first N images of Galaxy10 before its split (not for image folders) | all |
+//! | `--summary` | print the model's summary (`model.summary()`) and stop: no data, no training, no pictures | off |
 //! | `--help` | what the example does, and these flags | |
 //!
 //! The output folder is checked *before* the data is loaded or a model trained, so that a
@@ -133,6 +134,17 @@ pub struct Args {
     /// BackupAndRestore)
     #[arg(long, value_name = "DIR")]
     pub backup: Option<PathBuf>,
+    /// Print the model's summary (model.summary()) and stop, without loading data or training
+    /// (the parameter counts that the docs quote are read from this, by
+    /// tests/doc_param_counts.rs)
+    #[arg(long)]
+    pub summary: bool,
+}
+
+impl AsRef<Args> for Args {
+    fn as_ref(&self) -> &Args {
+        self
+    }
 }
 
 /// The command line of an example that takes the common flags only.
@@ -140,6 +152,12 @@ pub struct Args {
 pub struct Flags {
     #[command(flatten)]
     pub args: Args,
+}
+
+impl AsRef<Args> for Flags {
+    fn as_ref(&self) -> &Args {
+        &self.args
+    }
 }
 
 /// A whole number ≥ 1 (epochs, a batch size, a number of samples), for clap.
@@ -317,32 +335,50 @@ pub fn main(
     example: &Example,
     run: impl FnOnce(&Args, &mut Pictures) -> Result<(), ExampleError>,
 ) -> ExitCode {
+    main_with::<Flags>(example, |flags, pictures| run(&flags.args, pictures))
+}
+
+/// [`main`] for an example with flags of its own: `C` flattens [`Args`] beside them (as
+/// `session1_mlp`'s `--learning-rate`), and `run` receives all of them.
+pub fn main_with<C>(
+    example: &Example,
+    run: impl FnOnce(&C, &mut Pictures) -> Result<(), ExampleError>,
+) -> ExitCode
+where
+    C: clap::CommandFactory + clap::FromArgMatches + AsRef<Args>,
+{
     // The main thread runs its share of every parallel kernel instead of sleeping through it
     // (1.2–1.3× on the course models; see tensor/src/threads.rs).
     astrograd::tensor::threads::work_on_this_thread();
-    let args = match parse::<Flags>(example, std::env::args().skip(1)) {
-        Ok(flags) => flags.args,
+    let flags = match parse::<C>(example, std::env::args().skip(1)) {
+        Ok(flags) => flags,
         Err(e) => return exit_with(e),
     };
-    if let Err(e) = viz::ensure_writable_dir(&args.output) {
-        let detail = match e {
-            VizError::Write { source, .. } => source.to_string(),
-            other => other.to_string(),
-        };
-        let dir = args.output.clone();
-        eprintln!("error: {}", ExampleError::Output { dir, detail });
-        return ExitCode::FAILURE;
+    let args: &Args = flags.as_ref();
+    // --summary writes nothing, so the folder is not made.
+    if !args.summary {
+        if let Err(e) = viz::ensure_writable_dir(&args.output) {
+            let detail = match e {
+                VizError::Write { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            let dir = args.output.clone();
+            eprintln!("error: {}", ExampleError::Output { dir, detail });
+            return ExitCode::FAILURE;
+        }
     }
     let mut pictures = Pictures {
         dir: args.output.clone(),
         saved: Vec::new(),
     };
-    match run(&args, &mut pictures) {
+    match run(&flags, &mut pictures) {
         Ok(()) => {
-            println!("\nPictures saved in {}:", pictures.dir.display());
-            for path in &pictures.saved {
-                let name = path.file_name().unwrap_or(path.as_os_str());
-                println!("  {}", name.to_string_lossy());
+            if !pictures.saved.is_empty() {
+                println!("\nPictures saved in {}:", pictures.dir.display());
+                for path in &pictures.saved {
+                    let name = path.file_name().unwrap_or(path.as_os_str());
+                    println!("  {}", name.to_string_lossy());
+                }
             }
             ExitCode::SUCCESS
         }
@@ -351,6 +387,21 @@ pub fn main(
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--summary`: prints each model's summary, as `model.summary()` does, for an example to
+/// return right after (no data is loaded).
+///
+/// # Errors
+/// A model whose summary cannot be computed (a layer that was never built).
+pub fn print_summaries(models: &[&Model]) -> Result<(), ExampleError> {
+    for (i, model) in models.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        model.print_summary()?;
+    }
+    Ok(())
 }
 
 /// Fashion-MNIST as `keras.datasets.fashion_mnist.load_data()`: from `--data` when given
@@ -374,6 +425,10 @@ pub fn load_fashion_mnist(example: &Example, args: &Args) -> Result<TrainTest, E
         (first(&x_test, args.limit)?, first(&y_test, args.limit)?),
     ))
 }
+
+/// The shape of one Galaxy10 SDSS picture, `(69, 69, 3)`: what `--summary` builds the
+/// Galaxy10 models for, since it loads no data (a training run takes the shape from the file).
+pub const GALAXY10_SDSS_SHAPE: [usize; 3] = [69, 69, 3];
 
 /// How many of `n` Fashion-MNIST training images the course keeps for validation: 5,000 of the
 /// 60,000 (`X_train_full[:5000]`), or the same twelfth of fewer under `--limit`.
