@@ -30,7 +30,8 @@
 //! One pixel is one byte in the file and four bytes as f32. The SDSS images take 311 MB as
 //! bytes and 1.2 GB as f32; the DECals images take 3.5 GB as bytes and 14 GB as f32, so for
 //! DECals read the bytes with [`load_decals_u8`] and convert the part you need
-//! ([`Galaxy10Images::images_f32`] after selecting, or your own loop).
+//! ([`Galaxy10Images::images_f32`] after selecting, or your own loop), or, to train without
+//! ever holding the file, stream it with [`stream`] (`docs/streaming.md`).
 //!
 //! # Where the file comes from
 //! Looked for in this order (see [`crate::cache`]): the path given to [`load_data_from`]
