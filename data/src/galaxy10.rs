@@ -30,7 +30,8 @@
 //! One pixel is one byte in the file and four bytes as f32. The SDSS images take 311 MB as
 //! bytes and 1.2 GB as f32; the DECals images take 3.5 GB as bytes and 14 GB as f32, so for
 //! DECals read the bytes with [`load_decals_u8`] and convert the part you need
-//! ([`Galaxy10Images::images_f32`] after selecting, or your own loop).
+//! ([`Galaxy10Images::images_f32`] after selecting, or your own loop), or, to train without
+//! ever holding the file, stream it with [`stream`] (`docs/streaming.md`).
 //!
 //! # Where the file comes from
 //! Looked for in this order (see [`crate::cache`]): the path given to [`load_data_from`]
@@ -50,11 +51,12 @@
 use std::path::{Path, PathBuf};
 
 use astrograd_tensor::Tensor;
-use hdf5_reader::{Dataset, Datatype, H5Type, Hdf5File, OpenOptions};
+use hdf5_reader::{Dataset, Datatype, H5Type};
 
 use crate::cache::{Fallback, Lookup};
 use crate::download::{fetch, sha256_file, RemoteFile};
-use crate::error::{regular_file, DataError, Result};
+use crate::error::{DataError, Result};
+use crate::hdf5_stream::{open_hdf5, Hdf5Stream, StreamOptions};
 
 /// The folder name under `$ASTROGRAD_DATA` and the cache (both editions live there).
 pub const DATASET: &str = "galaxy10";
@@ -351,6 +353,100 @@ fn how_to(file: &Galaxy10File) -> String {
     )
 }
 
+/// Which Galaxy10 file a stream reads, told by the side of its images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edition {
+    /// `Galaxy10.h5`: 69×69 images.
+    Sdss,
+    /// `Galaxy10_DECals.h5`: 256×256 images (any other side is taken for a DECals-layout file).
+    Decals,
+}
+
+impl Edition {
+    /// The edition whose images are `side × side` pixels.
+    pub fn of_side(side: usize) -> Edition {
+        if side == 69 {
+            Edition::Sdss
+        } else {
+            Edition::Decals
+        }
+    }
+
+    /// The class names, indexed by label.
+    pub fn class_names(self) -> &'static [&'static str; NUM_CLASSES] {
+        match self {
+            Edition::Sdss => &CLASS_NAMES,
+            Edition::Decals => &DECALS_CLASS_NAMES,
+        }
+    }
+}
+
+/// Either Galaxy10 file as a stream of batches, read chunk by chunk: with
+/// [`StreamOptions::default`] (batches of 32, shuffled, pixels / 255, labels as class indices)
+/// and the datasets `images` and `ans`. The DECals file never has to fit in memory; see
+/// [`crate::hdf5_stream`].
+///
+/// ```no_run
+/// use astrograd_data::galaxy10::{self, Edition};
+/// let mut stream = galaxy10::stream("Galaxy10_DECals.h5")?;
+/// let [side, _, _] = stream.stored_shape();
+/// assert_eq!(Edition::of_side(side), Edition::Decals);
+/// stream.on_epoch_start(0);
+/// let (x, y) = stream.batch(0)?; // (32, 256, 256, 3) in [0, 1], (32,)
+/// # Ok::<(), astrograd_data::DataError>(())
+/// ```
+///
+/// # Errors
+/// Those of [`Hdf5Stream::open`]; [`DataError::Layout`] if the images are not `(N, S, S, 3)`
+/// or a label is outside `0..10`.
+pub fn stream(path: impl AsRef<Path>) -> Result<Hdf5Stream> {
+    stream_with(path, StreamOptions::default())
+}
+
+/// As [`stream`], with `options` (their dataset names and number of classes are set to
+/// Galaxy10's): `stream_with(path, StreamOptions::default().target_size(128, 128))`.
+///
+/// # Errors
+/// As [`stream`].
+pub fn stream_with(path: impl AsRef<Path>, options: StreamOptions) -> Result<Hdf5Stream> {
+    let stream = Hdf5Stream::open(path.as_ref(), galaxy10_options(options))?;
+    check_stream_shape(path.as_ref(), &stream)?;
+    Ok(stream)
+}
+
+/// As [`stream_with`], split by index into a training and a validation stream
+/// ([`Hdf5Stream::open_split`]: the last `validation_split` of the file is validation).
+///
+/// # Errors
+/// As [`stream`]; a `validation_split` outside (0, 1).
+pub fn stream_split(
+    path: impl AsRef<Path>,
+    options: StreamOptions,
+    validation_split: f64,
+) -> Result<(Hdf5Stream, Hdf5Stream)> {
+    let (train, validation) =
+        Hdf5Stream::open_split(path.as_ref(), galaxy10_options(options), validation_split)?;
+    check_stream_shape(path.as_ref(), &train)?;
+    Ok((train, validation))
+}
+
+fn galaxy10_options(options: StreamOptions) -> StreamOptions {
+    options.datasets("images", "ans").num_classes(NUM_CLASSES)
+}
+
+fn check_stream_shape(path: &Path, stream: &Hdf5Stream) -> Result<()> {
+    let [h, w, c] = stream.stored_shape();
+    if h == w && c == 3 {
+        return Ok(());
+    }
+    Err(DataError::Layout {
+        path: path.to_path_buf(),
+        item: "dataset `images`".to_string(),
+        expected: "a uint8 dataset of shape (N, S, S, 3)".to_string(),
+        found: format!("images of shape ({h}, {w}, {c})"),
+    })
+}
+
 /// The largest expansion of a deflate stream (about 1032 : 1): a compressed dataset cannot
 /// hold more bytes than this times the file's size.
 pub const MAX_DEFLATE_RATIO: u64 = 1032;
@@ -358,10 +454,6 @@ pub const MAX_DEFLATE_RATIO: u64 = 1032;
 /// The most bytes a chunked (possibly compressed) dataset may declare, whatever the file's
 /// size: 8 GiB, over twice the real DECals images (17736·256·256·3 = 3.5 GB).
 pub const MAX_DATASET_BYTES: u64 = 8 << 30;
-
-/// The largest chunk of a chunked dataset that is inflated (64 MiB; h5py's automatic chunks
-/// are at most 1 MiB).
-const MAX_CHUNK_BYTES: usize = 64 << 20;
 
 /// Checks the size `dataset` declares (its shape times `element_size` bytes) against what a
 /// file of `file_len` bytes can hold, before anything is allocated for it:
@@ -372,7 +464,7 @@ const MAX_CHUNK_BYTES: usize = 64 << 20;
 ///   and never more than [`MAX_DATASET_BYTES`].
 ///
 /// Returns the declared number of elements.
-fn check_declared_size(
+pub(crate) fn check_declared_size(
     path: &Path,
     name: &str,
     dataset: &Dataset,
@@ -446,25 +538,9 @@ pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {
         expected,
         found,
     };
-    // A named pipe or a device is refused here: opening it could wait forever.
-    let file_len = regular_file(path)?.len();
-    // h5py's automatic chunks are at most 1 MiB; a chunk declared larger than this is refused
-    // before it is inflated.
-    let options = OpenOptions::default().with_max_chunk_bytes(MAX_CHUNK_BYTES);
-    let h5 = Hdf5File::open_with_options(path, options).map_err(|e| corrupt(e.to_string()))?;
-    // As libhdf5 does: a file shorter than its superblock says was cut off.
-    let superblock = h5.superblock();
-    let expected_len = superblock
-        .base_address
-        .saturating_add(superblock.eof_address);
-    if expected_len > file_len {
-        return Err(DataError::Truncated {
-            path: path.to_path_buf(),
-            expected: expected_len,
-            found: file_len,
-            detail: "the end of file recorded in the HDF5 superblock".to_string(),
-        });
-    }
+    // h5py's automatic chunks are at most 1 MiB; a chunk declared larger than 64 MiB is
+    // refused before it is inflated.
+    let (h5, file_len) = open_hdf5(path, hdf5_reader::DEFAULT_CHUNK_CACHE_BYTES)?;
     let root = h5.root_group().map_err(|e| corrupt(e.to_string()))?;
 
     let side = file
@@ -557,7 +633,7 @@ pub fn read(path: &Path, file: &Galaxy10File) -> Result<Galaxy10Images> {
 
 /// The labels as wide integers, whatever integer type the file stores them in (both real
 /// files use uint8). `Err` carries the dtype or decode error for the message.
-fn read_labels(dataset: &Dataset) -> std::result::Result<Vec<i128>, String> {
+pub(crate) fn read_labels(dataset: &Dataset) -> std::result::Result<Vec<i128>, String> {
     match dataset.dtype() {
         Datatype::FixedPoint { size, signed, .. } => match (size, signed) {
             (1, false) => read_as::<u8>(dataset),
@@ -586,7 +662,7 @@ fn read_as<T: H5Type + Default + Clone + Into<i128>>(
 }
 
 /// numpy's name for an HDF5 datatype, as h5py users know it (`uint8`, `float32`, …).
-fn dtype_name(dtype: &Datatype) -> String {
+pub(crate) fn dtype_name(dtype: &Datatype) -> String {
     match dtype {
         Datatype::FixedPoint { size, signed, .. } => {
             format!("{}int{}", if *signed { "" } else { "u" }, 8 * *size as u32)

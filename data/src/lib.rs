@@ -6,7 +6,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`fashion_mnist`], [`mnist`] | `load_data()` as `keras.datasets`: `((x_train, y_train), (x_test, y_test))` |
-//! | [`galaxy10`] | Galaxy10 SDSS (`load_data`) and DECals (`load_decals`) from their HDF5 files |
+//! | [`galaxy10`] | Galaxy10 SDSS (`load_data`) and DECals (`load_decals`) from their HDF5 files, or streamed (`stream`) |
+//! | [`hdf5_stream`] | batches streamed from an HDF5 file bigger than memory: chunk by chunk, shuffled, resized, prefetched |
 //! | [`cats_and_dogs`] | `load()`: the cats vs dogs zip, downloaded and safely extracted |
 //! | [`fits`] | `load(path)`: a FITS image (raw or gzip) as a tensor `(H, W)` or `(H, W, bands)` |
 //! | [`image_generator`] | Keras's `ImageDataGenerator`: augmentation, `flow`, `flow_from_directory`, prefetching |
@@ -36,6 +37,7 @@ pub mod error;
 pub mod fashion_mnist;
 pub mod fits;
 pub mod galaxy10;
+pub mod hdf5_stream;
 pub mod idx;
 pub mod image_generator;
 pub mod mnist;

@@ -1,6 +1,7 @@
 //! `fit` on `ImageDataGenerator` iterators: [`BatchSource`] for the data crate's
 //! [`ArrayIterator`] (`datagen.flow(x, y)`) and [`DirectoryIterator`]
-//! (`datagen.flow_from_directory(dir)`).
+//! (`datagen.flow_from_directory(dir)`), and on HDF5 files streamed chunk by chunk
+//! ([`Hdf5Stream`], `galaxy10::stream(path)`).
 //!
 //! ```no_run
 //! use astrograd_data::image_generator::{ClassMode, DirectoryOptions, ImageDataGenerator};
@@ -15,6 +16,7 @@
 //! as inherent methods returning `astrograd_data::Result`; the impls below forward to them and
 //! turn a data error into a [`LayerError::Invalid`] that carries its message.
 use astrograd_autograd::Tensor;
+use astrograd_data::hdf5_stream::Hdf5Stream;
 use astrograd_data::image_generator::{ArrayIterator, DirectoryIterator};
 use astrograd_data::DataError;
 
@@ -54,6 +56,21 @@ impl BatchSource for DirectoryIterator {
         let len = DirectoryIterator::len(self);
         DirectoryIterator::batch(self, i)
             .map_err(|e| batch_error("ImageDataGenerator.flow_from_directory", i, len, e))
+    }
+}
+
+impl BatchSource for Hdf5Stream {
+    fn len(&self) -> usize {
+        Hdf5Stream::len(self)
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize) {
+        Hdf5Stream::on_epoch_start(self, epoch)
+    }
+
+    fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)> {
+        let len = Hdf5Stream::len(self);
+        Hdf5Stream::batch(self, i).map_err(|e| batch_error("Hdf5Stream", i, len, e))
     }
 }
 
