@@ -73,7 +73,7 @@ pub use names::reset_names;
 pub use saving::load_model;
 pub use shape::Shape;
 pub use training::{
-    BackupAndRestore, Callback, EarlyStopping, EvalOptions, FitOptions, History, Loss,
+    Augmented, BackupAndRestore, Callback, EarlyStopping, EvalOptions, FitOptions, History, Loss,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
 };
 pub use weights::{write_atomically, WeightsError};

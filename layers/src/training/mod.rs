@@ -19,12 +19,14 @@
 //! | `losses.rs` | [`Loss`]: by name or value, from the logits of a final softmax/sigmoid |
 //! | `metrics.rs` | [`Metric`]: `'accuracy'` resolved as Keras does; running means |
 //! | `data.rs` | [`BatchSource`], [`ArraySource`], [`validation_split`] |
+//! | `augmented.rs` | [`Augmented`]: any batch source, each image randomly transformed |
 //! | `data_sources.rs` | `BatchSource` for `ImageDataGenerator`'s `flow` / `flow_from_directory` iterators |
 //! | `fit.rs` | [`FitOptions`] and the training loop |
 //! | `evaluate.rs` | [`EvalOptions`], `evaluate`, `predict` |
 //! | `progress.rs` | the progress bar, character for character |
 //! | `history.rs` | [`Logs`], [`History`] |
 //! | `callbacks/` | [`Callback`], [`TrainingContext`], EarlyStopping, ModelCheckpoint, … |
+pub mod augmented;
 pub mod callbacks;
 pub mod compile;
 pub mod data;
@@ -36,6 +38,7 @@ pub mod losses;
 pub mod metrics;
 pub mod progress;
 
+pub use augmented::Augmented;
 pub use callbacks::{
     BackupAndRestore, Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TrainingContext,
