@@ -866,6 +866,53 @@ mod tests {
         assert!(!text.contains('\r'));
     }
 
+    /// Precision, AUC and top-k show in the bar and the History under Keras's names.
+    #[test]
+    fn counting_metrics_show_in_the_bar_and_the_history() {
+        let (x, y) = blobs(40, 2);
+        let one_hot = astrograd_data::arrays::one_hot(&y, 2).unwrap();
+        let mut model = classifier();
+        model
+            .compile(
+                "categorical_crossentropy",
+                "sgd",
+                &["accuracy", "Precision", "AUC", "top_k_categorical_accuracy"],
+            )
+            .unwrap();
+        let (console, captured) = Console::capture(false);
+        let options = FitOptions::default()
+            .batch_size(16)
+            .validation_data(&x, &one_hot)
+            .class_weight(vec![1.0, 3.0])
+            .console(console);
+        let history = model.fit(&x, &one_hot, options).unwrap();
+        assert_eq!(
+            history.history.keys(),
+            vec![
+                "loss",
+                "accuracy",
+                "precision",
+                "auc",
+                "top_k_categorical_accuracy",
+                "val_loss",
+                "val_accuracy",
+                "val_precision",
+                "val_auc",
+                "val_top_k_categorical_accuracy"
+            ]
+        );
+        let text = captured.text();
+        for key in [" - precision: ", " - auc: ", " - val_auc: "] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        // Integer labels: Precision refuses them, as Keras does.
+        model
+            .compile("sparse_categorical_crossentropy", "sgd", &["Precision"])
+            .unwrap();
+        let err = model.fit(&x, &y, quiet()).unwrap_err().to_string();
+        assert!(err.contains("one-hot encode"), "{err}");
+    }
+
     /// On a terminal the bar is redrawn with `\r` and the last drawing of each epoch ends the
     /// line; evaluate and predict draw their own bars.
     #[test]
