@@ -13,6 +13,7 @@
 //! | [`history_plot()`], [`history_plot_with`] | `pd.DataFrame(history.history).plot()`: loss and accuracy, train vs validation; several runs overlaid |
 //! | [`line_plot()`] | curves with a legend (the activation functions of Session 1) |
 //! | [`confusion_matrix()`] | the confusion matrix with the count in each cell |
+//! | [`roc_curves()`], [`precision_recall_curves()`] | one-vs-rest ROC and precision–recall curves with each class's area (scikit-learn's) |
 //! | [`feature_maps()`], [`kernels()`] | what `conv1` sees in one image, and its filters |
 //! | [`pixel_values()`] | one image with the value of every pixel written on it (Session 2) |
 //! | [`matrices()`] | small matrices side by side with their numbers (the tutorials' im2col, pooling gradient, dropout masks) |
@@ -47,6 +48,7 @@ pub mod line_plot;
 pub mod matrices;
 pub mod pixel_values;
 mod plot_area;
+pub mod roc_curves;
 
 pub use confusion_matrix::{confusion_counts, confusion_matrix};
 pub use feature_maps::feature_maps;
@@ -58,6 +60,7 @@ pub use kernels::kernels;
 pub use line_plot::{line_plot, Line, LinePlotOptions};
 pub use matrices::{matrices, Matrix};
 pub use pixel_values::pixel_values;
+pub use roc_curves::{precision_recall_curves, roc_curves};
 
 /// What went wrong while drawing or saving a picture.
 #[derive(Debug, thiserror::Error)]

@@ -694,10 +694,18 @@ fn compile_config(compiled: CompileState<'_>) -> Result<Value> {
     keras3.insert("gradient_accumulation_steps".into(), Value::Null);
     config.remove("name");
     keras3.extend(config);
+    // A mean metric by the name given to compile; a metric with a config as Keras 3 writes it.
     let metrics: Vec<Value> = compiled
         .metrics
         .iter()
-        .map(|m| Value::from(m.name.clone()))
+        .map(|m| match super::training_config::metric_json(m) {
+            Value::Object(mut object) if object["class_name"] != "MeanMetricWrapper" => {
+                object.insert("module".into(), "keras.metrics".into());
+                object.insert("registered_name".into(), Value::Null);
+                Value::Object(object)
+            }
+            _ => Value::from(m.name.clone()),
+        })
         .collect();
     let mut loss = training["loss"].clone();
     if let Value::Object(map) = &mut loss {

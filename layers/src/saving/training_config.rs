@@ -20,7 +20,9 @@ use super::CompileState;
 use crate::config::{json_f32, Config};
 use crate::model::Model;
 use crate::training::losses::Loss;
-use crate::training::metrics::{Metric, MetricFn};
+use crate::training::metrics::{
+    Average, Curve, F1Score, Metric, MetricFn, MetricKind, Precision, Recall, Summation, AUC,
+};
 use crate::{LayerError, Result};
 
 /// Keras's function name for a resolved metric (`"sparse_categorical_accuracy"`).
@@ -31,6 +33,8 @@ fn metric_fn_name(function: MetricFn) -> &'static str {
         MetricFn::CategoricalAccuracy => "categorical_accuracy",
         MetricFn::MeanSquaredError => "mean_squared_error",
         MetricFn::MeanAbsoluteError => "mean_absolute_error",
+        MetricFn::TopKCategoricalAccuracy { .. } => "top_k_categorical_accuracy",
+        MetricFn::SparseTopKCategoricalAccuracy { .. } => "sparse_top_k_categorical_accuracy",
     }
 }
 
@@ -130,44 +134,166 @@ pub fn loss_from_json(value: &Value) -> Result<Loss> {
     })
 }
 
-/// A metric as Keras serializes it once compiled (see the module doc).
+/// A metric as Keras serializes it once compiled (see the module doc): a mean as a
+/// `MeanMetricWrapper` naming its function (or `TopKCategoricalAccuracy` with its `k` when k ≠
+/// 5), a metric that keeps counts as its class with its config.
 pub fn metric_json(metric: &Metric) -> Value {
-    match metric.function() {
-        Some(function) => json!({
+    let name = metric.name.as_str();
+    let class = |class_name: &str, config: Value| {
+        let mut full = json!({"name": name, "dtype": "float32"});
+        if let (Some(full), Value::Object(extra)) = (full.as_object_mut(), config) {
+            full.extend(extra);
+        }
+        json!({"class_name": class_name, "config": full})
+    };
+    let confusion = |class_name: &str, d: &crate::training::metrics::confusion::Decision| {
+        class(
+            class_name,
+            json!({"thresholds": d.threshold.map(json_f32), "top_k": d.top_k, "class_id": d.class_id}),
+        )
+    };
+    match metric.kind() {
+        MetricKind::Mean(None) => name.into(),
+        MetricKind::Mean(Some(MetricFn::TopKCategoricalAccuracy { k })) if *k != 5 => {
+            class("TopKCategoricalAccuracy", json!({"k": k}))
+        }
+        MetricKind::Mean(Some(MetricFn::SparseTopKCategoricalAccuracy { k })) if *k != 5 => {
+            class("SparseTopKCategoricalAccuracy", json!({"k": k}))
+        }
+        MetricKind::Mean(Some(function)) => json!({
             "class_name": "MeanMetricWrapper",
-            "config": {"name": metric.name, "dtype": "float32", "fn": metric_fn_name(function)},
+            "config": {"name": name, "dtype": "float32", "fn": metric_fn_name(*function)},
         }),
-        None => metric.name.clone().into(),
+        MetricKind::Precision(m) => confusion("Precision", &m.decision),
+        MetricKind::Recall(m) => confusion("Recall", &m.decision),
+        MetricKind::AUC(m) => class(
+            "AUC",
+            json!({
+                "num_thresholds": m.num_thresholds,
+                "curve": m.curve.as_str(),
+                "summation_method": m.summation.as_str(),
+                "multi_label": m.multi_label,
+                "num_labels": null,
+                "label_weights": null,
+                "from_logits": m.from_logits,
+            }),
+        ),
+        MetricKind::F1Score(m) => class(
+            "F1Score",
+            json!({"average": m.average.as_str(), "beta": 1.0, "threshold": m.threshold.map(json_f32)}),
+        ),
     }
 }
 
-/// A metric from its string or its `MeanMetricWrapper` config.
+/// A metric from its string, its `MeanMetricWrapper` config, or its class with its config
+/// (`Precision`, `Recall`, `AUC`, `F1Score`, `TopKCategoricalAccuracy`,
+/// `SparseTopKCategoricalAccuracy`).
 ///
 /// # Errors
-/// An unknown metric name or function.
+/// An unknown metric name, function or class; options astrograd does not support (several
+/// thresholds, label weights, an F-beta other than F1).
 pub fn metric_from_json(value: &Value) -> Result<Metric> {
     if let Some(name) = value.as_str() {
         return Metric::new(name);
     }
-    let name = value.pointer("/config/name").and_then(Value::as_str);
-    let function = value.pointer("/config/fn").and_then(Value::as_str);
-    match (name, function) {
-        (Some(name), Some(function)) => {
-            let resolved = Metric::new(function)?.function();
-            let mut metric = Metric::new(name).or_else(|_| Metric::new(function))?;
-            metric.name = name.to_string();
-            if let Some(f) = resolved {
-                metric.set_function(f);
-            }
-            Ok(metric)
-        }
-        (Some(name), None) => Metric::new(name),
-        _ => Err(LayerError::invalid(
+    let bad = |expected: &str| {
+        LayerError::invalid(
             "training_config metrics",
-            "a metric name or a MeanMetricWrapper {\"config\": {\"name\": …, \"fn\": …}}",
+            expected.to_string(),
             value.to_string(),
-        )),
-    }
+        )
+    };
+    let name = value.pointer("/config/name").and_then(Value::as_str);
+    let config = value.get("config").cloned().unwrap_or(Value::Null);
+    let get = |key: &str| config.get(key).filter(|v| !v.is_null());
+    let usize_of = |key: &str| get(key).and_then(Value::as_u64).map(|v| v as usize);
+    let class_name = value.get("class_name").and_then(Value::as_str);
+    let metric: Metric = match class_name {
+        Some("Precision" | "Recall") => {
+            let threshold = match get("thresholds") {
+                None => None,
+                Some(v) => Some(v.as_f64().ok_or_else(|| {
+                    bad("a single number for thresholds (astrograd keeps one threshold)")
+                })? as f32),
+            };
+            let decision = crate::training::metrics::confusion::Decision {
+                threshold,
+                top_k: usize_of("top_k"),
+                class_id: usize_of("class_id"),
+            };
+            if class_name == Some("Precision") {
+                let mut m = Precision::new();
+                m.decision = decision;
+                m.into()
+            } else {
+                let mut m = Recall::new();
+                m.decision = decision;
+                m.into()
+            }
+        }
+        Some("AUC") => {
+            if get("label_weights").is_some() || get("thresholds").is_some() {
+                return Err(bad("an AUC without label_weights or explicit thresholds"));
+            }
+            let mut m = AUC::new();
+            if let Some(n) = usize_of("num_thresholds") {
+                m = m.num_thresholds(n);
+            }
+            if let Some(curve) = get("curve").and_then(Value::as_str) {
+                m = m.curve(Curve::from_name(curve)?);
+            }
+            if let Some(method) = get("summation_method").and_then(Value::as_str) {
+                m = m.summation_method(Summation::from_name(method)?);
+            }
+            let flag = |key: &str| get(key).and_then(Value::as_bool).unwrap_or(false);
+            m.multi_label(flag("multi_label"))
+                .from_logits(flag("from_logits"))
+                .into()
+        }
+        Some("F1Score") => {
+            if get("beta")
+                .and_then(Value::as_f64)
+                .is_some_and(|b| b != 1.0)
+            {
+                return Err(bad("F1Score with beta 1"));
+            }
+            let mut m =
+                F1Score::new().average(Average::from_name(get("average").and_then(Value::as_str))?);
+            if let Some(t) = get("threshold").and_then(Value::as_f64) {
+                m = m.threshold(t as f32);
+            }
+            m.into()
+        }
+        Some("TopKCategoricalAccuracy") => {
+            Metric::top_k_categorical_accuracy(usize_of("k").unwrap_or(5))
+        }
+        Some("SparseTopKCategoricalAccuracy") => {
+            Metric::sparse_top_k_categorical_accuracy(usize_of("k").unwrap_or(5))
+        }
+        _ => {
+            let function = value.pointer("/config/fn").and_then(Value::as_str);
+            return match (name, function) {
+                (Some(name), Some(function)) => {
+                    let resolved = Metric::new(function)?.function();
+                    let mut metric = Metric::new(name).or_else(|_| Metric::new(function))?;
+                    metric.name = name.to_string();
+                    if let Some(f) = resolved {
+                        metric.set_function(f);
+                    }
+                    Ok(metric)
+                }
+                (Some(name), None) => Metric::new(name),
+                _ => Err(bad(
+                    "a metric name, a MeanMetricWrapper {\"config\": {\"name\": …, \"fn\": …}} \
+                     or a metric class (Precision, Recall, AUC, F1Score, TopKCategoricalAccuracy)",
+                )),
+            };
+        }
+    };
+    Ok(match name {
+        Some(name) => metric.named(name),
+        None => metric,
+    })
 }
 
 /// tf.keras 2.10's `training_config` of these compile settings.
@@ -290,6 +416,59 @@ mod tests {
             assert_eq!(again.metrics_names(), model.metrics_names());
             assert_eq!(again.training_config().unwrap().unwrap(), config);
         }
+    }
+
+    /// Written by tf.keras 2.10.1 after compile(metrics=['Precision', 'AUC',
+    /// 'top_k_categorical_accuracy', Recall(), AUC(curve='PR', name='pr_auc'),
+    /// TopKCategoricalAccuracy(k=2, name='top2'), Precision(class_id=1, name='p1')]) and one fit.
+    #[test]
+    fn keras_metric_classes_round_trip() {
+        let metrics = r#"[[{"class_name": "Precision", "config": {"name": "precision", "dtype": "float32", "thresholds": null, "top_k": null, "class_id": null}}, {"class_name": "AUC", "config": {"name": "auc", "dtype": "float32", "num_thresholds": 200, "curve": "ROC", "summation_method": "interpolation", "multi_label": false, "num_labels": null, "label_weights": null, "from_logits": false}}, {"class_name": "MeanMetricWrapper", "config": {"name": "top_k_categorical_accuracy", "dtype": "float32", "fn": "top_k_categorical_accuracy"}}, {"class_name": "Recall", "config": {"name": "recall", "dtype": "float32", "thresholds": null, "top_k": null, "class_id": null}}, {"class_name": "AUC", "config": {"name": "pr_auc", "dtype": "float32", "num_thresholds": 200, "curve": "PR", "summation_method": "interpolation", "multi_label": false, "num_labels": null, "label_weights": null, "from_logits": false}}, {"class_name": "TopKCategoricalAccuracy", "config": {"name": "top2", "dtype": "float32", "k": 2}}, {"class_name": "Precision", "config": {"name": "p1", "dtype": "float32", "thresholds": null, "top_k": null, "class_id": 1}}]]"#;
+        let text = format!(
+            r#"{{"loss": "categorical_crossentropy", "metrics": {metrics}, "weighted_metrics": null, "loss_weights": null, "optimizer_config": {{"class_name": "SGD", "config": {{"name": "SGD", "learning_rate": 0.01, "decay": 0.0, "momentum": 0.0, "nesterov": false}}}}}}"#
+        );
+        let config: Config = serde_json::from_str(&text).unwrap();
+        let mut model =
+            Sequential::new(vec![Box::new(Input::new(&[3])), Box::new(Dense::new(3))]).unwrap();
+        model.compile_from_training_config(&config).unwrap();
+        assert_eq!(
+            model.metrics_names(),
+            vec![
+                "loss",
+                "precision",
+                "auc",
+                "top_k_categorical_accuracy",
+                "recall",
+                "pr_auc",
+                "top2",
+                "p1"
+            ]
+        );
+        assert_eq!(model.training_config().unwrap().unwrap(), config);
+        // F1Score (Keras 3) and a thresholded Precision round-trip through our own files.
+        model
+            .compile(
+                "categorical_crossentropy",
+                "sgd",
+                vec![
+                    F1Score::new().average(Average::Macro).into(),
+                    Precision::new().threshold(0.25).top_k(2).into(),
+                    AUC::new()
+                        .multi_label(true)
+                        .summation_method(Summation::Minoring)
+                        .into(),
+                ],
+            )
+            .unwrap();
+        let written = model.training_config().unwrap().unwrap();
+        let mut again =
+            Sequential::new(vec![Box::new(Input::new(&[3])), Box::new(Dense::new(3))]).unwrap();
+        again.compile_from_training_config(&written).unwrap();
+        assert_eq!(again.training_config().unwrap().unwrap(), written);
+        assert_eq!(
+            again.metrics_names(),
+            vec!["loss", "f1_score", "precision", "auc"]
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@
 use astrograd_optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
 
 use super::losses::{Loss, LossSpec};
-use super::metrics::Metric;
+use super::metrics::{Metric, MetricList};
 use crate::model::Model;
 use crate::{LayerError, Result};
 
@@ -113,27 +113,66 @@ pub(crate) fn not_compiled(what: &str) -> LayerError {
     )
 }
 
+/// Each metric's arguments, and names that are all different (they are the history's keys).
+pub(crate) fn check_metrics(metrics: &[Metric]) -> Result<()> {
+    for (i, metric) in metrics.iter().enumerate() {
+        metric.validate()?;
+        if metrics[..i].iter().any(|m| m.name == metric.name) {
+            return Err(LayerError::invalid(
+                "compile",
+                "metrics with different names",
+                format!(
+                    "Found two metrics with the same name: {}. All the metrics added to the \
+                     model need to have unique names.",
+                    metric.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Model {
     /// Keras's `model.compile(loss=…, optimizer=…, metrics=[…])` (the arguments in the order
     /// the course writes them). Compiling again replaces the loss, the metrics and the
     /// optimizer, whose slots start afresh (the transfer-learning recipe re-compiles after
     /// unfreezing).
     ///
+    /// The metrics are names (`&["accuracy"]`) or, to configure them, a list of names and
+    /// metric values, as Keras's `metrics=["accuracy", AUC(curve="PR")]`:
+    ///
+    /// ```
+    /// use astrograd_layers::training::metrics::{Curve, Precision, AUC};
+    /// use astrograd_layers::{Dense, Input, Sequential};
+    /// let mut model = Sequential::new(vec![
+    ///     Box::new(Input::new(&[4])),
+    ///     Box::new(Dense::new(3).activation("softmax")),
+    /// ])?;
+    /// model.compile(
+    ///     "categorical_crossentropy",
+    ///     "adam",
+    ///     vec!["accuracy".into(), AUC::new().curve(Curve::PR).name("pr_auc").into(),
+    ///          Precision::new().class_id(2).name("precision_2").into()],
+    /// )?;
+    /// assert_eq!(model.metrics_names(), vec!["loss", "accuracy", "pr_auc", "precision_2"]);
+    /// # Ok::<(), astrograd_layers::LayerError>(())
+    /// ```
+    ///
     /// # Errors
-    /// An unknown loss, optimizer or metric name; the optimizer's invalid hyperparameters.
+    /// An unknown loss, optimizer or metric name; the optimizer's or a metric's invalid
+    /// arguments; two metrics with the same name (Keras's "Found two metrics with the same
+    /// name").
     pub fn compile(
         &mut self,
         loss: impl Into<LossSpec>,
         optimizer: impl Into<OptimizerSpec>,
-        metrics: &[&str],
+        metrics: impl MetricList,
     ) -> Result<()> {
         let loss = loss.into().resolve()?;
         let optimizer = optimizer.into().resolve()?;
         optimizer.validate()?;
-        let metrics = metrics
-            .iter()
-            .map(|name| Metric::new(name))
-            .collect::<Result<Vec<_>>>()?;
+        let metrics = metrics.into_metrics()?;
+        check_metrics(&metrics)?;
         self.compiled = Some(Compiled {
             loss,
             optimizer,

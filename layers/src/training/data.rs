@@ -32,6 +32,16 @@ pub trait BatchSource {
     /// # Errors
     /// What the source cannot produce (a file that does not decode, an index out of range).
     fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)>;
+
+    /// The sample weights `(n,)` of batch `i`, in the order of [`BatchSource::batch`]'s
+    /// samples; `None` (the default) for weights of 1.
+    ///
+    /// # Errors
+    /// As [`BatchSource::batch`].
+    fn sample_weights(&mut self, i: usize) -> Result<Option<Tensor>> {
+        let _ = i;
+        Ok(None)
+    }
 }
 
 /// Batches of arrays held in memory.
@@ -43,6 +53,8 @@ pub struct ArraySource {
     shuffle: bool,
     /// The sample order of this epoch.
     order: Vec<usize>,
+    /// One weight per sample (`fit(sample_weight=…)`), if given.
+    weights: Option<Tensor>,
 }
 
 impl ArraySource {
@@ -72,7 +84,18 @@ impl ArraySource {
             batch_size,
             shuffle,
             order: (0..n).collect(),
+            weights: None,
         })
+    }
+
+    /// These samples weighted by `weights` `(n,)`, served with each batch.
+    ///
+    /// # Errors
+    /// Not one finite weight ≥ 0 per sample.
+    pub fn with_sample_weight(mut self, weights: &Tensor) -> Result<ArraySource> {
+        super::class_weight::check_sample_weight(weights, self.samples())?;
+        self.weights = Some(weights.reshape(&[self.samples()])?);
+        Ok(self)
     }
 
     /// The number of samples.
@@ -105,6 +128,15 @@ impl BatchSource for ArraySource {
         }
         let indices = &self.order[start..end];
         Ok((self.x.select(0, indices)?, self.y.select(0, indices)?))
+    }
+
+    fn sample_weights(&mut self, i: usize) -> Result<Option<Tensor>> {
+        let Some(weights) = &self.weights else {
+            return Ok(None);
+        };
+        let start = i * self.batch_size;
+        let end = (start + self.batch_size).min(self.samples());
+        Ok(Some(weights.select(0, &self.order[start..end])?))
     }
 }
 

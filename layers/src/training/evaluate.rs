@@ -70,6 +70,8 @@ impl EvalOptions {
 pub(crate) struct EpochMeans {
     loss: RunningMean,
     metrics: Vec<RunningMean>,
+    /// A fresh copy of each metric that keeps counts (precision, AUC, …), `None` for the means.
+    counters: Vec<Option<Metric>>,
     /// GPU sums not read yet: `Σ loss·n`, each metric's sum, and their sample counts.
     on_device: Option<DeviceSums>,
 }
@@ -81,12 +83,32 @@ struct DeviceSums {
 }
 
 impl EpochMeans {
-    pub(crate) fn new(metrics: usize) -> EpochMeans {
+    pub(crate) fn new(metrics: &[Metric]) -> EpochMeans {
+        let counters = metrics
+            .iter()
+            .map(|m| {
+                (!m.is_mean()).then(|| {
+                    let mut fresh = m.clone();
+                    fresh.reset_state();
+                    fresh
+                })
+            })
+            .collect();
         EpochMeans {
             loss: RunningMean::default(),
-            metrics: vec![RunningMean::default(); metrics],
+            metrics: vec![RunningMean::default(); metrics.len()],
+            counters,
             on_device: None,
         }
+    }
+
+    /// Adds a batch to the metrics that keep counts (on the host: the predictions of a GPU
+    /// batch are read back for them).
+    fn count(&mut self, y_pred: &Tensor, y_true: &Tensor) -> Result<()> {
+        for counter in self.counters.iter_mut().flatten() {
+            counter.update_state(y_true, y_pred, None)?;
+        }
+        Ok(())
     }
 
     /// Adds a batch: its mean loss (a one-element tensor) and its predictions against its
@@ -99,14 +121,16 @@ impl EpochMeans {
         y_true: &Tensor,
     ) -> Result<()> {
         let n = y_pred.shape().first().copied().unwrap_or(1);
+        self.count(y_pred, y_true)?;
         if loss.device() != astrograd_autograd::Device::Cpu {
             return self.add_on_device(metrics, loss, n, y_pred, y_true);
         }
         self.loss.add_mean(loss.item()?, n);
         for (metric, mean) in metrics.iter_mut().zip(&mut self.metrics) {
-            let function = metric.resolve(y_true.shape(), y_pred.shape());
-            let (sum, count) = function.batch_sum(y_pred, y_true)?;
-            mean.add(sum, count);
+            if let Some(function) = metric.resolve(y_true.shape(), y_pred.shape()) {
+                let (sum, count) = function.batch_sum(y_pred, y_true)?;
+                mean.add(sum, count);
+            }
         }
         Ok(())
     }
@@ -122,8 +146,11 @@ impl EpochMeans {
         let loss_sum = loss.reshape(&[])?.mul_scalar(n as f32);
         let mut sums = Vec::with_capacity(metrics.len());
         for metric in metrics.iter_mut() {
-            let function = metric.resolve(y_true.shape(), y_pred.shape());
-            let (sum, count) = function.device_batch_sum(y_pred, y_true)?;
+            let (sum, count) = match metric.resolve(y_true.shape(), y_pred.shape()) {
+                Some(function) => function.device_batch_sum(y_pred, y_true)?,
+                // Counted on the host; a zero keeps the list aligned with the metrics.
+                None => (Tensor::zeros(&[]).to(y_pred.device())?, 0),
+            };
             sums.push((sum.reshape(&[])?, count));
         }
         self.on_device = Some(match self.on_device.take() {
@@ -157,8 +184,11 @@ impl EpochMeans {
         }
         let mut logs = Logs::new();
         logs.set("loss", self.loss.result());
-        for (metric, mean) in metrics.iter().zip(&self.metrics) {
-            logs.set(&metric.name, mean.result());
+        for ((metric, mean), counter) in metrics.iter().zip(&self.metrics).zip(&self.counters) {
+            let value = counter
+                .as_ref()
+                .map_or_else(|| mean.result(), Metric::result);
+            logs.set(&metric.name, value);
         }
         Ok(logs)
     }
@@ -174,7 +204,7 @@ pub(crate) fn evaluate_batches(
 ) -> Result<Logs> {
     let steps = source.len();
     source.on_epoch_start(0);
-    let mut means = EpochMeans::new(compiled.metrics.len());
+    let mut means = EpochMeans::new(&compiled.metrics);
     let device = model.device();
     no_grad(|| {
         for step in 0..steps {
@@ -186,7 +216,9 @@ pub(crate) fn evaluate_batches(
                     .check_labels_on_host(&out.output.value(), &y)?;
             }
             let y = on_device(y, device)?;
-            let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
+            let weights = source.sample_weights(step)?;
+            let per_sample = compiled.loss.per_sample(&out, &y)?;
+            let loss = super::fit::weighted_mean(&per_sample, weights, device)?;
             means.add(
                 &mut compiled.metrics,
                 &loss.value(),

@@ -21,6 +21,7 @@ use astrograd_autograd::{Tensor, Var};
 use astrograd_optim::Optimizer;
 
 use super::callbacks::{Callback, TrainingContext};
+use super::class_weight::{check_sample_weight, ClassWeight};
 use super::compile::{not_compiled, Compiled};
 use super::data::{check_batch_size, validation_split, ArraySource, BatchSource};
 use super::evaluate::{evaluate_batches, EpochMeans};
@@ -58,6 +59,10 @@ pub struct FitOptions<'a> {
     pub callbacks: Vec<Box<dyn Callback + 'a>>,
     /// Where to print (standard output when `None`).
     pub console: Option<Console>,
+    /// `class_weight=`: each sample's loss scaled by its class's weight.
+    pub class_weight: Option<ClassWeight>,
+    /// `sample_weight=`: each sample's loss scaled by its own weight, `(N,)` (arrays only).
+    pub sample_weight: Option<Tensor>,
 }
 
 impl Default for FitOptions<'_> {
@@ -72,6 +77,8 @@ impl Default for FitOptions<'_> {
             initial_epoch: 0,
             callbacks: Vec::new(),
             console: None,
+            class_weight: None,
+            sample_weight: None,
         }
     }
 }
@@ -145,6 +152,19 @@ impl<'a> FitOptions<'a> {
         self.console = Some(console);
         self
     }
+
+    /// `class_weight={0: 1.0, 1: 9.0}`: `.class_weight([(0, 1.0), (1, 9.0)])`, or a weight per
+    /// class index (`compute_class_weight`'s result as `f32`s).
+    pub fn class_weight(mut self, class_weight: impl Into<ClassWeight>) -> Self {
+        self.class_weight = Some(class_weight.into());
+        self
+    }
+
+    /// `sample_weight=w`, one weight per sample of `x`.
+    pub fn sample_weight(mut self, weights: &Tensor) -> Self {
+        self.sample_weight = Some(weights.clone());
+        self
+    }
 }
 
 /// A batch source lent to `fit` is still a batch source.
@@ -159,6 +179,10 @@ impl<S: BatchSource + ?Sized> BatchSource for &mut S {
 
     fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)> {
         (**self).batch(i)
+    }
+
+    fn sample_weights(&mut self, i: usize) -> Result<Option<Tensor>> {
+        (**self).sample_weights(i)
     }
 }
 
@@ -185,17 +209,41 @@ impl Model {
     /// outside (0, 1) or leaving one side empty; no samples; a layer's or the loss's error
     /// (labels out of range); a callback's error. A NaN loss is not an error: it shows in the
     /// history (use [`TerminateOnNaN`](super::TerminateOnNaN) to stop).
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: FitOptions) -> Result<History> {
+    pub fn fit<'a>(&mut self, x: &Tensor, y: &Tensor, options: FitOptions<'a>) -> Result<History> {
         let mut options = options;
-        let (x_train, y_train) =
+        let weights = options.sample_weight.take();
+        if let Some(w) = &weights {
+            check_sample_weight(w, x.shape().first().copied().unwrap_or(0))?;
+        }
+        let (x_train, y_train, w_train) =
             if options.validation_data.is_none() && options.validation_split != 0.0 {
                 let (train, (x_val, y_val)) = validation_split(x, y, options.validation_split)?;
-                options.validation_data = Some(ValidationData::Arrays(x_val, y_val));
-                train
+                // The weights are split as the samples are; the validation loss uses its part.
+                let split_at = train.0.shape()[0];
+                let n = x.shape()[0];
+                let (w_train, validation) = match &weights {
+                    Some(w) => {
+                        let w_val = w.slice_axis(0, split_at, n)?;
+                        let source =
+                            ArraySource::new(&x_val, &y_val, options.batch_size.max(1), false)?
+                                .with_sample_weight(&w_val)?;
+                        let batches: Box<dyn BatchSource + 'a> = Box::new(source);
+                        (
+                            Some(w.slice_axis(0, 0, split_at)?),
+                            ValidationData::Batches(batches),
+                        )
+                    }
+                    None => (None, ValidationData::Arrays(x_val, y_val)),
+                };
+                options.validation_data = Some(validation);
+                (train.0, train.1, w_train)
             } else {
-                (x.clone(), y.clone())
+                (x.clone(), y.clone(), weights)
             };
         let mut source = ArraySource::new(&x_train, &y_train, options.batch_size, options.shuffle)?;
+        if let Some(w) = &w_train {
+            source = source.with_sample_weight(w)?;
+        }
         self.fit_batches(&mut source, options)
     }
 
@@ -230,6 +278,17 @@ impl Model {
                 "at least one batch of training data",
                 "no samples",
             ));
+        }
+        if options.sample_weight.is_some() {
+            return Err(LayerError::invalid(
+                "fit_batches",
+                "sample weights given by the batch source (BatchSource::sample_weights)",
+                "FitOptions::sample_weight, which only fit on arrays uses",
+            ));
+        }
+        let class_weight = options.class_weight;
+        if let Some(cw) = &class_weight {
+            cw.validate()?;
         }
         let mut validation: Option<Box<dyn BatchSource + '_>> = match options.validation_data {
             Some(ValidationData::Arrays(x, y)) => Some(Box::new(ArraySource::new(
@@ -295,7 +354,7 @@ impl Model {
                 &mut callbacks,
             )?;
             source.on_epoch_start(epoch);
-            let mut means = EpochMeans::new(compiled.metrics.len());
+            let mut means = EpochMeans::new(&compiled.metrics);
             // The trainable weights, gathered after the first forward pass (which builds a
             // model that did not know its input shape).
             let mut weights: Option<Vec<Var>> = None;
@@ -307,7 +366,14 @@ impl Model {
             let device = self.device();
             for step in 0..steps {
                 let (x, y) = source.batch(step)?;
-                let loss = self.train_step(compiled, &mut weights, &x, &y, device, &mut means)?;
+                let sample_weight = source.sample_weights(step)?;
+                let batch = Batch {
+                    x: &x,
+                    y: &y,
+                    sample_weight: sample_weight.as_ref(),
+                    class_weight: class_weight.as_ref(),
+                };
+                let loss = self.train_step(compiled, &mut weights, batch, device, &mut means)?;
                 if device == astrograd_autograd::Device::Cpu {
                     // On the CPU the batch's loss is at hand: the warning names the batch.
                     non_finite.check(console.writer(), epoch, step, loss.item()?, false);
@@ -385,17 +451,19 @@ impl Model {
         &mut self,
         compiled: &mut Compiled,
         weights: &mut Option<Vec<Var>>,
-        x: &Tensor,
-        y: &Tensor,
+        batch: Batch<'_>,
         device: astrograd_autograd::Device,
         means: &mut EpochMeans,
     ) -> Result<Tensor> {
+        let Batch { x, y, .. } = batch;
         // The batch goes where the weights are (a no-op on the CPU).
         let x = crate::device::on_device(x.clone(), device)?;
         let out = self.forward_with_logits(&Var::constant(x), true)?;
         if device != astrograd_autograd::Device::Cpu {
             compiled.loss.check_labels_on_host(&out.output.value(), y)?;
         }
+        let outputs = out.output.shape().last().copied().unwrap_or(1);
+        let sample_weight = batch.weights(outputs)?;
         let y = crate::device::on_device(y.clone(), device)?;
         let weights = weights.get_or_insert_with(|| {
             self.trainable_weights()
@@ -406,7 +474,8 @@ impl Model {
         for w in weights.iter() {
             w.zero_grad();
         }
-        let loss = compiled.loss.per_sample(&out, &y)?.mean_all()?;
+        let per_sample = compiled.loss.per_sample(&out, &y)?;
+        let loss = weighted_mean(&per_sample, sample_weight, device)?;
         loss.backward()?;
         // Free the step's graph before the update: its backward closures hold the weights'
         // values, and a weight still shared is copied before it is updated in place (a 38 MB
@@ -417,6 +486,62 @@ impl Model {
         means.add(&mut compiled.metrics, &loss_value, &output, &y)?;
         Ok(loss_value)
     }
+}
+
+/// One training batch and what weighs its samples.
+struct Batch<'b> {
+    x: &'b Tensor,
+    y: &'b Tensor,
+    /// From the batch source (`fit(sample_weight=…)`).
+    sample_weight: Option<&'b Tensor>,
+    /// `fit(class_weight=…)`.
+    class_weight: Option<&'b ClassWeight>,
+}
+
+impl Batch<'_> {
+    /// The weight of each sample: its class's weight times its own (`None`: all 1), for a
+    /// model with `outputs` values per sample.
+    fn weights(&self, outputs: usize) -> Result<Option<Tensor>> {
+        let from_classes = match self.class_weight {
+            Some(cw) => Some(cw.sample_weights(self.y, outputs)?),
+            None => None,
+        };
+        let own = match self.sample_weight {
+            Some(w) => Some(w.to_vec()?),
+            None => None,
+        };
+        let combined = match (from_classes, own) {
+            (None, None) => return Ok(None),
+            (Some(w), None) | (None, Some(w)) => w,
+            (Some(c), Some(s)) => c.iter().zip(&s).map(|(c, s)| c * s).collect(),
+        };
+        let n = combined.len();
+        Ok(Some(Tensor::from_vec(combined, &[n])?))
+    }
+}
+
+/// Keras's `SUM_OVER_BATCH_SIZE` reduction: `Σ_n w_n · loss_n / N` (the plain mean without
+/// weights), on the device of the losses.
+pub(crate) fn weighted_mean(
+    per_sample: &Var,
+    weights: Option<Tensor>,
+    device: astrograd_autograd::Device,
+) -> Result<Var> {
+    let Some(weights) = weights else {
+        return Ok(per_sample.mean_all()?);
+    };
+    if weights.numel() != per_sample.value().numel() {
+        return Err(LayerError::invalid(
+            "fit",
+            format!(
+                "one sample weight per loss ({})",
+                per_sample.value().numel()
+            ),
+            format!("{} weights", weights.numel()),
+        ));
+    }
+    let weights = crate::device::on_device(weights.reshape(&per_sample.shape())?, device)?;
+    Ok(per_sample.mul(&Var::constant(weights))?.mean_all()?)
 }
 
 /// Warns once per `fit` when the loss first becomes NaN or infinite, naming the epoch and the
@@ -739,6 +864,53 @@ mod tests {
             lines[3]
         );
         assert!(!text.contains('\r'));
+    }
+
+    /// Precision, AUC and top-k show in the bar and the History under Keras's names.
+    #[test]
+    fn counting_metrics_show_in_the_bar_and_the_history() {
+        let (x, y) = blobs(40, 2);
+        let one_hot = astrograd_data::arrays::one_hot(&y, 2).unwrap();
+        let mut model = classifier();
+        model
+            .compile(
+                "categorical_crossentropy",
+                "sgd",
+                &["accuracy", "Precision", "AUC", "top_k_categorical_accuracy"],
+            )
+            .unwrap();
+        let (console, captured) = Console::capture(false);
+        let options = FitOptions::default()
+            .batch_size(16)
+            .validation_data(&x, &one_hot)
+            .class_weight(vec![1.0, 3.0])
+            .console(console);
+        let history = model.fit(&x, &one_hot, options).unwrap();
+        assert_eq!(
+            history.history.keys(),
+            vec![
+                "loss",
+                "accuracy",
+                "precision",
+                "auc",
+                "top_k_categorical_accuracy",
+                "val_loss",
+                "val_accuracy",
+                "val_precision",
+                "val_auc",
+                "val_top_k_categorical_accuracy"
+            ]
+        );
+        let text = captured.text();
+        for key in [" - precision: ", " - auc: ", " - val_auc: "] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        // Integer labels: Precision refuses them, as Keras does.
+        model
+            .compile("sparse_categorical_crossentropy", "sgd", &["Precision"])
+            .unwrap();
+        let err = model.fit(&x, &y, quiet()).unwrap_err().to_string();
+        assert!(err.contains("one-hot encode"), "{err}");
     }
 
     /// On a terminal the bar is redrawn with `\r` and the last drawing of each epoch ends the

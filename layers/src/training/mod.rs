@@ -17,7 +17,8 @@
 //! |---|---|
 //! | `compile.rs` | [`Model::compile`](crate::Model::compile), [`OptimizerSpec`] |
 //! | `losses.rs` | [`Loss`]: by name or value, from the logits of a final softmax/sigmoid |
-//! | `metrics.rs` | [`Metric`]: `'accuracy'` resolved as Keras does; running means |
+//! | `metrics/` | [`Metric`]: `'accuracy'` resolved as Keras does; running means; [`Precision`], [`Recall`], [`AUC`], [`F1Score`], top-k; scikit-learn's `classification_report` and curves |
+//! | `class_weight.rs` | [`ClassWeight`] for `fit(class_weight=…)`, scikit-learn's [`compute_class_weight`] |
 //! | `data.rs` | [`BatchSource`], [`ArraySource`], [`validation_split`] |
 //! | `augmented.rs` | [`Augmented`]: any batch source, each image randomly transformed |
 //! | `data_sources.rs` | `BatchSource` for `ImageDataGenerator`'s `flow` / `flow_from_directory` iterators |
@@ -28,6 +29,7 @@
 //! | `callbacks/` | [`Callback`], [`TrainingContext`], EarlyStopping, ModelCheckpoint, … |
 pub mod augmented;
 pub mod callbacks;
+pub mod class_weight;
 pub mod compile;
 pub mod data;
 pub mod data_sources;
@@ -43,11 +45,16 @@ pub use callbacks::{
     BackupAndRestore, Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, TrainingContext,
 };
+pub use class_weight::{compute_class_weight, ClassWeight};
 pub use compile::OptimizerSpec;
 pub use data::{validation_split, ArraySource, BatchSource};
 pub use evaluate::EvalOptions;
 pub use fit::{FitOptions, ValidationData};
 pub use history::{python_float, History, HistoryParams, Logs, Series};
 pub use losses::{Loss, LossSpec};
-pub use metrics::{Metric, MetricFn};
+pub use metrics::report::{classification_report, precision_recall_fscore_support, ReportOptions};
+pub use metrics::{
+    Average, Curve, F1Score, Metric, MetricFn, MetricKind, MetricList, MetricSpec, Precision,
+    Recall, Summation, AUC,
+};
 pub use progress::{format_value, Captured, Console, Verbose};
