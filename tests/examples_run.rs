@@ -543,6 +543,7 @@ fn summary_prints_every_model_without_data_or_output() {
         "session3_cats_dogs",
         "session3_galaxy10_generators",
         "session3_transfer_learning",
+        "galaxy10_decals",
     ] {
         let run = Command::new(example_binary(name))
             .args([
@@ -578,6 +579,7 @@ fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
         "session3_cats_dogs",
         "session3_galaxy10_generators",
         "session3_transfer_learning",
+        "galaxy10_decals",
     ] {
         let run = Command::new(example_binary(name))
             .arg("--epoch")
@@ -652,4 +654,169 @@ fn stream_memory_runs_and_its_peak_does_not_grow_with_the_file() {
     );
     // The files are gone.
     assert_eq!(std::fs::read_dir(output.path()).expect("output").count(), 0);
+}
+
+/// A file in the layout of `Galaxy10_DECals.h5` (`images` uint8 `(N, S, S, 3)` in chunks of 8
+/// images, gzip; `ans` uint8), small: each class a bright square in its own place.
+fn small_decals_file(dir: &Path, n: usize, side: usize) -> PathBuf {
+    let mut pixels = vec![0u8; n * side * side * 3];
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    for (i, image) in pixels.chunks_mut(side * side * 3).enumerate() {
+        let class = i % 10;
+        for (p, value) in image.iter_mut().enumerate() {
+            let (y, x) = (p / (side * 3), (p / 3) % side);
+            let in_square = y / (side / 2) == class % 2 && x * 5 / side == class / 2;
+            *value = if in_square {
+                220
+            } else {
+                ((p * 7 + i) % 23) as u8
+            };
+        }
+    }
+    let path = dir.join("Galaxy10_DECals.h5");
+    let mut builder = hdf5_pure::FileBuilder::new();
+    builder
+        .create_dataset("images")
+        .with_u8_data(&pixels)
+        .with_shape(&[n as u64, side as u64, side as u64, 3])
+        .with_chunks(&[8, side as u64, side as u64, 3])
+        .with_deflate(4);
+    builder
+        .create_dataset("ans")
+        .with_u8_data(&labels)
+        .with_shape(&[n as u64]);
+    builder.write(&path).expect("write the DECals-layout file");
+    path
+}
+
+/// The pictures and the report that `galaxy10_decals` makes.
+const DECALS_PICTURES: [&str; 4] = [
+    "history.png",
+    "confusion_matrix.png",
+    "roc_curves.png",
+    "worst_classified.png",
+];
+
+#[test]
+fn galaxy10_decals_streams_a_file_in_the_real_layout() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let file = small_decals_file(data.path(), 100, 40);
+    let output = tempfile::tempdir().expect("temp dir");
+    let run = run_example(
+        "galaxy10_decals",
+        &[
+            "--data",
+            path_str(&file),
+            "--size",
+            "24",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+        ],
+        output.path(),
+        &DECALS_PICTURES,
+    );
+    // 80 training images in 10 batches, 10 validation and 10 test images, every class in each.
+    assert!(
+        run.stdout
+            .contains("images 0..80: per class [8, 8, 8, 8, 8, 8, 8, 8, 8, 8]"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("warning: the"), "{}", run.stdout);
+    assert!(run.stdout.contains("Epoch 2/2"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("precision    recall  f1-score   support"),
+        "the classification report: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Disturbed"),
+        "DECals's class names: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("ROC AUC per class"), "{}", run.stdout);
+}
+
+#[test]
+fn galaxy10_decals_trains_on_folders_of_fits_files() {
+    let data = tempfile::tempdir().expect("temp dir");
+    // Two classes of 16×16 float FITS images: a bright centre, or a bright corner.
+    for (class, bright) in [("round", (6..10, 6..10)), ("corner", (0..4, 0..4))] {
+        let folder = data.path().join(class);
+        std::fs::create_dir_all(&folder).expect("class folder");
+        for k in 0..10 {
+            let pixels: Vec<f32> = (0..256)
+                .map(|p| {
+                    let (y, x) = (p / 16, p % 16);
+                    let sky = ((p * 13 + k) % 7) as f32;
+                    if bright.0.contains(&y) && bright.1.contains(&x) {
+                        500.0 + sky
+                    } else {
+                        sky
+                    }
+                })
+                .collect();
+            std::fs::write(
+                folder.join(format!("cutout_{k}.fits")),
+                fits_f32(16, 16, &pixels),
+            )
+            .expect("write a FITS file");
+        }
+    }
+    let output = tempfile::tempdir().expect("temp dir");
+    let run = run_example(
+        "galaxy10_decals",
+        &[
+            "--data",
+            path_str(data.path()),
+            "--size",
+            "24",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+        ],
+        output.path(),
+        &DECALS_PICTURES,
+    );
+    assert!(
+        run.stdout
+            .contains("Found 16 images belonging to 2 classes."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("precision    recall  f1-score   support"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("corner"), "{}", run.stdout);
+}
+
+/// A FITS file with one `BITPIX = -32` image of `height × width` (big-endian floats), its
+/// header and data each padded to 2880 bytes, as the standard lays them out.
+fn fits_f32(height: usize, width: usize, pixels: &[f32]) -> Vec<u8> {
+    let cards = [
+        "SIMPLE  =                    T".to_string(),
+        "BITPIX  =                  -32".to_string(),
+        "NAXIS   =                    2".to_string(),
+        format!("NAXIS1  = {width:>20}"),
+        format!("NAXIS2  = {height:>20}"),
+        "END".to_string(),
+    ];
+    let mut bytes: Vec<u8> = cards
+        .iter()
+        .flat_map(|card| format!("{card:<80}").into_bytes())
+        .collect();
+    bytes.resize(2880, b' ');
+    for value in pixels {
+        bytes.extend_from_slice(&value.to_be_bytes());
+    }
+    let padded = bytes.len().div_ceil(2880) * 2880;
+    bytes.resize(padded, 0);
+    bytes
 }

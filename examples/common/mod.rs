@@ -62,6 +62,8 @@ pub enum Dataset {
     FashionMnist,
     /// Galaxy10 SDSS: `Galaxy10.h5`, or a folder holding it.
     Galaxy10,
+    /// Galaxy10 DECals: `Galaxy10_DECals.h5`, or a folder of class folders of images.
+    Galaxy10Decals,
     /// Cats vs dogs: `cats_and_dogs_filtered.zip` or its extracted folder (`images.rs`).
     CatsAndDogs,
 }
@@ -72,6 +74,9 @@ impl Dataset {
         match self {
             Dataset::FashionMnist => "a folder holding the four Fashion-MNIST .gz files",
             Dataset::Galaxy10 => "Galaxy10.h5 (SDSS), or a folder holding it",
+            Dataset::Galaxy10Decals => {
+                "Galaxy10_DECals.h5, or a folder of class folders of FITS, JPEG or PNG images"
+            }
             Dataset::CatsAndDogs => "cats_and_dogs_filtered.zip or its extracted folder",
         }
     }
@@ -86,6 +91,11 @@ impl Dataset {
             Dataset::Galaxy10 => format!(
                 "the Galaxy10 SDSS file {} (or a folder holding it)",
                 galaxy10::SDSS_FILE.name
+            ),
+            Dataset::Galaxy10Decals => format!(
+                "the Galaxy10 DECals file {} (or a folder holding it), or a folder of class \
+                 folders of FITS, JPEG or PNG images",
+                galaxy10::DECALS_FILE.name
             ),
             Dataset::CatsAndDogs => images::cats_and_dogs_expected(),
         }
@@ -505,7 +515,7 @@ pub fn load_galaxy10(example: &Example, args: &Args) -> Result<(Tensor, Tensor),
 }
 
 /// A `NotFound` becomes the message with the `--data` flag; other errors stay as they are.
-fn missing_data(example: &Example, e: DataError) -> ExampleError {
+pub fn missing_data(example: &Example, e: DataError) -> ExampleError {
     match e {
         DataError::NotFound { .. } => ExampleError::MissingData {
             example: example.name,

@@ -93,6 +93,10 @@ impl<S: BatchSource> BatchSource for Augmented<S> {
         }
         Ok((Tensor::from_vec(out, x.shape())?, y))
     }
+
+    fn sample_weights(&mut self, i: usize) -> Result<Option<Tensor>> {
+        self.source.sample_weights(i)
+    }
 }
 
 #[cfg(test)]
