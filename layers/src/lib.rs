@@ -73,8 +73,8 @@ pub use names::reset_names;
 pub use saving::load_model;
 pub use shape::Shape;
 pub use training::{
-    classification_report, compute_class_weight, Augmented, BackupAndRestore, Callback, ClassWeight,
-    EarlyStopping, EvalOptions, F1Score, FitOptions, History, Loss, Metric, ModelCheckpoint,
-    Precision, Recall, ReduceLROnPlateau, ReportOptions, TerminateOnNaN, AUC,
+    classification_report, compute_class_weight, Augmented, BackupAndRestore, Callback,
+    ClassWeight, EarlyStopping, EvalOptions, F1Score, FitOptions, History, Loss, Metric,
+    ModelCheckpoint, Precision, Recall, ReduceLROnPlateau, ReportOptions, TerminateOnNaN, AUC,
 };
 pub use weights::{write_atomically, WeightsError};
