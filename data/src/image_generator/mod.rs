@@ -27,6 +27,7 @@
 //! | `standardize.rs` | `standardize` and `fit` |
 //! | `array_iterator.rs` | [`ArrayIterator`], what `flow(x, y)` returns |
 //! | `directory_iterator.rs` | [`DirectoryIterator`]: class discovery, file listing, decoding, resizing |
+//! | `image_dataset.rs` | [`image_dataset_from_directory`]: class folders as batches, no generator, Keras's subsets |
 //! | `fits_images.rs` | FITS files in class folders: bands to channels ([`load_fits_image`]) |
 //! | `resize_float.rs` | bilinear and bicubic resizing of float images, unclamped ([`resize_float`]) |
 //! | `prefetch.rs` | batches built on background threads, their randomness fixed by (seed, epoch, batch) |
@@ -50,6 +51,7 @@ use crate::error::{DataError, Result};
 mod array_iterator;
 mod directory_iterator;
 mod fits_images;
+mod image_dataset;
 mod prefetch;
 mod resize_float;
 mod standardize;
@@ -62,6 +64,9 @@ pub use directory_iterator::{
     WHITE_LIST_FORMATS,
 };
 pub use fits_images::load_fits_image;
+pub use image_dataset::{
+    image_dataset_from_directory, ImageDataset, ImageDatasetOptions, LabelMode,
+};
 pub use resize_float::resize_float;
 pub use standardize::FeatureStats;
 pub use transform::{affine_transform_matrix, apply_affine_transform};
