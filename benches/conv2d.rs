@@ -4,8 +4,8 @@
 //! (`2·N·OH·OW·F·KH·KW·C`), so criterion's "elem/s" reads as forward FLOP/s.
 use astrograd_kernels::cpu::conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
-    Conv2dGeometry, Padding,
 };
+use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
@@ -106,10 +106,7 @@ fn bench_conv2d(c: &mut Criterion) {
         group.bench_function(format!("{}/fwd_bwd", s.name), |bench| {
             bench.iter(|| {
                 conv2d_forward(&g, &x, &w, Some(&b), &mut y);
-                // PyTorch's backward writes fresh gradients; ours accumulate, so clear them first.
-                dx.fill(0.0);
-                dw.fill(0.0);
-                db.fill(0.0);
+                // Like PyTorch's, our backward kernels overwrite their gradients.
                 conv2d_backward_input(&g, &dy, &w, &mut dx);
                 conv2d_backward_weight(&g, &x, &dy, &mut dw);
                 conv2d_backward_bias(&g, &dy, &mut db);

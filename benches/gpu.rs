@@ -3,7 +3,7 @@
 //! not its recording. Data stays on the GPU between iterations, as in training.
 //!
 //! `cargo bench --features wgpu --bench gpu` (without a GPU driver it says so and times nothing).
-use astrograd_kernels::cpu::conv::{Conv2dGeometry, Padding};
+use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
 use astrograd_kernels::wgpu::conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
 };

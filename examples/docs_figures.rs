@@ -28,7 +28,8 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 
 use astrograd::data::image_generator::{Image, ImageDataGenerator, ShiftRange};
-use astrograd::kernels::cpu::conv::{col2im_matrix, im2col_matrix, Conv2dGeometry, Padding};
+use astrograd::kernels::cpu::conv::{col2im_matrix, im2col_matrix};
+use astrograd::kernels::geometry::{Conv2dGeometry, Padding};
 use astrograd::layers::applications::{vgg16, Options, Weights};
 use astrograd::layers::{
     ActivationFn, Dense, Dropout, EarlyStopping, FitOptions, Flatten, History, Initializer, Input,

@@ -1,8 +1,16 @@
 //! # astrograd-kernels — the arithmetic, on plain slices
 //!
 //! Every hot loop of astrograd lives here, written on `&[f32]` / `&mut [f32]` so that it can be
-//! tested and benchmarked alone. Each fast kernel has a naive reference beside it
-//! (`cpu::naive`) and a test that the two agree.
+//! tested and benchmarked alone:
+//!
+//! - [`geometry`]: the shapes of the windowed ops (convolution, pooling), validated once and
+//!   shared by both devices;
+//! - [`cpu`]: each file opens with the textbook algorithm, which runs on any CPU, and hands the
+//!   work to its fast variant in `cpu/fast/` through one hook that says when it applies
+//!   (`ASTROGRAD_KERNELS=portable` turns the hooks off, see [`cpu::fast`]); the naive references
+//!   of `cpu/naive.rs` are the oracle the tests compare both paths against;
+//! - `wgpu` (feature `wgpu`): the same arithmetic as WGSL compute shaders, each checked against
+//!   the CPU kernel.
 //!
 //! ## Dimension letters (used in every shape comment of this crate)
 //!
@@ -23,10 +31,16 @@
 //!   `x[((n·H + h)·W + w)·C + c]`.
 //! - Convolution kernels are **HWIO** `(KH, KW, C, F)`, so Keras weights load without a transpose.
 //! - All data is `f32`; the naive references accumulate in `f64`.
-//! - Forward kernels **overwrite** their output; backward kernels **accumulate** (`+=`) into the
-//!   gradient, so that a tensor used twice receives both contributions.
+//! - **Every kernel overwrites its output**, on both devices, forward and backward alike: `y`, `dx`,
+//!   `dw`, `db`, `dlogits` come out holding exactly the result, whatever they held before (even
+//!   NaN). Gradients add up in one place only, `Var::backward` in `autograd/src/var.rs`, so that a
+//!   tensor used twice (`x * x`) receives both contributions. Two kinds of kernel make the rule's
+//!   exceptions explicit rather than silent: the GEMMs take `β` as an argument, BLAS-style
+//!   (`C = A·B + β·C`: `β = 0` overwrites, `β = 1` adds, and the caller says which), and the
+//!   optimizer updates (`cpu/optimizer.rs`, `wgpu/optimizer.rs`) update the weights and their
+//!   slots in place, which is their job.
 //! - Kernels assume validated inputs (slice lengths are only `debug_assert!`ed); validation happens
-//!   once, in the geometry constructors ([`cpu::conv::Conv2dGeometry::new`], …), which return
+//!   once, in the geometry constructors ([`geometry::Conv2dGeometry::new`], …), which return
 //!   `Result<_, KernelError>`.
 //! - Kernels run in parallel with rayon, but their results are **bit-identical whatever the number of
 //!   threads**: work is split into tiles that depend only on the shapes, and partial sums are reduced
@@ -35,6 +49,7 @@
 pub mod cpu;
 pub mod elementwise;
 pub mod error;
+pub mod geometry;
 pub mod test_env;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;

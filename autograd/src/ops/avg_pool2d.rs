@@ -17,7 +17,7 @@
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `y: (N, OH, OW, C)`; output size as [`max_pool2d`](super::max_pool2d).
-use astrograd_kernels::cpu::pool::Pool2dGeometry;
+use astrograd_kernels::geometry::Pool2dGeometry;
 use astrograd_tensor::nn::pool as nn;
 use astrograd_tensor::Tensor;
 

@@ -40,7 +40,7 @@
 //! `y: (N, OH, OW, F)`. With `k_eff = k + (k − 1)(d − 1)` per axis: `'valid'` gives
 //! `OH = ⌊(H − k_eff) / sh⌋ + 1`; `'same'` gives `OH = ⌈H / sh⌉`, with the odd pixel of padding
 //! at the bottom / right.
-use astrograd_kernels::cpu::conv::Conv2dGeometry;
+use astrograd_kernels::geometry::Conv2dGeometry;
 use astrograd_kernels::KernelError;
 use astrograd_tensor::nn::conv::{self as nn, ConvActivation};
 use astrograd_tensor::Tensor;
@@ -48,7 +48,7 @@ use astrograd_tensor::Tensor;
 use crate::{AutogradError, Result, Var};
 
 /// Keras's `padding` argument: `Padding::Valid` or `Padding::Same`.
-pub use astrograd_kernels::cpu::conv::Padding;
+pub use astrograd_kernels::geometry::Padding;
 
 /// The settings of a convolution besides its tensors; `Default` gives Keras's defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,7 +24,8 @@
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, M)`, `b: (C·M,)`, `y: (N, OH, OW, C·M)`; output sizes and
 //! padding as [`conv2d`](super::conv2d) (Keras's rules).
-use astrograd_kernels::cpu::depthwise_conv::{self as kernel, DepthwiseConv2dGeometry};
+use astrograd_kernels::cpu::depthwise_conv as kernel;
+use astrograd_kernels::geometry::DepthwiseConv2dGeometry;
 use astrograd_tensor::Tensor;
 
 use super::conv2d::{check_bias, check_shape, geometry_error, rank4};
@@ -202,7 +203,7 @@ pub fn depthwise_conv2d_backward_input(
         w,
         &[g.kh, g.kw, g.c, g.m],
     )?;
-    // dx: (N, H, W, C), accumulated by the kernel from zero
+    // dx: (N, H, W, C), written by the kernel
     let mut dx = vec![0.0; g.n * g.h * g.w * g.c];
     kernel::depthwise_conv2d_backward_input(g, dy.as_slice()?, w.as_slice()?, &mut dx);
     Ok(Tensor::from_vec(dx, &[g.n, g.h, g.w, g.c])?)
@@ -232,7 +233,7 @@ pub fn depthwise_conv2d_backward_weight(
         x,
         &[g.n, g.h, g.w, g.c],
     )?;
-    // dw: (KH, KW, C, M), accumulated by the kernel from zero
+    // dw: (KH, KW, C, M), written by the kernel
     let mut dw = vec![0.0; g.kh * g.kw * g.c * g.m];
     kernel::depthwise_conv2d_backward_weight(g, x.as_slice()?, dy.as_slice()?, &mut dw);
     Ok(Tensor::from_vec(dw, &[g.kh, g.kw, g.c, g.m])?)
@@ -252,7 +253,7 @@ pub fn depthwise_conv2d_backward_bias(g: &DepthwiseConv2dGeometry, dy: &Tensor) 
         dy,
         &g.output_shape(),
     )?;
-    // db: (C·M,), accumulated by the kernel from zero
+    // db: (C·M,), written by the kernel
     let mut db = vec![0.0; g.c * g.m];
     kernel::depthwise_conv2d_backward_bias(g, dy.as_slice()?, &mut db);
     Ok(Tensor::from_vec(db, &[g.c * g.m])?)

@@ -20,7 +20,7 @@
 //! # Shapes
 //! `x: (N, H, W, C)`, `y: (N, OH, OW, C)`; output size as a convolution with the pool as its
 //! kernel: `'valid'` `OH = ⌊(H − PH) / sh⌋ + 1` (69 → 34 for 2×2 / 2), `'same'` `OH = ⌈H / sh⌉`.
-use astrograd_kernels::cpu::pool::Pool2dGeometry;
+use astrograd_kernels::geometry::Pool2dGeometry;
 use astrograd_tensor::nn::pool as nn;
 use astrograd_tensor::Tensor;
 

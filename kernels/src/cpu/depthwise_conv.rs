@@ -9,14 +9,14 @@
 //! y[n, oh, ow, c·M + m] = b[c·M + m] + Σ_{kh, kw} x[n, oh·sh + kh·dh − pad_top, ow·sw + kw·dw − pad_left, c] · w[kh, kw, c, m]
 //! ```
 //!
-//! Output size and padding follow the same Keras rules as [`Conv2dGeometry`](super::conv::Conv2dGeometry).
+//! Output size and padding follow the Keras rules of [`crate::geometry`].
 //!
 //! # Backward
 //!
 //! ```text
-//! dx[n, ih, iw, c]  += Σ_{taps reading (ih, iw)} Σ_m dy[n, oh, ow, c·M + m] · w[kh, kw, c, m]
-//! dw[kh, kw, c, m]  += Σ_{n, oh, ow} x[n, ih, iw, c] · dy[n, oh, ow, c·M + m]
-//! db[c·M + m]       += Σ_{n, oh, ow} dy[n, oh, ow, c·M + m]
+//! dx[n, ih, iw, c]  = Σ_{taps reading (ih, iw)} Σ_m dy[n, oh, ow, c·M + m] · w[kh, kw, c, m]
+//! dw[kh, kw, c, m]  = Σ_{n, oh, ow} x[n, ih, iw, c] · dy[n, oh, ow, c·M + m]
+//! db[c·M + m]       = Σ_{n, oh, ow} dy[n, oh, ow, c·M + m]
 //! ```
 //!
 //! # Why direct loops
@@ -29,121 +29,10 @@
 //! of threads.
 use rayon::prelude::*;
 
-use super::conv::{check_positive, spatial_geometry, sum_rows_into, Padding};
-use crate::KernelError;
-
-/// Everything a depthwise-conv kernel needs to know about its shapes, validated once.
-///
-/// Input `(N, H, W, C)`, kernel `(KH, KW, C, M)`, output `(N, OH, OW, C·M)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DepthwiseConv2dGeometry {
-    /// Batch size (N).
-    pub n: usize,
-    /// Input height (H).
-    pub h: usize,
-    /// Input width (W).
-    pub w: usize,
-    /// Input channels (C).
-    pub c: usize,
-    /// Depth multiplier: filters per input channel.
-    pub m: usize,
-    /// Kernel height (KH).
-    pub kh: usize,
-    /// Kernel width (KW).
-    pub kw: usize,
-    /// Step between windows, down.
-    pub stride_h: usize,
-    /// Step between windows, across.
-    pub stride_w: usize,
-    /// Spacing between kernel taps, down (1: adjacent).
-    pub dilation_h: usize,
-    /// Spacing between kernel taps, across (1: adjacent).
-    pub dilation_w: usize,
-    /// Zero rows added above the input.
-    pub pad_top: usize,
-    /// Zero rows added below the input.
-    pub pad_bottom: usize,
-    /// Zero columns added left of the input.
-    pub pad_left: usize,
-    /// Zero columns added right of the input.
-    pub pad_right: usize,
-    /// Output height (OH).
-    pub oh: usize,
-    /// Output width (OW).
-    pub ow: usize,
-}
+use super::conv::sum_rows;
+use crate::geometry::DepthwiseConv2dGeometry;
 
 impl DepthwiseConv2dGeometry {
-    /// Validates and describes a depthwise convolution of an input `[N, H, W, C]` with a kernel
-    /// `[KH, KW, C, M]`.
-    ///
-    /// # Errors
-    /// [`KernelError::InvalidGeometry`] if a size, stride or dilation is 0, if the kernel's `C`
-    /// differs from the input's, or if a `'valid'` kernel does not fit in the input.
-    ///
-    /// ```
-    /// use astrograd_kernels::cpu::conv::Padding;
-    /// use astrograd_kernels::cpu::depthwise_conv::DepthwiseConv2dGeometry;
-    /// let g = DepthwiseConv2dGeometry::new([8, 112, 112, 32], [3, 3, 32, 1], [2, 2], [1, 1], Padding::Same)?;
-    /// assert_eq!(g.output_shape(), [8, 56, 56, 32]);
-    /// # Ok::<(), astrograd_kernels::KernelError>(())
-    /// ```
-    pub fn new(
-        input: [usize; 4],
-        kernel: [usize; 4],
-        strides: [usize; 2],
-        dilation: [usize; 2],
-        padding: Padding,
-    ) -> Result<Self, KernelError> {
-        const OP: &str = "depthwise_conv2d";
-        check_positive(OP, "input shape [N, H, W, C] entries", &input)?;
-        check_positive(OP, "kernel shape [KH, KW, C, M] entries", &kernel)?;
-        check_positive(OP, "strides", &strides)?;
-        check_positive(OP, "dilations", &dilation)?;
-        let [n, h, w, c] = input;
-        let [kh, kw, kc, m] = kernel;
-        if kc != c {
-            return Err(KernelError::geometry(
-                OP,
-                format!("input channels {c} do not match kernel's {kc}"),
-            ));
-        }
-        let (rows, cols) = spatial_geometry(
-            OP,
-            "kernel",
-            [h, w],
-            [kh, kw],
-            strides,
-            dilation,
-            padding,
-            true,
-        )?;
-        Ok(DepthwiseConv2dGeometry {
-            n,
-            h,
-            w,
-            c,
-            m,
-            kh,
-            kw,
-            stride_h: strides[0],
-            stride_w: strides[1],
-            dilation_h: dilation[0],
-            dilation_w: dilation[1],
-            pad_top: rows.pad_before,
-            pad_bottom: rows.pad_after,
-            pad_left: cols.pad_before,
-            pad_right: cols.pad_after,
-            oh: rows.out,
-            ow: cols.out,
-        })
-    }
-
-    /// `[N, OH, OW, C·M]`.
-    pub fn output_shape(&self) -> [usize; 4] {
-        [self.n, self.oh, self.ow, self.c * self.m]
-    }
-
     /// Calls `visit(out_pixel, in_pixel, tap)` for every tap of every output pixel of one image
     /// that reads a real (non-padded) input pixel. Pixels are flat indices within the image
     /// (`oh·OW + ow` and `ih·W + iw`), `tap = kh·KW + kw`.
@@ -225,7 +114,7 @@ pub fn depthwise_conv2d_forward(
 /// Backward to the input.
 ///
 /// # Shapes
-/// `dy: (N, OH, OW, C·M)`, `w: (KH, KW, C, M)`, `dx: (N, H, W, C)` (accumulated).
+/// `dy: (N, OH, OW, C·M)`, `w: (KH, KW, C, M)`, `dx: (N, H, W, C)` (overwritten).
 pub fn depthwise_conv2d_backward_input(
     g: &DepthwiseConv2dGeometry,
     dy: &[f32],
@@ -239,6 +128,8 @@ pub fn depthwise_conv2d_backward_input(
     dx.par_chunks_mut(g.h * g.w * c)
         .zip(dy.par_chunks(g.oh * g.ow * cm))
         .for_each(|(dx_image, dy_image)| {
+            // The taps add into dx, from zero.
+            dx_image.fill(0.0);
             g.for_each_tap(|out_px, in_px, tap| {
                 let dy_px = &dy_image[out_px * cm..(out_px + 1) * cm];
                 let dx_px = &mut dx_image[in_px * c..(in_px + 1) * c];
@@ -265,7 +156,7 @@ pub fn depthwise_conv2d_backward_input(
 /// Backward to the kernel: per-image partial sums, added in image order.
 ///
 /// # Shapes
-/// `x: (N, H, W, C)`, `dy: (N, OH, OW, C·M)`, `dw: (KH, KW, C, M)` (accumulated).
+/// `x: (N, H, W, C)`, `dy: (N, OH, OW, C·M)`, `dw: (KH, KW, C, M)` (overwritten).
 pub fn depthwise_conv2d_backward_weight(
     g: &DepthwiseConv2dGeometry,
     x: &[f32],
@@ -305,19 +196,20 @@ pub fn depthwise_conv2d_backward_weight(
             partial
         })
         .collect();
+    dw.fill(0.0);
     for partial in partials {
         dw.iter_mut().zip(&partial).for_each(|(d, p)| *d += p);
     }
 }
 
-/// Backward to the bias: `db += Σ_{n, oh, ow} dy[n, oh, ow, :]`.
+/// Backward to the bias: `db = Σ_{n, oh, ow} dy[n, oh, ow, :]`.
 ///
 /// # Shapes
-/// `dy: (N, OH, OW, C·M)`, `db: (C·M)` (accumulated).
+/// `dy: (N, OH, OW, C·M)`, `db: (C·M)` (overwritten).
 pub fn depthwise_conv2d_backward_bias(g: &DepthwiseConv2dGeometry, dy: &[f32], db: &mut [f32]) {
     debug_assert_eq!(dy.len(), g.n * g.oh * g.ow * g.c * g.m);
     debug_assert_eq!(db.len(), g.c * g.m);
-    sum_rows_into(dy, g.c * g.m, db);
+    sum_rows(dy, g.c * g.m, db);
 }
 
 #[cfg(test)]
@@ -328,6 +220,8 @@ mod tests {
         depthwise_conv2d_forward_naive,
     };
     use crate::cpu::testing::{assert_close, random_vec, with_threads};
+    use crate::geometry::Padding;
+    use crate::KernelError;
     use proptest::prelude::*;
 
     /// One depthwise convolution to test: input (n, h, w, c), kernel (kh, kw, c, m).
@@ -357,8 +251,8 @@ mod tests {
         }
     }
 
-    /// `[y, dx, dw, db]` from the fast kernels (`naive = false`) or the references; backward
-    /// results accumulate onto a non-zero start.
+    /// `[y, dx, dw, db]` from the kernels (`naive = false`) or the references; every output
+    /// starts as NaN, and must be overwritten.
     fn run(g: &DepthwiseConv2dGeometry, naive: bool) -> [Vec<f32>; 4] {
         let cm = g.c * g.m;
         let x = random_vec(g.n * g.h * g.w * g.c, 1);
@@ -366,9 +260,9 @@ mod tests {
         let b = random_vec(cm, 3);
         let dy = random_vec(g.n * g.oh * g.ow * cm, 4);
         let mut y = vec![f32::NAN; dy.len()];
-        let mut dx = random_vec(x.len(), 5);
-        let mut dw = random_vec(w.len(), 6);
-        let mut db = random_vec(cm, 7);
+        let mut dx = vec![f32::NAN; x.len()];
+        let mut dw = vec![f32::NAN; w.len()];
+        let mut db = vec![f32::NAN; cm];
         if naive {
             depthwise_conv2d_forward_naive(g, &x, &w, Some(&b), &mut y);
             depthwise_conv2d_backward_input_naive(g, &dy, &w, &mut dx);
@@ -376,7 +270,7 @@ mod tests {
             // db is a plain sum: its reference is the conv2d one, checked there.
             db.iter_mut()
                 .enumerate()
-                .for_each(|(j, d)| *d += dy.iter().skip(j).step_by(cm).sum::<f32>());
+                .for_each(|(j, d)| *d = dy.iter().skip(j).step_by(cm).sum::<f32>());
         } else {
             depthwise_conv2d_forward(g, &x, &w, Some(&b), &mut y);
             depthwise_conv2d_backward_input(g, &dy, &w, &mut dx);

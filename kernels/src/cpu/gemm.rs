@@ -3,8 +3,10 @@
 //! # Math
 //!
 //! For `A: (m, k)` and `B: (k, n)`, `C[i, j] = Σ_p A[i, p]·B[p, j] + β·C[i, j]`.
-//! With `β = 0` the old `C` is not read at all (it may hold garbage, even NaN); with `β = 1` the
-//! product is accumulated into `C`, which is what backward passes want (`dW += colsᵀ·dY`).
+//! With `β = 0` the old `C` is not read at all (it may hold garbage, even NaN): `C` is
+//! overwritten, as every kernel's output is. With `β = 1` the product is added to `C`, when the
+//! caller asks for it: the textbook convolution starts its output rows from the bias and adds
+//! `cols · W`, and sums `dW` over images. `β` is always the caller's explicit argument.
 //!
 //! # Layout
 //!
@@ -14,163 +16,33 @@
 //! # Speed
 //!
 //! The inner work is `matrixmultiply::sgemm`, a packed micro-kernel GEMM that picks AVX-512, AVX2+FMA
-//! or SSE at run time. [`gemm`] adds parallelism: it cuts `C` into row blocks (or, when `C` has too
-//! few rows, column blocks) whose size depends only on `(m, k, n)` — never on the number of threads —
-//! and multiplies the blocks in parallel, so the result is bit-identical whatever the size of the
-//! rayon pool. [`gemm_serial`] is the same product
-//! on the calling thread, for loops that are already parallel (the convolution tiles).
+//! or SSE at run time, on any CPU: this file is the portable GEMM. [`gemm`] adds parallelism: it
+//! cuts `C` into row blocks (or, when `C` has too few rows, column blocks) whose size depends only
+//! on `(m, k, n)` — never on the number of threads — and multiplies the blocks in parallel, so the
+//! result is bit-identical whatever the size of the rayon pool (the block sizes are in
+//! `cpu/matrix.rs`). [`gemm_serial`] is the same product on the calling thread, for loops that are
+//! already parallel (the convolution tiles).
 //!
-//! Two shapes skip `matrixmultiply` on CPUs with AVX-512: a `C` at most 16 columns wide
-//! (`gemm_narrow.rs`: the first convolutions, the 10-class heads) and a `C` with at most 32 rows
-//! (`gemm_short.rs`: a Dense layer on one batch, which would otherwise pack its whole kernel).
+//! # Fast paths
+//!
+//! Two shapes leave `matrixmultiply` on CPUs with AVX-512, through the one hook in `gemm_ptr`
+//! (`fast::gemm::multiply`): a `C` at most 16 columns wide (`fast/gemm_narrow.rs`: the first
+//! convolutions, the 10-class heads) and a `C` with at most 32 rows (`fast/gemm_short.rs`: a Dense
+//! layer on one batch, which would otherwise pack its whole kernel). `ASTROGRAD_KERNELS=portable`
+//! turns them off.
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-/// A read-only view of an `f32` matrix: element `(i, j)` is `data[i·row_stride + j·col_stride]`.
-///
-/// Strides must be non-negative, and every element of the `rows × cols` view must lie inside
-/// `data` (checked by the GEMM functions before they touch memory).
-#[derive(Clone, Copy, Debug)]
-pub struct MatRef<'a> {
-    /// The storage; element `(0, 0)` is `data[0]`.
-    pub data: &'a [f32],
-    /// Number of rows of the view.
-    pub rows: usize,
-    /// Number of columns of the view.
-    pub cols: usize,
-    /// Distance in `data` between `(i, j)` and `(i + 1, j)`.
-    pub row_stride: isize,
-    /// Distance in `data` between `(i, j)` and `(i, j + 1)`.
-    pub col_stride: isize,
-}
-
-impl<'a> MatRef<'a> {
-    /// A row-major `rows × cols` matrix stored contiguously in `data`.
-    ///
-    /// ```
-    /// use astrograd_kernels::cpu::gemm::MatRef;
-    /// let a = MatRef::row_major(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3);
-    /// assert_eq!((a.rows, a.cols, a.row_stride, a.col_stride), (2, 3, 3, 1));
-    /// ```
-    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        MatRef {
-            data,
-            rows,
-            cols,
-            row_stride: cols as isize,
-            col_stride: 1,
-        }
-    }
-
-    /// The transpose, without copying: rows and columns (and their strides) swap roles.
-    ///
-    /// ```
-    /// use astrograd_kernels::cpu::gemm::MatRef;
-    /// let at = MatRef::row_major(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3).t();
-    /// assert_eq!((at.rows, at.cols), (3, 2));
-    /// assert_eq!(at.get(2, 1), 6.0); // A[1, 2]
-    /// ```
-    pub fn t(self) -> Self {
-        MatRef {
-            data: self.data,
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-        }
-    }
-
-    /// Element `(i, j)` (bounds-checked by the slice).
-    pub fn get(&self, i: usize, j: usize) -> f32 {
-        self.data[i * self.row_stride as usize + j * self.col_stride as usize]
-    }
-
-    /// Rows `first .. first + rows` of the view.
-    fn row_block(self, first: usize, rows: usize) -> Self {
-        let offset = first * self.row_stride as usize;
-        MatRef {
-            data: &self.data[offset..],
-            rows,
-            ..self
-        }
-    }
-
-    /// Columns `first .. first + cols` of the view.
-    fn col_block(self, first: usize, cols: usize) -> Self {
-        let offset = first * self.col_stride as usize;
-        MatRef {
-            data: &self.data[offset..],
-            cols,
-            ..self
-        }
-    }
-
-    /// True when every element of the view lies inside `data`: what makes the raw-pointer call
-    /// to `matrixmultiply` sound.
-    pub(crate) fn is_in_bounds(&self) -> bool {
-        if self.row_stride < 0 || self.col_stride < 0 {
-            return false;
-        }
-        if self.rows == 0 || self.cols == 0 {
-            return true;
-        }
-        let last =
-            (self.rows - 1) * self.row_stride as usize + (self.cols - 1) * self.col_stride as usize;
-        last < self.data.len()
-    }
-}
-
-/// Below this many multiply-adds (~30 µs of work) per row block, a block costs more than it saves.
-pub(crate) const MIN_MULADDS_PER_BLOCK: usize = 1 << 22;
-
-/// Number of row blocks [`gemm`] aims for. Every block packs all of `B` again, so blocks are not
-/// free: at 1024³ on one core, 8 blocks lost 15% of serial throughput and 4 blocks lose 5%.
-/// Four blocks still balance 2 or 4 threads exactly.
-pub(crate) const TARGET_BLOCKS: usize = 4;
-
-/// Rows of `C` per parallel block for an `(m, k, n)` product: a multiple of 16 (the height of
-/// matrixmultiply's widest micro-kernel, so no block ends in a ragged micro-tile except the last),
-/// about `m / 4`, and never so small that the block's work does not pay for its task.
-/// It depends on the shape only, which is what makes [`gemm`] independent of the thread count.
-fn rows_per_block(m: usize, k: usize, n: usize) -> usize {
-    let round_up_16 = |r: usize| r.div_ceil(16) * 16;
-    let balanced = round_up_16(m.div_ceil(TARGET_BLOCKS));
-    let worth_a_task = round_up_16(MIN_MULADDS_PER_BLOCK.div_ceil((k * n).max(1)));
-    balanced.max(worth_a_task).max(16)
-}
-
-/// Columns of `C` per parallel block when `C` has too few rows to split (a Dense layer's batch of
-/// 32 rows): a multiple of 16, about `n / 4`, and never so few that the block's work does not
-/// pay for its task. Like [`rows_per_block`], it depends on the shape only.
-fn cols_per_block(m: usize, k: usize, n: usize) -> usize {
-    let round_up_16 = |c: usize| c.div_ceil(16) * 16;
-    let balanced = round_up_16(n.div_ceil(TARGET_BLOCKS));
-    let worth_a_task = round_up_16(MIN_MULADDS_PER_BLOCK.div_ceil((m * k).max(1)));
-    balanced.max(worth_a_task).max(16)
-}
-
-/// A pointer to `C` that the parallel blocks of one product share: each writes only its own
-/// rows or columns (here and in `gemm_short.rs`).
-#[derive(Clone, Copy)]
-pub(crate) struct SharedC(pub(crate) *mut f32);
-
-// SAFETY: the blocks of one product write disjoint elements of C.
-unsafe impl Send for SharedC {}
-unsafe impl Sync for SharedC {}
-
-impl SharedC {
-    /// Element `offset` of C (a method, so that closures capture the whole `Send` wrapper).
-    pub(crate) fn at(self, offset: usize) -> *mut f32 {
-        self.0.wrapping_add(offset)
-    }
-}
+use super::fast;
+pub use super::matrix::MatRef;
+use super::matrix::{cols_per_block, rows_per_block, SharedC};
 
 /// `c (m×n, row-major contiguous) = a·b + beta·c`, with `a: m×k`, `b: k×n`.
 ///
 /// Parallel (rayon) over fixed row blocks of `c` when the product is large enough to pay, or over
-/// column blocks when `c` has too few rows; each block runs `gemm_short`, `gemm_narrow` or
-/// `matrixmultiply::sgemm`, by its shape (see the module doc). With `beta == 0`, `c` is not read.
+/// column blocks when `c` has too few rows; each block runs `matrixmultiply::sgemm`, or a fast
+/// path for its shape (see the module doc). With `beta == 0`, `c` is not read.
 ///
 /// # Panics
 /// If a view reaches outside its slice (a bug in the caller). Shapes are only `debug_assert!`ed.
@@ -242,11 +114,10 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
         }
         return;
     }
-    // A Dense layer's batch — at most 32 rows of C — reads B in place: see `gemm_short.rs`.
-    #[cfg(target_arch = "x86_64")]
-    if super::gemm_short::layout(&a, &b).is_some() {
-        // SAFETY: the caller's contract on c, passed on.
-        super::gemm_short::gemm_short(a, b, beta, c, parallel);
+    // Fast path: on AVX-512, a C of at most 32 rows (a Dense layer's batch) is multiplied reading
+    // B in place, and a C of at most 16 columns (a first convolution, a 10-class head) with one
+    // register per row, neither packing its operands (`fast/gemm.rs`).
+    if fast::avx512() && fast::gemm::multiply(a, b, beta, c, parallel) {
         return;
     }
     let shared = SharedC(c);
@@ -269,7 +140,7 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
         return;
     }
     // Few rows but many columns — a Dense layer's forward pass, (32, K)·(K, units) — split the
-    // columns instead (where `gemm_short` above does not take them: a CPU without AVX-512, or a
+    // columns instead (where the fast path above does not take them: a CPU without AVX-512, or a
     // B with no unit stride). Before, such products ran on one thread; this bought 8 % of the
     // Fashion-MNIST MLP's epoch time (1.47 s → 1.36 s). The Galaxy10 CNN's (32, 13068)·(13068, 500)
     // did not gain: it is bound by reading its 26 MB kernel, which two threads share.
@@ -283,14 +154,6 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
             // other blocks' columns.
             unsafe { sgemm_raw(a, b_block, beta, shared.at(first), n) };
         });
-        return;
-    }
-    // A product at most 16 columns wide (the first convolution's 12 or 16 filters, a Dense head)
-    // needs no packing: see `gemm_narrow.rs`.
-    #[cfg(target_arch = "x86_64")]
-    if super::gemm_narrow::handles(&b) {
-        // SAFETY: the caller's contract on c, passed on.
-        super::gemm_narrow::gemm_narrow(a, b, beta, c);
         return;
     }
     // SAFETY: every element of a and b lies in its slice (checked above, strides ≥ 0), and c holds

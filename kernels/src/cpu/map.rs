@@ -5,7 +5,8 @@
 //!
 //! The slices are cut into chunks of [`CHUNK`] elements, and each chunk is a plain loop over
 //! slices, which the compiler vectorises; on a CPU with AVX-512 the same loop is compiled a
-//! second time with 16-lane registers and chosen at run time. The output is written once into
+//! second time with 16-lane registers and chosen at run time (`fast::vectorised`, off under
+//! `ASTROGRAD_KERNELS=portable`). The output is written once into
 //! fresh memory, never zeroed first. Before, a ReLU was `par_iter().map().collect()`: rayon
 //! called the closure element by element, unvectorised, and on the cats-vs-dogs CNN the ReLUs
 //! and their gradients took 7.6 % of the epoch.
@@ -15,7 +16,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::uninit::vec_written_by;
+use super::fast::uninit::vec_written_by;
+use super::fast::vectorised;
 
 /// Elements per parallel chunk (64 KiB of `f32`), and the size below which one thread does all.
 pub const CHUNK: usize = 1 << 14;
@@ -76,29 +78,6 @@ pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<
             }
         })
     }
-}
-
-/// Runs `body`, compiled for AVX-512 when the CPU has it: `body` is inlined into a function
-/// built with AVX-512 enabled, so that the loops in it use 16-lane registers. The crate itself
-/// is built for the baseline x86-64 (SSE2), which runs on every x86-64 CPU.
-#[inline]
-pub(crate) fn vectorised<R>(body: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is present.
-        return unsafe { with_avx512(body) };
-    }
-    body()
-}
-
-/// `body()` with AVX-512 enabled.
-///
-/// # Safety
-/// The CPU supports AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn with_avx512<R>(body: impl FnOnce() -> R) -> R {
-    body()
 }
 
 #[cfg(test)]

@@ -1,12 +1,11 @@
-//! Naive references: every fast kernel, written as the math reads, one loop per index, with `f64`
-//! accumulation. They are slow on purpose — they are the oracle the tests compare against, and the
-//! place to read what a kernel computes before reading how the fast one computes it.
+//! Naive references: every kernel, written as the math reads, one loop per index, with `f64`
+//! accumulation. Like the kernels, they overwrite their outputs. They are slow on purpose — they
+//! are the oracle the tests compare both paths of each kernel against (the textbook one and the
+//! fast one), and the place to read what a kernel computes before reading how it computes it.
 //!
 //! Index helpers below spell out the NHWC / HWIO memory order once.
-use super::conv::Conv2dGeometry;
-use super::depthwise_conv::DepthwiseConv2dGeometry;
 use super::gemm::MatRef;
-use super::pool::Pool2dGeometry;
+use crate::geometry::{Conv2dGeometry, DepthwiseConv2dGeometry, Pool2dGeometry};
 
 /// Flat index of `(n, h, w, c)` in an NHWC tensor of spatial size `H×W` and `C` channels.
 fn nhwc(n: usize, h: usize, w: usize, c: usize, [height, width, channels]: [usize; 3]) -> usize {
@@ -84,10 +83,10 @@ pub fn conv2d_forward_naive(
     }
 }
 
-/// `dx[n, ih, iw, c] += Σ dy[n, oh, ow, f] · w[kh, kw, c, f]` over every `(oh, ow, kh, kw, f)` whose
+/// `dx[n, ih, iw, c] = Σ dy[n, oh, ow, f] · w[kh, kw, c, f]` over every `(oh, ow, kh, kw, f)` whose
 /// tap reads `(ih, iw)`: each forward product `x·w` sends `dy·w` back to the `x` it read.
 pub fn conv2d_backward_input_naive(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    let mut acc: Vec<f64> = dx.iter().map(|&v| v as f64).collect();
+    let mut acc = vec![0.0f64; dx.len()];
     for n in 0..g.n {
         for oh in 0..g.oh {
             for ow in 0..g.ow {
@@ -118,7 +117,7 @@ pub fn conv2d_backward_input_naive(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx
     dx.iter_mut().zip(acc).for_each(|(d, a)| *d = a as f32);
 }
 
-/// `dw[kh, kw, c, f] += Σ_{n, oh, ow} x[n, oh·sh + kh·dh − pad_top, ow·sw + kw·dw − pad_left, c] · dy[n, oh, ow, f]`.
+/// `dw[kh, kw, c, f] = Σ_{n, oh, ow} x[n, oh·sh + kh·dh − pad_top, ow·sw + kw·dw − pad_left, c] · dy[n, oh, ow, f]`.
 pub fn conv2d_backward_weight_naive(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
     for kh in 0..g.kh {
         for kw in 0..g.kw {
@@ -144,18 +143,18 @@ pub fn conv2d_backward_weight_naive(g: &Conv2dGeometry, x: &[f32], dy: &[f32], d
                         }
                     }
                     let i = nhwc(kh, kw, c, f, [g.kw, g.c, g.f]);
-                    dw[i] = (dw[i] as f64 + sum) as f32;
+                    dw[i] = sum as f32;
                 }
             }
         }
     }
 }
 
-/// `db[f] += Σ_{n, oh, ow} dy[n, oh, ow, f]`.
+/// `db[f] = Σ_{n, oh, ow} dy[n, oh, ow, f]`.
 pub fn conv2d_backward_bias_naive(g: &Conv2dGeometry, dy: &[f32], db: &mut [f32]) {
     for (f, d) in db.iter_mut().enumerate() {
         let sum: f64 = dy.iter().skip(f).step_by(g.f).map(|&v| v as f64).sum();
-        *d = (*d as f64 + sum) as f32;
+        *d = sum as f32;
     }
 }
 
@@ -199,7 +198,7 @@ pub fn depthwise_conv2d_forward_naive(
     }
 }
 
-/// `dx[n, ih, iw, c] += Σ dy[n, oh, ow, c·M + m] · w[kh, kw, c, m]` over the taps that read `(ih, iw)`.
+/// `dx[n, ih, iw, c] = Σ dy[n, oh, ow, c·M + m] · w[kh, kw, c, m]` over the taps that read `(ih, iw)`.
 pub fn depthwise_conv2d_backward_input_naive(
     g: &DepthwiseConv2dGeometry,
     dy: &[f32],
@@ -207,7 +206,7 @@ pub fn depthwise_conv2d_backward_input_naive(
     dx: &mut [f32],
 ) {
     let out_channels = g.c * g.m;
-    let mut acc: Vec<f64> = dx.iter().map(|&v| v as f64).collect();
+    let mut acc = vec![0.0f64; dx.len()];
     for n in 0..g.n {
         for oh in 0..g.oh {
             for ow in 0..g.ow {
@@ -238,7 +237,7 @@ pub fn depthwise_conv2d_backward_input_naive(
     dx.iter_mut().zip(acc).for_each(|(d, a)| *d = a as f32);
 }
 
-/// `dw[kh, kw, c, m] += Σ_{n, oh, ow} x[n, ih, iw, c] · dy[n, oh, ow, c·M + m]`.
+/// `dw[kh, kw, c, m] = Σ_{n, oh, ow} x[n, ih, iw, c] · dy[n, oh, ow, c·M + m]`.
 pub fn depthwise_conv2d_backward_weight_naive(
     g: &DepthwiseConv2dGeometry,
     x: &[f32],
@@ -271,7 +270,7 @@ pub fn depthwise_conv2d_backward_weight_naive(
                         }
                     }
                     let i = nhwc(kh, kw, c, m, [g.kw, g.c, g.m]);
-                    dw[i] = (dw[i] as f64 + sum) as f32;
+                    dw[i] = sum as f32;
                 }
             }
         }
@@ -350,9 +349,9 @@ pub fn avg_pool2d_forward_naive(g: &Pool2dGeometry, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `dx[n, ih, iw, c] += Σ dy[n, oh, ow, c] / count(oh, ow)` over the windows that contain `(ih, iw)`.
+/// `dx[n, ih, iw, c] = Σ dy[n, oh, ow, c] / count(oh, ow)` over the windows that contain `(ih, iw)`.
 pub fn avg_pool2d_backward_naive(g: &Pool2dGeometry, dy: &[f32], dx: &mut [f32]) {
-    let mut acc: Vec<f64> = dx.iter().map(|&v| v as f64).collect();
+    let mut acc = vec![0.0f64; dx.len()];
     for n in 0..g.n {
         for oh in 0..g.oh {
             for ow in 0..g.ow {

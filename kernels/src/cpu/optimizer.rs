@@ -37,7 +37,7 @@
 //! passes over memory for Adam.
 use rayon::prelude::*;
 
-use super::map::vectorised;
+use super::fast::vectorised;
 
 /// Elements per parallel task.
 pub const CHUNK: usize = 1 << 14;

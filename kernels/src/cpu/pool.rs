@@ -16,130 +16,28 @@
 //!
 //! # Backward
 //!
+//! Starting from `dx = 0`:
+//!
 //! - max: the gradient goes to the winner only, `dx[argmax] += dy`. The forward records the winner
-//!   (`argmax`, a flat index into `x`) so the backward need not search again.
+//!   (`argmax`, a flat index into `x`) so the backward need not search again. A cell that wins
+//!   several overlapping windows collects all of their gradients.
 //! - avg: each valid cell of the window receives an equal share, `dx[cell] += dy / count`.
 //!
-//! Both run in parallel over images: an image's windows only touch that image, so writes never overlap.
-use std::mem::MaybeUninit;
-
+//! All run in parallel over images: an image's windows only touch that image, so writes never
+//! overlap.
+//!
+//! # Fast paths
+//!
+//! Max pooling, the course's pooling, first offers its work to `fast/pool.rs` (off under
+//! `ASTROGRAD_KERNELS=portable`): the same windows with the 2×2 one unrolled, outputs written
+//! once into fresh memory, each image's loop compiled a second time for AVX-512, and, when the
+//! windows do not overlap, a backward that gathers each cell's gradient instead of scattering it.
+//! Its results are those of the window loops below, to the bit.
 use rayon::prelude::*;
 
-use super::conv::{check_positive, spatial_geometry, Padding};
-use super::uninit;
+use super::fast;
+use crate::geometry::Pool2dGeometry;
 use crate::KernelError;
-
-/// Everything a pooling kernel needs to know about its shapes, validated once.
-///
-/// Input `(N, H, W, C)`, window `(PH, PW)` = `(pool_h, pool_w)`, output `(N, OH, OW, C)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pool2dGeometry {
-    /// Batch size (N).
-    pub n: usize,
-    /// Input height (H).
-    pub h: usize,
-    /// Input width (W).
-    pub w: usize,
-    /// Input channels (C).
-    pub c: usize,
-    /// Window height.
-    pub pool_h: usize,
-    /// Window width.
-    pub pool_w: usize,
-    /// Step between windows, down.
-    pub stride_h: usize,
-    /// Step between windows, across.
-    pub stride_w: usize,
-    /// Zero rows added above the input.
-    pub pad_top: usize,
-    /// Zero rows added below the input.
-    pub pad_bottom: usize,
-    /// Zero columns added left of the input.
-    pub pad_left: usize,
-    /// Zero columns added right of the input.
-    pub pad_right: usize,
-    /// Output height (OH).
-    pub oh: usize,
-    /// Output width (OW).
-    pub ow: usize,
-}
-
-impl Pool2dGeometry {
-    /// Validates and describes a pooling of an input `[N, H, W, C]` with a `[PH, PW]` window.
-    ///
-    /// # Errors
-    /// [`KernelError::InvalidGeometry`] if a size or stride is 0, or if a `'valid'` window does not
-    /// fit in the input.
-    ///
-    /// ```
-    /// use astrograd_kernels::cpu::conv::Padding;
-    /// use astrograd_kernels::cpu::pool::Pool2dGeometry;
-    /// let g = Pool2dGeometry::new([32, 67, 67, 12], [2, 2], [2, 2], Padding::Valid)?;
-    /// assert_eq!(g.output_shape(), [32, 33, 33, 12]);
-    /// # Ok::<(), astrograd_kernels::KernelError>(())
-    /// ```
-    pub fn new(
-        input: [usize; 4],
-        pool: [usize; 2],
-        strides: [usize; 2],
-        padding: Padding,
-    ) -> Result<Self, KernelError> {
-        const OP: &str = "pool2d";
-        check_positive(OP, "input shape [N, H, W, C] entries", &input)?;
-        check_positive(OP, "pool size", &pool)?;
-        check_positive(OP, "strides", &strides)?;
-        let [n, h, w, c] = input;
-        let (rows, cols) = spatial_geometry(
-            OP,
-            "pool window",
-            [h, w],
-            pool,
-            strides,
-            [1, 1],
-            padding,
-            false,
-        )?;
-        Ok(Pool2dGeometry {
-            n,
-            h,
-            w,
-            c,
-            pool_h: pool[0],
-            pool_w: pool[1],
-            stride_h: strides[0],
-            stride_w: strides[1],
-            pad_top: rows.pad_before,
-            pad_bottom: rows.pad_after,
-            pad_left: cols.pad_before,
-            pad_right: cols.pad_after,
-            oh: rows.out,
-            ow: cols.out,
-        })
-    }
-
-    /// `[N, OH, OW, C]`.
-    pub fn output_shape(&self) -> [usize; 4] {
-        [self.n, self.oh, self.ow, self.c]
-    }
-
-    /// The valid input rows `ih` of window row `oh` (padding clipped away), as a range.
-    fn window_rows(&self, oh: usize) -> std::ops::Range<usize> {
-        let start = oh * self.stride_h;
-        start.saturating_sub(self.pad_top)
-            ..(start + self.pool_h)
-                .saturating_sub(self.pad_top)
-                .min(self.h)
-    }
-
-    /// The valid input columns `iw` of window column `ow`, as a range.
-    fn window_cols(&self, ow: usize) -> std::ops::Range<usize> {
-        let start = ow * self.stride_w;
-        start.saturating_sub(self.pad_left)
-            ..(start + self.pool_w)
-                .saturating_sub(self.pad_left)
-                .min(self.w)
-    }
-}
 
 /// Max pooling forward; records the winner of each window. Returns `(y, argmax)`.
 ///
@@ -148,159 +46,55 @@ impl Pool2dGeometry {
 /// index into `x` of the cell that won `y[i]` (the first one on ties, scanning the window row by
 /// row).
 ///
-/// # Speed
-/// Both outputs are written once, straight into fresh memory: zeroing them first cost as much as
-/// the pooling. A window that lies wholly inside the image (all of them without padding) reads
-/// its cells at offsets computed once; the 2×2 window of the course has its own loop, four
-/// slices compared channel by channel, which the compiler vectorises (with AVX-512 where the
-/// CPU has it: the selects of 64-bit indices need it).
+/// # Panics
+/// If `x` does not hold `N·H·W·C` elements.
 pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize>) {
-    let c = g.c;
     assert_eq!(
         x.len(),
-        g.n * g.h * g.w * c,
+        g.n * g.h * g.w * g.c,
         "max_pool2d: x has the wrong size"
     );
-    let image_out = g.oh * g.ow * c;
-    let len = g.n * image_out;
-    let mut y = Vec::with_capacity(len);
-    let mut argmax = Vec::with_capacity(len);
-    // Offsets (into x, from the window's first cell) of the cells of a window with no padding.
-    let inner: Vec<usize> = (0..g.pool_h)
-        .flat_map(|ph| (0..g.pool_w).map(move |pw| (ph * g.w + pw) * c))
-        .collect();
-    y.spare_capacity_mut()[..len]
-        .par_chunks_mut(image_out)
-        .zip(argmax.spare_capacity_mut()[..len].par_chunks_mut(image_out))
+    // Fast path (unrolled 2×2 windows, fresh outputs, AVX-512): unless ASTROGRAD_KERNELS=portable.
+    if fast::enabled() {
+        return fast::pool::max_pool2d_forward(g, x);
+    }
+    max_pool2d_forward_textbook(g, x)
+}
+
+/// The textbook forward: every window of every channel, scanned row by row.
+fn max_pool2d_forward_textbook(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize>) {
+    let (image_in, image_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+    // y, argmax: (N, OH, OW, C)
+    let mut y = vec![0.0; g.n * image_out];
+    let mut argmax = vec![0; g.n * image_out];
+    y.par_chunks_mut(image_out)
+        .zip(argmax.par_chunks_mut(image_out))
         .enumerate()
         .for_each(|(n, (y_image, argmax_image))| {
-            #[cfg(target_arch = "x86_64")]
-            if is_x86_feature_detected!("avx512f") {
-                // SAFETY: AVX-512F is present.
-                return unsafe { max_pool_image_avx512(g, x, n, &inner, y_image, argmax_image) };
-            }
-            max_pool_image(g, x, n, &inner, y_image, argmax_image)
-        });
-    // SAFETY: every element of `y[..len]` and `argmax[..len]` was written above: the images
-    // cover 0..len, and each image writes every pixel's c channels.
-    unsafe {
-        y.set_len(len);
-        argmax.set_len(len);
-    }
-    (y, argmax)
-}
-
-/// [`max_pool_image`] compiled for AVX-512, whose 64-bit lanes vectorise the index selects.
-///
-/// # Safety
-/// The CPU supports AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn max_pool_image_avx512(
-    g: &Pool2dGeometry,
-    x: &[f32],
-    n: usize,
-    inner: &[usize],
-    y_image: &mut [MaybeUninit<f32>],
-    argmax_image: &mut [MaybeUninit<usize>],
-) {
-    max_pool_image(g, x, n, inner, y_image, argmax_image)
-}
-
-/// The forward of image `n`: every window's max and winner, into `y_image` and `argmax_image`.
-#[inline(always)]
-fn max_pool_image(
-    g: &Pool2dGeometry,
-    x: &[f32],
-    n: usize,
-    inner: &[usize],
-    y_image: &mut [MaybeUninit<f32>],
-    argmax_image: &mut [MaybeUninit<usize>],
-) {
-    let c = g.c;
-    let image_start = n * g.h * g.w * c;
-    // cells: offsets from the first cell of the valid cells of an edge window
-    let mut cells = Vec::with_capacity(g.pool_h * g.pool_w);
-    for oh in 0..g.oh {
-        let rows = g.window_rows(oh);
-        for ow in 0..g.ow {
-            let cols = g.window_cols(ow);
-            let o = (oh * g.ow + ow) * c;
-            let (y_px, arg_px) = (&mut y_image[o..o + c], &mut argmax_image[o..o + c]);
-            let first = image_start + (rows.start * g.w + cols.start) * c;
-            if rows.len() == g.pool_h && cols.len() == g.pool_w {
-                if let [0, right, down, diagonal] = inner[..] {
-                    max_of_2x2(x, first, [right, down, diagonal], y_px, arg_px);
-                } else {
-                    max_of_cells(x, first, inner, y_px, arg_px);
-                }
-            } else {
-                cells.clear();
-                for ih in rows.clone() {
-                    for iw in cols.clone() {
-                        cells.push(((ih - rows.start) * g.w + iw - cols.start) * c);
+            // Flat index into x of cell (ih, iw) of channel ch of this image.
+            let at = |ih: usize, iw: usize, ch: usize| n * image_in + (ih * g.w + iw) * g.c + ch;
+            for oh in 0..g.oh {
+                let rows = g.window_rows(oh);
+                for ow in 0..g.ow {
+                    let cols = g.window_cols(ow);
+                    for ch in 0..g.c {
+                        // Padded cells are not in rows × cols, so they never win; strict `>`
+                        // keeps the first maximum.
+                        let mut winner = at(rows.start, cols.start, ch);
+                        for ih in rows.clone() {
+                            for iw in cols.clone() {
+                                if x[at(ih, iw, ch)] > x[winner] {
+                                    winner = at(ih, iw, ch);
+                                }
+                            }
+                        }
+                        let o = (oh * g.ow + ow) * g.c + ch;
+                        (y_image[o], argmax_image[o]) = (x[winner], winner);
                     }
                 }
-                max_of_cells(x, first, &cells, y_px, arg_px);
             }
-        }
-    }
-}
-
-/// One 2×2 window: the cells at `first` and `first + offsets[i]`, channel by channel, the running
-/// max and its index as selects (not branches, which random data mispredicts half the time).
-/// Strict `>`: the first maximum wins ties.
-#[inline(always)]
-fn max_of_2x2(
-    x: &[f32],
-    first: usize,
-    [right, down, diagonal]: [usize; 3],
-    y: &mut [MaybeUninit<f32>],
-    argmax: &mut [MaybeUninit<usize>],
-) {
-    let c = y.len();
-    let (top_left, top_right) = (&x[first..first + c], &x[first + right..first + right + c]);
-    let (bottom_left, bottom_right) = (
-        &x[first + down..first + down + c],
-        &x[first + diagonal..first + diagonal + c],
-    );
-    for ch in 0..c {
-        let (mut best, mut winner) = (top_left[ch], first + ch);
-        for (value, offset) in [
-            (top_right[ch], right),
-            (bottom_left[ch], down),
-            (bottom_right[ch], diagonal),
-        ] {
-            let better = value > best;
-            best = if better { value } else { best };
-            winner = if better { first + offset + ch } else { winner };
-        }
-        y[ch].write(best);
-        argmax[ch].write(winner);
-    }
-}
-
-/// One window of any shape: the cells at `first + offsets[i]` (`offsets[0] == 0`), channel by
-/// channel, as [`max_of_2x2`].
-#[inline(always)]
-fn max_of_cells(
-    x: &[f32],
-    first: usize,
-    offsets: &[usize],
-    y: &mut [MaybeUninit<f32>],
-    argmax: &mut [MaybeUninit<usize>],
-) {
-    for (ch, (y, arg)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-        let (mut best, mut winner) = (x[first + ch], first + ch);
-        for &offset in &offsets[1..] {
-            let i = first + offset + ch;
-            let better = x[i] > best;
-            best = if better { x[i] } else { best };
-            winner = if better { i } else { winner };
-        }
-        y.write(best);
-        arg.write(winner);
-    }
+        });
+    (y, argmax)
 }
 
 /// Max pooling backward: `dx[argmax[i]] += dy[i]`, from `dx = 0`. Returns `dx`.
@@ -308,15 +102,9 @@ fn max_of_cells(
 /// # Shapes
 /// `dy: (N, OH, OW, C)`, `argmax: (N, OH, OW, C)` from the forward → `dx: (N, H, W, C)`.
 ///
-/// # Speed
-/// When the windows do not overlap (stride ≥ window, as in the course), each cell of `x` lies in
-/// at most one window, so `dx` is written once, window by window: `dy` where the cell won, else
-/// 0. That needs neither a zeroed `dx` nor a scattered add, and it checks the winners for free:
-/// each window must find its winner among its own cells.
-///
 /// # Errors
-/// [`KernelError::InvalidGeometry`] if an index of `argmax` is not a cell of its own window
-/// (overlapping windows: of its own image), which `max_pool2d_forward` never produces.
+/// [`KernelError::InvalidGeometry`] if an index of `argmax` is not a cell of its own window,
+/// which `max_pool2d_forward` never produces.
 ///
 /// # Panics
 /// If `dy` or `argmax` does not hold `N·OH·OW·C` elements.
@@ -326,16 +114,20 @@ pub fn max_pool2d_backward(
     argmax: &[usize],
 ) -> Result<Vec<f32>, KernelError> {
     const OP: &str = "max_pool2d_backward";
-    let c = g.c;
     assert_eq!(
         dy.len(),
-        g.n * g.oh * g.ow * c,
+        g.n * g.oh * g.ow * g.c,
         "{OP}: dy has the wrong size"
     );
     assert_eq!(argmax.len(), dy.len(), "{OP}: argmax has the wrong size");
-    let (image_in, image_out) = (g.h * g.w * c, g.oh * g.ow * c);
-    let len = g.n * image_in;
-    let misplaced = || {
+    // Fast path when the windows do not overlap (a gather, written once): unless
+    // ASTROGRAD_KERNELS=portable.
+    let dx = if fast::enabled() && g.stride_h >= g.pool_h && g.stride_w >= g.pool_w {
+        fast::pool::max_pool2d_backward(g, dy, argmax)
+    } else {
+        max_pool2d_backward_textbook(g, dy, argmax)
+    };
+    dx.ok_or_else(|| {
         KernelError::geometry(
             OP,
             format!(
@@ -344,148 +136,48 @@ pub fn max_pool2d_backward(
                 [g.n, g.h, g.w, g.c]
             ),
         )
-    };
-    if g.stride_h < g.pool_h || g.stride_w < g.pool_w {
-        // Overlapping windows: a cell can win several of them, so the gradients add up.
-        let mut dx = vec![0.0; len];
-        let in_own_image = dx
-            .par_chunks_mut(image_in)
-            .zip(dy.par_chunks(image_out).zip(argmax.par_chunks(image_out)))
-            .enumerate()
-            .all(|(n, (dx_image, (dy_image, argmax_image)))| {
-                let own = n * image_in..(n + 1) * image_in;
-                argmax_image.iter().all(|i| own.contains(i)) && {
-                    for (&d, &winner) in dy_image.iter().zip(argmax_image) {
-                        dx_image[winner - own.start] += d;
+    })
+}
+
+/// The textbook backward: each window sends its `dy` to its winner, which must be one of its
+/// cells. Overlapping windows can share a winner, whose gradients then add up. `None` if a
+/// winner lies outside its window.
+fn max_pool2d_backward_textbook(
+    g: &Pool2dGeometry,
+    dy: &[f32],
+    argmax: &[usize],
+) -> Option<Vec<f32>> {
+    let (image_in, image_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+    // dx: (N, H, W, C)
+    let mut dx = vec![0.0; g.n * image_in];
+    let winners_in_their_windows = dx
+        .par_chunks_mut(image_in)
+        .zip(dy.par_chunks(image_out).zip(argmax.par_chunks(image_out)))
+        .enumerate()
+        .all(|(n, (dx_image, (dy_image, argmax_image)))| {
+            for oh in 0..g.oh {
+                for ow in 0..g.ow {
+                    for ch in 0..g.c {
+                        let o = (oh * g.ow + ow) * g.c + ch;
+                        // The winner's cell (ih, iw, c) within this image.
+                        let Some(cell) = argmax_image[o].checked_sub(n * image_in) else {
+                            return false;
+                        };
+                        let (ih, iw, c) = (cell / g.c / g.w, cell / g.c % g.w, cell % g.c);
+                        let in_window = ih < g.h
+                            && g.window_rows(oh).contains(&ih)
+                            && g.window_cols(ow).contains(&iw)
+                            && c == ch;
+                        if !in_window {
+                            return false;
+                        }
+                        dx_image[cell] += dy_image[o];
                     }
-                    true
                 }
-            });
-        return if in_own_image {
-            Ok(dx)
-        } else {
-            Err(misplaced())
-        };
-    }
-    let covered = Coverage::new(g);
-    // SAFETY: `gather_image` writes every element of its image, and the images cover 0..len.
-    let (dx, winners) = unsafe {
-        let mut winners = 0;
-        let dx = uninit::vec_written_by(len, |dx| {
-            winners = dx
-                .par_chunks_mut(image_in)
-                .zip(dy.par_chunks(image_out).zip(argmax.par_chunks(image_out)))
-                .enumerate()
-                .map(|(n, (dx_image, (dy_image, argmax_image)))| {
-                    #[cfg(target_arch = "x86_64")]
-                    if is_x86_feature_detected!("avx512f") {
-                        // SAFETY: AVX-512F is present.
-                        return gather_image_avx512(
-                            g,
-                            n,
-                            &covered,
-                            dy_image,
-                            argmax_image,
-                            dx_image,
-                        );
-                    }
-                    gather_image(g, n, &covered, dy_image, argmax_image, dx_image)
-                })
-                .sum();
+            }
+            true
         });
-        (dx, winners)
-    };
-    if winners == dy.len() {
-        Ok(dx)
-    } else {
-        Err(misplaced())
-    }
-}
-
-/// [`gather_image`] compiled for AVX-512, whose 64-bit lanes vectorise the index compares.
-///
-/// # Safety
-/// The CPU supports AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn gather_image_avx512(
-    g: &Pool2dGeometry,
-    n: usize,
-    covered: &Coverage,
-    dy_image: &[f32],
-    argmax_image: &[usize],
-    dx_image: &mut [MaybeUninit<f32>],
-) -> usize {
-    gather_image(g, n, covered, dy_image, argmax_image, dx_image)
-}
-
-/// The backward of image `n` for windows that do not overlap: every cell of `dx_image` gets the
-/// `dy` of its window where it won, and 0 elsewhere (including cells no window covers). Returns
-/// the number of winners found, one per output value when `argmax` is well formed.
-#[inline(always)]
-fn gather_image(
-    g: &Pool2dGeometry,
-    n: usize,
-    covered: &Coverage,
-    dy_image: &[f32],
-    argmax_image: &[usize],
-    dx_image: &mut [MaybeUninit<f32>],
-) -> usize {
-    let c = g.c;
-    let image_start = n * g.h * g.w * c;
-    let mut winners = 0;
-    for oh in 0..g.oh {
-        let rows = g.window_rows(oh);
-        for ow in 0..g.ow {
-            let cols = g.window_cols(ow);
-            let o = (oh * g.ow + ow) * c;
-            let (dy_px, argmax_px) = (&dy_image[o..o + c], &argmax_image[o..o + c]);
-            for ih in rows.clone() {
-                for iw in cols.clone() {
-                    let cell = (ih * g.w + iw) * c;
-                    let here = image_start + cell;
-                    let dx_px = &mut dx_image[cell..cell + c];
-                    for ch in 0..c {
-                        // dy where this cell won, else +0.0: a bit mask rather than a branch
-                        // (which mispredicts on every window) or a product (0·∞ would be NaN).
-                        let won = argmax_px[ch] == here + ch;
-                        winners += won as usize;
-                        let mask = 0u32.wrapping_sub(won as u32);
-                        dx_px[ch].write(f32::from_bits(dy_px[ch].to_bits() & mask));
-                    }
-                }
-            }
-        }
-    }
-    // Cells no window covers (the last row of an odd image with 'valid' windows, say).
-    for (ih, &row_covered) in covered.rows.iter().enumerate() {
-        for (iw, &col_covered) in covered.cols.iter().enumerate() {
-            if !(row_covered && col_covered) {
-                let cell = (ih * g.w + iw) * c;
-                for d in &mut dx_image[cell..cell + c] {
-                    d.write(0.0);
-                }
-            }
-        }
-    }
-    winners
-}
-
-/// Which input rows and columns some window covers. The windows are every pairing of a window
-/// row with a window column, so a cell is covered exactly when its row and its column are.
-struct Coverage {
-    rows: Vec<bool>,
-    cols: Vec<bool>,
-}
-
-impl Coverage {
-    fn new(g: &Pool2dGeometry) -> Coverage {
-        let mut rows = vec![false; g.h];
-        (0..g.oh).for_each(|oh| rows[g.window_rows(oh)].fill(true));
-        let mut cols = vec![false; g.w];
-        (0..g.ow).for_each(|ow| cols[g.window_cols(ow)].fill(true));
-        Coverage { rows, cols }
-    }
+    winners_in_their_windows.then_some(dx)
 }
 
 /// Average pooling forward (mean over the valid cells of each window).
@@ -520,7 +212,7 @@ pub fn avg_pool2d_forward(g: &Pool2dGeometry, x: &[f32], y: &mut [f32]) {
 /// Average pooling backward: every valid cell of a window gets `dy / count`.
 ///
 /// # Shapes
-/// `dy: (N, OH, OW, C)`, `dx: (N, H, W, C)` (accumulated).
+/// `dy: (N, OH, OW, C)`, `dx: (N, H, W, C)` (overwritten).
 pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], dx: &mut [f32]) {
     let c = g.c;
     debug_assert_eq!(dy.len(), g.n * g.oh * g.ow * c);
@@ -528,6 +220,8 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], dx: &mut [f32]) {
     dx.par_chunks_mut(g.h * g.w * c)
         .zip(dy.par_chunks(g.oh * g.ow * c))
         .for_each(|(dx_image, dy_image)| {
+            // Overlapping windows add into the same cells, from zero.
+            dx_image.fill(0.0);
             for oh in 0..g.oh {
                 for ow in 0..g.ow {
                     let dy_px = &dy_image[(oh * g.ow + ow) * c..(oh * g.ow + ow + 1) * c];
@@ -555,6 +249,7 @@ mod tests {
         max_pool2d_forward_naive,
     };
     use crate::cpu::testing::{assert_close, random_vec, with_threads};
+    use crate::geometry::Padding;
     use proptest::prelude::*;
 
     /// One pooling to test: input (n, h, w, c), window (pool_h, pool_w).
@@ -580,30 +275,42 @@ mod tests {
         }
     }
 
-    /// Fast vs naive: max forward (values and winners), max backward (against the winners), avg
-    /// forward and avg backward.
+    /// Both paths vs naive: max forward (values and winners) and max backward (against the
+    /// winners), through the public functions (the fast paths, unless
+    /// `ASTROGRAD_KERNELS=portable`) and the textbook ones; then avg forward and avg backward.
     fn check(case: &PoolCase) {
         let g = case.geometry().unwrap();
         let x = random_vec(g.n * g.h * g.w * g.c, 1);
         let out = g.n * g.oh * g.ow * g.c;
         let (mut y_ref, mut arg_ref) = (vec![f32::NAN; out], vec![0; out]);
-        let (mut y, arg) = max_pool2d_forward(&g, &x);
         max_pool2d_forward_naive(&g, &x, &mut y_ref, &mut arg_ref);
-        assert_eq!(y, y_ref, "max of {case:?}");
-        assert_eq!(arg, arg_ref, "argmax of {case:?}");
-        assert!(arg.iter().zip(&y).all(|(&i, &v)| x[i] == v));
-
         let dy = random_vec(out, 2);
-        let dx = max_pool2d_backward(&g, &dy, &arg).unwrap();
         let mut dx_ref = vec![f32::NAN; x.len()];
-        max_pool2d_backward_naive(&dy, &arg, &mut dx_ref);
-        assert_eq!(dx, dx_ref, "max backward of {case:?}");
+        max_pool2d_backward_naive(&dy, &arg_ref, &mut dx_ref);
+        for (path, (y, arg), dx) in [
+            (
+                "routed",
+                max_pool2d_forward(&g, &x),
+                max_pool2d_backward(&g, &dy, &arg_ref).unwrap(),
+            ),
+            (
+                "textbook",
+                max_pool2d_forward_textbook(&g, &x),
+                max_pool2d_backward_textbook(&g, &dy, &arg_ref).unwrap(),
+            ),
+        ] {
+            assert_eq!(y, y_ref, "{path} max of {case:?}");
+            assert_eq!(arg, arg_ref, "{path} argmax of {case:?}");
+            assert!(arg.iter().zip(&y).all(|(&i, &v)| x[i] == v));
+            assert_eq!(dx, dx_ref, "{path} max backward of {case:?}");
+        }
 
+        let mut y = vec![f32::NAN; out];
         avg_pool2d_forward(&g, &x, &mut y);
         avg_pool2d_forward_naive(&g, &x, &mut y_ref);
         assert_close(&y, &y_ref, 1e-6, &format!("avg of {case:?}"));
-        let mut dx = random_vec(x.len(), 3);
-        let mut dx_ref = dx.clone();
+        // Both start as NaN: the backward overwrites.
+        let (mut dx, mut dx_ref) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
         avg_pool2d_backward(&g, &dy, &mut dx);
         avg_pool2d_backward_naive(&g, &dy, &mut dx_ref);
         assert_close(&dx, &dx_ref, 1e-6, &format!("avg backward of {case:?}"));
@@ -618,16 +325,8 @@ mod tests {
     ];
 
     #[test]
-    fn fast_kernels_match_naive_on_named_cases() {
+    fn kernels_match_naive_on_named_cases() {
         CASES.iter().for_each(check);
-    }
-
-    #[test]
-    fn output_size_is_the_conv_rule_with_k_equal_to_pool() {
-        let g = Pool2dGeometry::new([1, 69, 69, 3], [2, 2], [2, 2], Padding::Valid).unwrap();
-        assert_eq!(g.output_shape(), [1, 34, 34, 3]);
-        let g = Pool2dGeometry::new([1, 69, 69, 3], [2, 2], [2, 2], Padding::Same).unwrap();
-        assert_eq!(g.output_shape(), [1, 35, 35, 3]);
     }
 
     /// Keras, TF 2.10 (`'same'` pads the bottom row and right column, and the mean divides by the
@@ -678,8 +377,7 @@ mod tests {
         assert_eq!(with_threads(1, run), with_threads(3, run));
     }
 
-    /// A winner outside its own window (or, for overlapping windows, its own image) is an
-    /// error, not a gradient sent to the wrong cell.
+    /// A winner outside its own window is an error, not a gradient sent to the wrong cell.
     #[test]
     fn backward_rejects_misplaced_winners() {
         // Two 2×2 windows side by side in a 2×4 image: window 1's winner in window 0.
@@ -691,27 +389,20 @@ mod tests {
                 .starts_with("max_pool2d_backward: argmax indices"),
             "{err}"
         );
-        // Overlapping 2×2 windows with stride 1 over two 2×3 images: a winner in the other image.
+        assert!(max_pool2d_backward_textbook(&g, &[1.0, 1.0], &[5, 3]).is_some());
+        assert!(max_pool2d_backward_textbook(&g, &[1.0, 1.0], &[5, 0]).is_none());
+        // Overlapping 2×2 windows with stride 1 over two 2×3 images: a winner in the other
+        // image, and one in its own image but outside its window.
         let g = Pool2dGeometry::new([2, 2, 3, 1], [2, 2], [1, 1], Padding::Valid).unwrap();
         assert!(max_pool2d_backward(&g, &[1.0; 4], &[0, 1, 6, 7]).is_ok());
         assert!(max_pool2d_backward(&g, &[1.0; 4], &[0, 1, 6, 2]).is_err());
-    }
-
-    #[test]
-    fn bad_geometry_is_an_error_that_says_why() {
-        let err = Pool2dGeometry::new([1, 2, 2, 1], [3, 3], [1, 1], Padding::Valid).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "pool2d: pool window 3×3 does not fit in input 2×2 with padding 'valid'"
-        );
-        let err = Pool2dGeometry::new([1, 4, 4, 1], [2, 2], [0, 2], Padding::Valid).unwrap_err();
-        assert_eq!(err.to_string(), "pool2d: strides must be ≥ 1, found [0, 2]");
+        assert!(max_pool2d_backward(&g, &[1.0; 4], &[2, 1, 6, 7]).is_err());
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
-        fn fast_kernels_match_naive_on_random_geometry(
+        fn kernels_match_naive_on_random_geometry(
             n in 1usize..3, h in 1usize..10, w in 1usize..10, c in 1usize..4,
             ph in 1usize..4, pw in 1usize..4, sh in 1usize..4, sw in 1usize..4, same: bool,
         ) {

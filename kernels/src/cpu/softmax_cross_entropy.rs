@@ -129,10 +129,10 @@ pub fn softmax_cross_entropy_forward(
     }
 }
 
-/// Fused softmax + cross-entropy backward: `dlogits[i, j] += (probs[i, j] − [j = labels_i]) · dlosses[i]`.
+/// Fused softmax + cross-entropy backward: `dlogits[i, j] = (probs[i, j] − [j = labels_i]) · dlosses[i]`.
 ///
 /// # Shapes
-/// `probs: (N, K)` from the forward, `labels: (N)`, `dlosses: (N)`, `dlogits: (N, K)` (accumulated).
+/// `probs: (N, K)` from the forward, `labels: (N)`, `dlosses: (N)`, `dlogits: (N, K)` (overwritten).
 pub fn softmax_cross_entropy_backward(
     n: usize,
     k: usize,
@@ -152,7 +152,7 @@ pub fn softmax_cross_entropy_backward(
     {
         for (j, (p, d)) in p.iter().zip(d.iter_mut()).enumerate() {
             let one_hot = if j == labels[i] { 1.0 } else { 0.0 };
-            *d += (p - one_hot) * dlosses[i];
+            *d = (p - one_hot) * dlosses[i];
         }
     }
 }
@@ -241,7 +241,7 @@ mod tests {
         };
         let (mut p, mut l) = (vec![0.0; n * k], vec![0.0; n]);
         softmax_cross_entropy_forward(n, k, &z, &labels, &mut p, &mut l);
-        let mut dz = vec![1.0; n * k]; // accumulates onto 1
+        let mut dz = vec![f32::NAN; n * k]; // overwritten
         softmax_cross_entropy_backward(n, k, &p, &labels, &dlosses, &mut dz);
         let eps = 1e-2;
         let numeric: Vec<f32> = (0..n * k)
@@ -249,7 +249,7 @@ mod tests {
                 let (mut up, mut down) = (z.clone(), z.clone());
                 up[i] += eps;
                 down[i] -= eps;
-                1.0 + ((total_loss(&up) - total_loss(&down)) / (2.0 * eps as f64)) as f32
+                ((total_loss(&up) - total_loss(&down)) / (2.0 * eps as f64)) as f32
             })
             .collect();
         assert_close(&dz, &numeric, 1e-3, "dlogits");

@@ -24,12 +24,11 @@
 //! ([`super::GpuContext`]'s `max_binding_bytes`, capped at [`COLS_BUDGET_BYTES`]), else in chunks
 //! of whole images. A 1×1, stride-1, unpadded convolution needs no `cols`: it is `x` itself.
 //!
-//! Unlike the CPU kernels, which accumulate (`dx += …`), these kernels overwrite their output:
-//! the caller accumulates.
+//! As every kernel (see the crate doc), these overwrite their outputs.
 use super::buffer::check_lengths;
 use super::matmul::{matmul, MatLayout, MatmulGeometry};
 use super::{context, dispatch, grid_1d, Access, GpuBuffer, Kernel};
-use crate::cpu::conv::Conv2dGeometry;
+use crate::geometry::Conv2dGeometry;
 use crate::KernelError;
 
 const IM2COL: Kernel = Kernel {
@@ -379,7 +378,8 @@ fn sum_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::conv::{self as cpu, Padding};
+    use crate::cpu::conv as cpu;
+    use crate::geometry::Padding;
     use crate::wgpu::testing::{gpu_available, max_rel_diff, numbers};
 
     /// One convolution to test: input (n, h, w, c), kernel (kh, kw, c, f).

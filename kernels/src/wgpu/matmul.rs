@@ -7,8 +7,8 @@
 //! C[z, i, j] = Σ_p A[z, i, p]·B[z, p, j] + β·C[z, i, j]
 //! ```
 //!
-//! As in [`crate::cpu::gemm`], `β = 0` does not read the old `C` (it may hold garbage) and `β = 1`
-//! accumulates (`dW += colsᵀ·dY`).
+//! As in [`crate::cpu::gemm`], `β` is the caller's explicit choice: `β = 0` overwrites `C` without
+//! reading it (it may hold garbage), `β = 1` adds the product to it.
 //!
 //! # Layout
 //! Each operand is a [`MatLayout`]: element `(i, j)` of batch item `z` lies at

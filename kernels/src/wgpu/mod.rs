@@ -6,9 +6,9 @@
 //!   are [`GpuBuffer::upload`] and [`GpuBuffer::download`], and [`stats`] counts them.
 //! - One file per family of kernels, each with a parity test against the CPU kernel (the oracle).
 //!
-//! Wrappers take validated geometry (the same structs as the CPU kernels) and buffers of the
-//! right lengths; like the CPU kernels, forward kernels overwrite their output and backward
-//! kernels that write a gradient overwrite it too (the caller accumulates).
+//! Wrappers take validated geometry (the same structs of [`crate::geometry`] as the CPU kernels)
+//! and buffers of the right lengths, and follow the crate's output rule (see the crate doc):
+//! every kernel overwrites its output.
 pub mod batch_norm;
 mod buffer;
 mod context;

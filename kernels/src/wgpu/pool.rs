@@ -21,10 +21,10 @@
 //! no two threads write the same number (the CPU scatters, which on a GPU would need atomics).
 //! Global pooling runs one thread per `(n, c)`, walking the `H·W` pixels.
 //!
-//! Like every GPU kernel here, these overwrite their outputs: the caller accumulates.
+//! As every kernel (see the crate doc), these overwrite their outputs.
 use super::buffer::check_lengths;
 use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};
-use crate::cpu::pool::Pool2dGeometry;
+use crate::geometry::Pool2dGeometry;
 use crate::KernelError;
 
 // Every pooling shader starts with the shared parameter block of `shaders/pool_params.wgsl`.
@@ -372,8 +372,8 @@ pub fn global_max_pool2d_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::conv::Padding;
     use crate::cpu::pool as cpu;
+    use crate::geometry::Padding;
     use crate::wgpu::testing::{gpu_available, max_rel_diff, numbers};
 
     /// One pooling to test: input (n, h, w, c), window (pool_h, pool_w).

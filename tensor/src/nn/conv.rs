@@ -13,8 +13,9 @@
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, F)`, `b: (F,)`, `y: (N, OH, OW, F)`, as `g` describes.
+use astrograd_kernels::cpu::conv as cpu;
 pub use astrograd_kernels::cpu::conv::ConvActivation;
-use astrograd_kernels::cpu::conv::{self as cpu, Conv2dGeometry};
+use astrograd_kernels::geometry::Conv2dGeometry;
 
 use crate::{Result, Tensor, TensorError};
 
@@ -38,7 +39,7 @@ pub(crate) fn check_shape(
 /// `y = conv2d(x, w) + bias`, i.e. `Y = cols · W + b`.
 ///
 /// ```
-/// use astrograd_kernels::cpu::conv::{Conv2dGeometry, Padding};
+/// use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
 /// use astrograd_tensor::{nn, Tensor};
 /// // A 3×3 image 1..9 and a 2×2 kernel of ones: each output sums one 2×2 window.
 /// let x = Tensor::from_vec((1..=9).map(|v| v as f32).collect(), &[1, 3, 3, 1])?;
@@ -130,7 +131,7 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
         astrograd_kernels::wgpu::conv::conv2d_backward_input(g, buffers[0], buffers[1], &dx)?;
         return Ok(Tensor::from_gpu(dx, &x_shape));
     }
-    // dx: (N, H, W, C), accumulated by the kernel from zero
+    // dx: (N, H, W, C), written by the kernel
     let mut dx = vec![0.0; x_shape.iter().product()];
     cpu::conv2d_backward_input(g, dy.as_slice()?, w.as_slice()?, &mut dx);
     Tensor::from_vec(dx, &x_shape)
@@ -155,7 +156,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Re
         astrograd_kernels::wgpu::conv::conv2d_backward_weight(g, buffers[1], buffers[0], &dw)?;
         return Ok(Tensor::from_gpu(dw, &w_shape));
     }
-    // dw: (KH, KW, C, F), accumulated by the kernel from zero
+    // dw: (KH, KW, C, F), written by the kernel
     let mut dw = vec![0.0; w_shape.iter().product()];
     cpu::conv2d_backward_weight(g, x.as_slice()?, dy.as_slice()?, &mut dw);
     Tensor::from_vec(dw, &w_shape)
@@ -176,7 +177,7 @@ pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &Tensor) -> Result<Tensor> {
         astrograd_kernels::wgpu::conv::conv2d_backward_bias(g, dy_buffer, &db)?;
         return Ok(Tensor::from_gpu(db, &[g.f]));
     }
-    // db: (F,), accumulated by the kernel from zero
+    // db: (F,), written by the kernel
     let mut db = vec![0.0; g.f];
     cpu::conv2d_backward_bias(g, dy.as_slice()?, &mut db);
     Tensor::from_vec(db, &[g.f])
@@ -187,7 +188,7 @@ mod tests {
     use super::*;
     use crate::random::Rng;
     use crate::Device;
-    use astrograd_kernels::cpu::conv::Padding;
+    use astrograd_kernels::geometry::Padding;
 
     /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
     fn gpu() -> Option<Device> {

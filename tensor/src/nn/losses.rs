@@ -215,7 +215,7 @@ pub fn sparse_softmax_cross_entropy_backward(
         return Ok(Tensor::from_gpu(dlogits, &[n, k]));
     }
     let labels = class_indices(OP, labels, k)?;
-    // dlogits: (N, K), accumulated into by the kernel
+    // dlogits: (N, K), written by the kernel
     let mut dlogits = Tensor::zeros(&[n, k]);
     cpu::softmax_cross_entropy_backward(
         n,

@@ -18,7 +18,8 @@
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `y: (N, OH, OW, C)`, as `g` describes.
-use astrograd_kernels::cpu::pool::{self as cpu, Pool2dGeometry};
+use astrograd_kernels::cpu::pool as cpu;
+use astrograd_kernels::geometry::Pool2dGeometry;
 
 use super::conv::check_shape;
 use crate::{Result, Tensor, TensorError};
@@ -57,8 +58,7 @@ fn input_shape(g: &Pool2dGeometry) -> [usize; 4] {
 /// Max pooling forward: `y` and the winner of each window.
 ///
 /// ```
-/// use astrograd_kernels::cpu::conv::Padding;
-/// use astrograd_kernels::cpu::pool::Pool2dGeometry;
+/// use astrograd_kernels::geometry::{Padding, Pool2dGeometry};
 /// use astrograd_tensor::{nn, Tensor};
 /// let x = Tensor::from_vec(vec![1.0, 5.0, 2.0, 3.0], &[1, 2, 2, 1])?;
 /// let g = Pool2dGeometry::new([1, 2, 2, 1], [2, 2], [2, 2], Padding::Valid)?;
@@ -171,7 +171,7 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor) -> Result<Tensor> {
         astrograd_kernels::wgpu::pool::avg_pool2d_backward(g, dy_buffer, &dx)?;
         return Ok(Tensor::from_gpu(dx, &x_shape));
     }
-    // dx: (N, H, W, C), accumulated by the kernel from zero
+    // dx: (N, H, W, C), written by the kernel
     let mut dx = vec![0.0; x_shape.iter().product()];
     cpu::avg_pool2d_backward(g, dy.as_slice()?, &mut dx);
     Tensor::from_vec(dx, &x_shape)
@@ -293,7 +293,7 @@ mod tests {
     use super::*;
     use crate::random::Rng;
     use crate::Device;
-    use astrograd_kernels::cpu::conv::Padding;
+    use astrograd_kernels::geometry::Padding;
 
     fn gpu() -> Option<Device> {
         crate::gpu::gpu_or_skip()

@@ -47,7 +47,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::conv::Conv2dGeometry;
+use crate::geometry::Conv2dGeometry;
 
 /// Pixels of zero slack after the padded image: the last block of an output row may run up to
 /// `P − 1` pixels past the row, and past the image for the last row.
@@ -83,7 +83,7 @@ fn unit_steps(g: &Conv2dGeometry) -> bool {
 }
 
 fn has_avx512() -> bool {
-    is_x86_feature_detected!("avx512f")
+    super::cpu_has_avx512()
 }
 
 /// The padded image's size `(HP, WP)`.
@@ -113,8 +113,6 @@ enum Start<'a> {
     Zero,
     /// From the bias (the output is overwritten with `bias + Σ`).
     Bias(&'a [f32]),
-    /// From the output itself (the output is accumulated: `out += Σ`).
-    Output,
 }
 
 /// What a block does to its sums before storing them.
@@ -127,15 +125,15 @@ pub(crate) enum Finish {
     Relu,
 }
 
-/// One image of a stride-1 correlation: `out[r, o, :] (+)= Σ_{tap, c} input[(r·in_w + o)·C_in +
+/// One image of a stride-1 correlation: `out[r, o, :] = Σ_{tap, c} input[(r·in_w + o)·C_in +
 /// taps[tap] + c] · w[tap, c, :]` for `r < out_h`, `o < out_w`.
 ///
 /// # Shapes
 /// `input`: a padded image with rows of `in_w` pixels and [`SLACK_PIXELS`] of slack;
 /// `w: (taps, C_in, F_out)`; `out: (out_h, out_w, F_out)`.
 ///
-/// `out` may be uninitialised when `start` is not [`Start::Output`]: every element of its
-/// `out_h × out_w × F_out` is then written before anything reads it.
+/// `out` may be uninitialised: every element of its `out_h × out_w × F_out` is written, and none
+/// is read.
 ///
 /// # Safety
 /// The CPU supports AVX-512F; `input` holds every pixel the taps reach plus the slack.
@@ -220,13 +218,6 @@ unsafe fn correlate_block<const P: usize, const NV: usize>(
                 for acc_p in acc.iter_mut() {
                     for (v, a) in acc_p.iter_mut().enumerate() {
                         *a = _mm512_loadu_ps(b.as_ptr().add(f0 + 16 * v));
-                    }
-                }
-            }
-            Start::Output => {
-                for (p, acc_p) in acc.iter_mut().enumerate().take(valid) {
-                    for (v, a) in acc_p.iter_mut().enumerate() {
-                        *a = _mm512_loadu_ps(out.add(p * f_out + 16 * v));
                     }
                 }
             }
@@ -391,7 +382,6 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                 // the kernel writes only floats through `as_uninit_mut`, so dx stays initialised.
                 unsafe {
                     if unpadded {
-                        let start = Start::Output;
                         correlate_image_any(
                             dy_padded,
                             dw_,
@@ -401,7 +391,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                             g.c,
                             super::uninit::as_uninit_mut(dx_image),
                             (hp, wp),
-                            start,
+                            Start::Zero,
                             Finish::Store,
                         );
                     } else {
@@ -421,10 +411,7 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                         for r in 0..g.h {
                             let src = ((r + g.pad_top) * wp + g.pad_left) * g.c;
                             let row = &dxp[src..src + g.w * g.c];
-                            dx_image[r * g.w * g.c..(r + 1) * g.w * g.c]
-                                .iter_mut()
-                                .zip(row)
-                                .for_each(|(d, s)| *d += s);
+                            dx_image[r * g.w * g.c..(r + 1) * g.w * g.c].copy_from_slice(row);
                         }
                     }
                 }
@@ -433,7 +420,8 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
     true
 }
 
-/// `dw += ∂L/∂w = Σ_p xp[p + tap]ᵀ · dY[p]`, summed over fixed chunks of images in chunk order.
+/// `dw = ∂L/∂w = Σ_p xp[p + tap]ᵀ · dY[p]` (overwritten), summed over fixed chunks of images in
+/// chunk order.
 /// Returns false when [`handles_backward_weight`] does not accept the case.
 pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) -> bool {
     if !handles_backward_weight(g) {
@@ -467,6 +455,7 @@ pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
             partial
         })
         .collect();
+    dw.fill(0.0);
     for partial in partials {
         dw.iter_mut().zip(&partial).for_each(|(d, p)| *d += p);
     }
@@ -547,12 +536,12 @@ unsafe fn weight_grad_image<const NV: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::conv::Padding;
-    use super::super::naive::{
+    use super::*;
+    use crate::cpu::naive::{
         conv2d_backward_input_naive, conv2d_backward_weight_naive, conv2d_forward_naive,
     };
-    use super::super::testing::{assert_close, random_vec, with_threads};
-    use super::*;
+    use crate::cpu::testing::{assert_close, random_vec, with_threads};
+    use crate::geometry::Padding;
 
     /// A geometry the direct path accepts.
     #[derive(Clone, Copy, Debug)]
@@ -636,76 +625,62 @@ mod tests {
         Conv2dGeometry::new([n, h, w, c], [k, k, c, f], [1, 1], [1, 1], padding).unwrap()
     }
 
-    /// Which kernels these tests exercise on this CPU, printed by each (`--nocapture`).
-    fn level() -> &'static str {
-        if has_avx512() {
-            "AVX-512: the direct kernels"
-        } else {
-            "no AVX-512: the direct kernels decline, checked instead: the im2col + GEMM path \
-             conv2d_* takes"
+    /// Whether this CPU can run the direct kernels; where it cannot, each test says so and
+    /// stops (the tests of `cpu/conv.rs` cover what the convolution then computes).
+    fn runs_here(test: &str) -> bool {
+        if !has_avx512() {
+            eprintln!("{test}: no AVX-512 on this CPU, the direct kernels not tested");
         }
+        has_avx512()
     }
 
-    /// The forward, `dX` (where `dx` is asked for) and `dW` of `g` against the naive loops:
-    /// through this file's kernels on a CPU with AVX-512 (each must take the geometry), and
-    /// otherwise — where they must decline it — through the `conv2d_*` functions of `conv.rs`,
-    /// which then take im2col + GEMM. `seed` varies the random data.
+    /// The forward, `dX` (where `dx` is asked for) and `dW` of `g` through this file's kernels,
+    /// against the naive loops. `seed` varies the random data.
     fn check_against_naive(g: &Conv2dGeometry, seed: u64, dx: bool, what: &str) {
-        use super::super::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
         let x = random_vec(g.n * g.h * g.w * g.c, seed);
         let w = random_vec(g.kh * g.kw * g.c * g.f, seed + 100);
         let bias = random_vec(g.f, seed + 200);
         let dy = random_vec(g.n * g.oh * g.ow * g.f, seed + 300);
-        let direct = has_avx512();
 
-        // y starts as NaN: the forward must overwrite every element.
-        let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![0.0; dy.len()]);
+        // Outputs start as NaN: every kernel must overwrite every element.
+        let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![f32::NAN; dy.len()]);
         // SAFETY: the forward writes only floats into y.
         let took = forward(g, &x, &w, Some(&bias), Finish::Store, unsafe {
-            crate::cpu::uninit::as_uninit_mut(&mut y)
+            crate::cpu::fast::uninit::as_uninit_mut(&mut y)
         });
-        assert_eq!(took, direct, "{what}: the direct forward took it: {took}");
-        if !direct {
-            conv2d_forward(g, &x, &w, Some(&bias), &mut y);
-        }
+        assert!(took, "{what}: the direct forward declined it");
         conv2d_forward_naive(g, &x, &w, Some(&bias), &mut y_ref);
-        assert_close(&y, &y_ref, 1e-5, &format!("forward {what} ({})", level()));
+        assert_close(&y, &y_ref, 1e-5, &format!("forward {what}"));
 
-        // Backward kernels accumulate: start both from the same non-zero values.
         if dx {
-            let start_dx = random_vec(x.len(), seed + 400);
-            let (mut dx, mut dx_ref) = (start_dx.clone(), start_dx);
-            let took = backward_input(g, &dy, &w, &mut dx);
-            assert_eq!(took, direct, "{what}: the direct dX took it: {took}");
-            if !direct {
-                conv2d_backward_input(g, &dy, &w, &mut dx);
-            }
+            let (mut dx, mut dx_ref) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
+            assert!(
+                backward_input(g, &dy, &w, &mut dx),
+                "{what}: the direct dX declined it"
+            );
             conv2d_backward_input_naive(g, &dy, &w, &mut dx_ref);
-            assert_close(&dx, &dx_ref, 1e-5, &format!("dx {what} ({})", level()));
+            assert_close(&dx, &dx_ref, 1e-5, &format!("dx {what}"));
         }
-        let start_dw = random_vec(w.len(), seed + 500);
-        let (mut dw, mut dw_ref) = (start_dw.clone(), start_dw);
-        let took = backward_weight(g, &x, &dy, &mut dw);
-        assert_eq!(took, direct, "{what}: the direct dW took it: {took}");
-        if !direct {
-            conv2d_backward_weight(g, &x, &dy, &mut dw);
-        }
+        let (mut dw, mut dw_ref) = (vec![f32::NAN; w.len()], vec![f32::NAN; w.len()]);
+        assert!(
+            backward_weight(g, &x, &dy, &mut dw),
+            "{what}: the direct dW declined it"
+        );
         conv2d_backward_weight_naive(g, &x, &dy, &mut dw_ref);
-        assert_close(&dw, &dw_ref, 1e-5, &format!("dw {what} ({})", level()));
+        assert_close(&dw, &dw_ref, 1e-5, &format!("dw {what}"));
     }
 
     /// RGB images (C = 3, the cats-vs-dogs CNN's first layer) take the direct forward and
     /// weight gradient.
     #[test]
     fn three_channel_images_take_the_direct_kernels() {
-        eprintln!("three_channel_images_take_the_direct_kernels: {}", level());
+        if !runs_here("three_channel_images_take_the_direct_kernels") {
+            return;
+        }
         for (i, padding) in [Padding::Valid, Padding::Same].into_iter().enumerate() {
             let g = Conv2dGeometry::new([2, 12, 30, 3], [3, 3, 3, 16], [1, 1], [1, 1], padding)
                 .unwrap();
-            assert_eq!(
-                handles_forward(&g) && handles_backward_weight(&g),
-                has_avx512()
-            );
+            assert!(handles_forward(&g) && handles_backward_weight(&g));
             // The weight gradient's rows of KW·C = 9 values end in a ragged block.
             check_against_naive(&g, 600 + i as u64, false, &format!("{padding:?}"));
         }
@@ -713,16 +688,21 @@ mod tests {
 
     #[test]
     fn direct_kernels_match_naive() {
-        eprintln!("direct_kernels_match_naive: {}", level());
+        if !runs_here("direct_kernels_match_naive") {
+            return;
+        }
         for (i, case) in CASES.iter().enumerate() {
             let g = geometry(case);
-            let dx = handles_backward_input(&g) || !has_avx512();
+            let dx = handles_backward_input(&g);
             check_against_naive(&g, 10 * i as u64, dx, &format!("{case:?}"));
         }
     }
 
     #[test]
     fn results_do_not_depend_on_thread_count() {
+        if !runs_here("results_do_not_depend_on_thread_count") {
+            return;
+        }
         let g = geometry(&CASES[5]);
         let x = random_vec(g.n * g.h * g.w * g.c, 1);
         let w = random_vec(g.kh * g.kw * g.c * g.f, 2);
@@ -731,9 +711,11 @@ mod tests {
             let mut y = vec![0.0; dy.len()];
             let mut dx = vec![0.0; x.len()];
             let mut dw = vec![0.0; w.len()];
-            super::super::conv::conv2d_forward(&g, &x, &w, None, &mut y);
-            super::super::conv::conv2d_backward_input(&g, &dy, &w, &mut dx);
-            super::super::conv::conv2d_backward_weight(&g, &x, &dy, &mut dw);
+            // SAFETY: the forward writes only floats into y.
+            let y_uninit = unsafe { crate::cpu::fast::uninit::as_uninit_mut(&mut y) };
+            assert!(forward(&g, &x, &w, None, Finish::Store, y_uninit));
+            assert!(backward_input(&g, &dy, &w, &mut dx));
+            assert!(backward_weight(&g, &x, &dy, &mut dw));
             (y, dx, dw)
         };
         assert_eq!(with_threads(1, run), with_threads(3, run));

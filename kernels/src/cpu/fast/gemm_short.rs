@@ -48,7 +48,7 @@ use std::arch::x86_64::*;
 
 use rayon::prelude::*;
 
-use super::gemm::{MatRef, SharedC, MIN_MULADDS_PER_BLOCK, TARGET_BLOCKS};
+use crate::cpu::matrix::{MatRef, SharedC, MIN_MULADDS_PER_BLOCK, TARGET_BLOCKS};
 
 /// The most rows of `C` this kernel takes: two AVX-512 registers of lanes in the transposed case.
 pub(crate) const MAX_ROWS: usize = 32;
@@ -80,7 +80,7 @@ pub(crate) fn layout(a: &MatRef, b: &MatRef) -> Option<Layout> {
     if !(1..=MAX_ROWS).contains(&m) || k == 0 || n <= super::gemm_narrow::MAX_COLS {
         return None;
     }
-    if !is_x86_feature_detected!("avx512f") {
+    if !super::cpu_has_avx512() {
         return None;
     }
     if b.col_stride == 1 {
@@ -453,22 +453,17 @@ mod tests {
         beta: f32,
     }
 
-    /// Which kernel [`run`] exercises on this CPU, printed by each test (`--nocapture`).
-    fn level() -> &'static str {
-        if is_x86_feature_detected!("avx512f") {
-            "AVX-512: gemm_short"
-        } else {
-            "no AVX-512: gemm_short declines, checked instead: the portable GEMM gemm() takes"
+    /// Whether this CPU can run the kernel; where it cannot, each test says so and stops (the
+    /// portable GEMM's own tests cover the products it then computes).
+    fn runs_here(test: &str) -> bool {
+        let here = crate::cpu::fast::cpu_has_avx512();
+        if !here {
+            eprintln!("{test}: no AVX-512 on this CPU, gemm_short not tested");
         }
+        here
     }
 
-    /// Runs `case` through [`gemm_short`] (parallel or not) and through the naive loop; on a
-    /// CPU without AVX-512, where `gemm_short` declines every product, through [`gemm`] and
-    /// [`gemm_serial`] instead (their portable path), so that the test still checks the
-    /// product this machine computes.
-    ///
-    /// [`gemm`]: crate::cpu::gemm::gemm
-    /// [`gemm_serial`]: crate::cpu::gemm::gemm_serial
+    /// Runs `case` through [`gemm_short`] (parallel or not) and through the naive loop.
     fn run(case: ShortCase, parallel: bool) -> (Vec<f32>, Vec<f32>) {
         let ShortCase {
             m,
@@ -498,20 +493,12 @@ mod tests {
             c0.clone()
         };
         let mut slow = c0;
-        if layout(&a, &b).is_some() {
-            // SAFETY: fast holds m·n elements.
-            unsafe { gemm_short(a, b, beta, fast.as_mut_ptr(), parallel) };
-        } else {
-            assert!(
-                !is_x86_feature_detected!("avx512f"),
-                "{case:?}: gemm_short declined a short product on an AVX-512 CPU"
-            );
-            if parallel {
-                crate::cpu::gemm::gemm(a, b, beta, &mut fast);
-            } else {
-                crate::cpu::gemm::gemm_serial(a, b, beta, &mut fast);
-            }
-        }
+        assert!(
+            layout(&a, &b).is_some(),
+            "{case:?}: gemm_short declined a short product on an AVX-512 CPU"
+        );
+        // SAFETY: fast holds m·n elements.
+        unsafe { gemm_short(a, b, beta, fast.as_mut_ptr(), parallel) };
         gemm_naive(a, b, beta, &mut slow);
         (fast, slow)
     }
@@ -521,11 +508,7 @@ mod tests {
         let data = vec![0.0f32; 64 * 64];
         let a = MatRef::row_major(&data, 20, 64);
         let b = MatRef::row_major(&data, 64, 40);
-        eprintln!(
-            "takes_only_short_products_with_a_unit_stride_in_b: {}",
-            level()
-        );
-        if !is_x86_feature_detected!("avx512f") {
+        if !runs_here("takes_only_short_products_with_a_unit_stride_in_b") {
             // Without AVX-512 this kernel takes nothing: gemm() must not be sent here.
             assert_eq!(layout(&a, &b), None);
             assert_eq!(layout(&a, &MatRef::row_major(&data, 40, 64).t()), None);
@@ -562,10 +545,9 @@ mod tests {
             ShortCase { m: 5, k: 300, n: 100, transpose_a: true, transpose_b: true, beta: -0.5 },
             ShortCase { m: 17, k: 129, n: 33, transpose_a: true, transpose_b: false, beta: 1.0 },
         ];
-        eprintln!(
-            "matches_the_naive_loop_on_the_course_dense_layers: {}",
-            level()
-        );
+        if !runs_here("matches_the_naive_loop_on_the_course_dense_layers") {
+            return;
+        }
         for case in cases {
             for parallel in [false, true] {
                 let (fast, slow) = run(case, parallel);
@@ -576,7 +558,9 @@ mod tests {
 
     #[test]
     fn is_independent_of_the_thread_count() {
-        eprintln!("is_independent_of_the_thread_count: {}", level());
+        if !runs_here("is_independent_of_the_thread_count") {
+            return;
+        }
         for transpose_b in [false, true] {
             let case = ShortCase {
                 m: 20,
@@ -606,9 +590,10 @@ mod tests {
             beta in prop::sample::select(vec![0.0f32, 1.0, -0.5]),
             parallel: bool,
         ) {
+            prop_assume!(crate::cpu::fast::cpu_has_avx512());
             let case = ShortCase { m, k, n, transpose_a, transpose_b, beta };
             let (fast, slow) = run(case, parallel);
-            assert_close(&fast, &slow, 1e-5, &format!("{case:?} ({})", level()));
+            assert_close(&fast, &slow, 1e-5, &format!("{case:?}"));
         }
     }
 }
