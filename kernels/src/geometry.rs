@@ -10,7 +10,7 @@
 //!   bottom / right (a 4×4 input, 3×3 kernel, stride 2 pads 0 rows on top and 1 at the bottom).
 //!
 //! Pooling follows the same rules with the pool as its window and dilation 1.
-//! [`axis_geometry`] is the one place these rules are written.
+//! `axis_geometry` below is the one place these rules are written.
 use crate::KernelError;
 
 /// Keras's `padding` argument.
