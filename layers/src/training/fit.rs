@@ -264,184 +264,35 @@ impl Model {
         result
     }
 
+    /// The loop of `fit`, in named steps: [`TrainingRun::start`] checks the options,
+    /// `on_train_begin`, then [`TrainingRun::epoch`] once per epoch (batches, validation, the
+    /// epoch's logs into the history) until the last epoch or a callback stops it, then
+    /// `on_train_end`.
     fn train(
         &mut self,
         compiled: &mut Compiled,
         source: &mut dyn BatchSource,
         options: FitOptions,
     ) -> Result<History> {
-        check_batch_size(options.batch_size)?;
-        let steps = source.len();
-        if steps == 0 {
-            return Err(LayerError::invalid(
-                "fit",
-                "at least one batch of training data",
-                "no samples",
-            ));
-        }
-        if options.sample_weight.is_some() {
-            return Err(LayerError::invalid(
-                "fit_batches",
-                "sample weights given by the batch source (BatchSource::sample_weights)",
-                "FitOptions::sample_weight, which only fit on arrays uses",
-            ));
-        }
-        let class_weight = options.class_weight;
-        if let Some(cw) = &class_weight {
-            cw.validate()?;
-        }
-        let mut validation: Option<Box<dyn BatchSource + '_>> = match options.validation_data {
-            Some(ValidationData::Arrays(x, y)) => Some(Box::new(ArraySource::new(
-                &x,
-                &y,
-                options.batch_size,
-                false,
-            )?)),
-            Some(ValidationData::Batches(source)) => Some(source),
-            None => None,
-        };
-        let mut console = options.console.unwrap_or_else(Console::stdout);
-        let mode = options.verbose.mode(console.is_terminal());
-        let params = HistoryParams {
-            verbose: options.verbose.level(),
-            epochs: options.epochs,
-            steps,
-        };
+        let mut run = TrainingRun::start(source.len(), options)?;
         let mut history = History {
-            params,
+            params: run.hooks.params,
             ..History::default()
         };
-        let mut callbacks = options.callbacks;
-        let mut hooks = Hooks {
-            params,
-            stop_training: false,
-            initial_epoch: None,
-        };
-        hooks.run(
-            self,
-            compiled,
-            &mut console,
-            |cb, ctx| {
-                for c in cb.iter_mut() {
-                    c.on_train_begin(ctx)?;
-                }
-                Ok(())
-            },
-            &mut callbacks,
-        )?;
+        run.call(self, compiled, Moment::TrainBegin)?;
         let mut last_logs = Logs::new();
-        let mut non_finite = NonFiniteLossWarning::default();
         // A callback (BackupAndRestore) may have moved the start.
-        let first_epoch = hooks.initial_epoch.unwrap_or(options.initial_epoch);
-        for epoch in first_epoch..options.epochs {
-            if mode != BarMode::Silent && options.epochs > 1 {
-                print_msg(
-                    console.writer(),
-                    &format!("Epoch {}/{}", epoch + 1, options.epochs),
-                );
-            }
-            let mut bar = Progbar::new(steps, mode);
-            hooks.run(
-                self,
-                compiled,
-                &mut console,
-                |cb, ctx| {
-                    for c in cb.iter_mut() {
-                        c.on_epoch_begin(epoch, ctx)?;
-                    }
-                    Ok(())
-                },
-                &mut callbacks,
-            )?;
-            source.on_epoch_start(epoch);
-            let mut means = EpochMeans::new(&compiled.metrics);
-            // The trainable weights, gathered after the first forward pass (which builds a
-            // model that did not know its input shape).
-            let mut weights: Option<Vec<Var>> = None;
-            let mut logs = Logs::new();
-            // On a GPU, reading the running loss waits for the GPU: read it only for a
-            // callback that looks at every batch, a drawing of the bar, and the epoch's end.
-            let batch_logs_wanted = callbacks.iter().any(|c| c.wants_batch_logs());
-            // Where the weights are: each batch is copied there.
-            let device = self.device();
-            for step in 0..steps {
-                let (x, y) = source.batch(step)?;
-                let sample_weight = source.sample_weights(step)?;
-                let batch = Batch {
-                    x: &x,
-                    y: &y,
-                    sample_weight: sample_weight.as_ref(),
-                    class_weight: class_weight.as_ref(),
-                };
-                let loss = self.train_step(compiled, &mut weights, batch, device, &mut means)?;
-                if device == astrograd_autograd::Device::Cpu {
-                    // On the CPU the batch's loss is at hand: the warning names the batch.
-                    non_finite.check(console.writer(), epoch, step, loss.item()?, false);
-                }
-                let last = step + 1 == steps;
-                if batch_logs_wanted || last || bar.would_draw(false) {
-                    logs = means.logs(&compiled.metrics)?;
-                    if let Some(running) = logs.get("loss") {
-                        // On a GPU the loss is read only here: the batch is the latest one.
-                        non_finite.check(console.writer(), epoch, step, running, true);
-                    }
-                    bar.update(console.writer(), step + 1, &logs, false);
-                }
-                hooks.run(
-                    self,
-                    compiled,
-                    &mut console,
-                    |cb, ctx| {
-                        for c in cb.iter_mut() {
-                            c.on_batch_end(step, &logs, ctx)?;
-                        }
-                        Ok(())
-                    },
-                    &mut callbacks,
-                )?;
-                if hooks.stop_training {
-                    break;
-                }
-            }
-            let mut epoch_logs = logs;
-            if let Some(validation) = validation.as_mut() {
-                let val_logs = evaluate_batches(self, compiled, validation.as_mut(), None, None)?;
-                for (key, value) in val_logs.iter() {
-                    epoch_logs.set(&format!("val_{key}"), value);
-                }
-            }
-            bar.update(console.writer(), steps, &epoch_logs, true);
-            hooks.run(
-                self,
-                compiled,
-                &mut console,
-                |cb, ctx| {
-                    for c in cb.iter_mut() {
-                        c.on_epoch_end(epoch, &mut epoch_logs, ctx)?;
-                    }
-                    Ok(())
-                },
-                &mut callbacks,
-            )?;
-            history.history.push(&epoch_logs);
+        let first_epoch = run.hooks.initial_epoch.unwrap_or(run.initial_epoch);
+        for epoch in first_epoch..run.epochs {
+            let logs = run.epoch(self, compiled, source, epoch)?;
+            history.history.push(&logs);
             history.epoch.push(epoch);
-            last_logs = epoch_logs;
-            if hooks.stop_training {
+            last_logs = logs;
+            if run.hooks.stop_training {
                 break;
             }
         }
-        hooks.run(
-            self,
-            compiled,
-            &mut console,
-            |cb, ctx| {
-                for c in cb.iter_mut() {
-                    c.on_train_end(&last_logs, ctx)?;
-                }
-                Ok(())
-            },
-            &mut callbacks,
-        )?;
+        run.call(self, compiled, Moment::TrainEnd(&last_logs))?;
         Ok(history)
     }
 
@@ -582,6 +433,189 @@ impl NonFiniteLossWarning {
     }
 }
 
+/// What one call of `fit` carries from epoch to epoch: the options it was given, where it
+/// prints, its callbacks and what they decided.
+struct TrainingRun<'a> {
+    /// Batches per epoch.
+    steps: usize,
+    /// The epoch to stop before, and the one to start from.
+    epochs: usize,
+    initial_epoch: usize,
+    class_weight: Option<ClassWeight>,
+    validation: Option<Box<dyn BatchSource + 'a>>,
+    console: Console,
+    mode: BarMode,
+    callbacks: Vec<Box<dyn Callback + 'a>>,
+    hooks: Hooks,
+    non_finite: NonFiniteLossWarning,
+}
+
+impl<'a> TrainingRun<'a> {
+    /// Checks the options and prepares the validation source and the console.
+    ///
+    /// # Errors
+    /// A batch size of 0, a source with no batches, `sample_weight` without arrays, bad class
+    /// weights, or validation arrays that cannot be batched.
+    fn start(steps: usize, options: FitOptions<'a>) -> Result<TrainingRun<'a>> {
+        check_batch_size(options.batch_size)?;
+        if steps == 0 {
+            return Err(LayerError::invalid(
+                "fit",
+                "at least one batch of training data",
+                "no samples",
+            ));
+        }
+        if options.sample_weight.is_some() {
+            return Err(LayerError::invalid(
+                "fit_batches",
+                "sample weights given by the batch source (BatchSource::sample_weights)",
+                "FitOptions::sample_weight, which only fit on arrays uses",
+            ));
+        }
+        if let Some(cw) = &options.class_weight {
+            cw.validate()?;
+        }
+        let validation: Option<Box<dyn BatchSource + 'a>> = match options.validation_data {
+            Some(ValidationData::Arrays(x, y)) => Some(Box::new(ArraySource::new(
+                &x,
+                &y,
+                options.batch_size,
+                false,
+            )?)),
+            Some(ValidationData::Batches(source)) => Some(source),
+            None => None,
+        };
+        let console = options.console.unwrap_or_else(Console::stdout);
+        let mode = options.verbose.mode(console.is_terminal());
+        let params = HistoryParams {
+            verbose: options.verbose.level(),
+            epochs: options.epochs,
+            steps,
+        };
+        Ok(TrainingRun {
+            steps,
+            epochs: options.epochs,
+            initial_epoch: options.initial_epoch,
+            class_weight: options.class_weight,
+            validation,
+            console,
+            mode,
+            callbacks: options.callbacks,
+            hooks: Hooks {
+                params,
+                stop_training: false,
+                initial_epoch: None,
+            },
+            non_finite: NonFiniteLossWarning::default(),
+        })
+    }
+
+    /// Calls every callback at `moment`.
+    fn call(&mut self, model: &mut Model, compiled: &mut Compiled, moment: Moment) -> Result<()> {
+        self.hooks.call(
+            model,
+            compiled,
+            &mut self.console,
+            &mut self.callbacks,
+            moment,
+        )
+    }
+
+    /// One epoch: its header and `on_epoch_begin`, the batches, the validation pass, the
+    /// epoch's line and `on_epoch_end`. Returns the epoch's logs (`val_…` included).
+    fn epoch(
+        &mut self,
+        model: &mut Model,
+        compiled: &mut Compiled,
+        source: &mut dyn BatchSource,
+        epoch: usize,
+    ) -> Result<Logs> {
+        if self.mode != BarMode::Silent && self.epochs > 1 {
+            print_msg(
+                self.console.writer(),
+                &format!("Epoch {}/{}", epoch + 1, self.epochs),
+            );
+        }
+        let mut bar = Progbar::new(self.steps, self.mode);
+        self.call(model, compiled, Moment::EpochBegin(epoch))?;
+        source.on_epoch_start(epoch);
+        let mut logs = self.batches(model, compiled, source, epoch, &mut bar)?;
+        if let Some(validation) = self.validation.as_mut() {
+            let val_logs = evaluate_batches(model, compiled, validation.as_mut(), None, None)?;
+            for (key, value) in val_logs.iter() {
+                logs.set(&format!("val_{key}"), value);
+            }
+        }
+        bar.update(self.console.writer(), self.steps, &logs, true);
+        self.call(model, compiled, Moment::EpochEnd(epoch, &mut logs))?;
+        Ok(logs)
+    }
+
+    /// The training steps of one epoch, each followed by the bar and `on_batch_end`; stops
+    /// early when a callback says so. Returns the running means of the loss and metrics.
+    fn batches(
+        &mut self,
+        model: &mut Model,
+        compiled: &mut Compiled,
+        source: &mut dyn BatchSource,
+        epoch: usize,
+        bar: &mut Progbar,
+    ) -> Result<Logs> {
+        let mut means = EpochMeans::new(&compiled.metrics);
+        // The trainable weights, gathered after the first forward pass (which builds a model
+        // that did not know its input shape).
+        let mut weights: Option<Vec<Var>> = None;
+        let mut logs = Logs::new();
+        // On a GPU, reading the running loss waits for the GPU: read it only for a callback
+        // that looks at every batch, a drawing of the bar, and the epoch's end.
+        let batch_logs_wanted = self.callbacks.iter().any(|c| c.wants_batch_logs());
+        // Where the weights are: each batch is copied there.
+        let device = model.device();
+        for step in 0..self.steps {
+            let (x, y) = source.batch(step)?;
+            let sample_weight = source.sample_weights(step)?;
+            let batch = Batch {
+                x: &x,
+                y: &y,
+                sample_weight: sample_weight.as_ref(),
+                class_weight: self.class_weight.as_ref(),
+            };
+            let loss = model.train_step(compiled, &mut weights, batch, device, &mut means)?;
+            if device == astrograd_autograd::Device::Cpu {
+                // On the CPU the batch's loss is at hand: the warning names the batch.
+                let loss = loss.item()?;
+                self.non_finite
+                    .check(self.console.writer(), epoch, step, loss, false);
+            }
+            let last = step + 1 == self.steps;
+            if batch_logs_wanted || last || bar.would_draw(false) {
+                logs = means.logs(&compiled.metrics)?;
+                if let Some(running) = logs.get("loss") {
+                    // On a GPU the loss is read only here: the batch is the latest one.
+                    self.non_finite
+                        .check(self.console.writer(), epoch, step, running, true);
+                }
+                bar.update(self.console.writer(), step + 1, &logs, false);
+            }
+            self.call(model, compiled, Moment::BatchEnd(step, &logs))?;
+            if self.hooks.stop_training {
+                break;
+            }
+        }
+        Ok(logs)
+    }
+}
+
+/// The moments at which `fit` calls the callbacks (Keras's `on_…` methods), with what each
+/// receives.
+enum Moment<'l> {
+    TrainBegin,
+    EpochBegin(usize),
+    BatchEnd(usize, &'l Logs),
+    EpochEnd(usize, &'l mut Logs),
+    TrainEnd(&'l Logs),
+}
+
 /// Runs the callbacks with a [`TrainingContext`] and carries `stop_training` between calls.
 struct Hooks {
     params: HistoryParams,
@@ -591,13 +625,15 @@ struct Hooks {
 }
 
 impl Hooks {
-    fn run<'c>(
+    /// Calls every callback at `moment` with a [`TrainingContext`] on the model, and keeps
+    /// what they decided (stop, or start from another epoch).
+    fn call<'c>(
         &mut self,
         model: &mut Model,
         compiled: &mut Compiled,
         console: &mut Console,
-        f: impl FnOnce(&mut [Box<dyn Callback + 'c>], &mut TrainingContext) -> Result<()>,
         callbacks: &mut [Box<dyn Callback + 'c>],
+        mut moment: Moment,
     ) -> Result<()> {
         if callbacks.is_empty() {
             return Ok(());
@@ -611,7 +647,13 @@ impl Hooks {
         let mut ctx = TrainingContext::new(model, optimizer, console.writer(), self.params)
             .with_compiled(*loss, metrics);
         ctx.stop_training = self.stop_training;
-        let result = f(callbacks, &mut ctx);
+        let result = callbacks.iter_mut().try_for_each(|c| match &mut moment {
+            Moment::TrainBegin => c.on_train_begin(&mut ctx),
+            Moment::EpochBegin(epoch) => c.on_epoch_begin(*epoch, &mut ctx),
+            Moment::BatchEnd(step, logs) => c.on_batch_end(*step, logs, &mut ctx),
+            Moment::EpochEnd(epoch, logs) => c.on_epoch_end(*epoch, logs, &mut ctx),
+            Moment::TrainEnd(logs) => c.on_train_end(logs, &mut ctx),
+        });
         self.stop_training = ctx.stop_training;
         if ctx.initial_epoch.is_some() {
             self.initial_epoch = ctx.initial_epoch;
