@@ -4,7 +4,7 @@
 //! The library does not install it: a program opts in, in its own `main.rs`, as the examples
 //! and benches do (a program with an allocator of its own keeps it):
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
 //! ```
