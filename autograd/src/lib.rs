@@ -19,6 +19,24 @@
 //! assert_eq!(x.grad().unwrap().to_vec()?, vec![7.0]); // dy/dx = 2x + 1
 //! # Ok::<(), astrograd_autograd::AutogradError>(())
 //! ```
+//!
+//! ## The route of an op
+//!
+//! Every op takes one route, and each crate is one step of it (conv2d as the example):
+//!
+//! 1. **layers**: a layer (`layers/src/layers/conv2d.rs`) owns the weights and calls the op;
+//! 2. **autograd**: `autograd/src/ops/conv2d.rs` holds the math, the forward, one backward function
+//!    per input and the tests; it never looks at the device;
+//! 3. **tensor::nn**: `tensor/src/nn/conv.rs` checks the shapes once, against the geometry, and
+//!    dispatches on the device of the operands, nothing else;
+//! 4. **kernels**: `kernels/src/cpu/conv.rs` (the textbook loop, with the fast path behind one hook
+//!    in `kernels/src/cpu/fast/`) or `kernels/src/wgpu/conv.rs`; the device-neutral shapes
+//!    (`Conv2dGeometry`, `Pool2dGeometry`, `Padding`) live in `kernels/src/geometry.rs`.
+//!
+//! The light ops (elementwise, reductions, matmul, shape ops) take a `Tensor` method in place
+//! of step 3.
+//!
+//! This crate is step 2: [`ops`], one file per op.
 #![warn(missing_docs)]
 mod error;
 pub mod gradcheck;

@@ -30,6 +30,24 @@
 //! | [`weights`] | `save_weights` / `load_weights`: safetensors, Keras `.h5`, atomic writes |
 //! | [`training`] | `compile`, `fit`, `evaluate`, `predict`, the progress bar, callbacks |
 //! | [`applications`] | VGG16, ResNet50, MobileNetV2 with Keras's ImageNet weights; `preprocess_input`, `decode_predictions`, feature extraction |
+//!
+//! ## The route of an op
+//!
+//! Every op takes one route, and each crate is one step of it (conv2d as the example):
+//!
+//! 1. **layers**: a layer (`layers/src/layers/conv2d.rs`) owns the weights and calls the op;
+//! 2. **autograd**: `autograd/src/ops/conv2d.rs` holds the math, the forward, one backward function
+//!    per input and the tests; it never looks at the device;
+//! 3. **tensor::nn**: `tensor/src/nn/conv.rs` checks the shapes once, against the geometry, and
+//!    dispatches on the device of the operands, nothing else;
+//! 4. **kernels**: `kernels/src/cpu/conv.rs` (the textbook loop, with the fast path behind one hook
+//!    in `kernels/src/cpu/fast/`) or `kernels/src/wgpu/conv.rs`; the device-neutral shapes
+//!    (`Conv2dGeometry`, `Pool2dGeometry`, `Padding`) live in `kernels/src/geometry.rs`.
+//!
+//! The light ops (elementwise, reductions, matmul, shape ops) take a `Tensor` method in place
+//! of step 3.
+//!
+//! This crate is step 1: the layers of [`layers`] build their forward from the ops of step 2.
 #![warn(missing_docs)]
 pub mod activations;
 pub mod applications;

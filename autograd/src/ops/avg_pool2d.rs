@@ -21,7 +21,6 @@ use astrograd_kernels::geometry::Pool2dGeometry;
 use astrograd_tensor::nn::pool as nn;
 use astrograd_tensor::Tensor;
 
-use super::conv2d::check_shape;
 use super::max_pool2d::pool_geometry;
 use crate::{Result, Var};
 
@@ -69,10 +68,9 @@ pub fn avg_pool2d(x: &Var, options: Pool2dOptions) -> Result<Var> {
 /// `dy: (N, OH, OW, C)` → `dx: (N, H, W, C)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`](crate::AutogradError::Invalid) if `dy` does not have the shape `g`
-/// describes.
+/// A shape error naming `avg_pool2d_backward` if `dy` does not have the shape `g` describes
+/// (checked once, in `tensor::nn::pool`).
 pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &Tensor) -> Result<Tensor> {
-    check_shape("avg_pool2d_backward", "dy", dy, &g.output_shape())?;
     Ok(nn::avg_pool2d_backward(g, dy)?)
 }
 

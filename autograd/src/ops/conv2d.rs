@@ -115,10 +115,10 @@ struct Conv2dSaved {
 /// ```
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] naming `conv2d` and the shapes if `x` or `w` is not of rank 4,
-/// if `w`'s `C` differs from `x`'s, or if `bias` is not `(F,)`; [`AutogradError::Kernel`]
-/// (also naming `conv2d` and the shapes) if a stride or dilation is 0 or a `'valid'` kernel does
-/// not fit in the input.
+/// [`AutogradError::Invalid`] naming `conv2d` and the shape if `x` or `w` is not of rank 4;
+/// [`AutogradError::Kernel`] (also naming `conv2d` and the shapes) if `w`'s `C` differs from
+/// `x`'s, a stride or dilation is 0 or a `'valid'` kernel does not fit in the input;
+/// [`AutogradError::Tensor`] naming `conv2d` if `bias` is not `(F,)`.
 pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, options: Conv2dOptions) -> Result<Var> {
     conv2d_activated(x, w, bias, options, ConvActivation::Linear)
 }
@@ -164,21 +164,10 @@ fn conv2d_activated(
     };
     let (x_value, w_value) = (x.value(), w.value());
     let b_value = bias.map(Var::value);
+    // Each fact about the shapes is checked once: the ranks here (the geometry needs the four
+    // sizes), channels and window fit in `Conv2dGeometry::new`, the bias in `tensor::nn::conv`.
     let x_shape = rank4(op, "input x (N, H, W, C)", &x_value)?;
     let w_shape = rank4(op, "kernel w (KH, KW, C, F)", &w_value)?;
-    if w_shape[2] != x_shape[3] {
-        return Err(AutogradError::Invalid {
-            op,
-            expected: format!(
-                "a kernel (KH, KW, C, F) with C = {} to match input {x_shape:?}",
-                x_shape[3]
-            ),
-            found: format!("kernel {w_shape:?}"),
-        });
-    }
-    if let Some(b) = &b_value {
-        check_bias(op, b, w_shape[3], &w_shape)?;
-    }
     let geometry = Conv2dGeometry::new(
         x_shape,
         w_shape,
@@ -249,10 +238,9 @@ fn conv2d_activated(
 /// `dy: (N, OH, OW, F)`, `w: (KH, KW, C, F)` → `dx: (N, H, W, C)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` or `w` does not have the shape `g` describes.
+/// A shape error naming `conv2d_backward_input` if `dy` or `w` does not have the shape `g`
+/// describes (checked once, in `tensor::nn::conv`).
 pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Result<Tensor> {
-    check_shape("conv2d_backward_input", "dy", dy, &g.output_shape())?;
-    check_shape("conv2d_backward_input", "w", w, &[g.kh, g.kw, g.c, g.f])?;
     Ok(nn::conv2d_backward_input(g, dy, w)?)
 }
 
@@ -262,10 +250,9 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
 /// `dy: (N, OH, OW, F)`, `x: (N, H, W, C)` → `dw: (KH, KW, C, F)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` or `x` does not have the shape `g` describes.
+/// A shape error naming `conv2d_backward_weight` if `dy` or `x` does not have the shape `g`
+/// describes (checked once, in `tensor::nn::conv`).
 pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Result<Tensor> {
-    check_shape("conv2d_backward_weight", "dy", dy, &g.output_shape())?;
-    check_shape("conv2d_backward_weight", "x", x, &[g.n, g.h, g.w, g.c])?;
     Ok(nn::conv2d_backward_weight(g, dy, x)?)
 }
 
@@ -275,9 +262,9 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Re
 /// `dy: (N, OH, OW, F)` → `db: (F,)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` does not have the shape `g` describes.
+/// A shape error naming `conv2d_backward_bias` if `dy` does not have the shape `g` describes
+/// (checked once, in `tensor::nn::conv`).
 pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &Tensor) -> Result<Tensor> {
-    check_shape("conv2d_backward_bias", "dy", dy, &g.output_shape())?;
     Ok(nn::conv2d_backward_bias(g, dy)?)
 }
 
@@ -288,41 +275,6 @@ pub(crate) fn rank4(op: &'static str, what: &str, t: &Tensor) -> Result<[usize; 
         expected: format!("{what} of rank 4"),
         found: format!("shape {:?}", t.shape()),
     })
-}
-
-/// Checks that a bias is `(F,)` for a kernel of shape `kernel_shape`.
-pub(crate) fn check_bias(
-    op: &'static str,
-    b: &Tensor,
-    f: usize,
-    kernel_shape: &[usize],
-) -> Result<()> {
-    if b.shape() != [f] {
-        return Err(AutogradError::Invalid {
-            op,
-            expected: format!("a bias of shape [{f}] for kernel {kernel_shape:?}"),
-            found: format!("bias {:?}", b.shape()),
-        });
-    }
-    Ok(())
-}
-
-/// Checks that a tensor handed to a backward function has the shape the geometry describes
-/// (the kernels only `debug_assert!` their slice lengths).
-pub(crate) fn check_shape(
-    op: &'static str,
-    name: &str,
-    t: &Tensor,
-    expected: &[usize],
-) -> Result<()> {
-    if t.shape() != expected {
-        return Err(AutogradError::Invalid {
-            op,
-            expected: format!("{name} of shape {expected:?}"),
-            found: format!("{name} of shape {:?}", t.shape()),
-        });
-    }
-    Ok(())
 }
 
 /// A kernel's geometry error, relabelled with this op's name and the arguments it was called with.

@@ -19,17 +19,19 @@
 //!
 //! With only `KH·KW` multiply-adds per output there is too little arithmetic for im2col + GEMM to
 //! pay for its copies, so the kernels in `kernels/src/cpu/depthwise_conv.rs` are direct loops
-//! (with a naive reference in `kernels/src/cpu/naive.rs`).
+//! (with a naive reference in `kernels/src/cpu/naive.rs`). The route: this file (math, graph,
+//! tests) → `astrograd_tensor::nn::depthwise_conv` (shapes checked against the geometry, device
+//! dispatch; CPU only for now) → `kernels/src/cpu/depthwise_conv.rs`.
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, M)`, `b: (C·M,)`, `y: (N, OH, OW, C·M)`; output sizes and
 //! padding as [`conv2d`](super::conv2d) (Keras's rules).
-use astrograd_kernels::cpu::depthwise_conv as kernel;
 use astrograd_kernels::geometry::DepthwiseConv2dGeometry;
+use astrograd_tensor::nn::depthwise_conv as nn;
 use astrograd_tensor::Tensor;
 
-use super::conv2d::{check_bias, check_shape, geometry_error, rank4};
-use crate::{AutogradError, Result, Var};
+use super::conv2d::{geometry_error, rank4};
+use crate::{Result, Var};
 
 pub use super::conv2d::Padding;
 
@@ -79,10 +81,12 @@ struct DepthwiseConv2dSaved {
 /// ```
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] naming `depthwise_conv2d` and the shapes if `x` or `w` is not of
-/// rank 4, if `w`'s `C` differs from `x`'s, or if `bias` is not `(C·M,)`;
-/// [`AutogradError::Kernel`] (also naming the op and shapes) if a stride or dilation is 0 or a
-/// `'valid'` kernel does not fit in the input.
+/// [`AutogradError::Invalid`](crate::AutogradError::Invalid) naming `depthwise_conv2d` and the
+/// shape if `x` or `w` is not of rank 4; [`AutogradError::Kernel`](crate::AutogradError::Kernel)
+/// (also naming the op and shapes) if `w`'s `C` differs from `x`'s, a stride or dilation is 0 or
+/// a `'valid'` kernel does not fit in the input;
+/// [`AutogradError::Tensor`](crate::AutogradError::Tensor) naming `depthwise_conv2d` if `bias`
+/// is not `(C·M,)`, or for a GPU tensor (no GPU kernel yet).
 pub fn depthwise_conv2d(
     x: &Var,
     w: &Var,
@@ -91,25 +95,11 @@ pub fn depthwise_conv2d(
 ) -> Result<Var> {
     const OP: &str = "depthwise_conv2d";
     let (x_value, w_value) = (x.value(), w.value());
-    // No GPU kernel yet: a GPU tensor is an error that says so, not a panic.
-    x_value.require_cpu(OP)?;
-    w_value.require_cpu(OP)?;
     let b_value = bias.map(Var::value);
+    // Each fact about the shapes is checked once: the ranks here, channels and window fit in
+    // `DepthwiseConv2dGeometry::new`, the bias in `tensor::nn::depthwise_conv`.
     let x_shape = rank4(OP, "input x (N, H, W, C)", &x_value)?;
     let w_shape = rank4(OP, "kernel w (KH, KW, C, M)", &w_value)?;
-    if w_shape[2] != x_shape[3] {
-        return Err(AutogradError::Invalid {
-            op: OP,
-            expected: format!(
-                "a kernel (KH, KW, C, M) with C = {} to match input {x_shape:?}",
-                x_shape[3]
-            ),
-            found: format!("kernel {w_shape:?}"),
-        });
-    }
-    if let Some(b) = &b_value {
-        check_bias(OP, b, w_shape[2] * w_shape[3], &w_shape)?;
-    }
     let geometry = DepthwiseConv2dGeometry::new(
         x_shape,
         w_shape,
@@ -128,17 +118,8 @@ pub fn depthwise_conv2d(
         )
     })?;
 
-    // y: (N, OH, OW, C·M)
-    let out_shape = geometry.output_shape();
-    let mut y = vec![0.0; out_shape.iter().product()];
-    kernel::depthwise_conv2d_forward(
-        &geometry,
-        x_value.as_slice()?,
-        w_value.as_slice()?,
-        b_value.as_ref().map(Tensor::as_slice).transpose()?,
-        &mut y,
-    );
-    let y = Tensor::from_vec(y, &out_shape)?;
+    // y: (N, OH, OW, C·M); no GPU kernel yet, so a GPU tensor is an error that says so
+    let y = nn::depthwise_conv2d_forward(&geometry, &x_value, &w_value, b_value.as_ref())?;
 
     let saved = DepthwiseConv2dSaved {
         geometry,
@@ -185,28 +166,14 @@ pub fn depthwise_conv2d(
 /// `dy: (N, OH, OW, C·M)`, `w: (KH, KW, C, M)` → `dx: (N, H, W, C)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` or `w` does not have the shape `g` describes.
+/// A shape error naming `depthwise_conv2d_backward_input` if `dy` or `w` does not have the shape
+/// `g` describes (checked in `tensor::nn`).
 pub fn depthwise_conv2d_backward_input(
     g: &DepthwiseConv2dGeometry,
     dy: &Tensor,
     w: &Tensor,
 ) -> Result<Tensor> {
-    check_shape(
-        "depthwise_conv2d_backward_input",
-        "dy",
-        dy,
-        &g.output_shape(),
-    )?;
-    check_shape(
-        "depthwise_conv2d_backward_input",
-        "w",
-        w,
-        &[g.kh, g.kw, g.c, g.m],
-    )?;
-    // dx: (N, H, W, C), written by the kernel
-    let mut dx = vec![0.0; g.n * g.h * g.w * g.c];
-    kernel::depthwise_conv2d_backward_input(g, dy.as_slice()?, w.as_slice()?, &mut dx);
-    Ok(Tensor::from_vec(dx, &[g.n, g.h, g.w, g.c])?)
+    Ok(nn::depthwise_conv2d_backward_input(g, dy, w)?)
 }
 
 /// `dw[kh, kw, c, m] = Σ_{n, oh, ow} x[n, ih, iw, c] · dy[n, oh, ow, c·M + m]`.
@@ -215,28 +182,14 @@ pub fn depthwise_conv2d_backward_input(
 /// `dy: (N, OH, OW, C·M)`, `x: (N, H, W, C)` → `dw: (KH, KW, C, M)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` or `x` does not have the shape `g` describes.
+/// A shape error naming `depthwise_conv2d_backward_weight` if `dy` or `x` does not have the
+/// shape `g` describes (checked in `tensor::nn`).
 pub fn depthwise_conv2d_backward_weight(
     g: &DepthwiseConv2dGeometry,
     dy: &Tensor,
     x: &Tensor,
 ) -> Result<Tensor> {
-    check_shape(
-        "depthwise_conv2d_backward_weight",
-        "dy",
-        dy,
-        &g.output_shape(),
-    )?;
-    check_shape(
-        "depthwise_conv2d_backward_weight",
-        "x",
-        x,
-        &[g.n, g.h, g.w, g.c],
-    )?;
-    // dw: (KH, KW, C, M), written by the kernel
-    let mut dw = vec![0.0; g.kh * g.kw * g.c * g.m];
-    kernel::depthwise_conv2d_backward_weight(g, x.as_slice()?, dy.as_slice()?, &mut dw);
-    Ok(Tensor::from_vec(dw, &[g.kh, g.kw, g.c, g.m])?)
+    Ok(nn::depthwise_conv2d_backward_weight(g, dy, x)?)
 }
 
 /// `db[c·M + m] = Σ_{n, oh, ow} dy[n, oh, ow, c·M + m]`.
@@ -245,18 +198,10 @@ pub fn depthwise_conv2d_backward_weight(
 /// `dy: (N, OH, OW, C·M)` → `db: (C·M,)`.
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] if `dy` does not have the shape `g` describes.
+/// A shape error naming `depthwise_conv2d_backward_bias` if `dy` does not have the shape `g`
+/// describes (checked in `tensor::nn`).
 pub fn depthwise_conv2d_backward_bias(g: &DepthwiseConv2dGeometry, dy: &Tensor) -> Result<Tensor> {
-    check_shape(
-        "depthwise_conv2d_backward_bias",
-        "dy",
-        dy,
-        &g.output_shape(),
-    )?;
-    // db: (C·M,), written by the kernel
-    let mut db = vec![0.0; g.c * g.m];
-    kernel::depthwise_conv2d_backward_bias(g, dy.as_slice()?, &mut db);
-    Ok(Tensor::from_vec(db, &[g.c * g.m])?)
+    Ok(nn::depthwise_conv2d_backward_bias(g, dy)?)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! # Shapes
 //! As [`mean_squared_error`](super::mse): `y_pred: (N, d)`, `y_true` the same (or `(N,)` for
 //! `(N, 1)`), out `(N,)`.
+use astrograd_tensor::nn::regression_losses as nn;
 use astrograd_tensor::Tensor;
 
 use super::mse::loss_targets;
@@ -57,18 +58,8 @@ pub fn huber(y_pred: &Var, y_true: &Tensor, delta: f32) -> Result<Var> {
     let y_true = loss_targets("huber", &y_pred.shape(), y_true)?;
     // error: the shape of y_pred
     let error = y_pred.value().sub(&y_true)?;
-    // Host loops, forward and backward: a GPU tensor is an error, not a panic.
-    error.require_cpu("huber")?;
-    let last = error.rank() - 1;
-    let losses = error
-        .map(move |e| {
-            if e.abs() <= delta {
-                0.5 * e * e
-            } else {
-                delta * e.abs() - 0.5 * delta * delta
-            }
-        })?
-        .mean_axes(&[last], false)?;
+    // losses: one per row; host loops, so a GPU tensor is an error, not a panic
+    let losses = nn::huber(&error, delta)?;
     Ok(Var::from_op("huber", losses, &[y_pred], move |dout| {
         Ok(vec![Some(huber_backward(dout, &error, delta)?)])
     }))
@@ -77,25 +68,9 @@ pub fn huber(y_pred: &Var, y_true: &Tensor, delta: f32) -> Result<Var> {
 /// `dp_nj = dloss_n · h′(e_nj)/d`, with `h′(e) = e` inside `±δ` and `δ·sign(e)` outside.
 ///
 /// # Errors
-/// A tensor on the GPU (this op runs on the host).
+/// A tensor on the GPU (this op runs on the host), or a `dout` without one number per row.
 pub fn huber_backward(dout: &Tensor, error: &Tensor, delta: f32) -> Result<Tensor> {
-    let d = error.shape()[error.rank() - 1];
-    let mut dy_pred = error.clone();
-    for (row, &g) in dy_pred
-        .as_mut_slice()?
-        .chunks_exact_mut(d)
-        .zip(dout.as_slice()?)
-    {
-        for e in row {
-            let slope = if e.abs() <= delta {
-                *e
-            } else {
-                delta * e.signum()
-            };
-            *e = slope * g / d as f32;
-        }
-    }
-    Ok(dy_pred)
+    Ok(nn::huber_backward(dout, error, delta)?)
 }
 
 #[cfg(test)]

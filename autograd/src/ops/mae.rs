@@ -9,6 +9,7 @@
 //! # Shapes
 //! As [`mean_squared_error`](super::mse): `y_pred: (N, d)`, `y_true` the same (or `(N,)` for
 //! `(N, 1)`), out `(N,)`.
+use astrograd_tensor::nn::regression_losses as nn;
 use astrograd_tensor::Tensor;
 
 use super::mse::loss_targets;
@@ -38,10 +39,8 @@ pub fn mean_absolute_error(y_pred: &Var, y_true: &Tensor) -> Result<Var> {
     let y_true = loss_targets("mean_absolute_error", &y_pred.shape(), y_true)?;
     // error: the shape of y_pred
     let error = y_pred.value().sub(&y_true)?;
-    // The backward is a host loop: a GPU tensor is an error, not a panic.
-    error.require_cpu("mean_absolute_error")?;
-    let last = error.rank() - 1;
-    let losses = error.abs().mean_axes(&[last], false)?;
+    // losses: one per row; the backward is a host loop, so a GPU tensor is an error already here
+    let losses = nn::mean_absolute_error(&error)?;
     Ok(Var::from_op(
         "mean_absolute_error",
         losses,
@@ -53,31 +52,9 @@ pub fn mean_absolute_error(y_pred: &Var, y_true: &Tensor) -> Result<Var> {
 /// `dp_nj = dloss_n · sign(e_nj)/d`, with `sign(0) = 0`.
 ///
 /// # Errors
-/// A tensor on the GPU (this op runs on the host).
+/// A tensor on the GPU (this op runs on the host), or a `dout` without one number per row.
 pub fn mean_absolute_error_backward(dout: &Tensor, error: &Tensor) -> Result<Tensor> {
-    let d = error.shape()[error.rank() - 1];
-    let mut dy_pred = error.clone();
-    for (row, &g) in dy_pred
-        .as_mut_slice()?
-        .chunks_exact_mut(d)
-        .zip(dout.as_slice()?)
-    {
-        for e in row {
-            *e = sign(*e) * g / d as f32;
-        }
-    }
-    Ok(dy_pred)
-}
-
-/// `+1`, `−1`, or `0` at `0` (unlike `f32::signum`, which gives `+1` at `+0`).
-fn sign(e: f32) -> f32 {
-    if e > 0.0 {
-        1.0
-    } else if e < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
+    Ok(nn::mean_absolute_error_backward(dout, error)?)
 }
 
 #[cfg(test)]

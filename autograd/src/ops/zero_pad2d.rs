@@ -12,9 +12,10 @@
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`; `out: (N, top + H + bottom, left + W + right, C)`.
+use astrograd_tensor::nn::pad as nn;
 use astrograd_tensor::Tensor;
 
-use crate::{AutogradError, Result, Var};
+use crate::{Result, Var};
 
 /// The padding of [`zero_pad2d`], in Keras's order: `((top, bottom), (left, right))`.
 pub type Padding2d = ((usize, usize), (usize, usize));
@@ -39,44 +40,16 @@ impl Var {
 /// ```
 ///
 /// # Errors
-/// [`AutogradError::Invalid`] naming `zero_pad2d` and the shape if `x` is not rank 4 (NHWC).
+/// A shape error naming `zero_pad2d` and the shape if `x` is not rank 4 (NHWC), checked in
+/// `tensor::nn::pad`; a GPU tensor (no GPU kernel yet).
 pub fn zero_pad2d(x: &Var, pads: Padding2d) -> Result<Var> {
     let shape = x.shape();
-    if shape.len() != 4 {
-        return Err(AutogradError::Invalid {
-            op: "zero_pad2d",
-            expected: "a batch of images (N, H, W, C)".into(),
-            found: format!("shape {shape:?}"),
-        });
-    }
-    // A host loop: a GPU tensor is an error naming the op, not a panic.
-    x.value().require_cpu("zero_pad2d")?;
-    let out = zero_pad2d_forward(&x.value(), pads)?;
+    // out: (N, top + H + bottom, left + W + right, C); a host loop, so a GPU tensor is an error
+    let out = nn::zero_pad2d_forward(&x.value(), pads)?;
     let (h, w) = (shape[1], shape[2]);
     Ok(Var::from_op("zero_pad2d", out, &[x], move |dout| {
         Ok(vec![Some(zero_pad2d_backward(dout, pads, h, w)?)])
     }))
-}
-
-/// Copies each image row of `x` (`W·C` contiguous numbers in NHWC) into a zeroed output.
-fn zero_pad2d_forward(x: &Tensor, ((top, bottom), (left, right)): Padding2d) -> Result<Tensor> {
-    let (n, h, w, c) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (oh, ow) = (top + h + bottom, left + w + right);
-    // out: (N, OH, OW, C), zeros except where the rows of x are copied in.
-    let mut out = Tensor::zeros(&[n, oh, ow, c]);
-    let row = w * c;
-    let src = x.as_slice()?;
-    if row == 0 {
-        return Ok(out);
-    }
-    let dst = out.as_mut_slice()?;
-    for (r, src) in src.chunks_exact(row).enumerate() {
-        // Row r of x is image r / H, row r % H; it lands at row top + r % H, column left.
-        let (image, y) = (r / h, r % h);
-        let at = ((image * oh + top + y) * ow + left) * c;
-        dst[at..at + row].copy_from_slice(src);
-    }
-    Ok(out)
 }
 
 /// `dx = dout[:, top..top + H, left..left + W, :]`: the border's gradient is dropped.

@@ -15,7 +15,9 @@ mod matrix;
 pub mod naive;
 pub mod optimizer;
 pub mod pool;
+pub mod regression_losses;
 pub mod softmax_cross_entropy;
+pub mod zero_pad;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -75,18 +75,21 @@ pub fn conv2d_forward_activated(
     bias: Option<&Tensor>,
     activation: ConvActivation,
 ) -> Result<Tensor> {
-    const OP: &str = "conv2d";
-    check_shape(OP, "x", x, &[g.n, g.h, g.w, g.c])?;
-    check_shape(OP, "w", w, &[g.kh, g.kw, g.c, g.f])?;
+    let op = match activation {
+        ConvActivation::Linear => "conv2d",
+        ConvActivation::Relu => "conv2d_relu",
+    };
+    check_shape(op, "x", x, &[g.n, g.h, g.w, g.c])?;
+    check_shape(op, "w", w, &[g.kh, g.kw, g.c, g.f])?;
     if let Some(b) = bias {
-        check_shape(OP, "bias", b, &[g.f])?;
+        check_shape(op, "bias", b, &[g.f])?;
     }
     // y: (N, OH, OW, F)
     let out_shape = g.output_shape();
     #[cfg(feature = "wgpu")]
     {
         let operands: Vec<&Tensor> = [x, w].into_iter().chain(bias).collect();
-        if let Some(buffers) = crate::gpu::all_on_gpu(OP, &operands)? {
+        if let Some(buffers) = crate::gpu::all_on_gpu(op, &operands)? {
             let y = astrograd_kernels::wgpu::GpuBuffer::uninit(out_shape.iter().product())?;
             astrograd_kernels::wgpu::conv::conv2d_forward(
                 g,

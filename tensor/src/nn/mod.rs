@@ -5,8 +5,11 @@
 //! [`crate::TensorError::Device`] naming the op.
 pub mod batch_norm;
 pub mod conv;
+pub mod depthwise_conv;
 pub mod dropout;
 pub mod losses;
 pub mod metrics;
 pub mod optimizer;
+pub mod pad;
 pub mod pool;
+pub mod regression_losses;
