@@ -12,13 +12,17 @@
 //! dx = (γ/σ)/M · (M·dy − Σ dy − x̂ · Σ dy·x̂)   (training)      dx = γ/σ · dy   (inference)
 //! ```
 //!
-//! The CPU sums in f64; the GPU sums in f32 as a tree (agreeing to about 1e-6).
+//! This file checks the shapes once and sends each pass to its device: the CPU loops are in
+//! `kernels/src/cpu/batch_norm.rs` (sums in f64), the GPU's in `kernels/src/wgpu/batch_norm.rs`
+//! (sums in f32 as a tree; the two agree to about 1e-6).
 //!
 //! # Shapes
 //! `x`, `y`, `x̂`, `dy`, `dx`: `(…, C)`; `γ`, `β`, `μ`, `σ²`, `1/σ`, the moving statistics,
 //! `dγ`, `dβ`: `(C)`.
 #[cfg(feature = "wgpu")]
 use astrograd_kernels::wgpu::{batch_norm as gpu, batch_norm::BatchNormShape, GpuBuffer};
+
+use astrograd_kernels::cpu::batch_norm as cpu;
 
 use crate::{Result, Tensor, TensorError};
 
@@ -69,17 +73,6 @@ fn shape_of(m: usize, c: usize) -> BatchNormShape {
     }
 }
 
-/// Per-channel sums of a channels-last buffer, accumulated in f64.
-fn channel_sums(values: &[f32], channels: usize) -> Vec<f32> {
-    let mut sums = vec![0.0f64; channels];
-    for row in values.chunks_exact(channels) {
-        for (s, &v) in sums.iter_mut().zip(row) {
-            *s += v as f64;
-        }
-    }
-    sums.into_iter().map(|s| s as f32).collect()
-}
-
 /// The batch mean and biased variance of each channel: `(μ, σ²)`, each `(C)`.
 ///
 /// # Errors
@@ -96,31 +89,12 @@ pub fn batch_norm_moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
             Tensor::from_gpu(variance, &[c]),
         ));
     }
-    // Two passes in f64: the mean, then the squared deviations from it.
-    let x = x.as_slice()?;
-    let positions = m as f64;
-    let mut mean = vec![0.0f64; c];
-    for row in x.chunks_exact(c) {
-        for (s, &v) in mean.iter_mut().zip(row) {
-            *s += v as f64;
-        }
-    }
-    mean.iter_mut().for_each(|s| *s /= positions);
-    let mut variance = vec![0.0f64; c];
-    for row in x.chunks_exact(c) {
-        for ((s, &v), mu) in variance.iter_mut().zip(row).zip(&mean) {
-            *s += (v as f64 - mu).powi(2);
-        }
-    }
+    let (mut mean, mut variance) = (vec![0.0; c], vec![0.0; c]);
+    cpu::moments(x.as_slice()?, c, &mut mean, &mut variance);
+    let _ = m;
     Ok((
-        Tensor::from_vec(mean.into_iter().map(|v| v as f32).collect(), &[c])?,
-        Tensor::from_vec(
-            variance
-                .into_iter()
-                .map(|s| (s / positions) as f32)
-                .collect(),
-            &[c],
-        )?,
+        Tensor::from_vec(mean, &[c])?,
+        Tensor::from_vec(variance, &[c])?,
     ))
 }
 
@@ -149,16 +123,14 @@ pub fn batch_norm_update_moving(
             return Ok(());
         }
     }
-    for (mm, &mu) in moving_mean.as_mut_slice()?.iter_mut().zip(mean.as_slice()?) {
-        *mm = momentum * *mm + (1.0 - momentum) * mu;
-    }
-    for (mv, &var) in moving_variance
-        .as_mut_slice()?
-        .iter_mut()
-        .zip(variance.as_slice()?)
-    {
-        *mv = momentum * *mv + (1.0 - momentum) * var * bessel;
-    }
+    cpu::update_moving(
+        moving_mean.as_mut_slice()?,
+        moving_variance.as_mut_slice()?,
+        mean.as_slice()?,
+        variance.as_slice()?,
+        momentum,
+        bessel,
+    );
     Ok(())
 }
 
@@ -191,30 +163,22 @@ pub fn batch_norm_normalize(
             inv_std: Tensor::from_gpu(inv_std, &[c]),
         });
     }
-    let _ = m;
-    let inv_std: Vec<f32> = variance
-        .as_slice()?
-        .iter()
-        .map(|v| 1.0 / (v + epsilon).sqrt())
-        .collect();
-    let mean = mean.as_slice()?;
-    let (g, b) = (gamma.as_slice()?, beta.as_slice()?);
-    // x_hat, y: the shape of x
-    let mut x_hat = x.clone();
-    let mut y = x.clone();
-    for (i, (h, out)) in x_hat
-        .as_mut_slice()?
-        .iter_mut()
-        .zip(y.as_mut_slice()?)
-        .enumerate()
-    {
-        let c = i % c;
-        *h = (*h - mean[c]) * inv_std[c];
-        *out = g[c] * *h + b[c];
-    }
+    let mut inv_std = vec![0.0; c];
+    cpu::inv_std(variance.as_slice()?, epsilon, &mut inv_std);
+    // x_hat, y: the shape of x, every value overwritten
+    let (mut x_hat, mut y) = (vec![0.0; m * c], vec![0.0; m * c]);
+    cpu::normalize(
+        x.as_slice()?,
+        mean.as_slice()?,
+        &inv_std,
+        gamma.as_slice()?,
+        beta.as_slice()?,
+        &mut x_hat,
+        &mut y,
+    );
     Ok(Normalized {
-        y,
-        x_hat,
+        y: Tensor::from_vec(y, x.shape())?,
+        x_hat: Tensor::from_vec(x_hat, x.shape())?,
         inv_std: Tensor::from_vec(inv_std, &[c])?,
     })
 }
@@ -238,8 +202,8 @@ pub fn batch_norm_backward_gamma_beta(dy: &Tensor, x_hat: &Tensor) -> Result<(Te
         ));
     }
     let _ = m;
-    let dgamma = channel_sums(&dy.mul(x_hat)?.to_vec()?, c);
-    let dbeta = channel_sums(dy.as_slice()?, c);
+    let (mut dgamma, mut dbeta) = (vec![0.0; c], vec![0.0; c]);
+    cpu::backward_gamma_beta(dy.as_slice()?, x_hat.as_slice()?, &mut dgamma, &mut dbeta);
     Ok((
         Tensor::from_vec(dgamma, &[c])?,
         Tensor::from_vec(dbeta, &[c])?,
@@ -289,22 +253,17 @@ pub fn batch_norm_backward_x_training(
         )?;
         return Ok(Tensor::from_gpu(dx, dy.shape()));
     }
-    let positions = m as f32; // M
-    let (g, inv_std) = (gamma.as_slice()?, inv_std.as_slice()?);
-    let (sum_dy, sum_dy_x_hat) = (dbeta.as_slice()?, dgamma.as_slice()?);
-    // dx: the shape of x
-    let mut dx = dy.clone();
-    for (i, (d, &h)) in dx
-        .as_mut_slice()?
-        .iter_mut()
-        .zip(x_hat.as_slice()?)
-        .enumerate()
-    {
-        let c = i % c;
-        let scale = g[c] * inv_std[c] / positions;
-        *d = scale * (positions * *d - sum_dy[c] - h * sum_dy_x_hat[c]);
-    }
-    Ok(dx)
+    let mut dx = vec![0.0; m * c]; // the shape of dy, every value overwritten
+    cpu::backward_x_training(
+        dy.as_slice()?,
+        x_hat.as_slice()?,
+        gamma.as_slice()?,
+        inv_std.as_slice()?,
+        dgamma.as_slice()?,
+        dbeta.as_slice()?,
+        &mut dx,
+    );
+    Ok(Tensor::from_vec(dx, dy.shape())?)
 }
 
 /// Inference mode, where `μ` and `σ` are constants: `dx = γ/σ · dy`.
@@ -325,14 +284,14 @@ pub fn batch_norm_backward_x_inference(
         gpu::batch_norm_backward_x_inference(shape_of(m, c), b[0], b[1], b[2], &dx)?;
         return Ok(Tensor::from_gpu(dx, dy.shape()));
     }
-    let _ = m;
-    let (g, inv_std) = (gamma.as_slice()?, inv_std.as_slice()?);
-    let mut dx = dy.clone();
-    for (i, d) in dx.as_mut_slice()?.iter_mut().enumerate() {
-        let c = i % c;
-        *d *= g[c] * inv_std[c];
-    }
-    Ok(dx)
+    let mut dx = vec![0.0; m * c];
+    cpu::backward_x_inference(
+        dy.as_slice()?,
+        gamma.as_slice()?,
+        inv_std.as_slice()?,
+        &mut dx,
+    );
+    Ok(Tensor::from_vec(dx, dy.shape())?)
 }
 
 #[cfg(all(test, feature = "wgpu"))]
