@@ -263,7 +263,7 @@ pub fn batch_norm_backward_x_training(
         dbeta.as_slice()?,
         &mut dx,
     );
-    Ok(Tensor::from_vec(dx, dy.shape())?)
+    Tensor::from_vec(dx, dy.shape())
 }
 
 /// Inference mode, where `μ` and `σ` are constants: `dx = γ/σ · dy`.
@@ -291,7 +291,7 @@ pub fn batch_norm_backward_x_inference(
         inv_std.as_slice()?,
         &mut dx,
     );
-    Ok(Tensor::from_vec(dx, dy.shape())?)
+    Tensor::from_vec(dx, dy.shape())
 }
 
 #[cfg(all(test, feature = "wgpu"))]
