@@ -7,7 +7,8 @@
 //! `kernels/src/cpu/depthwise_conv.rs`.
 //!
 //! # Devices
-//! There is no GPU kernel yet: a GPU tensor is a [`TensorError::Device`] that says so.
+//! There is no GPU kernel yet: a GPU tensor is a [`TensorError::Device`](crate::TensorError::Device)
+//! that says so.
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, M)`, `b: (C·M,)`, `y: (N, OH, OW, C·M)`, as `g` describes.
