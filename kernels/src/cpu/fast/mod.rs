@@ -140,10 +140,16 @@ unsafe fn with_avx512<R>(body: impl FnOnce() -> R) -> R {
 mod tests {
     use super::*;
 
-    /// Prints what this process runs, for the parent test below (run alone, by name).
+    /// This process runs the kernels its environment asks for, and says so (the parent test
+    /// below runs it alone, by name, in child processes with each value of the variable).
     #[test]
-    #[ignore = "run by the_switch_is_read_from_the_environment, in a child process"]
     fn print_the_mode_of_this_process() {
+        let asked = std::env::var(ENV_VAR).ok();
+        assert_eq!(
+            mode(),
+            parse_mode(asked.as_deref()).0,
+            "{ENV_VAR}={asked:?}"
+        );
         println!("fast paths enabled: {}", enabled());
     }
 
@@ -157,7 +163,6 @@ mod tests {
                 .args([
                     "--exact",
                     "cpu::fast::tests::print_the_mode_of_this_process",
-                    "--ignored",
                     "--nocapture",
                     "--test-threads=1",
                 ])
