@@ -39,7 +39,7 @@ use std::ops::Range;
 
 use astrograd_tensor::random::Rng;
 
-use crate::error::Result;
+use crate::error::{DataError, Result};
 
 /// The images `start..end` of a dataset whose blocks are runs of `size` images starting at
 /// multiples of `size` (the blocks at the ends of the range may be cut short).
@@ -179,7 +179,7 @@ impl Pending {
         let block = plan.blocks.images_around(index);
         let bytes = read(block.clone())?;
         let mut wanted = None;
-        for (i, pixels) in block.zip(bytes.chunks_exact(image_bytes)) {
+        for (i, pixels) in block.clone().zip(bytes.chunks_exact(image_bytes)) {
             let later = plan.position(i);
             if i == index {
                 wanted = Some(pixels.to_vec());
@@ -188,7 +188,12 @@ impl Pending {
             }
         }
         self.most = self.most.max(self.images.len());
-        Ok(wanted.expect("a block holds the images it is read for"))
+        // A read that came back short would leave the image out: an error, not a panic.
+        wanted.ok_or_else(|| DataError::Invalid {
+            op: "Hdf5Stream",
+            expected: format!("the pixels of image {index} in the block read for it"),
+            found: format!("{} bytes for images {block:?}", bytes.len()),
+        })
     }
 
     /// How many images wait in memory.
