@@ -285,7 +285,7 @@ fn a_label_out_of_range_is_an_error_on_the_gpu() {
         model.evaluate(&x, &y, 8).unwrap_err().to_string(),
     ] {
         assert!(
-            err.contains("expected class indices in 0..3, found label 10 in row 5"),
+            err.contains("expected class indices in 0..3 (K = 3 classes), found label 10 in row 5"),
             "{err}"
         );
     }

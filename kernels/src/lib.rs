@@ -5,6 +5,8 @@
 //!
 //! - [`geometry`]: the shapes of the windowed ops (convolution, pooling), validated once and
 //!   shared by both devices;
+//! - [`elementwise`] and [`metrics`]: the named elementwise functions and the kinds of accuracy,
+//!   which both devices implement;
 //! - [`cpu`]: each file opens with the textbook algorithm, which runs on any CPU, and hands the
 //!   work to its fast variant in `cpu/fast/` through one hook that says when it applies
 //!   (`ASTROGRAD_KERNELS=portable` turns the hooks off, see [`cpu::fast`]); the naive references
@@ -68,6 +70,7 @@ pub mod cpu;
 pub mod elementwise;
 pub mod error;
 pub mod geometry;
+pub mod metrics;
 pub mod test_env;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;

@@ -147,15 +147,7 @@ fn class_labels(op: &'static str, labels: &Tensor, n: usize, k: usize) -> Result
         });
     }
     if labels.device() == Device::Cpu {
-        for (row, &label) in labels.as_slice()?.iter().enumerate() {
-            if !(label.fract() == 0.0 && label >= 0.0 && label < k as f32) {
-                return Err(AutogradError::Invalid {
-                    op,
-                    expected: format!("class indices 0, 1, …, {} (K = {k} classes)", k - 1),
-                    found: format!("label {label} in row {row}"),
-                });
-            }
-        }
+        astrograd_tensor::nn::losses::check_class_indices(op, labels, k)?;
     }
     Ok(labels.reshape(&[n])?)
 }

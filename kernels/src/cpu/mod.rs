@@ -5,8 +5,10 @@
 //!
 //! Imports point one way: `matrix.rs` (the matrix view, parallel blocks) ← `fast/gemm_*.rs` ←
 //! `gemm.rs` ← `fast/conv.rs` ← `conv.rs`; no file of `fast/` imports a file that holds a hook.
+pub mod accuracy;
 pub mod batch_norm;
 pub mod conv;
+pub mod cross_entropy;
 pub mod depthwise_conv;
 pub mod dropout;
 pub mod fast;

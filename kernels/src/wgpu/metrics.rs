@@ -14,6 +14,7 @@
 //! # Shapes
 //! `y_pred: (N, K)`; `y_true: (N)` labels (sparse) or `(N, K)`; `out: (1)`.
 use super::{dispatch, Access, GpuBuffer, Kernel};
+pub use crate::metrics::AccuracyKind;
 use crate::KernelError;
 
 const ACCURACY: Kernel = Kernel {
@@ -22,17 +23,6 @@ const ACCURACY: Kernel = Kernel {
     entry: "accuracy_count",
     buffers: &[Access::Read, Access::Read, Access::ReadWrite],
 };
-
-/// Which of Keras's accuracies to count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccuracyKind {
-    /// `argmax ŷ == y` for integer labels `(N)`.
-    SparseCategorical,
-    /// `argmax ŷ == argmax y` for one-hot rows `(N, K)`.
-    Categorical,
-    /// `(ŷ > 0.5) == y` per element, averaged over the last axis.
-    Binary,
-}
 
 /// Writes into `out[0]` the number of right predictions among the `rows` rows of `classes`
 /// scores (for [`AccuracyKind::Binary`], the sum over rows of the fraction right in the row).
@@ -56,18 +46,8 @@ pub fn accuracy_count(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::accuracy as cpu;
     use crate::wgpu::testing::{gpu_available, numbers};
-
-    /// Index of the largest value, the first one on ties (the CPU metric's `first_argmax`).
-    fn first_argmax(row: &[f32]) -> usize {
-        let mut best = 0;
-        for (j, &v) in row.iter().enumerate() {
-            if v > row[best] {
-                best = j;
-            }
-        }
-        best
-    }
 
     fn count(kind: AccuracyKind, n: usize, k: usize, pred: &[f32], truth: &[f32]) -> f32 {
         let (pb, tb) = (
@@ -80,7 +60,7 @@ mod tests {
     }
 
     #[test]
-    fn the_three_accuracies_match_the_cpu_metric() {
+    fn the_three_accuracies_match_the_cpu_kernel() {
         if !gpu_available() {
             return;
         }
@@ -91,25 +71,18 @@ mod tests {
                 .map(|v| (v * 3.0).round())
                 .collect();
             let labels: Vec<f32> = (0..n).map(|i| ((i * 5) % k) as f32).collect();
-            let expected = pred
-                .chunks_exact(k)
-                .zip(&labels)
-                .filter(|(row, &y)| first_argmax(row) as f32 == y)
-                .count() as f32;
-            let got = count(AccuracyKind::SparseCategorical, n, k, &pred, &labels);
-            assert_eq!(got, expected, "sparse ({n}, {k})");
-
             let one_hot: Vec<f32> = numbers(n * k, 2)
                 .iter()
                 .map(|v| (v * 2.0).round())
                 .collect();
-            let expected = pred
-                .chunks_exact(k)
-                .zip(one_hot.chunks_exact(k))
-                .filter(|(row, t)| first_argmax(row) == first_argmax(t))
-                .count() as f32;
-            let got = count(AccuracyKind::Categorical, n, k, &pred, &one_hot);
-            assert_eq!(got, expected, "categorical ({n}, {k})");
+            for (kind, truth) in [
+                (AccuracyKind::SparseCategorical, &labels),
+                (AccuracyKind::Categorical, &one_hot),
+            ] {
+                let expected = cpu::accuracy_count(kind, k, &pred, truth) as f32;
+                let got = count(kind, n, k, &pred, truth);
+                assert_eq!(got, expected, "{kind:?} ({n}, {k})");
+            }
         }
         // Binary: d = 1 (exact count) and d = 3 (means of thirds).
         for (n, d) in [(300usize, 1usize), (41, 3)] {
@@ -119,37 +92,12 @@ mod tests {
                 .map(|v| (*v > 0.0) as u8 as f32)
                 .collect();
             truth[0] = 0.5; // never right: a prediction is 0 or 1
-            let expected: f64 = probs
-                .chunks_exact(d)
-                .zip(truth.chunks_exact(d))
-                .map(|(p, t)| {
-                    let right = p
-                        .iter()
-                        .zip(t)
-                        .filter(|(&p, &t)| ((p > 0.5) as u8 as f32) == t);
-                    right.count() as f64 / d as f64
-                })
-                .sum();
+            let expected = cpu::accuracy_count(AccuracyKind::Binary, d, &probs, &truth);
             let got = count(AccuracyKind::Binary, n, d, &probs, &truth);
             assert!(
                 (got as f64 - expected).abs() < 1e-4,
                 "binary ({n}, {d}): {got} vs {expected}"
             );
         }
-    }
-
-    #[test]
-    fn exactly_half_is_not_above_one_half() {
-        if !gpu_available() {
-            return;
-        }
-        let got = count(
-            AccuracyKind::Binary,
-            3,
-            1,
-            &[0.5, 0.51, 0.49],
-            &[1.0, 1.0, 0.0],
-        );
-        assert_eq!(got, 2.0);
     }
 }

@@ -1,16 +1,10 @@
 //! Softmax and the cross-entropy losses, forward and backward, on either device.
 //!
-//! # Math
-//! For one row of `K` scores (derivations in the autograd ops that use these):
-//!
-//! ```text
-//! softmax(z)_j = exp(z_j − μ) / Σ exp(z_i − μ)     (μ the row maximum: nothing overflows)
-//! sparse, logits:  loss = logsumexp(z) − z_y           dz = softmax(z) − one_hot(y)
-//! dense, logits:   loss = −Σ t·log_softmax(z)          dz = softmax(z)·Σt − t
-//! sparse, probs:   loss = log Σ c − log c_y            dp = 1/Σc − [j = y]/c_y      (c = clip(p, ε, 1−ε))
-//! dense, probs:    loss = −Σ t·log clip(p/Σp)          dp = (g − Σ g·p/s)/s,  g = −t/q
-//! binary:          ℓ averaged over the last axis (logits or probabilities)
-//! ```
+//! This file checks the shapes and the labels and picks the device; the arithmetic, with its
+//! math, is in the kernels: `kernels/src/cpu/softmax_cross_entropy.rs` (softmax, log-softmax and
+//! the fused softmax + sparse cross-entropy), `kernels/src/cpu/cross_entropy.rs` (from
+//! probabilities, against target rows, binary) and their GPU twins in
+//! `kernels/src/wgpu/softmax_cross_entropy.rs`.
 //!
 //! # Shapes
 //! Scores `(N, K)`; sparse labels `(N)` or `(N, 1)`, class indices stored as f32; target rows
@@ -22,6 +16,7 @@
 //! kernels cannot without reading the labels back (a stall per batch), so a bad label there makes
 //! its row's loss and gradient NaN. Labels usually start on the host: `fit` and `evaluate` check
 //! them there with [`check_class_indices`] before they are copied to the GPU.
+use astrograd_kernels::cpu::cross_entropy as cpu_ce;
 use astrograd_kernels::cpu::softmax_cross_entropy as cpu;
 #[cfg(feature = "wgpu")]
 use astrograd_kernels::wgpu::{softmax_cross_entropy as gpu, GpuBuffer};
@@ -94,7 +89,8 @@ fn class_indices(op: &'static str, labels: &Tensor, k: usize) -> Result<Vec<usiz
                 Err(TensorError::Invalid {
                     op,
                     msg: format!(
-                        "expected class indices in 0..{k}, found label {label} in row {row}"
+                        "expected class indices in 0..{k} (K = {k} classes), \
+                         found label {label} in row {row}"
                     ),
                 })
             }
@@ -228,11 +224,6 @@ pub fn sparse_softmax_cross_entropy_backward(
     Ok(dlogits)
 }
 
-/// Keras's clip of probabilities to `[ε, 1−ε]` (`1 − ε` is `1 − 2⁻²³` in f32).
-fn clip(p: f32) -> f32 {
-    p.clamp(EPSILON, 1.0 - EPSILON)
-}
-
 /// Sparse cross-entropy from probabilities: `losses[n] = log Σ_j c_nj − log c_n,y` with
 /// `c = clip(p, ε, 1−ε)` (rows that do not sum to 1 are renormalised): `(N)`.
 ///
@@ -249,17 +240,9 @@ pub fn sparse_cross_entropy_from_probs(probs: &Tensor, labels: &Tensor) -> Resul
         return Ok(Tensor::from_gpu(losses, &[n]));
     }
     let labels = class_indices(OP, labels, k)?;
-    // losses: (N)
-    let losses: Vec<f32> = probs
-        .as_slice()?
-        .chunks_exact(k)
-        .zip(&labels)
-        .map(|(p, &y)| {
-            let row_sum: f32 = p.iter().map(|&v| clip(v)).sum();
-            row_sum.ln() - clip(p[y]).ln()
-        })
-        .collect();
-    Tensor::from_vec(losses, &[n])
+    let mut losses = Tensor::zeros(&[n]);
+    cpu_ce::sparse_from_probs_forward(k, probs.as_slice()?, &labels, losses.as_mut_slice()?);
+    Ok(losses)
 }
 
 /// Backward of [`sparse_cross_entropy_from_probs`]:
@@ -283,26 +266,14 @@ pub fn sparse_cross_entropy_from_probs_backward(
         return Ok(Tensor::from_gpu(dprobs, &[n, k]));
     }
     let labels = class_indices(OP, labels, k)?;
-    // dprobs: (N, K)
-    let mut dprobs = probs.clone();
-    for ((row, &y), &g) in dprobs
-        .as_mut_slice()?
-        .chunks_exact_mut(k)
-        .zip(&labels)
-        .zip(dlosses.as_slice()?)
-    {
-        let row_sum: f32 = row.iter().map(|&v| clip(v)).sum();
-        let p_y = clip(row[y]);
-        for (j, p) in row.iter_mut().enumerate() {
-            let inside = (EPSILON..=1.0 - EPSILON).contains(p);
-            let one_hot = if j == y { 1.0 / p_y } else { 0.0 };
-            *p = if inside {
-                g * (1.0 / row_sum - one_hot)
-            } else {
-                0.0
-            };
-        }
-    }
+    let mut dprobs = Tensor::zeros(&[n, k]);
+    cpu_ce::sparse_from_probs_backward(
+        k,
+        probs.as_slice()?,
+        &labels,
+        dlosses.as_slice()?,
+        dprobs.as_mut_slice()?,
+    );
     Ok(dprobs)
 }
 
@@ -318,11 +289,6 @@ fn expect_same_shape(op: &'static str, scores: &Tensor, targets: &Tensor) -> Res
         expected: format!("targets of the scores' shape {:?}", scores.shape()),
         found: format!("shape {:?}", targets.shape()),
     })
-}
-
-/// The sum of each row of `(N, K)` numbers.
-fn row_sums(values: &[f32], k: usize) -> Vec<f32> {
-    values.chunks_exact(k).map(|row| row.iter().sum()).collect()
 }
 
 /// Fused softmax + cross-entropy against target rows `t` from logits:
@@ -347,10 +313,14 @@ pub fn dense_softmax_cross_entropy(
             losses: Tensor::from_gpu(losses, &[n]),
         });
     }
-    let log_probs = log_softmax_rows(logits)?;
-    let probs = softmax_rows(logits)?;
-    let terms = log_probs.mul(targets)?.neg();
-    let losses = Tensor::from_vec(row_sums(terms.as_slice()?, k), &[n])?;
+    let (mut probs, mut losses) = (Tensor::zeros(&[n, k]), Tensor::zeros(&[n]));
+    cpu_ce::dense_softmax_forward(
+        k,
+        logits.as_slice()?,
+        targets.as_slice()?,
+        probs.as_mut_slice()?,
+        losses.as_mut_slice()?,
+    );
     Ok(SoftmaxCrossEntropy { probs, losses })
 }
 
@@ -373,18 +343,14 @@ pub fn dense_softmax_cross_entropy_backward(
         gpu::dense_cross_entropy_backward(n, k, b[0], b[1], b[2], &dlogits)?;
         return Ok(Tensor::from_gpu(dlogits, &[n, k]));
     }
-    // dlogits: (N, K)
-    let mut dlogits = probs.clone();
-    let rows = dlogits
-        .as_mut_slice()?
-        .chunks_exact_mut(k)
-        .zip(targets.as_slice()?.chunks_exact(k));
-    for ((row, t), &g) in rows.zip(dlosses.as_slice()?) {
-        let t_sum: f32 = t.iter().sum();
-        for (d, &t) in row.iter_mut().zip(t) {
-            *d = g * (*d * t_sum - t);
-        }
-    }
+    let mut dlogits = Tensor::zeros(&[n, k]);
+    cpu_ce::dense_softmax_backward(
+        k,
+        probs.as_slice()?,
+        targets.as_slice()?,
+        dlosses.as_slice()?,
+        dlogits.as_mut_slice()?,
+    );
     Ok(dlogits)
 }
 
@@ -403,14 +369,14 @@ pub fn dense_cross_entropy_from_probs(probs: &Tensor, targets: &Tensor) -> Resul
         gpu::dense_cross_entropy_from_probs_forward(n, k, b[0], b[1], &losses)?;
         return Ok(Tensor::from_gpu(losses, &[n]));
     }
-    // q: (N, K), each row divided by its sum
-    let mut q = probs.clone();
-    for row in q.as_mut_slice()?.chunks_exact_mut(k) {
-        let s: f32 = row.iter().sum();
-        row.iter_mut().for_each(|v| *v /= s);
-    }
-    let terms = q.map(|q| clip(q).ln())?.mul(targets)?.neg();
-    Tensor::from_vec(row_sums(terms.as_slice()?, k), &[n])
+    let mut losses = Tensor::zeros(&[n]);
+    cpu_ce::dense_from_probs_forward(
+        k,
+        probs.as_slice()?,
+        targets.as_slice()?,
+        losses.as_mut_slice()?,
+    );
+    Ok(losses)
 }
 
 /// Backward of [`dense_cross_entropy_from_probs`]: `dp[n, k] = dloss_n · (g_k − Σ_j g_j q_j)/s`
@@ -433,39 +399,18 @@ pub fn dense_cross_entropy_from_probs_backward(
         gpu::dense_cross_entropy_from_probs_backward(n, k, b[0], b[1], b[2], &dprobs)?;
         return Ok(Tensor::from_gpu(dprobs, &[n, k]));
     }
-    // dprobs: (N, K)
-    let mut dprobs = probs.clone();
-    let rows = dprobs
-        .as_mut_slice()?
-        .chunks_exact_mut(k)
-        .zip(targets.as_slice()?.chunks_exact(k));
-    for ((row, t), &dloss) in rows.zip(dlosses.as_slice()?) {
-        let s: f32 = row.iter().sum();
-        // g: ∂loss/∂q for this row
-        let g: Vec<f32> = row
-            .iter()
-            .zip(t)
-            .map(|(&p, &t)| {
-                let q = p / s;
-                if (EPSILON..=1.0 - EPSILON).contains(&q) {
-                    -t / q
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let g_dot_q: f32 = g.iter().zip(row.iter()).map(|(g, &p)| g * p / s).sum();
-        for (d, g) in row.iter_mut().zip(&g) {
-            *d = dloss * (g - g_dot_q) / s;
-        }
-    }
+    let mut dprobs = Tensor::zeros(&[n, k]);
+    cpu_ce::dense_from_probs_backward(
+        k,
+        probs.as_slice()?,
+        targets.as_slice()?,
+        dlosses.as_slice()?,
+        dprobs.as_mut_slice()?,
+    );
     Ok(dprobs)
 }
 
 // ------------------------------------------------------------------ binary
-
-/// `σ(z) = 1/(1 + exp(−z))`, written so that `exp` never overflows (the one stable sigmoid).
-use astrograd_kernels::elementwise::stable_sigmoid as sigmoid;
 
 /// `(rows, d)` of binary scores `(…, d)` with `d ≥ 1`, after checking the targets' shape.
 fn binary_geometry(op: &'static str, scores: &Tensor, targets: &Tensor) -> Result<(usize, usize)> {
@@ -498,26 +443,22 @@ pub fn binary_cross_entropy(
     const OP: &str = "binary_crossentropy";
     let (rows, d) = binary_geometry(OP, scores, targets)?;
     let out_shape = &scores.shape()[..scores.rank() - 1];
+    debug_assert_eq!(scores.numel(), rows * d);
     #[cfg(feature = "wgpu")]
     if let Some(b) = gpu_buffers(OP, &[scores, targets])? {
         let losses = output(rows)?;
         gpu::binary_cross_entropy_forward(rows, d, b[0], b[1], &losses, from_logits)?;
         return Ok(Tensor::from_gpu(losses, out_shape));
     }
-    let _ = (rows, d, out_shape);
-    // elementwise losses ℓ: the shape of scores
-    let elementwise = if from_logits {
-        scores.zip_with(targets, OP, |z, t| {
-            z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()
-        })?
-    } else {
-        scores.zip_with(targets, OP, |p, t| {
-            let c = clip(p);
-            -(t * (c + EPSILON).ln() + (1.0 - t) * (1.0 - c + EPSILON).ln())
-        })?
-    };
-    let last = elementwise.rank() - 1;
-    elementwise.mean_axes(&[last], false)
+    let mut losses = Tensor::zeros(out_shape);
+    cpu_ce::binary_forward(
+        d,
+        scores.as_slice()?,
+        targets.as_slice()?,
+        from_logits,
+        losses.as_mut_slice()?,
+    );
+    Ok(losses)
 }
 
 /// Backward of [`binary_cross_entropy`]: `ds = ∂ℓ/∂s · dloss/d`, with `∂ℓ/∂z = σ(z) − t` from
@@ -540,25 +481,16 @@ pub fn binary_cross_entropy_backward(
         gpu::binary_cross_entropy_backward(rows, d, b[0], b[1], b[2], &dscores, from_logits)?;
         return Ok(Tensor::from_gpu(dscores, scores.shape()));
     }
-    let mut slope = if from_logits {
-        scores.zip_with(targets, OP, |z, t| sigmoid(z) - t)?
-    } else {
-        scores.zip_with(targets, OP, |p, t| {
-            if !(EPSILON..=1.0 - EPSILON).contains(&p) {
-                return 0.0;
-            }
-            -t / (p + EPSILON) + (1.0 - t) / (1.0 - p + EPSILON)
-        })?
-    };
-    // The chain rule through the mean over the last axis: slope · dloss/d.
-    for (row, &g) in slope
-        .as_mut_slice()?
-        .chunks_exact_mut(d)
-        .zip(dlosses.as_slice()?)
-    {
-        row.iter_mut().for_each(|s| *s *= g / d as f32);
-    }
-    Ok(slope)
+    let mut dscores = Tensor::zeros(scores.shape());
+    cpu_ce::binary_backward(
+        d,
+        scores.as_slice()?,
+        targets.as_slice()?,
+        dlosses.as_slice()?,
+        from_logits,
+        dscores.as_mut_slice()?,
+    );
+    Ok(dscores)
 }
 
 #[cfg(all(test, feature = "wgpu"))]

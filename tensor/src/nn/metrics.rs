@@ -2,43 +2,17 @@
 //! batch as a one-element tensor, so that on the GPU `fit` reads back one number per batch
 //! rather than the predictions.
 //!
-//! # Math
-//! ```text
-//! sparse categorical:  Σ_n [argmax ŷ_n = y_n]
-//! categorical:         Σ_n [argmax ŷ_n = argmax y_n]
-//! binary:              Σ_n (1/d) Σ_j [(ŷ_nj > 0.5) = y_nj]      (strictly above ½, even for logits)
-//! ```
-//!
-//! `argmax` takes the first of equal maxima, as `tf.argmax`. Divide by N for the batch mean.
+//! The loops are `kernels/src/cpu/accuracy.rs` (with the math) and `kernels/src/wgpu/metrics.rs`.
 //!
 //! # Shapes
 //! `y_pred: (…, K)`; `y_true: (…)` or `(…, 1)` integer labels (sparse), else `(…, K)`; out: `(1)`.
+use astrograd_kernels::cpu::accuracy as cpu;
+pub use astrograd_kernels::cpu::accuracy::first_argmax;
+pub use astrograd_kernels::metrics::AccuracyKind;
 #[cfg(feature = "wgpu")]
 use astrograd_kernels::wgpu::{metrics as gpu, GpuBuffer};
 
 use crate::{Result, Tensor, TensorError};
-
-/// Which of Keras's accuracies to count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccuracyKind {
-    /// `argmax ŷ == y` for integer labels.
-    SparseCategorical,
-    /// `argmax ŷ == argmax y` for one-hot rows.
-    Categorical,
-    /// `(ŷ > 0.5) == y` per element, averaged over the last axis.
-    Binary,
-}
-
-/// Index of the largest value, the first one on ties (as `tf.argmax`).
-fn first_argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (j, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = j;
-        }
-    }
-    best
-}
 
 /// The number of right predictions in the batch (for [`AccuracyKind::Binary`], the sum over
 /// samples of the fraction right in each): a `(1)` tensor on the device of the inputs.
@@ -76,39 +50,11 @@ pub fn accuracy_count(kind: AccuracyKind, y_pred: &Tensor, y_true: &Tensor) -> R
     }
     #[cfg(feature = "wgpu")]
     if let Some(b) = crate::gpu::all_on_gpu(OP, &[y_pred, y_true])? {
-        let kind = match kind {
-            AccuracyKind::SparseCategorical => gpu::AccuracyKind::SparseCategorical,
-            AccuracyKind::Categorical => gpu::AccuracyKind::Categorical,
-            AccuracyKind::Binary => gpu::AccuracyKind::Binary,
-        };
         let out = GpuBuffer::uninit(1)?;
         gpu::accuracy_count(kind, rows, classes, b[0], b[1], &out)?;
         return Ok(Tensor::from_gpu(out, &[1]));
     }
-    let (p, t) = (y_pred.as_slice()?, y_true.as_slice()?);
-    let right = match kind {
-        AccuracyKind::SparseCategorical => p
-            .chunks_exact(classes)
-            .zip(t)
-            .filter(|(row, &label)| first_argmax(row) as f32 == label)
-            .count() as f64,
-        AccuracyKind::Categorical => p
-            .chunks_exact(classes)
-            .zip(t.chunks_exact(classes))
-            .filter(|(row, target)| first_argmax(row) == first_argmax(target))
-            .count() as f64,
-        AccuracyKind::Binary => p
-            .chunks_exact(classes)
-            .zip(t.chunks_exact(classes))
-            .map(|(p, t)| {
-                let right = p
-                    .iter()
-                    .zip(t)
-                    .filter(|(&p, &t)| ((p > 0.5) as u8 as f32) == t);
-                right.count() as f64 / classes as f64
-            })
-            .sum(),
-    };
+    let right = cpu::accuracy_count(kind, classes, y_pred.as_slice()?, y_true.as_slice()?);
     Tensor::from_vec(vec![right as f32], &[1])
 }
 

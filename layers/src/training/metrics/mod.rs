@@ -569,16 +569,8 @@ impl MetricFn {
     }
 }
 
-/// Index of the largest value, the first one on ties (as `tf.argmax`).
-pub(crate) fn first_argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (j, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = j;
-        }
-    }
-    best
-}
+/// Index of the largest value, the first one on ties (as `tf.argmax`): the accuracy kernel's.
+pub(crate) use astrograd_tensor::nn::metrics::first_argmax;
 
 /// `mean_j f(p_j, t_j)` for each row of `d` values.
 fn per_sample_mean(p: &[f32], t: &[f32], d: usize, f: impl Fn(f32, f32) -> f64) -> Vec<f64> {
