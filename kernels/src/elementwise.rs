@@ -1,11 +1,50 @@
 //! The elementwise functions that have a name, shared by both devices.
 //!
 //! A closure cannot run on a GPU, so every elementwise function that the layers need on a GPU
-//! is a variant of [`UnaryOp`] (`y = f(x)`) or [`BinaryOp`] (`z = f(a, b)`). [`UnaryOp::apply`]
-//! and [`BinaryOp::apply`] are the definitions: the CPU calls them, and the WGSL shader
-//! (`wgpu/shaders/elementwise.wgsl`) is a `switch` over the same codes, tested against them.
+//! is a variant of [`UnaryOp`] (`y = f(x)`) or [`BinaryOp`] (`z = f(a, b)`), and each variant
+//! is declared once, in one arm of [`UnaryOp::definition`] or [`BinaryOp::definition`]: the
+//! Rust that the CPU runs and the WGSL that the GPU runs, side by side, and for an activation
+//! its backward `dx = dout · f′` in both languages too. ELU, for instance:
+//!
+//! ```text
+//! UnaryOp::Elu(alpha) => Unary::new(
+//!     "elu",
+//!     |x, [alpha, _]| if x > 0.0 { x } else { alpha * x.exp_m1() },
+//!     "select(alpha * (exp(x) - 1.0), x, x > 0.0)",
+//! )
+//! .fields(&["alpha"], [alpha, 0.0])
+//! .backward(
+//!     Saved::Input,
+//!     |dout, x, [alpha, _]| if x > 0.0 { dout } else { dout * alpha * x.exp() },
+//!     "select(dout * alpha * exp(x), dout, x > 0.0)",
+//! ),
+//! ```
+//!
+//! Everything else is derived from the definitions: [`UnaryOp::apply`] and
+//! [`UnaryOp::backward`] call the Rust; the shaders' functions `unary`, `unary_backward` and
+//! `binary` are generated from the WGSL ([`UnaryOp::wgsl_functions`],
+//! [`BinaryOp::wgsl_function`]) as one `switch` whose cases are the positions of the ops in
+//! [`UnaryOp::ALL`] and [`BinaryOp::ALL`], never numbers written by hand. The tests of
+//! `wgpu/elementwise.rs` run every op on both devices.
 
-/// `y = f(x)`, one number at a time.
+/// SELU's constants (Keras `activations.selu`).
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+/// SELU's scale λ.
+pub const SELU_SCALE: f32 = 1.050_701;
+
+/// `σ(x) = 1 / (1 + e⁻ˣ)` with an exponent that is never positive (no overflow).
+pub fn stable_sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+// ------------------------------------------------------------------ y = f(x)
+
+/// `y = f(x)`, one number at a time. Each variant is defined in [`UnaryOp::definition`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UnaryOp {
     /// `−x`
@@ -48,124 +87,306 @@ pub enum UnaryOp {
     Step,
 }
 
-/// SELU's constants (Keras `activations.selu`).
-pub const SELU_ALPHA: f32 = 1.673_263_2;
-/// SELU's scale λ.
-pub const SELU_SCALE: f32 = 1.050_701;
+/// What an activation's backward reads besides `dout`: its input `x` or its output `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// The input `x` (ReLU, ELU, softplus, …); its WGSL calls it `x`.
+    Input,
+    /// The output `y` (sigmoid and tanh write `f′` in terms of `y`); its WGSL calls it `y`.
+    Output,
+}
 
-/// `σ(x) = 1 / (1 + e⁻ˣ)` with an exponent that is never positive (no overflow).
-pub fn stable_sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
+/// One unary op in both languages: what [`UnaryOp::definition`] returns.
+#[derive(Clone, Copy, Debug)]
+pub struct Unary {
+    /// The name used in error messages (`"exp"`, `"relu"`).
+    pub name: &'static str,
+    /// The names of the op's fields, as its WGSL uses them (at most two).
+    pub field_names: &'static [&'static str],
+    /// The values of the fields, in that order (the shader receives them as `p0`, `p1`).
+    pub fields: [f32; 2],
+    /// `f(x)`, given the fields.
+    pub f: fn(f32, [f32; 2]) -> f32,
+    /// `f(x)` in WGSL, in terms of `x` and the fields' names.
+    pub f_wgsl: &'static str,
+    /// The backward, for the activations; `None` for an op whose gradient autograd composes
+    /// from other ops.
+    pub backward: Option<UnaryBackward>,
+}
+
+/// An activation's backward `dx = dout · f′`.
+#[derive(Clone, Copy, Debug)]
+pub struct UnaryBackward {
+    /// What it reads besides `dout`.
+    pub reads: Saved,
+    /// `dx` from `dout`, the saved value and the fields.
+    pub dx: fn(f32, f32, [f32; 2]) -> f32,
+    /// `dx` in WGSL, in terms of `dout`, `x` or `y`, and the fields' names.
+    pub dx_wgsl: &'static str,
+}
+
+impl Unary {
+    /// An op without fields or backward: its name, `f` in Rust and in WGSL.
+    fn new(name: &'static str, f: fn(f32, [f32; 2]) -> f32, f_wgsl: &'static str) -> Unary {
+        Unary {
+            name,
+            field_names: &[],
+            fields: [0.0; 2],
+            f,
+            f_wgsl,
+            backward: None,
+        }
+    }
+
+    /// The same op with fields, named as its WGSL names them.
+    fn fields(self, field_names: &'static [&'static str], fields: [f32; 2]) -> Unary {
+        Unary {
+            field_names,
+            fields,
+            ..self
+        }
+    }
+
+    /// The same op with a backward.
+    fn backward(
+        self,
+        reads: Saved,
+        dx: fn(f32, f32, [f32; 2]) -> f32,
+        dx_wgsl: &'static str,
+    ) -> Unary {
+        let backward = Some(UnaryBackward { reads, dx, dx_wgsl });
+        Unary { backward, ..self }
     }
 }
 
 impl UnaryOp {
-    /// `f(x)`.
-    pub fn apply(self, x: f32) -> f32 {
+    /// Every op once, with sample fields. An op's position here is its case in the generated
+    /// shader, and the tests run every op of this list on both devices.
+    pub const ALL: [UnaryOp; 19] = [
+        UnaryOp::Neg,
+        UnaryOp::Exp,
+        UnaryOp::Ln,
+        UnaryOp::Sqrt,
+        UnaryOp::Abs,
+        UnaryOp::Recip,
+        UnaryOp::Relu,
+        UnaryOp::Relu6,
+        UnaryOp::Sigmoid,
+        UnaryOp::Tanh,
+        UnaryOp::Softplus,
+        UnaryOp::Elu(0.7),
+        UnaryOp::Selu,
+        UnaryOp::LeakyRelu(0.3),
+        UnaryOp::AddScalar(2.5),
+        UnaryOp::MulScalar(-1.5),
+        UnaryOp::PowScalar(3.0),
+        UnaryOp::Clamp(-0.25, 0.5),
+        UnaryOp::Step,
+    ];
+
+    /// The op's definition: `f` in Rust and in WGSL, its fields, and an activation's backward.
+    /// In each closure the fields arrive as an array (`[alpha, _]`), so that the Rust and the
+    /// WGSL name them alike.
+    #[inline]
+    pub fn definition(self) -> Unary {
         match self {
-            UnaryOp::Neg => -x,
-            UnaryOp::Exp => x.exp(),
-            UnaryOp::Ln => x.ln(),
-            UnaryOp::Sqrt => x.sqrt(),
-            UnaryOp::Abs => x.abs(),
-            UnaryOp::Recip => 1.0 / x,
-            UnaryOp::Relu => x.max(0.0),
-            UnaryOp::Relu6 => x.clamp(0.0, 6.0),
-            UnaryOp::Sigmoid => stable_sigmoid(x),
-            UnaryOp::Tanh => x.tanh(),
-            UnaryOp::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
-            UnaryOp::Elu(alpha) => {
-                if x > 0.0 {
-                    x
-                } else {
-                    alpha * x.exp_m1()
-                }
+            UnaryOp::Neg => Unary::new("neg", |x, _| -x, "-x"),
+            UnaryOp::Exp => Unary::new("exp", |x, _| x.exp(), "exp(x)"),
+            UnaryOp::Ln => Unary::new("log", |x, _| x.ln(), "log(x)"),
+            UnaryOp::Sqrt => Unary::new("sqrt", |x, _| x.sqrt(), "sqrt(x)"),
+            UnaryOp::Abs => Unary::new("abs", |x, _| x.abs(), "abs(x)"),
+            UnaryOp::Recip => Unary::new("reciprocal", |x, _| 1.0 / x, "1.0 / x"),
+            UnaryOp::Relu => Unary::new("relu", |x, _| x.max(0.0), "max(x, 0.0)").backward(
+                Saved::Input,
+                |dout, x, _| if x > 0.0 { dout } else { 0.0 },
+                "select(0.0, dout, x > 0.0)",
+            ),
+            UnaryOp::Relu6 => Unary::new("relu6", |x, _| x.clamp(0.0, 6.0), "clamp(x, 0.0, 6.0)")
+                .backward(
+                    Saved::Input,
+                    |dout, x, _| if x > 0.0 && x < 6.0 { dout } else { 0.0 },
+                    "select(0.0, dout, x > 0.0 && x < 6.0)",
+                ),
+            // f′ = σ(1 − σ) = y(1 − y), from the saved output.
+            UnaryOp::Sigmoid => {
+                Unary::new("sigmoid", |x, _| stable_sigmoid(x), "stable_sigmoid(x)").backward(
+                    Saved::Output,
+                    |dout, y, _| dout * y * (1.0 - y),
+                    "dout * y * (1.0 - y)",
+                )
             }
-            UnaryOp::Selu => {
-                if x > 0.0 {
-                    SELU_SCALE * x
-                } else {
-                    SELU_SCALE * SELU_ALPHA * x.exp_m1()
-                }
+            // f′ = 1 − tanh² x = 1 − y², from the saved output.
+            UnaryOp::Tanh => Unary::new("tanh", |x, _| x.tanh(), "tanh(x)").backward(
+                Saved::Output,
+                |dout, y, _| dout * (1.0 - y * y),
+                "dout * (1.0 - y * y)",
+            ),
+            // ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|), which never overflows; f′ = σ(x).
+            UnaryOp::Softplus => Unary::new(
+                "softplus",
+                |x, _| x.max(0.0) + (-x.abs()).exp().ln_1p(),
+                "max(x, 0.0) + log(1.0 + exp(-abs(x)))",
+            )
+            .backward(
+                Saved::Input,
+                |dout, x, _| dout * stable_sigmoid(x),
+                "dout * stable_sigmoid(x)",
+            ),
+            UnaryOp::Elu(alpha) => Unary::new(
+                "elu",
+                |x, [alpha, _]| if x > 0.0 { x } else { alpha * x.exp_m1() },
+                "select(alpha * (exp(x) - 1.0), x, x > 0.0)",
+            )
+            .fields(&["alpha"], [alpha, 0.0])
+            .backward(
+                Saved::Input,
+                |dout, x, [alpha, _]| {
+                    if x > 0.0 {
+                        dout
+                    } else {
+                        dout * alpha * x.exp()
+                    }
+                },
+                "select(dout * alpha * exp(x), dout, x > 0.0)",
+            ),
+            UnaryOp::Selu => Unary::new(
+                "selu",
+                |x, _| {
+                    if x > 0.0 {
+                        SELU_SCALE * x
+                    } else {
+                        SELU_SCALE * SELU_ALPHA * x.exp_m1()
+                    }
+                },
+                "select(SELU_SCALE * SELU_ALPHA * (exp(x) - 1.0), SELU_SCALE * x, x > 0.0)",
+            )
+            .backward(
+                Saved::Input,
+                |dout, x, _| {
+                    if x >= 0.0 {
+                        dout * SELU_SCALE
+                    } else {
+                        dout * SELU_SCALE * SELU_ALPHA * x.exp()
+                    }
+                },
+                "select(dout * SELU_SCALE * SELU_ALPHA * exp(x), dout * SELU_SCALE, x >= 0.0)",
+            ),
+            UnaryOp::LeakyRelu(alpha) => Unary::new(
+                "leaky_relu",
+                |x, [alpha, _]| if x > 0.0 { x } else { alpha * x },
+                "select(alpha * x, x, x > 0.0)",
+            )
+            .fields(&["alpha"], [alpha, 0.0])
+            .backward(
+                Saved::Input,
+                |dout, x, [alpha, _]| if x > 0.0 { dout } else { alpha * dout },
+                "select(alpha * dout, dout, x > 0.0)",
+            ),
+            UnaryOp::AddScalar(s) => {
+                Unary::new("add_scalar", |x, [s, _]| x + s, "x + s").fields(&["s"], [s, 0.0])
             }
-            UnaryOp::LeakyRelu(alpha) => {
-                if x > 0.0 {
-                    x
-                } else {
-                    alpha * x
-                }
+            UnaryOp::MulScalar(s) => {
+                Unary::new("mul_scalar", |x, [s, _]| x * s, "x * s").fields(&["s"], [s, 0.0])
             }
-            UnaryOp::AddScalar(s) => x + s,
-            UnaryOp::MulScalar(s) => x * s,
-            UnaryOp::PowScalar(p) => x.powf(p),
-            UnaryOp::Clamp(low, high) => x.max(low).min(high),
-            UnaryOp::Step => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
+            // WGSL's pow is undefined for x < 0; pow_any follows Rust's powf.
+            UnaryOp::PowScalar(power) => {
+                Unary::new("powf", |x, [power, _]| x.powf(power), "pow_any(x, power)")
+                    .fields(&["power"], [power, 0.0])
             }
+            UnaryOp::Clamp(low, high) => Unary::new(
+                "clamp",
+                |x, [low, high]| x.max(low).min(high),
+                "min(max(x, low), high)",
+            )
+            .fields(&["low", "high"], [low, high]),
+            UnaryOp::Step => Unary::new(
+                "step",
+                |x, _| if x > 0.0 { 1.0 } else { 0.0 },
+                "select(0.0, 1.0, x > 0.0)",
+            ),
         }
+    }
+
+    /// `f(x)`.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        let op = self.definition();
+        (op.f)(x, op.fields)
     }
 
     /// The name used in error messages (`"exp"`, `"relu"`).
     pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "neg",
-            UnaryOp::Exp => "exp",
-            UnaryOp::Ln => "log",
-            UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Abs => "abs",
-            UnaryOp::Recip => "reciprocal",
-            UnaryOp::Relu => "relu",
-            UnaryOp::Relu6 => "relu6",
-            UnaryOp::Sigmoid => "sigmoid",
-            UnaryOp::Tanh => "tanh",
-            UnaryOp::Softplus => "softplus",
-            UnaryOp::Elu(_) => "elu",
-            UnaryOp::Selu => "selu",
-            UnaryOp::LeakyRelu(_) => "leaky_relu",
-            UnaryOp::AddScalar(_) => "add_scalar",
-            UnaryOp::MulScalar(_) => "mul_scalar",
-            UnaryOp::PowScalar(_) => "powf",
-            UnaryOp::Clamp(..) => "clamp",
-            UnaryOp::Step => "step",
+        self.definition().name
+    }
+
+    /// What the backward of this op reads besides `dout`; `None` for an op whose gradient
+    /// autograd composes from other ops.
+    pub fn backward_reads(self) -> Option<Saved> {
+        self.definition().backward.map(|b| b.reads)
+    }
+
+    /// `dx = dout · f′`, from `saved`: the input `x` or the output `y`, as
+    /// [`UnaryOp::backward_reads`] says.
+    ///
+    /// # Panics
+    /// For an op without a backward (`backward_reads` is `None`): a bug in the caller.
+    #[inline]
+    pub fn backward(self, dout: f32, saved: f32) -> f32 {
+        let op = self.definition();
+        match op.backward {
+            Some(b) => (b.dx)(dout, saved, op.fields),
+            None => panic!(
+                "{}: no backward declared (see kernels/src/elementwise.rs)",
+                op.name
+            ),
         }
     }
 
-    /// The shader's code for this function and its two parameters.
+    /// The shader's code for this op (its position in [`UnaryOp::ALL`]) and its fields.
     pub fn code(self) -> (u32, [f32; 2]) {
-        match self {
-            UnaryOp::Neg => (0, [0.0; 2]),
-            UnaryOp::Exp => (1, [0.0; 2]),
-            UnaryOp::Ln => (2, [0.0; 2]),
-            UnaryOp::Sqrt => (3, [0.0; 2]),
-            UnaryOp::Abs => (4, [0.0; 2]),
-            UnaryOp::Recip => (5, [0.0; 2]),
-            UnaryOp::Relu => (6, [0.0; 2]),
-            UnaryOp::Relu6 => (7, [0.0; 2]),
-            UnaryOp::Sigmoid => (8, [0.0; 2]),
-            UnaryOp::Tanh => (9, [0.0; 2]),
-            UnaryOp::Softplus => (10, [0.0; 2]),
-            UnaryOp::Elu(alpha) => (11, [alpha, 0.0]),
-            UnaryOp::Selu => (12, [SELU_ALPHA, SELU_SCALE]),
-            UnaryOp::LeakyRelu(alpha) => (13, [alpha, 0.0]),
-            UnaryOp::AddScalar(s) => (14, [s, 0.0]),
-            UnaryOp::MulScalar(s) => (15, [s, 0.0]),
-            UnaryOp::PowScalar(p) => (16, [p, 0.0]),
-            UnaryOp::Clamp(low, high) => (17, [low, high]),
-            UnaryOp::Step => (18, [0.0; 2]),
+        let same = |op: &UnaryOp| std::mem::discriminant(op) == std::mem::discriminant(&self);
+        let code = UnaryOp::ALL
+            .iter()
+            .position(same)
+            .expect("UnaryOp::ALL lists every op");
+        (code as u32, self.definition().fields)
+    }
+
+    /// The WGSL functions `unary(op, x, p0, p1)` and `unary_backward(op, dout, saved, p0, p1)`,
+    /// each a `switch` with one case per op of [`UnaryOp::ALL`] (`case 11u` is the twelfth, ELU),
+    /// after the constants that the expressions name. The helpers `stable_sigmoid` and
+    /// `pow_any` come from `wgpu/shaders/elementwise_ops.wgsl`.
+    pub fn wgsl_functions() -> String {
+        let mut forward =
+            String::from("fn unary(op: u32, input: f32, p0: f32, p1: f32) -> f32 {\n");
+        let mut backward = String::from(
+            "fn unary_backward(op: u32, dout_in: f32, saved_in: f32, p0: f32, p1: f32) -> f32 {\n",
+        );
+        forward += "    switch op {\n";
+        backward += "    switch op {\n";
+        for (code, op) in UnaryOp::ALL.iter().enumerate() {
+            let op = op.definition();
+            forward += &wgsl_case(code, op.name, op.field_names, &[("x", "input")], op.f_wgsl);
+            if let Some(b) = op.backward {
+                let saved = match b.reads {
+                    Saved::Input => "x",
+                    Saved::Output => "y",
+                };
+                let lets = [("dout", "dout_in"), (saved, "saved_in")];
+                backward += &wgsl_case(code, op.name, op.field_names, &lets, b.dx_wgsl);
+            }
         }
+        forward += "        default: { return input; }\n    }\n}\n";
+        backward += "        default: { return dout_in; }\n    }\n}\n";
+        format!("{}\n{forward}\n{backward}", wgsl_constants())
     }
 }
 
-/// `z = f(a, b)`, one pair of numbers at a time (after broadcasting).
-#[derive(Clone, Copy, Debug, PartialEq)]
+// ------------------------------------------------------------------ z = f(a, b)
+
+/// `z = f(a, b)`, one pair of numbers at a time (after broadcasting). Each variant is defined
+/// in [`BinaryOp::definition`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
     /// `a + b`
     Add,
@@ -177,9 +398,9 @@ pub enum BinaryOp {
     Div,
     /// `aᵇ`
     Pow,
-    /// `max(a, b)`
+    /// `max(a, b)`; NaN propagates from either side, as numpy's `maximum`
     Maximum,
-    /// `min(a, b)`
+    /// `min(a, b)`; NaN propagates from either side, as numpy's `minimum`
     Minimum,
     /// `1` if `a > b` else `0`
     Gt,
@@ -193,147 +414,252 @@ pub enum BinaryOp {
     Eq,
     /// `1` if `a ≠ b` else `0`
     Ne,
-    /// ReLU's backward: `a` (the upstream gradient) where `b` (the input) `> 0`, else `0`
-    ReluBackward,
-    /// ReLU6's backward: `a` where `0 < b < 6`, else `0`
-    Relu6Backward,
-    /// Leaky ReLU's backward: `a` where `b > 0`, else `α·a`
-    LeakyReluBackward(f32),
-    /// Sigmoid's backward from its output `b = σ(x)`: `a · b · (1 − b)`
-    SigmoidBackward,
-    /// tanh's backward from its output `b = tanh x`: `a · (1 − b²)`
-    TanhBackward,
-    /// ELU's backward from the input `b`: `a` where `b > 0`, else `a · α·eᵇ`
-    EluBackward(f32),
-    /// SELU's backward from the input `b`: `a·λ` where `b ≥ 0`, else `a · λ·α·eᵇ`
-    SeluBackward,
-    /// softplus's backward from the input `b`: `a · σ(b)`
-    SoftplusBackward,
+}
+
+/// One binary op in both languages: what [`BinaryOp::definition`] returns.
+#[derive(Clone, Copy, Debug)]
+pub struct Binary {
+    /// The name used in error messages (`"add"`, `"maximum"`).
+    pub name: &'static str,
+    /// `f(a, b)`.
+    pub f: fn(f32, f32) -> f32,
+    /// `f(a, b)` in WGSL, in terms of `a` and `b`.
+    pub f_wgsl: &'static str,
 }
 
 impl BinaryOp {
+    /// Every op once. An op's position here is its case in the generated shader.
+    pub const ALL: [BinaryOp; 13] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Maximum,
+        BinaryOp::Minimum,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+    ];
+
+    /// The op's definition: its name, `f` in Rust and in WGSL.
+    #[inline]
+    pub fn definition(self) -> Binary {
+        let (name, f, f_wgsl): (_, fn(f32, f32) -> f32, _) = match self {
+            BinaryOp::Add => ("add", |a, b| a + b, "a + b"),
+            BinaryOp::Sub => ("sub", |a, b| a - b, "a - b"),
+            BinaryOp::Mul => ("mul", |a, b| a * b, "a * b"),
+            BinaryOp::Div => ("div", |a, b| a / b, "a / b"),
+            BinaryOp::Pow => ("pow", |a, b| a.powf(b), "pow_any(a, b)"),
+            // `a != a` is WGSL's test for NaN.
+            BinaryOp::Maximum => (
+                "maximum",
+                |a, b| if a.is_nan() || a >= b { a } else { b },
+                "select(b, a, a != a || a >= b)",
+            ),
+            BinaryOp::Minimum => (
+                "minimum",
+                |a, b| if a.is_nan() || a <= b { a } else { b },
+                "select(b, a, a != a || a <= b)",
+            ),
+            BinaryOp::Gt => ("gt", |a, b| flag(a > b), "select(0.0, 1.0, a > b)"),
+            BinaryOp::Ge => ("ge", |a, b| flag(a >= b), "select(0.0, 1.0, a >= b)"),
+            BinaryOp::Lt => ("lt", |a, b| flag(a < b), "select(0.0, 1.0, a < b)"),
+            BinaryOp::Le => ("le", |a, b| flag(a <= b), "select(0.0, 1.0, a <= b)"),
+            BinaryOp::Eq => ("eq", |a, b| flag(a == b), "select(0.0, 1.0, a == b)"),
+            BinaryOp::Ne => ("ne", |a, b| flag(a != b), "select(0.0, 1.0, a != b)"),
+        };
+        Binary { name, f, f_wgsl }
+    }
+
     /// `f(a, b)`.
+    #[inline]
     pub fn apply(self, a: f32, b: f32) -> f32 {
-        let flag = |c: bool| if c { 1.0 } else { 0.0 };
-        match self {
-            BinaryOp::Add => a + b,
-            BinaryOp::Sub => a - b,
-            BinaryOp::Mul => a * b,
-            BinaryOp::Div => a / b,
-            BinaryOp::Pow => a.powf(b),
-            // NaN propagates from either side, as numpy's maximum / minimum.
-            BinaryOp::Maximum => {
-                if a.is_nan() || a >= b {
-                    a
-                } else {
-                    b
-                }
-            }
-            BinaryOp::Minimum => {
-                if a.is_nan() || a <= b {
-                    a
-                } else {
-                    b
-                }
-            }
-            BinaryOp::Gt => flag(a > b),
-            BinaryOp::Ge => flag(a >= b),
-            BinaryOp::Lt => flag(a < b),
-            BinaryOp::Le => flag(a <= b),
-            BinaryOp::Eq => flag(a == b),
-            BinaryOp::Ne => flag(a != b),
-            BinaryOp::ReluBackward => {
-                if b > 0.0 {
-                    a
-                } else {
-                    0.0
-                }
-            }
-            BinaryOp::Relu6Backward => {
-                if b > 0.0 && b < 6.0 {
-                    a
-                } else {
-                    0.0
-                }
-            }
-            BinaryOp::LeakyReluBackward(alpha) => {
-                if b > 0.0 {
-                    a
-                } else {
-                    alpha * a
-                }
-            }
-            BinaryOp::SigmoidBackward => a * b * (1.0 - b),
-            BinaryOp::TanhBackward => a * (1.0 - b * b),
-            BinaryOp::EluBackward(alpha) => {
-                if b > 0.0 {
-                    a
-                } else {
-                    a * alpha * b.exp()
-                }
-            }
-            BinaryOp::SeluBackward => {
-                if b >= 0.0 {
-                    a * SELU_SCALE
-                } else {
-                    a * SELU_SCALE * SELU_ALPHA * b.exp()
-                }
-            }
-            BinaryOp::SoftplusBackward => a * stable_sigmoid(b),
-        }
+        (self.definition().f)(a, b)
     }
 
-    /// The name used in error messages (`"add"`, `"relu_backward"`).
+    /// The name used in error messages (`"add"`, `"maximum"`).
     pub fn name(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
-            BinaryOp::Mul => "mul",
-            BinaryOp::Div => "div",
-            BinaryOp::Pow => "pow",
-            BinaryOp::Maximum => "maximum",
-            BinaryOp::Minimum => "minimum",
-            BinaryOp::Gt => "gt",
-            BinaryOp::Ge => "ge",
-            BinaryOp::Lt => "lt",
-            BinaryOp::Le => "le",
-            BinaryOp::Eq => "eq",
-            BinaryOp::Ne => "ne",
-            BinaryOp::ReluBackward => "relu_backward",
-            BinaryOp::Relu6Backward => "relu6_backward",
-            BinaryOp::LeakyReluBackward(_) => "leaky_relu_backward",
-            BinaryOp::SigmoidBackward => "sigmoid_backward",
-            BinaryOp::TanhBackward => "tanh_backward",
-            BinaryOp::EluBackward(_) => "elu_backward",
-            BinaryOp::SeluBackward => "selu_backward",
-            BinaryOp::SoftplusBackward => "softplus_backward",
+        self.definition().name
+    }
+
+    /// The shader's code for this op: its position in [`BinaryOp::ALL`].
+    pub fn code(self) -> u32 {
+        let code = BinaryOp::ALL.iter().position(|&op| op == self);
+        code.expect("BinaryOp::ALL lists every op") as u32
+    }
+
+    /// The WGSL function `binary(op, a, b)`, a `switch` with one case per op of
+    /// [`BinaryOp::ALL`]. The helper `pow_any` comes from `wgpu/shaders/elementwise_ops.wgsl`.
+    pub fn wgsl_function() -> String {
+        let mut f = String::from("fn binary(op: u32, a_in: f32, b_in: f32) -> f32 {\n");
+        f += "    switch op {\n";
+        for (code, op) in BinaryOp::ALL.iter().enumerate() {
+            let op = op.definition();
+            f += &wgsl_case(
+                code,
+                op.name,
+                &[],
+                &[("a", "a_in"), ("b", "b_in")],
+                op.f_wgsl,
+            );
+        }
+        f + "        default: { return a_in; }\n    }\n}\n"
+    }
+}
+
+/// `1.0` for true, `0.0` for false.
+fn flag(c: bool) -> f32 {
+    if c {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+// ------------------------------------------------------------------ the generated WGSL
+
+/// The constants that the WGSL expressions name, declared from the Rust ones.
+fn wgsl_constants() -> String {
+    format!("const SELU_ALPHA: f32 = {SELU_ALPHA:?};\nconst SELU_SCALE: f32 = {SELU_SCALE:?};\n")
+}
+
+/// The WGSL `case` of the op at position `code`: the op's names bound to the function's
+/// arguments (its fields to `p0`, `p1`; `x`, `dout`, … to the arguments in `lets`), then its
+/// expression.
+fn wgsl_case(
+    code: usize,
+    name: &str,
+    field_names: &[&str],
+    lets: &[(&str, &str)],
+    expr: &str,
+) -> String {
+    let mut case = format!("        // {name}\n        case {code}u: {{ ");
+    for (k, field) in field_names.iter().enumerate() {
+        case += &format!("let {field} = p{k}; ");
+    }
+    for (name, argument) in lets {
+        case += &format!("let {name} = {argument}; ");
+    }
+    case + &format!("return {expr}; }}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_is_listed_once_in_all() {
+        // A new variant does not compile until `definition` has its arm; this test then fails
+        // until it is in ALL too, because `code` must find it there.
+        let names: Vec<&str> = UnaryOp::ALL.iter().map(|op| op.name()).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(!names[..i].contains(name), "{name} twice in UnaryOp::ALL");
+        }
+        for (i, op) in UnaryOp::ALL.iter().enumerate() {
+            assert_eq!(op.code().0, i as u32, "{op:?}");
+        }
+        for (i, op) in BinaryOp::ALL.iter().enumerate() {
+            assert_eq!(op.code(), i as u32, "{op:?}");
         }
     }
 
-    /// The shader's code for this function and its parameter.
-    pub fn code(self) -> (u32, f32) {
-        match self {
-            BinaryOp::Add => (0, 0.0),
-            BinaryOp::Sub => (1, 0.0),
-            BinaryOp::Mul => (2, 0.0),
-            BinaryOp::Div => (3, 0.0),
-            BinaryOp::Pow => (4, 0.0),
-            BinaryOp::Maximum => (5, 0.0),
-            BinaryOp::Minimum => (6, 0.0),
-            BinaryOp::Gt => (7, 0.0),
-            BinaryOp::Ge => (8, 0.0),
-            BinaryOp::Lt => (9, 0.0),
-            BinaryOp::Le => (10, 0.0),
-            BinaryOp::Eq => (11, 0.0),
-            BinaryOp::Ne => (12, 0.0),
-            BinaryOp::ReluBackward => (13, 0.0),
-            BinaryOp::Relu6Backward => (14, 0.0),
-            BinaryOp::LeakyReluBackward(alpha) => (15, alpha),
-            BinaryOp::SigmoidBackward => (16, 0.0),
-            BinaryOp::TanhBackward => (17, 0.0),
-            BinaryOp::EluBackward(alpha) => (18, alpha),
-            BinaryOp::SeluBackward => (19, 0.0),
-            BinaryOp::SoftplusBackward => (20, 0.0),
+    #[test]
+    fn codes_are_positions_and_fields_travel_as_parameters() {
+        assert_eq!(UnaryOp::Neg.code(), (0, [0.0, 0.0]));
+        assert_eq!(UnaryOp::Elu(0.5).code(), (11, [0.5, 0.0]));
+        assert_eq!(UnaryOp::Clamp(-1.0, 2.0).code(), (17, [-1.0, 2.0]));
+        assert_eq!(BinaryOp::Add.code(), 0);
+        assert_eq!(BinaryOp::Ne.code(), BinaryOp::ALL.len() as u32 - 1);
+    }
+
+    #[test]
+    fn every_field_name_is_a_field() {
+        for op in UnaryOp::ALL {
+            let def = op.definition();
+            // The samples of ALL have no field equal to 0.
+            let set = def.fields.iter().filter(|&&v| v != 0.0).count();
+            assert_eq!(def.field_names.len(), set, "{}", def.name);
         }
+    }
+
+    #[test]
+    fn the_generated_wgsl_binds_each_ops_names() {
+        let source = UnaryOp::wgsl_functions();
+        assert!(
+            source.contains("const SELU_ALPHA: f32 = 1.6732632;"),
+            "{source}"
+        );
+        assert!(
+            source.contains(
+                "case 11u: { let alpha = p0; let x = input; \
+                 return select(alpha * (exp(x) - 1.0), x, x > 0.0); }"
+            ),
+            "{source}"
+        );
+        assert!(
+            source.contains("let y = saved_in; return dout * y * (1.0 - y); }"),
+            "{source}"
+        );
+        let binary = BinaryOp::wgsl_function();
+        assert!(
+            binary.contains("case 2u: { let a = a_in; let b = b_in; return a * b; }"),
+            "{binary}"
+        );
+    }
+
+    #[test]
+    fn apply_is_the_definition() {
+        assert_eq!(UnaryOp::Relu.apply(-2.0), 0.0);
+        assert_eq!(UnaryOp::Clamp(-1.0, 2.0).apply(5.0), 2.0);
+        assert_eq!(UnaryOp::Elu(0.5).apply(-1.0), 0.5 * (-1.0f32).exp_m1());
+        assert!(BinaryOp::Maximum.apply(f32::NAN, 1.0).is_nan());
+        assert!(BinaryOp::Minimum.apply(1.0, f32::NAN).is_nan());
+        assert_eq!(BinaryOp::Ge.apply(2.0, 2.0), 1.0);
+    }
+
+    #[test]
+    fn backward_is_dout_times_the_derivative() {
+        // ELU at x = −1 with α = 0.5: f′ = α·e⁻¹; sigmoid from y = 0.25: f′ = y(1 − y).
+        let elu = UnaryOp::Elu(0.5);
+        assert_eq!(elu.backward_reads(), Some(Saved::Input));
+        assert_eq!(elu.backward(2.0, -1.0), 2.0 * 0.5 * (-1.0f32).exp());
+        assert_eq!(UnaryOp::Sigmoid.backward_reads(), Some(Saved::Output));
+        assert_eq!(UnaryOp::Sigmoid.backward(1.0, 0.25), 0.1875);
+        assert_eq!(UnaryOp::Exp.backward_reads(), None);
+    }
+
+    /// Every activation's backward is `dout` times the derivative of its `f`: a central
+    /// difference of `f` against `backward(1, saved)`.
+    #[test]
+    fn every_backward_is_the_derivative_of_f() {
+        for op in UnaryOp::ALL {
+            let Some(reads) = op.backward_reads() else {
+                continue;
+            };
+            for x in [-2.3f32, -0.7, 0.4, 1.9, 5.2] {
+                let h = 1e-3f64;
+                let f = |x: f64| op.apply(x as f32) as f64;
+                let numeric = (f(x as f64 + h) - f(x as f64 - h)) / (2.0 * h);
+                let saved = match reads {
+                    Saved::Input => x,
+                    Saved::Output => op.apply(x),
+                };
+                let analytic = op.backward(1.0, saved) as f64;
+                assert!(
+                    (numeric - analytic).abs() <= 1e-2 * (1.0 + numeric.abs()),
+                    "{op:?} at {x}: backward {analytic}, finite difference {numeric}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "exp: no backward declared")]
+    fn backward_of_an_op_without_one_panics() {
+        UnaryOp::Exp.backward(1.0, 1.0);
     }
 }

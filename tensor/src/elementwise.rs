@@ -76,15 +76,67 @@ impl Tensor {
             gpu::unary(op, x, &y).expect("elementwise kernels accept every bindable length");
             return Tensor::from_gpu(y, self.shape());
         }
-        // The common ones get their own closure, so that the loop has no `match` inside.
+        // The common ones get a closure of their own, in which the op is a constant: the
+        // compiler inlines its definition and vectorises the loop. The others look their
+        // definition up once and call it per element.
         let x = self.host();
         match op {
-            UnaryOp::Relu => self.map_host(x, |x| x.max(0.0)),
-            UnaryOp::MulScalar(s) => self.map_host(x, |x| x * s),
-            UnaryOp::AddScalar(s) => self.map_host(x, |x| x + s),
-            UnaryOp::Exp => self.map_host(x, f32::exp),
-            _ => self.map_host(x, |x| op.apply(x)),
+            UnaryOp::Relu => self.map_host(x, |x| UnaryOp::Relu.apply(x)),
+            UnaryOp::MulScalar(s) => self.map_host(x, |x| UnaryOp::MulScalar(s).apply(x)),
+            UnaryOp::AddScalar(s) => self.map_host(x, |x| UnaryOp::AddScalar(s).apply(x)),
+            UnaryOp::Exp => self.map_host(x, |x| UnaryOp::Exp.apply(x)),
+            _ => {
+                let (f, fields) = (op.definition().f, op.definition().fields);
+                self.map_host(x, move |x| f(x, fields))
+            }
         }
+    }
+
+    /// `dx = dout · f′` at every position, with `self` as `dout` and `saved` the op's input
+    /// `x` or output `y` (as [`UnaryOp::backward_reads`] says): the backward of an activation,
+    /// on the operands' device, from the derivative declared beside `f` in
+    /// `kernels/src/elementwise.rs`.
+    ///
+    /// # Errors
+    /// [`TensorError::Shape`](crate::TensorError::Shape) if `saved` and `self` differ in shape;
+    /// [`TensorError::Device`](crate::TensorError::Device) if they are on different devices.
+    ///
+    /// # Panics
+    /// If `op` has no declared backward (`backward_reads` is `None`): a bug in the caller.
+    pub fn unary_backward(&self, op: UnaryOp, saved: &Tensor) -> Result<Tensor> {
+        let definition = op.definition();
+        let Some(backward) = definition.backward else {
+            panic!(
+                "{}: no backward declared in kernels/src/elementwise.rs",
+                definition.name
+            );
+        };
+        if self.shape() != saved.shape() {
+            return Err(crate::TensorError::Shape {
+                op: op.name(),
+                expected: format!(
+                    "dout and the saved values of one shape ({:?})",
+                    self.shape()
+                ),
+                found: format!("{:?}", saved.shape()),
+            });
+        }
+        #[cfg(feature = "wgpu")]
+        if let Some((dout, saved)) = crate::gpu::pair(op.name(), self, saved)? {
+            let dx = GpuBuffer::uninit(dout.len())?;
+            gpu::unary_backward(op, dout, saved, &dx)?;
+            return Ok(Tensor::from_gpu(dx, self.shape()));
+        }
+        let (dout, saved) = (self.as_slice()?, saved.as_slice()?);
+        let dx = match op {
+            // ReLU's, the most common, with the op a constant (see `unary`).
+            UnaryOp::Relu => cpu_map::zip_map(dout, saved, |g, x| UnaryOp::Relu.backward(g, x)),
+            _ => {
+                let (dx, fields) = (backward.dx, definition.fields);
+                cpu_map::zip_map(dout, saved, move |g, v| dx(g, v, fields))
+            }
+        };
+        Tensor::from_vec(dx, self.shape())
     }
 
     /// `op(a, b)` at every position of the broadcast shape, on the operands' device: the
@@ -103,15 +155,13 @@ impl Tensor {
             gpu::binary(op, a, self.shape(), b, other.shape(), &shape, &z)?;
             return Ok(Tensor::from_gpu(z, &shape));
         }
+        // The common ones with the op a constant (see `unary`).
         match op {
-            BinaryOp::Add => self.zip_with(other, name, |a, b| a + b),
-            BinaryOp::Sub => self.zip_with(other, name, |a, b| a - b),
-            BinaryOp::Mul => self.zip_with(other, name, |a, b| a * b),
-            BinaryOp::Div => self.zip_with(other, name, |a, b| a / b),
-            BinaryOp::ReluBackward => {
-                self.zip_with(other, name, |g, x| if x > 0.0 { g } else { 0.0 })
-            }
-            _ => self.zip_with(other, name, move |a, b| op.apply(a, b)),
+            BinaryOp::Add => self.zip_with(other, name, |a, b| BinaryOp::Add.apply(a, b)),
+            BinaryOp::Sub => self.zip_with(other, name, |a, b| BinaryOp::Sub.apply(a, b)),
+            BinaryOp::Mul => self.zip_with(other, name, |a, b| BinaryOp::Mul.apply(a, b)),
+            BinaryOp::Div => self.zip_with(other, name, |a, b| BinaryOp::Div.apply(a, b)),
+            _ => self.zip_with(other, name, op.definition().f),
         }
     }
 

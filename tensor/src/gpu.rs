@@ -62,7 +62,7 @@ pub fn gpu_or_skip() -> Option<crate::Device> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{BinaryOp, Device, Tensor, TensorError, UnaryOp};
+    use crate::{Device, Tensor, TensorError, UnaryOp};
 
     /// The GPU, or `None` (with a note) where there is none; CI sets `ASTROGRAD_REQUIRE_GPU`.
     fn gpu() -> Option<Device> {
@@ -108,8 +108,8 @@ mod tests {
         );
         assert_close(&ga.mul(&gb).unwrap(), &a.mul(&b).unwrap(), "mul");
         assert_close(
-            &ga.binary(BinaryOp::ReluBackward, &ga).unwrap(),
-            &a.binary(BinaryOp::ReluBackward, &a).unwrap(),
+            &ga.unary_backward(UnaryOp::Relu, &ga).unwrap(),
+            &a.unary_backward(UnaryOp::Relu, &a).unwrap(),
             "relu backward",
         );
         assert_close(

@@ -7,7 +7,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{AutogradError, Result, Var};
 
@@ -41,7 +41,7 @@ pub fn elu(x: &Var, alpha: f32) -> Result<Var> {
 
 /// `dx = dout · (x > 0 ? 1 : α·eˣ)`.
 pub fn elu_backward(dout: &Tensor, x: &Tensor, alpha: f32) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::EluBackward(alpha), x)?)
+    Ok(dout.unary_backward(UnaryOp::Elu(alpha), x)?)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{AutogradError, Result, Var};
 
@@ -44,7 +44,7 @@ pub fn leaky_relu(x: &Var, alpha: f32) -> Result<Var> {
 
 /// `dx = dout · (x > 0 ? 1 : α)`.
 pub fn leaky_relu_backward(dout: &Tensor, x: &Tensor, alpha: f32) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::LeakyReluBackward(alpha), x)?)
+    Ok(dout.unary_backward(UnaryOp::LeakyRelu(alpha), x)?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -31,7 +31,7 @@ pub fn relu(x: &Var) -> Result<Var> {
 
 /// `dx = dout · [x > 0]`.
 pub fn relu_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::ReluBackward, x)?)
+    Ok(dout.unary_backward(UnaryOp::Relu, x)?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -32,7 +32,7 @@ pub fn relu6(x: &Var) -> Result<Var> {
 
 /// `dx = dout · [0 < x < 6]`.
 pub fn relu6_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::Relu6Backward, x)?)
+    Ok(dout.unary_backward(UnaryOp::Relu6, x)?)
 }
 
 #[cfg(test)]

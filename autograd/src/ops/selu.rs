@@ -8,7 +8,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -38,7 +38,7 @@ pub fn selu(x: &Var) -> Result<Var> {
 
 /// `dx = dout · (x > 0 ? λ : λ·α·eˣ)`.
 pub fn selu_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::SeluBackward, x)?)
+    Ok(dout.unary_backward(UnaryOp::Selu, x)?)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -38,7 +38,7 @@ pub fn sigmoid(x: &Var) -> Result<Var> {
 
 /// `dx = dout · y · (1 − y)`, with `y = σ(x)` saved by the forward.
 pub fn sigmoid_backward(dout: &Tensor, y: &Tensor) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::SigmoidBackward, y)?)
+    Ok(dout.unary_backward(UnaryOp::Sigmoid, y)?)
 }
 
 #[cfg(test)]

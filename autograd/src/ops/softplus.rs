@@ -9,7 +9,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -34,7 +34,7 @@ pub fn softplus(x: &Var) -> Result<Var> {
 
 /// `dx = dout · σ(x)`.
 pub fn softplus_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::SoftplusBackward, x)?)
+    Ok(dout.unary_backward(UnaryOp::Softplus, x)?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::{BinaryOp, Tensor, UnaryOp};
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -31,7 +31,7 @@ pub fn tanh(x: &Var) -> Result<Var> {
 
 /// `dx = dout · (1 − y²)`, with `y = tanh x` saved by the forward.
 pub fn tanh_backward(dout: &Tensor, y: &Tensor) -> Result<Tensor> {
-    Ok(dout.binary(BinaryOp::TanhBackward, y)?)
+    Ok(dout.unary_backward(UnaryOp::Tanh, y)?)
 }
 
 #[cfg(test)]

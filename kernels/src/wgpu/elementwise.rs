@@ -1,7 +1,10 @@
 //! Elementwise kernels: `y = f(x)`, `z = f(a, b)` with broadcasting, and fill.
 //!
-//! The functions are [`UnaryOp`] and [`BinaryOp`] (`crate::elementwise`), whose `apply` is the
-//! CPU definition that the shaders (`shaders/elementwise_ops.wgsl`) are tested against.
+//! The functions are [`UnaryOp`] and [`BinaryOp`] (`crate::elementwise`), each defined once in
+//! Rust and in WGSL: the WGSL of every op is put into a generated `switch`, and the tests below
+//! run every op on the GPU against its Rust (`apply`, `backward`), the CPU definition.
+use std::sync::OnceLock;
+
 use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};
 use crate::elementwise::{BinaryOp, UnaryOp};
 use crate::KernelError;
@@ -9,25 +12,64 @@ use crate::KernelError;
 /// The most axes a broadcast binary op handles on the GPU.
 pub const MAX_RANK: usize = 6;
 
-const UNARY: Kernel = Kernel {
-    name: "elementwise.unary",
-    source: concat!(
-        include_str!("shaders/elementwise_ops.wgsl"),
-        include_str!("shaders/unary.wgsl")
-    ),
-    entry: "unary_main",
-    buffers: &[Access::Read, Access::ReadWrite],
-};
+/// The kernels whose WGSL function is generated from the definitions of `crate::elementwise`: the
+/// source is `elementwise_ops.wgsl`, the generated functions, then the kernel's own file, built
+/// once.
+fn generated_kernel(
+    source: &'static OnceLock<String>,
+    functions: fn() -> String,
+    kernel_file: &str,
+    name: &'static str,
+    entry: &'static str,
+    buffers: &'static [Access],
+) -> Kernel {
+    let source = source.get_or_init(|| {
+        let ops = include_str!("shaders/elementwise_ops.wgsl");
+        format!("{ops}\n{}\n{kernel_file}", functions())
+    });
+    Kernel {
+        name,
+        source,
+        entry,
+        buffers,
+    }
+}
 
-const BINARY: Kernel = Kernel {
-    name: "elementwise.binary",
-    source: concat!(
-        include_str!("shaders/elementwise_ops.wgsl"),
-        include_str!("shaders/binary.wgsl")
-    ),
-    entry: "binary_main",
-    buffers: &[Access::Read, Access::Read, Access::ReadWrite],
-};
+fn unary_kernel() -> Kernel {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    generated_kernel(
+        &SOURCE,
+        UnaryOp::wgsl_functions,
+        include_str!("shaders/unary.wgsl"),
+        "elementwise.unary",
+        "unary_main",
+        &[Access::Read, Access::ReadWrite],
+    )
+}
+
+fn unary_backward_kernel() -> Kernel {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    generated_kernel(
+        &SOURCE,
+        UnaryOp::wgsl_functions,
+        include_str!("shaders/unary_backward.wgsl"),
+        "elementwise.unary_backward",
+        "unary_backward_main",
+        &[Access::Read, Access::Read, Access::ReadWrite],
+    )
+}
+
+fn binary_kernel() -> Kernel {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    generated_kernel(
+        &SOURCE,
+        BinaryOp::wgsl_function,
+        include_str!("shaders/binary.wgsl"),
+        "elementwise.binary",
+        "binary_main",
+        &[Access::Read, Access::Read, Access::ReadWrite],
+    )
+}
 
 const FILL: Kernel = Kernel {
     name: "elementwise.fill",
@@ -100,7 +142,46 @@ pub fn unary(op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer) -> Result<(), KernelErro
         p1,
         ..Params::new(x.len())
     };
-    dispatch(&UNARY, &params.words(), &[x, y], grid_1d(x.len()))
+    dispatch(&unary_kernel(), &params.words(), &[x, y], grid_1d(x.len()))
+}
+
+/// `dx = dout · f′` for every element, from `saved`: the op's input or output, as
+/// [`UnaryOp::backward_reads`] says. `dout`, `saved` and `dx` hold the same number of numbers.
+///
+/// # Errors
+/// [`KernelError::InvalidGeometry`] if the lengths differ or the op has no backward.
+pub fn unary_backward(
+    op: UnaryOp,
+    dout: &GpuBuffer,
+    saved: &GpuBuffer,
+    dx: &GpuBuffer,
+) -> Result<(), KernelError> {
+    if op.backward_reads().is_none() || saved.len() != dout.len() || dx.len() != dout.len() {
+        return Err(KernelError::geometry(
+            "unary_backward (GPU)",
+            format!(
+                "an op with a backward and three buffers of one length, found {} and lengths {}, {}, {}",
+                op.name(),
+                dout.len(),
+                saved.len(),
+                dx.len()
+            ),
+        ));
+    }
+    let (code, [p0, p1]) = op.code();
+    let params = Params {
+        op: code,
+        p0,
+        p1,
+        ..Params::new(dout.len())
+    };
+    let buffers = [dout, saved, dx];
+    dispatch(
+        &unary_backward_kernel(),
+        &params.words(),
+        &buffers,
+        grid_1d(dout.len()),
+    )
 }
 
 /// `z = op(a, b)` where `a: a_shape` and `b: b_shape` broadcast to `out_shape` (validated by
@@ -125,17 +206,15 @@ pub fn binary(
         ));
     }
     let n: usize = out_shape.iter().product();
-    let (code, p0) = op.code();
     let mut params = Params {
-        op: code,
-        p0,
+        op: op.code(),
         ..Params::new(n)
     };
     let offset = MAX_RANK - rank;
     params.dims[offset..].copy_from_slice(out_shape);
     params.a_strides = broadcast_strides(a_shape, out_shape);
     params.b_strides = broadcast_strides(b_shape, out_shape);
-    dispatch(&BINARY, &params.words(), &[a, b, z], grid_1d(n))
+    dispatch(&binary_kernel(), &params.words(), &[a, b, z], grid_1d(n))
 }
 
 /// Strides of a row-major `shape` read at the coordinates of `out_shape` (right-aligned, as
@@ -204,29 +283,8 @@ pub fn fill(out: &GpuBuffer, value: f32) -> Result<(), KernelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elementwise::Saved;
     use crate::wgpu::testing::{gpu_available, max_rel_diff, numbers};
-
-    const UNARY_OPS: [UnaryOp; 19] = [
-        UnaryOp::Neg,
-        UnaryOp::Exp,
-        UnaryOp::Ln,
-        UnaryOp::Sqrt,
-        UnaryOp::Abs,
-        UnaryOp::Recip,
-        UnaryOp::Relu,
-        UnaryOp::Relu6,
-        UnaryOp::Sigmoid,
-        UnaryOp::Tanh,
-        UnaryOp::Softplus,
-        UnaryOp::Elu(0.7),
-        UnaryOp::Selu,
-        UnaryOp::LeakyRelu(0.3),
-        UnaryOp::AddScalar(2.5),
-        UnaryOp::MulScalar(-1.5),
-        UnaryOp::PowScalar(3.0),
-        UnaryOp::Clamp(-0.25, 0.5),
-        UnaryOp::Step,
-    ];
 
     #[test]
     fn every_unary_op_matches_the_cpu_definition() {
@@ -236,7 +294,7 @@ mod tests {
         // Inputs in [-8, 8), and positive ones for ln / sqrt.
         let x: Vec<f32> = numbers(1000, 1).iter().map(|v| v * 8.0).collect();
         let positive: Vec<f32> = x.iter().map(|v| v.abs() + 0.01).collect();
-        for op in UNARY_OPS {
+        for op in UnaryOp::ALL {
             let input = if matches!(op, UnaryOp::Ln | UnaryOp::Sqrt) {
                 &positive
             } else {
@@ -262,38 +320,51 @@ mod tests {
         let a: Vec<f32> = numbers(24, 2).iter().map(|v| v * 3.0).collect();
         let mut b: Vec<f32> = numbers(3, 3).iter().map(|v| v * 3.0).collect();
         b[1] = a[5]; // one exact tie for the comparisons
-        let ops = [
-            BinaryOp::Add,
-            BinaryOp::Sub,
-            BinaryOp::Mul,
-            BinaryOp::Div,
-            BinaryOp::Maximum,
-            BinaryOp::Minimum,
-            BinaryOp::Gt,
-            BinaryOp::Ge,
-            BinaryOp::Lt,
-            BinaryOp::Le,
-            BinaryOp::Eq,
-            BinaryOp::Ne,
-            BinaryOp::ReluBackward,
-            BinaryOp::Relu6Backward,
-            BinaryOp::LeakyReluBackward(0.2),
-            BinaryOp::SigmoidBackward,
-            BinaryOp::TanhBackward,
-            BinaryOp::EluBackward(1.0),
-            BinaryOp::SeluBackward,
-            BinaryOp::SoftplusBackward,
-        ];
-        for op in ops {
+                     // Positive bases for pow (its negative ones have their own test below).
+        let positive_a: Vec<f32> = a.iter().map(|v| v.abs() + 0.01).collect();
+        for op in BinaryOp::ALL {
+            let a = if op == BinaryOp::Pow { &positive_a } else { &a };
             let expected: Vec<f32> = (0..24).map(|i| op.apply(a[i], b[(i / 4) % 3])).collect();
             let (ab, bb) = (
-                GpuBuffer::upload(&a).unwrap(),
+                GpuBuffer::upload(a).unwrap(),
                 GpuBuffer::upload(&b).unwrap(),
             );
             let zb = GpuBuffer::uninit(24).unwrap();
             binary(op, &ab, &a_shape, &bb, &b_shape, &out_shape, &zb).unwrap();
             let err = max_rel_diff(&zb.download().unwrap(), &expected);
             assert!(err < 2e-6, "{op:?}: max relative difference {err}");
+        }
+    }
+
+    #[test]
+    fn every_backward_matches_the_cpu_definition() {
+        if !gpu_available() {
+            return;
+        }
+        let dout: Vec<f32> = numbers(1000, 4).iter().map(|v| v * 2.0).collect();
+        let x: Vec<f32> = numbers(1000, 5).iter().map(|v| v * 8.0).collect();
+        let with_backward = UnaryOp::ALL
+            .into_iter()
+            .filter(|op| op.backward_reads().is_some());
+        for op in with_backward {
+            // The saved values: the input, or the output f(x) (sigmoid, tanh).
+            let saved: Vec<f32> = match op.backward_reads() {
+                Some(Saved::Output) => x.iter().map(|&v| op.apply(v)).collect(),
+                _ => x.clone(),
+            };
+            let expected: Vec<f32> = dout
+                .iter()
+                .zip(&saved)
+                .map(|(&g, &v)| op.backward(g, v))
+                .collect();
+            let (gb, sb) = (
+                GpuBuffer::upload(&dout).unwrap(),
+                GpuBuffer::upload(&saved).unwrap(),
+            );
+            let dxb = GpuBuffer::uninit(dout.len()).unwrap();
+            unary_backward(op, &gb, &sb, &dxb).unwrap();
+            let err = max_rel_diff(&dxb.download().unwrap(), &expected);
+            assert!(err < 2e-6, "{op:?} backward: max relative difference {err}");
         }
     }
 

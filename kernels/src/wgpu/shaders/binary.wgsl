@@ -1,6 +1,7 @@
 // z = f(a, b) with numpy broadcasting: each output index is split into its coordinates, and
 // each operand is read at those coordinates times its own strides (0 along a broadcast axis).
-// The function `binary` and the Params struct come from elementwise.wgsl, put in front.
+// Params come from elementwise_ops.wgsl; `binary` is generated from the definitions in
+// kernels/src/elementwise.rs.
 
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
@@ -20,5 +21,5 @@ fn binary_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         ia += coord * p.a_strides[axis];
         ib += coord * p.b_strides[axis];
     }
-    z[i] = binary(p.op, a[ia], b[ib], p.p0);
+    z[i] = binary(p.op, a[ia], b[ib]);
 }
