@@ -187,7 +187,12 @@ impl UnaryOp {
     /// The op's definition: `f` in Rust and in WGSL, its fields, and an activation's backward.
     /// In each closure the fields arrive as an array (`[alpha, _]`), so that the Rust and the
     /// WGSL name them alike.
-    #[inline]
+    ///
+    /// `#[inline(always)]` here and on `apply` and `backward`: where the op is a constant, as in
+    /// the CPU loops of ReLU, the `match` then folds away and the closure is inlined into the
+    /// loop, which the compiler vectorises. With a plain `#[inline]`, `definition` stayed a call
+    /// per element: 7 % of an `s1_mlp` epoch, and the CNN epochs 25–30 % slower.
+    #[inline(always)]
     pub fn definition(self) -> Unary {
         match self {
             UnaryOp::Neg => Unary::new("neg", |x, _| -x, "-x"),
@@ -308,7 +313,7 @@ impl UnaryOp {
     }
 
     /// `f(x)`.
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         let op = self.definition();
         (op.f)(x, op.fields)
@@ -330,7 +335,7 @@ impl UnaryOp {
     ///
     /// # Panics
     /// For an op without a backward (`backward_reads` is `None`): a bug in the caller.
-    #[inline]
+    #[inline(always)]
     pub fn backward(self, dout: f32, saved: f32) -> f32 {
         let op = self.definition();
         match op.backward {
@@ -446,7 +451,7 @@ impl BinaryOp {
     ];
 
     /// The op's definition: its name, `f` in Rust and in WGSL.
-    #[inline]
+    #[inline(always)]
     pub fn definition(self) -> Binary {
         let (name, f, f_wgsl): (_, fn(f32, f32) -> f32, _) = match self {
             BinaryOp::Add => ("add", |a, b| a + b, "a + b"),
@@ -476,7 +481,7 @@ impl BinaryOp {
     }
 
     /// `f(a, b)`.
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, a: f32, b: f32) -> f32 {
         (self.definition().f)(a, b)
     }
