@@ -85,6 +85,8 @@ pub enum UnaryOp {
     Clamp(f32, f32),
     /// `1` where `x > 0`, else `0` (the derivative of ReLU)
     Step,
+    /// `1` where `x > 0`, `−1` where `x < 0`, else `0` (the derivative of `|x|`)
+    Sign,
 }
 
 /// What an activation's backward reads besides `dout`: its input `x` or its output `y`.
@@ -162,7 +164,7 @@ impl Unary {
 impl UnaryOp {
     /// Every op once, with sample fields. An op's position here is its case in the generated
     /// shader, and the tests run every op of this list on both devices.
-    pub const ALL: [UnaryOp; 19] = [
+    pub const ALL: [UnaryOp; 20] = [
         UnaryOp::Neg,
         UnaryOp::Exp,
         UnaryOp::Ln,
@@ -182,6 +184,7 @@ impl UnaryOp {
         UnaryOp::PowScalar(3.0),
         UnaryOp::Clamp(-0.25, 0.5),
         UnaryOp::Step,
+        UnaryOp::Sign,
     ];
 
     /// The op's definition: `f` in Rust and in WGSL, its fields, and an activation's backward.
@@ -308,6 +311,20 @@ impl UnaryOp {
                 "step",
                 |x, _| if x > 0.0 { 1.0 } else { 0.0 },
                 "select(0.0, 1.0, x > 0.0)",
+            ),
+            // WGSL's own sign() leaves NaN unspecified; this is 0 for NaN, as the Rust.
+            UnaryOp::Sign => Unary::new(
+                "sign",
+                |x, _| {
+                    if x > 0.0 {
+                        1.0
+                    } else if x < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    }
+                },
+                "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)",
             ),
         }
     }

@@ -164,6 +164,13 @@ mod tests {
             &a.permute(&[2, 0, 1]).unwrap(),
             "permute",
         );
+        for (axis, start, end) in [(0, 1, 3), (1, 2, 3), (2, 0, 5), (2, 1, 4)] {
+            assert_close(
+                &ga.slice_axis(axis, start, end).unwrap(),
+                &a.slice_axis(axis, start, end).unwrap(),
+                "slice_axis",
+            );
+        }
         assert_close(
             &gb.broadcast_to(&[2, 3, 4]).unwrap(),
             &b.broadcast_to(&[2, 3, 4]).unwrap(),

@@ -69,7 +69,7 @@ impl Tensor {
             let strides = crate::shape::strides(self.shape());
             let out_shape: Vec<usize> = axes.iter().map(|&a| self.shape()[a]).collect();
             let out_strides: Vec<usize> = axes.iter().map(|&a| strides[a]).collect();
-            return gpu_strided_copy(x, &out_strides, &out_shape);
+            return gpu_strided_copy(x, 0, &out_strides, &out_shape);
         }
         let view = self.cpu_array()?.view().permuted_axes(IxDyn(axes));
         Ok(Tensor::from_array(view.as_standard_layout().into_owned()))
@@ -104,7 +104,7 @@ impl Tensor {
             }
             let strides =
                 astrograd_kernels::wgpu::elementwise::broadcast_strides_of(self.shape(), shape);
-            return gpu_strided_copy(x, &strides, shape);
+            return gpu_strided_copy(x, 0, &strides, shape);
         }
         match self.cpu_array()?.broadcast(IxDyn(shape)) {
             Some(view) => Ok(Tensor::from_array(view.to_owned())),
@@ -121,7 +121,6 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Axis`] or [`TensorError::Invalid`] if the axis or range is out of bounds.
     pub fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Result<Tensor> {
-        self.require_cpu("slice_axis")?;
         check_axis("slice", axis, self.shape())?;
         let size = self.shape()[axis];
         if start > end || end > size {
@@ -132,6 +131,14 @@ impl Tensor {
                     self.shape()
                 ),
             });
+        }
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            // The same row-major strides, a shorter extent along `axis`, starting at `start`.
+            let strides = crate::shape::strides(self.shape());
+            let mut out_shape = self.shape().to_vec();
+            out_shape[axis] = end - start;
+            return gpu_strided_copy(x, start * strides[axis], &strides, &out_shape);
         }
         let view = self
             .cpu_array()?
@@ -265,11 +272,12 @@ impl Tensor {
 #[cfg(feature = "wgpu")]
 fn gpu_strided_copy(
     x: &astrograd_kernels::wgpu::GpuBuffer,
+    start: usize,
     strides: &[usize],
     out_shape: &[usize],
 ) -> Result<Tensor> {
     let out = astrograd_kernels::wgpu::GpuBuffer::uninit(numel(out_shape))?;
-    astrograd_kernels::wgpu::elementwise::strided_copy(x, strides, out_shape, &out)?;
+    astrograd_kernels::wgpu::elementwise::strided_copy(x, start, strides, out_shape, &out)?;
     Ok(Tensor::from_gpu(out, out_shape))
 }
 

@@ -41,10 +41,10 @@ impl Var {
 ///
 /// # Errors
 /// A shape error naming `zero_pad2d` and the shape if `x` is not rank 4 (NHWC), checked in
-/// `tensor::nn::pad`; a GPU tensor (no GPU kernel yet).
+/// `tensor::nn::pad`.
 pub fn zero_pad2d(x: &Var, pads: Padding2d) -> Result<Var> {
     let shape = x.shape();
-    // out: (N, top + H + bottom, left + W + right, C); a host loop, so a GPU tensor is an error
+    // out: (N, top + H + bottom, left + W + right, C), on the device of x
     let out = nn::zero_pad2d_forward(&x.value(), pads)?;
     let (h, w) = (shape[1], shape[2]);
     Ok(Var::from_op("zero_pad2d", out, &[x], move |dout| {
@@ -155,6 +155,50 @@ mod tests {
             let (a, b) = (y.value().sum_all().item().unwrap(), x.sum_all().item().unwrap());
             prop_assert!((a - b).abs() < 1e-5);
             gradcheck("zero_pad2d", |v| v[0].zero_pad2d(pads), &[x]).unwrap();
+        }
+    }
+}
+
+/// Zero padding, Huber and MAE on the GPU (feature `wgpu`): values and gradients are the CPU's.
+#[cfg(all(test, feature = "wgpu"))]
+mod gpu_tests {
+    use super::*;
+    use crate::ops::testing::random;
+
+    #[test]
+    fn forward_and_backward_on_the_gpu_match_the_cpu() {
+        let Some(gpu) = astrograd_tensor::gpu::gpu_or_skip() else {
+            return;
+        };
+        let cpu = astrograd_tensor::Device::Cpu;
+        let x = random(&[2, 4, 3, 2], -2.0, 2.0, 11);
+        let target = random(&[2, 6, 4, 2], -2.0, 2.0, 12);
+        // The same graph on either device: pad (bottom and left), then a per-sample loss; the
+        // loss values and the gradient of x, read back to the host.
+        let run = |device, loss: &str| -> (Tensor, Tensor) {
+            let x = Var::parameter(x.to(device).unwrap());
+            let target = target.to(device).unwrap();
+            let padded = x.zero_pad2d(((0, 2), (1, 0))).unwrap();
+            assert_eq!(padded.value().device(), device);
+            let per_sample = match loss {
+                "huber" => padded.huber(&target, 0.7).unwrap(),
+                _ => padded.mean_absolute_error(&target).unwrap(),
+            };
+            per_sample.sum_all().unwrap().backward().unwrap();
+            let dx = x.grad().unwrap();
+            assert_eq!(dx.device(), device);
+            (per_sample.value().to(cpu).unwrap(), dx.to(cpu).unwrap())
+        };
+        for loss in ["huber", "mae"] {
+            let ((l_cpu, dx_cpu), (l_gpu, dx_gpu)) = (run(cpu, loss), run(gpu, loss));
+            assert!(
+                l_gpu.all_close(&l_cpu, 1e-5, 1e-6),
+                "{loss}: {l_gpu} vs {l_cpu}"
+            );
+            assert!(
+                dx_gpu.all_close(&dx_cpu, 1e-5, 1e-6),
+                "{loss} dx: {dx_gpu} vs {dx_cpu}"
+            );
         }
     }
 }

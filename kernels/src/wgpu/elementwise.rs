@@ -101,6 +101,7 @@ struct Params {
     dims: [usize; MAX_RANK],
     a_strides: [usize; MAX_RANK],
     b_strides: [usize; MAX_RANK],
+    start: usize,
 }
 
 impl Params {
@@ -114,6 +115,7 @@ impl Params {
             dims: [1; MAX_RANK],
             a_strides: [0; MAX_RANK],
             b_strides: [0; MAX_RANK],
+            start: 0,
         }
     }
 
@@ -129,6 +131,7 @@ impl Params {
         w.extend(self.dims.iter().map(|&d| d as u32));
         w.extend(self.a_strides.iter().map(|&s| s as u32));
         w.extend(self.b_strides.iter().map(|&s| s as u32));
+        w.push(self.start as u32);
         w
     }
 }
@@ -238,14 +241,16 @@ fn broadcast_strides(shape: &[usize], out_shape: &[usize]) -> [usize; MAX_RANK] 
 }
 
 /// `out: out_shape` gathered from `x`: output element at coordinates `(i₀, i₁, …)` is
-/// `x[Σ iₖ·strides[k]]`. Stride 0 repeats `x` along an axis (`broadcast_to`); the strides of
-/// `x`'s axes in another order permute them (`permute`).
+/// `x[start + Σ iₖ·strides[k]]`. Stride 0 repeats `x` along an axis (`broadcast_to`); the
+/// strides of `x`'s axes in another order permute them (`permute`); `start` and a shorter
+/// extent along an axis take a slice (`slice_axis`).
 ///
 /// # Errors
 /// [`KernelError::InvalidGeometry`] if `out_shape` has more than [`MAX_RANK`] axes or `strides`
 /// is not one per axis.
 pub fn strided_copy(
     x: &GpuBuffer,
+    start: usize,
     strides: &[usize],
     out_shape: &[usize],
     out: &GpuBuffer,
@@ -258,7 +263,10 @@ pub fn strided_copy(
         ));
     }
     let n: usize = out_shape.iter().product();
-    let mut params = Params::new(n);
+    let mut params = Params {
+        start,
+        ..Params::new(n)
+    };
     let offset = MAX_RANK - rank;
     params.dims[offset..].copy_from_slice(out_shape);
     params.a_strides[offset..].copy_from_slice(strides);
@@ -401,21 +409,25 @@ mod tests {
     }
 
     #[test]
-    fn strided_copy_broadcasts_and_permutes() {
+    fn strided_copy_broadcasts_permutes_and_slices() {
         if !gpu_available() {
             return;
         }
         // (2, 3) → transposed (3, 2): strides (1, 3) in the output's axes.
         let x = GpuBuffer::upload(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
         let out = GpuBuffer::uninit(6).unwrap();
-        strided_copy(&x, &[1, 3], &[3, 2], &out).unwrap();
+        strided_copy(&x, 0, &[1, 3], &[3, 2], &out).unwrap();
         assert_eq!(out.download().unwrap(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
         // (3,) broadcast to (2, 3).
         let row = GpuBuffer::upload(&[7.0, 8.0, 9.0]).unwrap();
         let strides = broadcast_strides_of(&[3], &[2, 3]);
         assert_eq!(strides, vec![0, 1]);
-        strided_copy(&row, &strides, &[2, 3], &out).unwrap();
+        strided_copy(&row, 0, &strides, &[2, 3], &out).unwrap();
         assert_eq!(out.download().unwrap(), vec![7.0, 8.0, 9.0, 7.0, 8.0, 9.0]);
+        // Columns 1..3 of the (2, 3) x: start at element 1, row-major strides (3, 1).
+        let columns = GpuBuffer::uninit(4).unwrap();
+        strided_copy(&x, 1, &[3, 1], &[2, 2], &columns).unwrap();
+        assert_eq!(columns.download().unwrap(), vec![1.0, 2.0, 4.0, 5.0]);
     }
 
     #[test]

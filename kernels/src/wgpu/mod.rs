@@ -21,6 +21,7 @@ pub mod optimizer;
 pub mod pool;
 pub mod reduce;
 pub mod softmax_cross_entropy;
+pub mod zero_pad;
 
 pub use buffer::{stats, GpuBuffer, TransferStats};
 pub use context::{

@@ -14,6 +14,7 @@ struct Params {
     dims: array<u32, 6>,       // output shape, right-aligned
     a_strides: array<u32, 6>,  // strides of a in the output's axes (0 where a is broadcast)
     b_strides: array<u32, 6>,
+    start: u32,      // strided_copy: the element of x that output element 0 reads
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;

@@ -1,6 +1,7 @@
-// out[i] = x[offset(i)], where offset walks the output's coordinates with x's own strides:
-// a broadcast (stride 0 along a repeated axis) or a permutation of the axes, as one gather.
-// Params come from elementwise_ops.wgsl (dims = output shape, a_strides = x's strides).
+// out[i] = x[start + offset(i)], where offset walks the output's coordinates with x's own
+// strides: a broadcast (stride 0 along a repeated axis), a permutation of the axes or a slice
+// (start at the slice's first element), as one gather. Params come from elementwise_ops.wgsl
+// (dims = output shape, a_strides = x's strides).
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -10,7 +11,7 @@ fn strided_copy_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     let i = linear_index(gid, groups);
     if i >= p.n { return; }
     var rest = i;
-    var offset = 0u;
+    var offset = p.start;
     for (var axis = 5; axis >= 0; axis--) {
         let d = p.dims[axis];
         offset += (rest % d) * p.a_strides[axis];
