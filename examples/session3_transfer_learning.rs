@@ -232,7 +232,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
 
     println!("\n== 1. The pretrained base\n");
     let mut base = pretrained_base(extra.base, &extra.weights, size)?;
-    base.to(args.device)?; // --device gpu (VGG16; MobileNetV2's depthwise convolution is CPU-only)
+    base.to(args.device)?; // --device gpu: VGG16 and MobileNetV2 alike
     base.print_summary()?;
     let feature_shape = feature_shape(&base);
 

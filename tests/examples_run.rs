@@ -451,6 +451,47 @@ fn session3_transfer_learning_runs_both_phases() {
     }
 }
 
+/// MobileNetV2 (depthwise convolution, zero padding, ReLU6, batch norm) trains on the GPU, both
+/// phases, as `--device gpu` asks (lavapipe in CI).
+#[cfg(feature = "wgpu")]
+#[test]
+fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
+    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
+        return;
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let folder = small_cats_and_dogs(data.path());
+    let output = tempfile::tempdir().expect("temp dir");
+    let run = run_example(
+        "session3_transfer_learning",
+        &[
+            "--data",
+            path_str(&folder),
+            "--base",
+            "mobilenet_v2",
+            "--weights",
+            "none",
+            "--image-size",
+            "48",
+            "--epochs",
+            "1",
+            "--fine-tune-epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--device",
+            "gpu",
+        ],
+        output.path(),
+        &["history.png"],
+    );
+    assert!(
+        run.stdout.contains("Epoch 2/2"),
+        "fine-tuning ran: {}",
+        run.stdout
+    );
+}
+
 #[test]
 fn session3_transfer_learning_on_galaxy10_runs() {
     let output = tempfile::tempdir().expect("temp dir");

@@ -21,7 +21,7 @@
 //! pay for its copies, so the kernels in `kernels/src/cpu/depthwise_conv.rs` are direct loops
 //! (with a naive reference in `kernels/src/cpu/naive.rs`). The route: this file (math, graph,
 //! tests) → `astrograd_tensor::nn::depthwise_conv` (shapes checked against the geometry, device
-//! dispatch; CPU only for now) → `kernels/src/cpu/depthwise_conv.rs`.
+//! dispatch) → `kernels/src/cpu/depthwise_conv.rs` or `kernels/src/wgpu/depthwise_conv.rs`.
 //!
 //! # Shapes
 //! `x: (N, H, W, C)`, `w: (KH, KW, C, M)`, `b: (C·M,)`, `y: (N, OH, OW, C·M)`; output sizes and
@@ -86,7 +86,7 @@ struct DepthwiseConv2dSaved {
 /// (also naming the op and shapes) if `w`'s `C` differs from `x`'s, a stride or dilation is 0 or
 /// a `'valid'` kernel does not fit in the input;
 /// [`AutogradError::Tensor`](crate::AutogradError::Tensor) naming `depthwise_conv2d` if `bias`
-/// is not `(C·M,)`, or for a GPU tensor (no GPU kernel yet).
+/// is not `(C·M,)`, or for operands on different devices.
 pub fn depthwise_conv2d(
     x: &Var,
     w: &Var,
@@ -118,7 +118,7 @@ pub fn depthwise_conv2d(
         )
     })?;
 
-    // y: (N, OH, OW, C·M); no GPU kernel yet, so a GPU tensor is an error that says so
+    // y: (N, OH, OW, C·M), on the device of the operands
     let y = nn::depthwise_conv2d_forward(&geometry, &x_value, &w_value, b_value.as_ref())?;
 
     let saved = DepthwiseConv2dSaved {
@@ -432,23 +432,47 @@ mod tests {
     }
 }
 
-/// Depthwise convolution has no GPU kernel yet: given GPU tensors (feature `wgpu`).
+/// Depthwise convolution on the GPU (feature `wgpu`): the value and the three gradients are
+/// the CPU's.
 #[cfg(all(test, feature = "wgpu"))]
 mod gpu_tests {
     use super::*;
+    use crate::ops::testing::random;
+    use astrograd_tensor::Device;
 
-    /// It returns a device error naming the op (MobileNetV2's layers on the GPU), instead of
-    /// panicking in a host loop.
     #[test]
-    fn depthwise_conv2d_rejects_gpu_tensors() {
-        let Some(device) = astrograd_tensor::gpu::gpu_or_skip() else {
+    fn forward_and_gradients_on_the_gpu_match_the_cpu() {
+        let Some(gpu) = astrograd_tensor::gpu::gpu_or_skip() else {
             return;
         };
-        let on_gpu = |shape: &[usize]| Var::parameter(Tensor::ones(shape).to(device).unwrap());
-        let (x, w) = (on_gpu(&[1, 4, 4, 2]), on_gpu(&[3, 3, 2, 1]));
-        let err = depthwise_conv2d(&x, &w, None, DepthwiseConv2dOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("depthwise_conv2d:"), "{err}");
+        let x = random(&[2, 6, 5, 3], -1.0, 1.0, 21);
+        let w = random(&[3, 3, 3, 2], -1.0, 1.0, 22);
+        let b = random(&[6], -1.0, 1.0, 23);
+        let options = DepthwiseConv2dOptions {
+            strides: [2, 1],
+            padding: Padding::Same,
+            ..DepthwiseConv2dOptions::default()
+        };
+        // The same graph on either device; the value and the gradients, read back to the host.
+        let run = |device| -> Vec<Tensor> {
+            let on = |t: &Tensor| Var::parameter(t.to(device).unwrap());
+            let (xv, wv, bv) = (on(&x), on(&w), on(&b));
+            let y = depthwise_conv2d(&xv, &wv, Some(&bv), options).unwrap();
+            assert_eq!(y.value().device(), device);
+            y.sum_all().unwrap().backward().unwrap();
+            [
+                y.value(),
+                xv.grad().unwrap(),
+                wv.grad().unwrap(),
+                bv.grad().unwrap(),
+            ]
+            .iter()
+            .map(|t| t.to(Device::Cpu).unwrap())
+            .collect()
+        };
+        let (on_cpu, on_gpu) = (run(Device::Cpu), run(gpu));
+        for ((what, c), g) in ["y", "dx", "dw", "db"].iter().zip(&on_cpu).zip(&on_gpu) {
+            assert!(g.all_close(c, 1e-5, 1e-5), "{what}: {g} vs {c}");
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod batch_norm;
 mod buffer;
 mod context;
 pub mod conv;
+pub mod depthwise_conv;
 pub mod dropout;
 pub mod elementwise;
 pub mod matmul;
