@@ -490,6 +490,46 @@ fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
         "fine-tuning ran: {}",
         run.stdout
     );
+    // The GPU says what it is, and a software renderer (CI's lavapipe) is called one.
+    assert!(run.stderr.contains("astrograd: GPU "), "{}", run.stderr);
+    if run.stderr.contains("llvmpipe") {
+        assert!(
+            run.stderr
+                .contains("software renderer that runs on the CPU"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// `ASTROGRAD_GPU` picks an adapter by number; a number with no adapter stops the example with
+/// a message that lists the adapters, before any work.
+#[cfg(feature = "wgpu")]
+#[test]
+fn astrograd_gpu_picks_the_adapter() {
+    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
+        return;
+    }
+    let run = |value: &str| {
+        Command::new(example_binary("session3_transfer_learning"))
+            .args(["--device", "gpu", "--summary"])
+            .env("ASTROGRAD_GPU", value)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run session3_transfer_learning")
+    };
+    let first = run("0");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(stderr.contains("astrograd: GPU "), "{stderr}");
+    let missing = run("99");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success());
+    assert!(
+        stderr.contains("ASTROGRAD_GPU=99, but there is no adapter 99") && stderr.contains("  0: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

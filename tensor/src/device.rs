@@ -16,14 +16,27 @@ pub enum Device {
 }
 
 impl Device {
-    /// The GPU, opened on first use.
+    /// The GPU, opened on first use. The first call says on standard error which adapter it is
+    /// (as TensorFlow logs its devices), and warns when it is a software renderer, on which
+    /// astrograd's CPU kernels are faster. `ASTROGRAD_GPU=N` picks adapter N where there are
+    /// several (an unknown number is an error that lists them).
     ///
     /// # Errors
     /// [`crate::TensorError::Kernel`] with `NoGpu` when there is no usable GPU adapter: the
     /// message says what wgpu reported and what to install.
     #[cfg(feature = "wgpu")]
     pub fn gpu() -> crate::Result<Device> {
-        astrograd_kernels::wgpu::context()?;
+        static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+        let ctx = astrograd_kernels::wgpu::context()?;
+        ANNOUNCED.call_once(|| {
+            eprintln!("astrograd: GPU {}", ctx.description());
+            if ctx.is_software() {
+                eprintln!(
+                    "astrograd: warning: this GPU is a software renderer that runs on the CPU; \
+                     `--device cpu` (astrograd's own CPU kernels) will be much faster"
+                );
+            }
+        });
         Ok(Device::Gpu)
     }
 

@@ -54,8 +54,10 @@ pub struct Kernel {
 pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
-    /// "NVIDIA H100 (Vulkan)", "llvmpipe (Vulkan)"…
+    /// "NVIDIA H200 (Vulkan, discrete GPU, driver NVIDIA 570.86)"…
     description: String,
+    /// Whether the adapter is a software renderer (llvmpipe/lavapipe, WARP, SwiftShader).
+    software: bool,
     /// Largest buffer one binding may see, in bytes.
     pub(crate) max_binding_bytes: u64,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Pipeline>>,
@@ -102,13 +104,23 @@ impl GpuContext {
     fn open() -> std::result::Result<GpuContext, String> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            ..Default::default()
-        }))
-        .map_err(|e| {
-            format!("no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU: Mesa's lavapipe, package mesa-vulkan-drivers)")
-        })?;
+        let adapter = match std::env::var(GPU_VARIABLE) {
+            // ASTROGRAD_GPU=N: the N-th adapter of the list, as `adapters()` numbers them.
+            Ok(requested) => {
+                let mut adapters =
+                    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+                let names: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
+                let index = choose_adapter(&requested, &names)?;
+                adapters.swap_remove(index)
+            }
+            Err(_) => pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            }))
+            .map_err(|e| {
+                format!("no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU: Mesa's lavapipe, package mesa-vulkan-drivers)")
+            })?,
+        };
         let info = adapter.get_info();
         let supported = adapter.limits();
         let limits = wgpu::Limits {
@@ -138,7 +150,8 @@ impl GpuContext {
             mapped_at_creation: false,
         });
         Ok(GpuContext {
-            description: format!("{} ({:?})", info.name, info.backend),
+            description: describe(&info),
+            software: info.device_type == wgpu::DeviceType::Cpu,
             max_binding_bytes: limits.max_storage_buffer_binding_size,
             device,
             queue,
@@ -153,9 +166,17 @@ impl GpuContext {
         })
     }
 
-    /// The adapter's name and backend, e.g. `"NVIDIA H100 80GB HBM3 (Vulkan)"`.
+    /// The adapter's name, backend, kind and driver, e.g. `"NVIDIA H200 (Vulkan, discrete GPU,
+    /// driver NVIDIA 570.86)"` or `"llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, software renderer,
+    /// driver llvmpipe Mesa 22.3.6)"`. wgpu does not report the memory.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// Whether the adapter is a software renderer that runs on the CPU (Mesa's llvmpipe, WARP,
+    /// SwiftShader): correct, but slower than astrograd's own CPU kernels.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     /// Records `f` into the pending encoder (used for buffer copies and clears).
@@ -375,6 +396,62 @@ pub fn dispatch(
     Ok(())
 }
 
+/// The environment variable that picks an adapter by its number, for machines with several.
+pub const GPU_VARIABLE: &str = "ASTROGRAD_GPU";
+
+/// "name (backend, kind, driver …)", from what the adapter says of itself.
+fn describe(info: &wgpu::AdapterInfo) -> String {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+        wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+        wgpu::DeviceType::VirtualGpu => "virtual GPU",
+        wgpu::DeviceType::Cpu => "software renderer",
+        wgpu::DeviceType::Other => "unknown kind",
+    };
+    let driver = format!("{} {}", info.driver, info.driver_info);
+    let driver = driver.trim();
+    let driver = if driver.is_empty() {
+        "not reported"
+    } else {
+        driver
+    };
+    format!(
+        "{} ({:?}, {kind}, driver {driver})",
+        info.name, info.backend
+    )
+}
+
+/// The index that `ASTROGRAD_GPU=requested` picks among the adapters described by `adapters`.
+///
+/// # Errors
+/// A message naming the value and listing the adapters, if `requested` is not a whole number
+/// or there is no adapter with that number.
+pub fn choose_adapter(requested: &str, adapters: &[String]) -> std::result::Result<usize, String> {
+    let list = || {
+        let lines: Vec<String> = adapters
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("  {i}: {a}"))
+            .collect();
+        if lines.is_empty() {
+            "no adapter at all (install a Vulkan, Metal or DX12 driver)".to_string()
+        } else {
+            format!("the adapters here:\n{}", lines.join("\n"))
+        }
+    };
+    match requested.trim().parse::<usize>() {
+        Ok(index) if index < adapters.len() => Ok(index),
+        Ok(index) => Err(format!(
+            "{GPU_VARIABLE}={index}, but there is no adapter {index}; {}",
+            list()
+        )),
+        Err(_) => Err(format!(
+            "{GPU_VARIABLE}={requested:?} is not an adapter number; {}",
+            list()
+        )),
+    }
+}
+
 /// Workgroups for `threads` threads of a one-dimensional kernel, spread over a second axis
 /// when one axis is not enough. The shader rebuilds the thread number with `linear_index`.
 pub fn grid_1d(threads: usize) -> [u32; 3] {
@@ -427,6 +504,50 @@ mod tests {
             assert!(err
                 .to_string()
                 .contains("held the pending GPU work; move the model to the CPU"));
+        }
+    }
+
+    #[test]
+    fn astrograd_gpu_picks_an_adapter_by_number_or_says_which_exist() {
+        let adapters = [
+            "NVIDIA H200 (Vulkan, discrete GPU, driver x)".to_string(),
+            "llvmpipe (Vulkan, software renderer, driver y)".to_string(),
+        ];
+        assert_eq!(choose_adapter("1", &adapters), Ok(1));
+        assert_eq!(choose_adapter(" 0 ", &adapters), Ok(0));
+        let err = choose_adapter("2", &adapters).unwrap_err();
+        assert!(
+            err.starts_with("ASTROGRAD_GPU=2, but there is no adapter 2"),
+            "{err}"
+        );
+        assert!(
+            err.contains("  1: llvmpipe (Vulkan, software renderer"),
+            "{err}"
+        );
+        let err = choose_adapter("fast", &adapters).unwrap_err();
+        assert!(
+            err.starts_with("ASTROGRAD_GPU=\"fast\" is not an adapter number"),
+            "{err}"
+        );
+        let err = choose_adapter("0", &[]).unwrap_err();
+        assert!(err.contains("no adapter at all"), "{err}");
+    }
+
+    /// The GPU this process opened says what it is; Mesa's llvmpipe (CI's lavapipe) is known
+    /// as a software renderer.
+    #[test]
+    fn the_open_adapter_describes_itself() {
+        if !crate::wgpu::testing::gpu_available() {
+            return;
+        }
+        let ctx = context().unwrap();
+        assert!(
+            ctx.description().contains("driver "),
+            "{}",
+            ctx.description()
+        );
+        if ctx.description().contains("llvmpipe") {
+            assert!(ctx.is_software(), "{}", ctx.description());
         }
     }
 }
