@@ -416,49 +416,9 @@ fn session3_cats_dogs_refuses_limit_with_a_usage_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-#[test]
-fn session3_transfer_learning_runs_both_phases() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let folder = small_cats_and_dogs(data.path());
-    for base in ["mobilenet_v2", "vgg16"] {
-        let output = tempfile::tempdir().expect("temp dir");
-        let run = run_example(
-            "session3_transfer_learning",
-            &[
-                "--data",
-                path_str(&folder),
-                "--base",
-                base,
-                "--weights",
-                "none",
-                "--image-size",
-                "48",
-                "--epochs",
-                "1",
-                "--fine-tune-epochs",
-                "1",
-                "--batch-size",
-                "8",
-            ],
-            output.path(),
-            &["history.png"],
-        );
-        assert!(
-            run.stdout.contains("Epoch 2/2"),
-            "fine-tuning ran: {}",
-            run.stdout
-        );
-    }
-}
-
-/// MobileNetV2 (depthwise convolution, zero padding, ReLU6, batch norm) trains on the GPU, both
-/// phases, as `--device gpu` asks (lavapipe in CI).
-#[cfg(feature = "wgpu")]
-#[test]
-fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
-    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
-        return;
-    }
+/// `session3_transfer_learning` on a small cats-vs-dogs folder: `base` untrained, 48×48 images,
+/// one epoch of each phase, on `device`; it must finish both phases and draw its history.
+fn run_transfer_learning_both_phases(base: &str, device: &str) -> Finished {
     let data = tempfile::tempdir().expect("temp dir");
     let folder = small_cats_and_dogs(data.path());
     let output = tempfile::tempdir().expect("temp dir");
@@ -468,7 +428,7 @@ fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
             "--data",
             path_str(&folder),
             "--base",
-            "mobilenet_v2",
+            base,
             "--weights",
             "none",
             "--image-size",
@@ -480,16 +440,35 @@ fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
             "--batch-size",
             "8",
             "--device",
-            "gpu",
+            device,
         ],
         output.path(),
         &["history.png"],
     );
     assert!(
         run.stdout.contains("Epoch 2/2"),
-        "fine-tuning ran: {}",
+        "{base} on the {device}: fine-tuning ran: {}",
         run.stdout
     );
+    run
+}
+
+#[test]
+fn session3_transfer_learning_runs_both_phases() {
+    for base in ["mobilenet_v2", "vgg16"] {
+        run_transfer_learning_both_phases(base, "cpu");
+    }
+}
+
+/// MobileNetV2 (depthwise convolution, zero padding, ReLU6, batch norm) trains on the GPU, both
+/// phases, as `--device gpu` asks (lavapipe in CI).
+#[cfg(feature = "wgpu")]
+#[test]
+fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
+    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
+        return;
+    }
+    let run = run_transfer_learning_both_phases("mobilenet_v2", "gpu");
     // The GPU says what it is, and a software renderer (CI's lavapipe) is called one.
     assert!(run.stderr.contains("astrograd: GPU "), "{}", run.stderr);
     if run.stderr.contains("llvmpipe") {
