@@ -367,6 +367,8 @@ impl UnaryOp {
     /// The shader's code for this op (its position in [`UnaryOp::ALL`]) and its fields.
     pub fn code(self) -> (u32, [f32; 2]) {
         let same = |op: &UnaryOp| std::mem::discriminant(op) == std::mem::discriminant(&self);
+        // Not user input: a variant missing from ALL is a bug of this file, which the test
+        // `every_op_is_listed_once_in_all` catches.
         let code = UnaryOp::ALL
             .iter()
             .position(same)
@@ -508,10 +510,10 @@ impl BinaryOp {
         self.definition().name
     }
 
-    /// The shader's code for this op: its position in [`BinaryOp::ALL`].
+    /// The shader's code for this op: its position in [`BinaryOp::ALL`], which lists the ops in
+    /// the order of their declaration, so that the position is the enum's own number.
     pub fn code(self) -> u32 {
-        let code = BinaryOp::ALL.iter().position(|&op| op == self);
-        code.expect("BinaryOp::ALL lists every op") as u32
+        self as u32
     }
 
     /// The WGSL function `binary(op, a, b)`, a `switch` with one case per op of

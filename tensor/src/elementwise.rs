@@ -86,7 +86,8 @@ impl Tensor {
             UnaryOp::AddScalar(s) => self.map_host(x, |x| UnaryOp::AddScalar(s).apply(x)),
             UnaryOp::Exp => self.map_host(x, |x| UnaryOp::Exp.apply(x)),
             _ => {
-                let (f, fields) = (op.definition().f, op.definition().fields);
+                let definition = op.definition();
+                let (f, fields) = (definition.f, definition.fields);
                 self.map_host(x, move |x| f(x, fields))
             }
         }

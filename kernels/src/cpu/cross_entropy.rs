@@ -22,7 +22,7 @@
 //! `(N, K)` scores, targets and gradients as `N·K` slices; sparse labels `(N)` (validated class
 //! indices); losses and `dloss` `(N)`. Binary: `(R, d)` scores, targets and gradients; `(R)`
 //! losses. Every function overwrites its output.
-use super::softmax_cross_entropy::{log_softmax_rows, softmax_rows};
+use super::softmax_cross_entropy::softmax_rows;
 use crate::elementwise::stable_sigmoid;
 use crate::EPSILON;
 
@@ -74,7 +74,10 @@ pub fn sparse_from_probs_backward(
 // ------------------------------------------------------------------ target rows
 
 /// Fused softmax + cross-entropy against target rows from logits: `probs = softmax(z)` (what
-/// the backward needs) and `losses[n] = −Σ_j t_nj · log_softmax(z_n)_j`.
+/// the backward needs) and `losses[n] = −Σ_j t_nj · log_softmax(z_n)_j`, with
+/// `log_softmax(z)_j = z_j − lse(z)` and `lse(z) = μ + log Σ_j exp(z_j − μ)` (`μ` the row
+/// maximum, so nothing overflows). `z_j − lse` is taken before the product, so large logits
+/// keep their precision.
 pub fn dense_softmax_forward(
     k: usize,
     logits: &[f32],
@@ -84,12 +87,15 @@ pub fn dense_softmax_forward(
 ) {
     let n = losses.len();
     softmax_rows(n, k, logits, probs);
-    // The log-probabilities go through the same stable kernel, row by row into one buffer.
-    let mut log_probs = vec![0.0; k];
     let rows = logits.chunks_exact(k).zip(targets.chunks_exact(k));
     for ((z, t), loss) in rows.zip(losses.iter_mut()) {
-        log_softmax_rows(1, k, z, &mut log_probs);
-        *loss = -log_probs.iter().zip(t).map(|(l, t)| l * t).sum::<f32>();
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let log_sum_exp = max + z.iter().map(|&v| (v - max).exp()).sum::<f32>().ln();
+        *loss = -t
+            .iter()
+            .zip(z)
+            .map(|(t, z)| t * (z - log_sum_exp))
+            .sum::<f32>();
     }
 }
 
