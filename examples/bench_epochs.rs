@@ -83,6 +83,9 @@ struct Args {
 struct EpochTimer {
     started: Option<Instant>,
     seconds: Vec<f64>,
+    /// Under `mpirun`: the seconds spent in all-reduces at the epoch's start, and per epoch.
+    all_reduce_at_start: f64,
+    all_reduce_seconds: Vec<f64>,
 }
 
 impl Callback for EpochTimer {
@@ -96,6 +99,7 @@ impl Callback for EpochTimer {
         _ctx: &mut TrainingContext,
     ) -> astrograd::layers::Result<()> {
         self.started = Some(Instant::now());
+        self.all_reduce_at_start = astrograd::distributed::world().stats().seconds;
         Ok(())
     }
 
@@ -107,6 +111,9 @@ impl Callback for EpochTimer {
     ) -> astrograd::layers::Result<()> {
         if let Some(started) = self.started.take() {
             self.seconds.push(started.elapsed().as_secs_f64());
+            let all_reduce = astrograd::distributed::world().stats().seconds;
+            self.all_reduce_seconds
+                .push(all_reduce - self.all_reduce_at_start);
         }
         Ok(())
     }
@@ -270,7 +277,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keras's Adam: lr 1e-3, β₁ 0.9, β₂ 0.999, ε 1e-7 (torch_ref.py sets eps=1e-7 to match).
     work.model
         .compile(work.loss, Adam::new(1e-3), &["accuracy"])?;
-    if !args.json {
+    // Under `mpirun -n N` (a build with `--features mpi`) the N processes share each batch;
+    // rank 0 prints.
+    let world = astrograd::distributed::world();
+    if !args.json && world.rank() == 0 {
         println!("{}", work.model.summary()?);
     }
     let mut timer = EpochTimer::default();
@@ -312,14 +322,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ""
         }
     );
+    // The share of the epochs' time spent in the all-reduces (0 for one process).
+    let all_reduce_share = median_without_first(&timer.all_reduce_seconds)
+        / median_without_first(&timer.seconds).max(f64::MIN_POSITIVE);
     let line = format!(
-        "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}}}",
+        "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}, \"processes\": {}, \"allreduce_share\": {:.4}}}",
         engine,
         args.workload,
         median_without_first(&timer.seconds),
         epochs.join(", "),
-        test_acc
+        test_acc,
+        world.size(),
+        all_reduce_share
     );
-    println!("{line}");
+    if world.rank() == 0 {
+        println!("{line}");
+    }
     Ok(())
 }

@@ -159,7 +159,7 @@ impl Base {
 }
 
 fn main() -> ExitCode {
-    astrograd::tensor::threads::work_on_this_thread();
+    let world = common::start();
     let Cli { args, extra } = match common::parse::<Cli>(&CATS_DOGS, std::env::args().skip(1)) {
         Ok(cli) => cli,
         Err(e) => return common::exit_with(e),
@@ -177,12 +177,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Err(e) = viz::ensure_writable_dir(&args.output) {
-        eprintln!(
-            "error: the output folder {} cannot be written ({e}); choose another with --output DIR",
-            args.output.display()
-        );
-        return ExitCode::FAILURE;
+    // In a data-parallel run only rank 0 writes.
+    if world.rank() == 0 {
+        if let Err(e) = viz::ensure_writable_dir(&args.output) {
+            eprintln!(
+                "error: the output folder {} cannot be written ({e}); choose another with --output DIR",
+                args.output.display()
+            );
+            return common::fail(world);
+        }
     }
     let start = Instant::now();
     match run(example, &args, &extra) {
@@ -197,7 +200,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("\nerror: {e}");
-            ExitCode::FAILURE
+            common::fail(world)
         }
     }
 }

@@ -14,12 +14,14 @@
 //! | [`optim`] | optimizers (SGD, RMSprop, Adam, AdamW, Adagrad) and learning-rate schedules |
 //! | [`layers`] | Keras-style layers and models: `summary()`, `compile`, `fit`, callbacks, weight files, whole models in Keras's `.keras` and `.h5` ([`load_model`]) |
 //! | [`data`] | datasets (Fashion-MNIST, MNIST), the download cache, splits |
+//! | [`distributed`] | the processes of a run: one, or N under `mpirun` (the `mpi` feature); `fit` averages gradients across them |
 //! | [`viz`] | the course's pictures as PNG: image grids, training curves, confusion matrix, feature maps |
 //!
 //! Start with `cargo run --release --example autograd_tour`.
 #![warn(missing_docs)]
 pub use astrograd_autograd as autograd;
 pub use astrograd_data as data;
+pub use astrograd_distributed as distributed;
 pub use astrograd_kernels as kernels;
 pub use astrograd_layers as layers;
 pub use astrograd_optim as optim;

@@ -15,6 +15,10 @@
 //!
 //! Without Fashion-MNIST the tests that need it say so and pass, unless
 //! `ASTROGRAD_REQUIRE_DATA=1` (set by CI).
+//!
+//! With `ASTROGRAD_TEST_MPIRUN=N` (CI sets 2, on a build with `--features mpi`), the course
+//! examples that [`run_example`] starts run data-parallel under `mpirun -n N`, and must pass
+//! the same checks: one list of pictures (rank 0's), the same files.
 #[path = "synthetic/cats_dogs.rs"]
 mod synthetic;
 
@@ -58,7 +62,25 @@ struct Finished {
 /// Runs example `name` with `args` and the output folder `output`, and checks that it exits
 /// with 0, does not panic and writes each of `pictures` there as a PNG that decodes.
 fn run_example(name: &str, args: &[&str], output: &Path, pictures: &[&str]) -> Finished {
-    let mut child = Command::new(example_binary(name))
+    // The course examples (those that train) run under mpirun; the tools (docs_figures,
+    // stream_memory, predict, the tour) are single-process programs.
+    let course = name.starts_with("session") || name == "galaxy10_decals";
+    let mut command = match std::env::var("ASTROGRAD_TEST_MPIRUN") {
+        Ok(processes) if course => {
+            let mut mpirun = Command::new("mpirun");
+            mpirun
+                .args([
+                    "-n",
+                    processes.trim(),
+                    "--allow-run-as-root",
+                    "--oversubscribe",
+                ])
+                .arg(example_binary(name));
+            mpirun
+        }
+        _ => Command::new(example_binary(name)),
+    };
+    let mut child = command
         .args(args)
         .arg("--output")
         .arg(output)

@@ -157,6 +157,12 @@ impl Var {
         self.0.grad.borrow().clone()
     }
 
+    /// Replaces the accumulated gradient: data-parallel training writes here the average of
+    /// the gradients of all processes, before the optimizer reads it.
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        *self.0.grad.borrow_mut() = grad;
+    }
+
     /// Forgets the accumulated gradient (before the next training step).
     pub fn zero_grad(&self) {
         *self.0.grad.borrow_mut() = None;

@@ -357,16 +357,15 @@ pub fn main_with<C>(
 where
     C: clap::CommandFactory + clap::FromArgMatches + AsRef<Args>,
 {
-    // The main thread runs its share of every parallel kernel instead of sleeping through it
-    // (1.2–1.3× on the course models; see tensor/src/threads.rs).
-    astrograd::tensor::threads::work_on_this_thread();
+    let world = start();
     let flags = match parse::<C>(example, std::env::args().skip(1)) {
         Ok(flags) => flags,
         Err(e) => return exit_with(e),
     };
     let args: &Args = flags.as_ref();
-    // --summary writes nothing, so the folder is not made.
-    if !args.summary {
+    // --summary writes nothing, so the folder is not made; in a data-parallel run only rank 0
+    // writes.
+    if !args.summary && world.rank() == 0 {
         if let Err(e) = viz::ensure_writable_dir(&args.output) {
             let detail = match e {
                 VizError::Write { source, .. } => source.to_string(),
@@ -374,7 +373,7 @@ where
             };
             let dir = args.output.clone();
             eprintln!("error: {}", ExampleError::Output { dir, detail });
-            return ExitCode::FAILURE;
+            return fail(world);
         }
     }
     let mut pictures = Pictures {
@@ -394,7 +393,44 @@ where
         }
         Err(e) => {
             eprintln!("\nerror: {e}");
-            ExitCode::FAILURE
+            fail(world)
+        }
+    }
+}
+
+/// What every example does first: the main thread runs its share of every parallel kernel
+/// instead of sleeping through it (1.2–1.3× on the course models; see tensor/src/threads.rs),
+/// and, under `mpirun` (a build with `--features mpi`), where every process runs this same
+/// program, only rank 0 prints. Returns the processes.
+pub fn start() -> &'static dyn astrograd::distributed::Communicator {
+    astrograd::tensor::threads::work_on_this_thread();
+    let world = astrograd::distributed::world();
+    if world.rank() != 0 {
+        quiet_standard_output();
+    }
+    world
+}
+
+/// Exit status 1; in a data-parallel run the whole job ends (MPI_Abort), since the other
+/// processes may be waiting for this one in a collective and would wait forever.
+pub fn fail(world: &dyn astrograd::distributed::Communicator) -> ExitCode {
+    if world.size() > 1 {
+        world.abort(1);
+    }
+    ExitCode::FAILURE
+}
+
+/// Sends standard output to `/dev/null`: in a data-parallel run only rank 0 prints (the other
+/// ranks compute the same numbers). Errors still go to standard error.
+fn quiet_standard_output() {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+            // SAFETY: dup2 on two open descriptors; `null` is closed after, fd 1 stays open.
+            unsafe {
+                libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+            }
         }
     }
 }

@@ -92,12 +92,15 @@ impl Model {
         Ok(lines.join("\n") + "\n")
     }
 
-    /// Prints [`Model::summary`] to standard output.
+    /// Prints [`Model::summary`] to standard output (on rank 0 only, in a data-parallel run).
     ///
     /// # Errors
     /// As [`Model::summary`].
     pub fn print_summary(&self) -> Result<()> {
-        print!("{}", self.summary()?);
+        let summary = self.summary()?;
+        if astrograd_distributed::is_main_process() {
+            print!("{summary}");
+        }
         Ok(())
     }
 

@@ -24,7 +24,21 @@
 /// // At the start of main():
 /// astrograd_tensor::threads::work_on_this_thread();
 /// ```
+///
+/// With a single thread in all (one core, as `mpirun` gives each process of a 2-core machine, or
+/// `RAYON_NUM_THREADS=1`) it changes nothing either: the calling thread would then be the only
+/// worker, and parallel work handed to the pool by another thread (a prefetching data loader)
+/// would wait for it while it waits for that loader.
 pub fn work_on_this_thread() -> bool {
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1);
+    if threads < 2 {
+        return false;
+    }
     rayon::ThreadPoolBuilder::new()
         .use_current_thread()
         .build_global()

@@ -113,13 +113,27 @@ impl GpuContext {
                 let index = choose_adapter(&requested, &names)?;
                 adapters.swap_remove(index)
             }
-            Err(_) => pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                ..Default::default()
-            }))
-            .map_err(|e| {
-                format!("no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU: Mesa's lavapipe, package mesa-vulkan-drivers)")
-            })?,
+            Err(_) => {
+                // Several processes of one MPI job on a machine: one GPU each, by local rank.
+                let mut hardware: Vec<wgpu::Adapter> =
+                    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
+                        .into_iter()
+                        .filter(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
+                        .collect();
+                let local = local_rank(|name| std::env::var(name).ok());
+                match local.filter(|_| !hardware.is_empty()) {
+                    Some(rank) => hardware.swap_remove(rank % hardware.len()),
+                    None => pollster::block_on(instance.request_adapter(
+                        &wgpu::RequestAdapterOptions {
+                            power_preference: wgpu::PowerPreference::HighPerformance,
+                            ..Default::default()
+                        },
+                    ))
+                    .map_err(|e| {
+                        format!("no GPU adapter found ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU: Mesa's lavapipe, package mesa-vulkan-drivers)")
+                    })?,
+                }
+            }
         };
         let info = adapter.get_info();
         let supported = adapter.limits();
@@ -399,6 +413,22 @@ pub fn dispatch(
 /// The environment variable that picks an adapter by its number, for machines with several.
 pub const GPU_VARIABLE: &str = "ASTROGRAD_GPU";
 
+/// The variables in which MPI launchers give a process its rank among those on its machine:
+/// Open MPI, Slurm's `srun`, MPICH's Hydra and Intel MPI.
+pub const LOCAL_RANK_VARIABLES: [&str; 3] = [
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "SLURM_LOCALID",
+    "MPI_LOCALRANKID",
+];
+
+/// This process's rank on its machine in an MPI job (`None` outside one), read through `get`:
+/// without `ASTROGRAD_GPU`, process `r` of a machine with `g` GPUs takes GPU `r mod g`.
+pub fn local_rank(get: impl Fn(&str) -> Option<String>) -> Option<usize> {
+    LOCAL_RANK_VARIABLES
+        .iter()
+        .find_map(|name| get(name)?.trim().parse().ok())
+}
+
 /// "name (backend, kind, driver …)", from what the adapter says of itself.
 fn describe(info: &wgpu::AdapterInfo) -> String {
     let kind = match info.device_type {
@@ -514,6 +544,13 @@ mod tests {
             "llvmpipe (Vulkan, software renderer, driver y)".to_string(),
         ];
         assert_eq!(choose_adapter("1", &adapters), Ok(1));
+        // Under mpirun or srun, the local rank picks the GPU when ASTROGRAD_GPU is not set.
+        assert_eq!(local_rank(|_| None), None);
+        let slurm = |name: &str| (name == "SLURM_LOCALID").then(|| "3".to_string());
+        assert_eq!(local_rank(slurm), Some(3));
+        let open_mpi = |name: &str| (name == "OMPI_COMM_WORLD_LOCAL_RANK").then(|| "1".into());
+        assert_eq!(local_rank(open_mpi), Some(1));
+        assert_eq!(local_rank(|_| Some("x".into())), None);
         assert_eq!(choose_adapter(" 0 ", &adapters), Ok(0));
         let err = choose_adapter("2", &adapters).unwrap_err();
         assert!(

@@ -26,8 +26,8 @@ pub mod zero_pad;
 
 pub use buffer::{stats, GpuBuffer, TransferStats};
 pub use context::{
-    choose_adapter, context, dispatch, grid_1d, groups_2d, synchronize, Access, GpuContext, Kernel,
-    GPU_VARIABLE, WORKGROUP_SIZE,
+    choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, synchronize, Access,
+    GpuContext, Kernel, GPU_VARIABLE, LOCAL_RANK_VARIABLES, WORKGROUP_SIZE,
 };
 
 #[cfg(test)]

@@ -42,6 +42,16 @@ pub trait BatchSource {
         let _ = i;
         Ok(None)
     }
+
+    /// Data-parallel training: from now on, serve only the rows
+    /// [`share`](astrograd_distributed::share)`(n, rank, size)` of each batch of `n` samples
+    /// (`shard(0, 1)`: whole batches again). Returns whether the source does so; the default
+    /// does not, and `fit` then cuts each whole batch itself, which gives the same samples
+    /// (and the same augmentation) at the cost of preparing the other ranks' rows too.
+    fn shard(&mut self, rank: usize, size: usize) -> bool {
+        let _ = (rank, size);
+        false
+    }
 }
 
 /// Batches of arrays held in memory.
@@ -55,6 +65,8 @@ pub struct ArraySource {
     order: Vec<usize>,
     /// One weight per sample (`fit(sample_weight=…)`), if given.
     weights: Option<Tensor>,
+    /// This process's share of each batch, `(rank, size)` (`(0, 1)`: all of it).
+    share: (usize, usize),
 }
 
 impl ArraySource {
@@ -85,6 +97,7 @@ impl ArraySource {
             shuffle,
             order: (0..n).collect(),
             weights: None,
+            share: (0, 1),
         })
     }
 
@@ -102,6 +115,22 @@ impl ArraySource {
     pub fn samples(&self) -> usize {
         self.order.len()
     }
+
+    /// The sample indices of batch `i` that this process serves (its share of them).
+    fn indices(&self, i: usize) -> Result<&[usize]> {
+        let start = i * self.batch_size;
+        let end = (start + self.batch_size).min(self.samples());
+        if start >= end {
+            return Err(LayerError::invalid(
+                "ArraySource::batch",
+                format!("a batch index below {}", self.len()),
+                i.to_string(),
+            ));
+        }
+        let (rank, size) = self.share;
+        let mine = astrograd_distributed::share(end - start, rank, size);
+        Ok(&self.order[start + mine.start..start + mine.end])
+    }
 }
 
 impl BatchSource for ArraySource {
@@ -117,16 +146,7 @@ impl BatchSource for ArraySource {
     }
 
     fn batch(&mut self, i: usize) -> Result<(Tensor, Tensor)> {
-        let start = i * self.batch_size;
-        let end = (start + self.batch_size).min(self.samples());
-        if start >= end {
-            return Err(LayerError::invalid(
-                "ArraySource::batch",
-                format!("a batch index below {}", self.len()),
-                i.to_string(),
-            ));
-        }
-        let indices = &self.order[start..end];
+        let indices = self.indices(i)?;
         Ok((self.x.select(0, indices)?, self.y.select(0, indices)?))
     }
 
@@ -134,9 +154,12 @@ impl BatchSource for ArraySource {
         let Some(weights) = &self.weights else {
             return Ok(None);
         };
-        let start = i * self.batch_size;
-        let end = (start + self.batch_size).min(self.samples());
-        Ok(Some(weights.select(0, &self.order[start..end])?))
+        Ok(Some(weights.select(0, self.indices(i)?)?))
+    }
+
+    fn shard(&mut self, rank: usize, size: usize) -> bool {
+        self.share = (rank, size);
+        true
     }
 }
 

@@ -6,6 +6,7 @@ use astrograd_autograd::{no_grad, Tensor, Var};
 
 use super::compile::{not_compiled, Compiled};
 use super::data::{check_batch_size, ArraySource, BatchSource};
+use super::data_parallel::DataParallel;
 use super::history::Logs;
 use super::metrics::{Metric, RunningMean};
 use super::progress::{Console, Progbar, Verbose};
@@ -14,6 +15,9 @@ use crate::{LayerError, Result};
 
 /// The arguments of `evaluate` and `predict`: `batch_size` (32) and `verbose` (auto). A
 /// number is a batch size: `model.evaluate(&x, &y, 32)`.
+///
+/// In a data-parallel run (`mpirun -n N`) each process takes every N-th batch, and every
+/// process gets the whole result.
 pub struct EvalOptions {
     /// Samples per batch.
     pub batch_size: usize,
@@ -21,6 +25,9 @@ pub struct EvalOptions {
     pub verbose: Verbose,
     /// Where to print (standard output when `None`).
     pub console: Option<Console>,
+    /// The processes to share the batches with (`None`: the program's
+    /// [`world`](astrograd_distributed::world)).
+    pub communicator: Option<&'static dyn astrograd_distributed::Communicator>,
 }
 
 impl Default for EvalOptions {
@@ -29,6 +36,7 @@ impl Default for EvalOptions {
             batch_size: 32,
             verbose: Verbose::Auto,
             console: None,
+            communicator: None,
         }
     }
 }
@@ -60,6 +68,16 @@ impl EvalOptions {
         self.console = Some(console);
         self
     }
+
+    /// Shares the batches with these processes instead of the program's world
+    /// (`&SingleProcess`: all batches here, even under `mpirun`).
+    pub fn communicator(
+        mut self,
+        communicator: &'static dyn astrograd_distributed::Communicator,
+    ) -> Self {
+        self.communicator = Some(communicator);
+        self
+    }
 }
 
 /// The running means of one epoch (or one evaluation): the loss and each metric.
@@ -67,6 +85,7 @@ impl EvalOptions {
 /// On the CPU each batch's numbers are added as they come. On a GPU they are added up *on the
 /// GPU* and read back only when [`EpochMeans::logs`] is called — when the progress bar draws,
 /// a callback asks, or the epoch ends — because every read waits for the GPU to finish.
+#[derive(Clone)]
 pub(crate) struct EpochMeans {
     loss: RunningMean,
     metrics: Vec<RunningMean>,
@@ -76,6 +95,7 @@ pub(crate) struct EpochMeans {
     on_device: Option<DeviceSums>,
 }
 
+#[derive(Clone)]
 struct DeviceSums {
     loss: Tensor,
     samples: usize,
@@ -173,15 +193,49 @@ impl EpochMeans {
         Ok(())
     }
 
-    /// `loss`, then each metric under its name (reading back what the GPU added up since the
-    /// last call: one small read per number).
-    pub(crate) fn logs(&mut self, metrics: &[Metric]) -> Result<Logs> {
+    /// Adds what the GPU added up since the last call to the host's means (one small read
+    /// per number).
+    fn read_device_sums(&mut self) -> Result<()> {
         if let Some(sums) = self.on_device.take() {
             self.loss.add(f64::from(sums.loss.item()?), sums.samples);
             for (mean, (sum, count)) in self.metrics.iter_mut().zip(sums.metrics) {
                 mean.add(f64::from(sum.item()?), count);
             }
         }
+        Ok(())
+    }
+
+    /// A copy with every number on the host (what data-parallel training adds up).
+    pub(crate) fn read_back(&mut self) -> Result<EpochMeans> {
+        self.read_device_sums()?;
+        Ok(self.clone())
+    }
+
+    /// The loss's and each mean metric's sum and count, flat: `[Σ, n, Σ, n, …]`.
+    pub(crate) fn sums(&self) -> Vec<f64> {
+        std::iter::once(&self.loss)
+            .chain(&self.metrics)
+            .flat_map(|m| [m.total, m.count])
+            .collect()
+    }
+
+    /// Replaces the sums and counts by `flat`, laid out as [`EpochMeans::sums`] lays them out.
+    pub(crate) fn set_sums(&mut self, flat: &[f64]) {
+        let means = std::iter::once(&mut self.loss).chain(&mut self.metrics);
+        for (mean, pair) in means.zip(flat.chunks_exact(2)) {
+            (mean.total, mean.count) = (pair[0], pair[1]);
+        }
+    }
+
+    /// The metrics that keep counts (precision, AUC, …).
+    pub(crate) fn counters_mut(&mut self) -> impl Iterator<Item = &mut Metric> {
+        self.counters.iter_mut().flatten()
+    }
+
+    /// `loss`, then each metric under its name (reading back what the GPU added up since the
+    /// last call: one small read per number).
+    pub(crate) fn logs(&mut self, metrics: &[Metric]) -> Result<Logs> {
+        self.read_device_sums()?;
         let mut logs = Logs::new();
         logs.set("loss", self.loss.result());
         for ((metric, mean), counter) in metrics.iter().zip(&self.metrics).zip(&self.counters) {
@@ -194,20 +248,22 @@ impl EpochMeans {
     }
 }
 
-/// Loss and metrics over every batch of `source`, in inference mode, drawing `bar` if given.
+/// Loss and metrics over every batch of `source`, in inference mode, drawing `bar` if given;
+/// with many processes, each takes every N-th batch and the sums are added up at the end.
 pub(crate) fn evaluate_batches(
     model: &mut Model,
     compiled: &mut Compiled,
     source: &mut dyn BatchSource,
     mut bar: Option<&mut Progbar>,
     mut console: Option<&mut Console>,
+    parallel: DataParallel,
 ) -> Result<Logs> {
     let steps = source.len();
     source.on_epoch_start(0);
     let mut means = EpochMeans::new(&compiled.metrics);
     let device = model.device();
     no_grad(|| {
-        for step in 0..steps {
+        for step in (parallel.rank()..steps).step_by(parallel.size()) {
             let (x, y) = source.batch(step)?;
             let out = model.forward_with_logits(&Var::constant(on_device(x, device)?), false)?;
             if device != astrograd_autograd::Device::Cpu {
@@ -232,7 +288,7 @@ pub(crate) fn evaluate_batches(
                 }
             }
         }
-        means.logs(&compiled.metrics)
+        parallel.global_logs(&mut means, &compiled.metrics)
     })
 }
 
@@ -279,12 +335,14 @@ impl Model {
             }
             let mut console = options.console.unwrap_or_else(Console::stdout);
             let mut bar = Progbar::new(steps, options.verbose.mode(console.is_terminal()));
+            let parallel = DataParallel::new(options.communicator);
             let logs = evaluate_batches(
                 self,
                 &mut compiled,
                 source,
                 Some(&mut bar),
                 Some(&mut console),
+                parallel,
             )?;
             bar.update(console.writer(), steps, &logs, true);
             Ok(logs)
@@ -314,23 +372,29 @@ impl Model {
         let mut bar = Progbar::new(steps, options.verbose.mode(console.is_terminal()));
         let none = Logs::new();
         let device = self.device();
-        let outputs = no_grad(|| -> Result<Vec<Tensor>> {
+        let parallel = DataParallel::new(options.communicator);
+        parallel.agree("predict", "number of samples", n)?;
+        // Alone: every batch. Many processes: batches rank, rank + N, … here.
+        let outputs = no_grad(|| -> Result<Vec<(usize, Tensor)>> {
             let mut outputs = Vec::with_capacity(steps);
-            for step in 0..steps {
+            for step in (parallel.rank()..steps).step_by(parallel.size()) {
                 let start = step * options.batch_size;
                 let end = (start + options.batch_size).min(n);
                 let batch = on_device(x.slice_axis(0, start, end)?, device)?;
                 let y = self.forward(&Var::constant(batch), false)?.value();
-                outputs.push(y.to(astrograd_autograd::Device::Cpu)?);
+                outputs.push((step, y.to(astrograd_autograd::Device::Cpu)?));
                 bar.update(console.writer(), step + 1, &none, false);
             }
             Ok(outputs)
         })?;
         bar.update(console.writer(), steps, &none, true);
-        if outputs.len() == 1 {
-            return Ok(outputs.into_iter().next().expect("one output"));
+        if parallel.is_parallel() {
+            return parallel.assemble(outputs, n, options.batch_size);
         }
-        let parts: Vec<&Tensor> = outputs.iter().collect();
+        if outputs.len() == 1 {
+            return Ok(outputs.into_iter().next().expect("one output").1);
+        }
+        let parts: Vec<&Tensor> = outputs.iter().map(|(_, t)| t).collect();
         Ok(Tensor::concat(&parts, 0)?)
     }
 }

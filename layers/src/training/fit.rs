@@ -18,12 +18,14 @@
 //! on axis 0), the weights are updated in place, and the graph of a step is freed when the
 //! step ends.
 use astrograd_autograd::{Tensor, Var};
+use astrograd_distributed::Communicator;
 use astrograd_optim::Optimizer;
 
 use super::callbacks::{Callback, TrainingContext};
 use super::class_weight::{check_sample_weight, ClassWeight};
 use super::compile::{not_compiled, Compiled};
 use super::data::{check_batch_size, validation_split, ArraySource, BatchSource};
+use super::data_parallel::DataParallel;
 use super::evaluate::{evaluate_batches, EpochMeans};
 use super::history::{History, HistoryParams, Logs};
 use super::progress::{print_msg, BarMode, Console, Progbar, Verbose};
@@ -63,6 +65,9 @@ pub struct FitOptions<'a> {
     pub class_weight: Option<ClassWeight>,
     /// `sample_weight=`: each sample's loss scaled by its own weight, `(N,)` (arrays only).
     pub sample_weight: Option<Tensor>,
+    /// The processes to train on (`None`: the program's
+    /// [`world`](astrograd_distributed::world), one process unless started by `mpirun`).
+    pub communicator: Option<&'a dyn Communicator>,
 }
 
 impl Default for FitOptions<'_> {
@@ -79,6 +84,7 @@ impl Default for FitOptions<'_> {
             console: None,
             class_weight: None,
             sample_weight: None,
+            communicator: None,
         }
     }
 }
@@ -165,6 +171,13 @@ impl<'a> FitOptions<'a> {
         self.sample_weight = Some(weights.clone());
         self
     }
+
+    /// Trains on these processes instead of the program's world (`&SingleProcess`: alone,
+    /// even under `mpirun`).
+    pub fn communicator(mut self, communicator: &'a dyn Communicator) -> Self {
+        self.communicator = Some(communicator);
+        self
+    }
 }
 
 /// A batch source lent to `fit` is still a batch source.
@@ -183,6 +196,10 @@ impl<S: BatchSource + ?Sized> BatchSource for &mut S {
 
     fn sample_weights(&mut self, i: usize) -> Result<Option<Tensor>> {
         (**self).sample_weights(i)
+    }
+
+    fn shard(&mut self, rank: usize, size: usize) -> bool {
+        (**self).shard(rank, size)
     }
 }
 
@@ -211,6 +228,11 @@ impl Model {
     /// history (use [`TerminateOnNaN`](super::TerminateOnNaN) to stop).
     pub fn fit<'a>(&mut self, x: &Tensor, y: &Tensor, options: FitOptions<'a>) -> Result<History> {
         let mut options = options;
+        DataParallel::new(options.communicator).agree(
+            "fit",
+            "number of samples",
+            x.shape().first().copied().unwrap_or(0),
+        )?;
         let weights = options.sample_weight.take();
         if let Some(w) = &weights {
             check_sample_weight(w, x.shape().first().copied().unwrap_or(0))?;
@@ -280,6 +302,7 @@ impl Model {
             ..History::default()
         };
         run.call(self, compiled, Moment::TrainBegin)?;
+        run.sharded = run.distribute(self, source)?;
         let mut last_logs = Logs::new();
         // A callback (BackupAndRestore) may have moved the start.
         let first_epoch = run.hooks.initial_epoch.unwrap_or(run.initial_epoch);
@@ -292,21 +315,63 @@ impl Model {
                 break;
             }
         }
+        if run.sharded {
+            source.shard(0, 1);
+        }
         run.call(self, compiled, Moment::TrainEnd(&last_logs))?;
         Ok(history)
     }
 
-    /// One step of gradient descent on a batch, adding its loss and metrics to `means`;
-    /// returns the batch's mean loss (a scalar tensor, on the model's device).
+    /// One step of gradient descent on a batch (`None`: this process has no sample of it, in
+    /// a data-parallel run), adding its loss and metrics to `means`; returns the batch's mean
+    /// loss (a scalar tensor, on the model's device), if it had samples here.
     fn train_step(
+        &mut self,
+        compiled: &mut Compiled,
+        weights: &mut Option<Vec<Var>>,
+        batch: Option<Batch<'_>>,
+        device: astrograd_autograd::Device,
+        means: &mut EpochMeans,
+        parallel: DataParallel,
+    ) -> Result<Option<Tensor>> {
+        let step = match batch {
+            Some(batch) => Some(self.gradients(compiled, weights, batch, device)?),
+            None => None,
+        };
+        let weights = weights.get_or_insert_with(|| self.trainable_vars());
+        if step.is_none() {
+            weights.iter().for_each(Var::zero_grad);
+        }
+        // Many processes: the mean gradient over the whole global batch (nothing with one).
+        let samples = step.as_ref().map_or(0, |s| s.samples);
+        parallel.average_gradients(weights, samples)?;
+        compiled.optimizer.apply_gradients(weights)?;
+        let Some(step) = step else {
+            return Ok(None);
+        };
+        means.add(&mut compiled.metrics, &step.loss, &step.output, &step.y)?;
+        Ok(Some(step.loss))
+    }
+
+    /// The trainable weights' variables.
+    fn trainable_vars(&self) -> Vec<Var> {
+        self.trainable_weights()
+            .into_iter()
+            .map(|w| w.var)
+            .collect()
+    }
+
+    /// Forward and backward on a batch: every trainable weight's gradient of the batch's mean
+    /// loss. Returns the loss, the outputs and the targets (on the device).
+    fn gradients(
         &mut self,
         compiled: &mut Compiled,
         weights: &mut Option<Vec<Var>>,
         batch: Batch<'_>,
         device: astrograd_autograd::Device,
-        means: &mut EpochMeans,
-    ) -> Result<Tensor> {
+    ) -> Result<StepResult> {
         let Batch { x, y, .. } = batch;
+        let samples = x.shape().first().copied().unwrap_or(1);
         // The batch goes where the weights are (a no-op on the CPU).
         let x = crate::device::on_device(x.clone(), device)?;
         let out = self.forward_with_logits(&Var::constant(x), true)?;
@@ -316,12 +381,9 @@ impl Model {
         let outputs = out.output.shape().last().copied().unwrap_or(1);
         let sample_weight = batch.weights(outputs)?;
         let y = crate::device::on_device(y.clone(), device)?;
-        let weights = weights.get_or_insert_with(|| {
-            self.trainable_weights()
-                .into_iter()
-                .map(|w| w.var)
-                .collect()
-        });
+        // Gathered after the first forward pass, which builds a model that did not know its
+        // input shape.
+        let weights = weights.get_or_insert_with(|| self.trainable_vars());
         for w in weights.iter() {
             w.zero_grad();
         }
@@ -334,10 +396,25 @@ impl Model {
         // `per_sample` holds the graph too.
         let (loss_value, output) = (loss.value(), out.output.value());
         drop((loss, per_sample, out));
-        compiled.optimizer.apply_gradients(weights)?;
-        means.add(&mut compiled.metrics, &loss_value, &output, &y)?;
-        Ok(loss_value)
+        Ok(StepResult {
+            loss: loss_value,
+            output,
+            y,
+            samples,
+        })
     }
+}
+
+/// What a training step's forward and backward passes leave for the metrics.
+struct StepResult {
+    /// The batch's mean loss (a scalar).
+    loss: Tensor,
+    /// The model's outputs.
+    output: Tensor,
+    /// The targets, on the model's device.
+    y: Tensor,
+    /// The batch's samples.
+    samples: usize,
 }
 
 /// One training batch and what weighs its samples.
@@ -449,6 +526,10 @@ struct TrainingRun<'a> {
     callbacks: Vec<Box<dyn Callback + 'a>>,
     hooks: Hooks,
     non_finite: NonFiniteLossWarning,
+    /// The processes this run trains on.
+    parallel: DataParallel<'a>,
+    /// Whether the source serves only this process's share of each batch.
+    sharded: bool,
 }
 
 impl<'a> TrainingRun<'a> {
@@ -486,6 +567,7 @@ impl<'a> TrainingRun<'a> {
             Some(ValidationData::Batches(source)) => Some(source),
             None => None,
         };
+        let parallel = DataParallel::new(options.communicator);
         let console = options.console.unwrap_or_else(Console::stdout);
         let mode = options.verbose.mode(console.is_terminal());
         let params = HistoryParams {
@@ -508,7 +590,50 @@ impl<'a> TrainingRun<'a> {
                 initial_epoch: None,
             },
             non_finite: NonFiniteLossWarning::default(),
+            parallel,
+            sharded: false,
         })
+    }
+
+    /// Before the first epoch of a data-parallel run: every process must have the same number
+    /// of batches and of parameters (or all stop with the same error), then takes rank 0's
+    /// weights. Returns whether `source` serves this process's shares itself.
+    fn distribute(&mut self, model: &mut Model, source: &mut dyn BatchSource) -> Result<bool> {
+        let parallel = self.parallel;
+        parallel.agree("fit", "number of batches per epoch", self.steps)?;
+        if !parallel.is_parallel() {
+            return Ok(false);
+        }
+        if !model.is_built() {
+            // A Sequential model without an input shape: built from the first batch's.
+            let (x, _) = source.batch(0)?;
+            model.build(&x.shape()[1..])?;
+        }
+        let parameters = model.weights().iter().map(|w| w.numel()).sum();
+        parallel.agree("fit", "number of parameters", parameters)?;
+        parallel.broadcast_weights(model)?;
+        Ok(source.shard(parallel.rank(), parallel.size()))
+    }
+
+    /// This process's part of a batch: all of it alone, or when the source shards itself;
+    /// otherwise the rows of its share (`None` when the share is empty).
+    fn my_part(
+        &self,
+        x: Tensor,
+        y: Tensor,
+        weights: Option<Tensor>,
+    ) -> Result<Option<(Tensor, Tensor, Option<Tensor>)>> {
+        let n = x.shape().first().copied().unwrap_or(0);
+        if !self.parallel.is_parallel() || self.sharded {
+            return Ok((n > 0 || !self.parallel.is_parallel()).then_some((x, y, weights)));
+        }
+        let rows = self.parallel.my_share(n);
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let cut = |t: &Tensor| t.slice_axis(0, rows.start, rows.end);
+        let weights = weights.as_ref().map(cut).transpose()?;
+        Ok(Some((cut(&x)?, cut(&y)?, weights)))
     }
 
     /// Calls every callback at `moment`.
@@ -539,10 +664,20 @@ impl<'a> TrainingRun<'a> {
         }
         let mut bar = Progbar::new(self.steps, self.mode);
         self.call(model, compiled, Moment::EpochBegin(epoch))?;
+        // Every process shuffles with rank 0's generator.
+        self.parallel.broadcast_generator();
         source.on_epoch_start(epoch);
         let mut logs = self.batches(model, compiled, source, epoch, &mut bar)?;
+        self.parallel.check_in_sync(model, epoch)?;
         if let Some(validation) = self.validation.as_mut() {
-            let val_logs = evaluate_batches(model, compiled, validation.as_mut(), None, None)?;
+            let val_logs = evaluate_batches(
+                model,
+                compiled,
+                validation.as_mut(),
+                None,
+                None,
+                self.parallel,
+            )?;
             for (key, value) in val_logs.iter() {
                 logs.set(&format!("val_{key}"), value);
             }
@@ -572,25 +707,30 @@ impl<'a> TrainingRun<'a> {
         let batch_logs_wanted = self.callbacks.iter().any(|c| c.wants_batch_logs());
         // Where the weights are: each batch is copied there.
         let device = model.device();
+        let parallel = self.parallel;
         for step in 0..self.steps {
             let (x, y) = source.batch(step)?;
             let sample_weight = source.sample_weights(step)?;
-            let batch = Batch {
-                x: &x,
-                y: &y,
+            let part = self.my_part(x, y, sample_weight)?;
+            let batch = part.as_ref().map(|(x, y, sample_weight)| Batch {
+                x,
+                y,
                 sample_weight: sample_weight.as_ref(),
                 class_weight: self.class_weight.as_ref(),
-            };
-            let loss = model.train_step(compiled, &mut weights, batch, device, &mut means)?;
-            if device == astrograd_autograd::Device::Cpu {
+            });
+            let loss =
+                model.train_step(compiled, &mut weights, batch, device, &mut means, parallel)?;
+            if let (Some(loss), astrograd_autograd::Device::Cpu) = (&loss, device) {
                 // On the CPU the batch's loss is at hand: the warning names the batch.
                 let loss = loss.item()?;
                 self.non_finite
                     .check(self.console.writer(), epoch, step, loss, false);
             }
             let last = step + 1 == self.steps;
-            if batch_logs_wanted || last || bar.would_draw(false) {
-                logs = means.logs(&compiled.metrics)?;
+            // Many processes read the global logs at every step, all of them together (a
+            // collective must not depend on one rank's clock, as `would_draw` does).
+            if parallel.is_parallel() || batch_logs_wanted || last || bar.would_draw(false) {
+                logs = parallel.global_logs(&mut means, &compiled.metrics)?;
                 if let Some(running) = logs.get("loss") {
                     // On a GPU the loss is read only here: the batch is the latest one.
                     self.non_finite

@@ -23,6 +23,7 @@
 //! | `augmented.rs` | [`Augmented`]: any batch source, each image randomly transformed |
 //! | `data_sources.rs` | `BatchSource` for `ImageDataGenerator`'s `flow` / `flow_from_directory` iterators |
 //! | `fit.rs` | [`FitOptions`] and the training loop |
+//! | `data_parallel.rs` | the same loop on N processes (MPI): shares of each batch, gradients averaged |
 //! | `evaluate.rs` | [`EvalOptions`], `evaluate`, `predict` |
 //! | `progress.rs` | the progress bar, character for character |
 //! | `history.rs` | [`Logs`], [`History`] |
@@ -32,6 +33,7 @@ pub mod callbacks;
 pub mod class_weight;
 pub mod compile;
 pub mod data;
+mod data_parallel;
 pub mod data_sources;
 pub mod evaluate;
 pub mod fit;

@@ -87,8 +87,12 @@ pub struct Console {
 }
 
 impl Console {
-    /// Standard output; a terminal if `std::io::IsTerminal` says so.
+    /// Standard output; a terminal if `std::io::IsTerminal` says so. In a data-parallel run
+    /// only rank 0 prints: on the other ranks this console writes nowhere.
     pub fn stdout() -> Console {
+        if !astrograd_distributed::is_main_process() {
+            return Console::new(std::io::sink(), false);
+        }
         let terminal = std::io::stdout().is_terminal();
         Console {
             writer: Box::new(std::io::stdout()),

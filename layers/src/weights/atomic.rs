@@ -44,6 +44,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
+/// In a data-parallel run (MPI) only rank 0 writes: on the other ranks this returns `Ok`
+/// without touching the disk, so no two processes ever write the same file (their weights are
+/// the same). A rank that must read the file back waits for rank 0 first (a barrier).
+///
 /// # Errors
 /// The first I/O error: creating the temporary file (a missing or read-only directory),
 /// the caller's own error, flushing, syncing or renaming.
@@ -51,6 +55,9 @@ pub fn write_atomically<F>(path: impl AsRef<Path>, write: F) -> io::Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 {
+    if !astrograd_distributed::is_main_process() {
+        return Ok(());
+    }
     let path = path.as_ref();
     let (file, temp) = create_temp_beside(path)?;
     // Removes the temporary file on every early return and on a panic in `write`.

@@ -129,7 +129,8 @@ impl Callback for BackupAndRestore {
     }
 
     fn on_train_end(&mut self, _logs: &Logs, _ctx: &mut TrainingContext) -> Result<()> {
-        if self.delete_checkpoint {
+        // Data-parallel: rank 0 wrote the backup, and deletes it.
+        if self.delete_checkpoint && astrograd_distributed::is_main_process() {
             match std::fs::remove_file(self.backup_path()) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -114,6 +114,11 @@ impl Callback for CsvLogger {
     fn on_train_begin(&mut self, _ctx: &mut TrainingContext) -> Result<()> {
         self.keys = None;
         self.write_header = true;
+        if !astrograd_distributed::is_main_process() {
+            // Data-parallel: rank 0 writes the file; the other ranks' logs are the same.
+            self.file = None;
+            return Ok(());
+        }
         let file = if self.append {
             if let Ok(existing) = File::open(&self.filename) {
                 let mut first = String::new();

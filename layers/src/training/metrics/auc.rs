@@ -377,6 +377,37 @@ impl AUC {
     pub fn reset_state(&mut self) {
         self.counts = None;
     }
+
+    /// The counts so far, flat: `tp`, `fp`, `tn`, `fn` (each `(thresholds, labels)`); empty
+    /// before any batch.
+    pub(crate) fn counts(&self) -> Vec<f64> {
+        self.counts.as_ref().map_or_else(Vec::new, |c| {
+            [&c.tp, &c.fp, &c.tn, &c.fn_]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect()
+        })
+    }
+
+    /// Replaces the counts by `flat`, laid out as [`AUC::counts`] lays them out.
+    pub(crate) fn set_counts(&mut self, flat: &[f64]) {
+        let per_label = 4 * self.num_thresholds;
+        if flat.is_empty() || per_label == 0 || !flat.len().is_multiple_of(per_label) {
+            self.counts = None;
+            return;
+        }
+        let part = flat.len() / 4;
+        let mut parts = flat.chunks(part).map(<[f64]>::to_vec);
+        let mut next = || parts.next().unwrap_or_default();
+        self.counts = Some(ThresholdCounts {
+            labels: flat.len() / per_label,
+            tp: next(),
+            fp: next(),
+            tn: next(),
+            fn_: next(),
+        });
+    }
 }
 
 #[cfg(test)]

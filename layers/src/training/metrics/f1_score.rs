@@ -256,6 +256,34 @@ impl F1Score {
     pub fn reset_state(&mut self) {
         self.counts = None;
     }
+
+    /// The counts so far, flat: `tp`, `fp`, `fn`, `support` (each one per class); empty before
+    /// any batch.
+    pub(crate) fn counts(&self) -> Vec<f64> {
+        self.counts.as_ref().map_or_else(Vec::new, |c| {
+            [&c.tp, &c.fp, &c.fn_, &c.support]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect()
+        })
+    }
+
+    /// Replaces the counts by `flat`, laid out as [`F1Score::counts`] lays them out.
+    pub(crate) fn set_counts(&mut self, flat: &[f64]) {
+        if flat.is_empty() || !flat.len().is_multiple_of(4) {
+            self.counts = None;
+            return;
+        }
+        let mut parts = flat.chunks(flat.len() / 4).map(<[f64]>::to_vec);
+        let mut next = || parts.next().unwrap_or_default();
+        self.counts = Some(ClassCounts {
+            tp: next(),
+            fp: next(),
+            fn_: next(),
+            support: next(),
+        });
+    }
 }
 
 #[cfg(test)]

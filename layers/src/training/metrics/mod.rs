@@ -41,6 +41,7 @@ pub mod top_k;
 use astrograd_autograd::Tensor;
 
 pub use auc::{Curve, Summation, AUC};
+use confusion::Counts;
 pub use confusion::{Precision, Recall};
 pub use f1_score::{Average, F1Score};
 
@@ -300,6 +301,40 @@ impl Metric {
             MetricKind::Recall(m) => m.reset_state(),
             MetricKind::AUC(m) => m.reset_state(),
             MetricKind::F1Score(m) => m.reset_state(),
+        }
+    }
+
+    /// The counts of a metric that keeps counts, flat (empty for a mean metric, and before
+    /// any batch): data-parallel training adds them up across processes, since every count is
+    /// a sum over samples.
+    pub(crate) fn counts(&self) -> Vec<f64> {
+        let pr = |c: &Counts| vec![c.tp, c.fp, c.fn_];
+        match &self.kind {
+            MetricKind::Mean(_) => Vec::new(),
+            MetricKind::Precision(m) => pr(&m.counts),
+            MetricKind::Recall(m) => pr(&m.counts),
+            MetricKind::AUC(m) => m.counts(),
+            MetricKind::F1Score(m) => m.counts(),
+        }
+    }
+
+    /// Replaces the counts by `flat`, as [`Metric::counts`] lays them out.
+    pub(crate) fn set_counts(&mut self, flat: &[f64]) {
+        let pr = |c: &mut Counts| {
+            if let [tp, fp, fn_] = flat {
+                *c = Counts {
+                    tp: *tp,
+                    fp: *fp,
+                    fn_: *fn_,
+                };
+            }
+        };
+        match &mut self.kind {
+            MetricKind::Mean(_) => {}
+            MetricKind::Precision(m) => pr(&mut m.counts),
+            MetricKind::Recall(m) => pr(&mut m.counts),
+            MetricKind::AUC(m) => m.set_counts(flat),
+            MetricKind::F1Score(m) => m.set_counts(flat),
         }
     }
 }
@@ -583,8 +618,8 @@ fn per_sample_mean(p: &[f32], t: &[f32], d: usize, f: impl Fn(f32, f32) -> f64) 
 /// A mean over the samples seen so far (Keras's `Mean` metric): `total / count`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RunningMean {
-    total: f64,
-    count: f64,
+    pub(crate) total: f64,
+    pub(crate) count: f64,
 }
 
 impl RunningMean {
