@@ -44,23 +44,21 @@ struct WorldComm(SimpleCommunicator);
 unsafe impl Send for WorldComm {}
 
 impl MpiWorld {
-    /// Initialises MPI and registers its finalisation at exit.
-    ///
-    /// # Panics
-    /// If MPI was initialised already by someone else (rsmpi then gives no world): a program
-    /// should let astrograd initialise it, or not enable the feature.
+    /// Initialises MPI and registers its finalisation at exit. If the program initialised MPI
+    /// itself before, astrograd uses its world and leaves finalising to the program.
     pub(crate) fn init() -> MpiWorld {
-        let (universe, _provided) = mpi::initialize_with_threading(Threading::Serialized)
-            .expect("MPI was initialised before astrograd's world(); let astrograd initialise it");
-        let comm = universe.world();
-        *UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()) = Some(universe);
-        // SAFETY: registering a plain `extern "C" fn` with no arguments.
-        unsafe {
-            libc::atexit(finalize_at_exit);
+        if let Some((universe, _provided)) = mpi::initialize_with_threading(Threading::Serialized) {
+            *UNIVERSE.lock().unwrap_or_else(|e| e.into_inner()) = Some(universe);
+            // SAFETY: registering a plain `extern "C" fn` with no arguments.
+            unsafe {
+                libc::atexit(finalize_at_exit);
+            }
         }
+        let comm = SimpleCommunicator::world();
+        // MPI numbers ranks 0..size with a C int: never negative.
         MpiWorld {
-            rank: usize::try_from(comm.rank()).expect("MPI rank ≥ 0"),
-            size: usize::try_from(comm.size()).expect("MPI size ≥ 1"),
+            rank: usize::try_from(comm.rank()).unwrap_or(0),
+            size: usize::try_from(comm.size()).unwrap_or(1),
             comm: Mutex::new(WorldComm(comm)),
             stats: Mutex::new(CommStats::default()),
         }
@@ -79,8 +77,9 @@ impl MpiWorld {
     }
 }
 
+/// A rank as MPI's C int (ranks come from `0..size`, which MPI counts in an int).
 fn root_process(root: usize) -> i32 {
-    i32::try_from(root).expect("a rank fits in an MPI int")
+    i32::try_from(root).unwrap_or(i32::MAX)
 }
 
 impl Communicator for MpiWorld {
@@ -126,7 +125,7 @@ impl Communicator for MpiWorld {
 
     fn abort(&self, code: i32) -> ! {
         // Not under the lock: a rank may abort while another thread waits in a collective.
-        mpi::topology::SimpleCommunicator::world().abort(code)
+        SimpleCommunicator::world().abort(code)
     }
 
     fn stats(&self) -> CommStats {

@@ -382,31 +382,20 @@ impl AUC {
     /// before any batch.
     pub(crate) fn counts(&self) -> Vec<f64> {
         self.counts.as_ref().map_or_else(Vec::new, |c| {
-            [&c.tp, &c.fp, &c.tn, &c.fn_]
-                .into_iter()
-                .flatten()
-                .copied()
-                .collect()
+            super::flatten_four([&c.tp, &c.fp, &c.tn, &c.fn_])
         })
     }
 
     /// Replaces the counts by `flat`, laid out as [`AUC::counts`] lays them out.
     pub(crate) fn set_counts(&mut self, flat: &[f64]) {
-        let per_label = 4 * self.num_thresholds;
-        if flat.is_empty() || per_label == 0 || !flat.len().is_multiple_of(per_label) {
-            self.counts = None;
-            return;
-        }
-        let part = flat.len() / 4;
-        let mut parts = flat.chunks(part).map(<[f64]>::to_vec);
-        let mut next = || parts.next().unwrap_or_default();
-        self.counts = Some(ThresholdCounts {
-            labels: flat.len() / per_label,
-            tp: next(),
-            fp: next(),
-            tn: next(),
-            fn_: next(),
-        });
+        self.counts =
+            super::split_four(flat, self.num_thresholds).map(|[tp, fp, tn, fn_]| ThresholdCounts {
+                labels: tp.len() / self.num_thresholds,
+                tp,
+                fp,
+                tn,
+                fn_,
+            });
     }
 }
 

@@ -261,27 +261,17 @@ impl F1Score {
     /// any batch.
     pub(crate) fn counts(&self) -> Vec<f64> {
         self.counts.as_ref().map_or_else(Vec::new, |c| {
-            [&c.tp, &c.fp, &c.fn_, &c.support]
-                .into_iter()
-                .flatten()
-                .copied()
-                .collect()
+            super::flatten_four([&c.tp, &c.fp, &c.fn_, &c.support])
         })
     }
 
     /// Replaces the counts by `flat`, laid out as [`F1Score::counts`] lays them out.
     pub(crate) fn set_counts(&mut self, flat: &[f64]) {
-        if flat.is_empty() || !flat.len().is_multiple_of(4) {
-            self.counts = None;
-            return;
-        }
-        let mut parts = flat.chunks(flat.len() / 4).map(<[f64]>::to_vec);
-        let mut next = || parts.next().unwrap_or_default();
-        self.counts = Some(ClassCounts {
-            tp: next(),
-            fp: next(),
-            fn_: next(),
-            support: next(),
+        self.counts = super::split_four(flat, 1).map(|[tp, fp, fn_, support]| ClassCounts {
+            tp,
+            fp,
+            fn_,
+            support,
         });
     }
 }

@@ -339,6 +339,23 @@ impl Metric {
     }
 }
 
+/// The counts of AUC and F1Score as data-parallel training sends them: four lists of one length
+/// (true positives, false positives, …) one after the other.
+pub(crate) fn flatten_four(parts: [&Vec<f64>; 4]) -> Vec<f64> {
+    parts.into_iter().flatten().copied().collect()
+}
+
+/// The four lists of [`flatten_four`] again; `None` for no counts, or a length that does not
+/// split in four lists of `len % unit == 0`.
+pub(crate) fn split_four(flat: &[f64], unit: usize) -> Option<[Vec<f64>; 4]> {
+    let part = flat.len() / 4;
+    if flat.is_empty() || unit == 0 || !flat.len().is_multiple_of(4) || !part.is_multiple_of(unit) {
+        return None;
+    }
+    let quarter = |i: usize| flat[i * part..(i + 1) * part].to_vec();
+    Some([quarter(0), quarter(1), quarter(2), quarter(3)])
+}
+
 impl From<Precision> for Metric {
     fn from(m: Precision) -> Metric {
         Metric {
@@ -647,6 +664,37 @@ impl RunningMean {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What data-parallel training sends of a counting metric brings it back whole, and the
+    /// counts of two processes added up give the result of all their samples.
+    #[test]
+    fn counts_round_trip_and_add_up() {
+        let y_true = t(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0], &[4, 2]);
+        let y_pred = t(vec![0.8, 0.2, 0.6, 0.4, 0.3, 0.7, 0.1, 0.9], &[4, 2]);
+        let metrics: Vec<Metric> = vec![
+            Precision::new().into(),
+            Recall::new().into(),
+            AUC::new().into(),
+            F1Score::new().into(),
+        ];
+        for mut metric in metrics {
+            metric.update_state(&y_true, &y_pred, None).unwrap();
+            let counts = metric.counts();
+            assert!(!counts.is_empty(), "{}", metric.name);
+            let mut fresh = metric.clone();
+            fresh.reset_state();
+            assert!(fresh.counts().is_empty() || fresh.counts().iter().all(|&c| c == 0.0));
+            fresh.set_counts(&counts);
+            assert_eq!(fresh.counts(), counts, "{}", metric.name);
+            assert_eq!(fresh.result(), metric.result(), "{}", metric.name);
+            // The same batch seen by two processes: twice the counts, the same result.
+            let twice: Vec<f64> = counts.iter().map(|c| 2.0 * c).collect();
+            fresh.set_counts(&twice);
+            metric.update_state(&y_true, &y_pred, None).unwrap();
+            assert_eq!(fresh.counts(), metric.counts(), "{}", metric.name);
+            assert_eq!(fresh.result(), metric.result(), "{}", metric.name);
+        }
+    }
 
     fn t(values: Vec<f32>, shape: &[usize]) -> Tensor {
         Tensor::from_vec(values, shape).unwrap()
