@@ -74,6 +74,8 @@ fn values(len: usize, seed: usize) -> Vec<f32> {
 }
 
 fn bench_conv2d(c: &mut Criterion) {
+    // Which CPU, which kernels (ASTROGRAD_KERNELS) and how many threads (RAYON_NUM_THREADS).
+    println!("conv2d on {}", astrograd_kernels::cpu::fast::describe());
     let mut group = c.benchmark_group("conv2d");
     group
         .sample_size(20)

@@ -12,6 +12,8 @@ use std::time::Duration;
 static ALLOCATOR: astrograd::BlockCache = astrograd::BlockCache;
 
 fn bench_gemm(c: &mut Criterion) {
+    // Which CPU, which kernels (ASTROGRAD_KERNELS) and how many threads (RAYON_NUM_THREADS).
+    println!("gemm on {}", astrograd_kernels::cpu::fast::describe());
     let mut group = c.benchmark_group("gemm");
     group
         .sample_size(20)

@@ -282,6 +282,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let world = astrograd::distributed::world();
     if !args.json && world.rank() == 0 {
         println!("{}", work.model.summary()?);
+        println!("Running on {}", astrograd::kernels::cpu::fast::describe());
     }
     let mut timer = EpochTimer::default();
     work.model.fit(
@@ -325,15 +326,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The share of the epochs' time spent in the all-reduces (0 for one process).
     let all_reduce_share = median_without_first(&timer.all_reduce_seconds)
         / median_without_first(&timer.seconds).max(f64::MIN_POSITIVE);
+    // Where it ran: the CPU's model, the kernels' level (ASTROGRAD_KERNELS) and rayon's threads.
+    use astrograd::kernels::cpu::fast;
     let line = format!(
-        "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}, \"processes\": {}, \"allreduce_share\": {:.4}}}",
+        "{{\"engine\": \"{}\", \"workload\": \"{}\", \"epoch_s\": {}, \"epochs\": [{}], \"test_acc\": {}, \"processes\": {}, \"allreduce_share\": {:.4}, \"cpu\": \"{}\", \"kernels\": \"{}\", \"threads\": {}}}",
         engine,
         args.workload,
         median_without_first(&timer.seconds),
         epochs.join(", "),
         test_acc,
         world.size(),
-        all_reduce_share
+        all_reduce_share,
+        fast::cpu_model().replace(['"', '\\'], ""),
+        fast::level().name(),
+        rayon::current_num_threads()
     );
     if world.rank() == 0 {
         println!("{line}");

@@ -560,6 +560,7 @@ fn session3_transfer_learning_on_galaxy10_runs() {
 
 #[test]
 fn bench_epochs_prints_its_json_line_for_every_workload() {
+    use astrograd::kernels::cpu::fast::{self, Level};
     for workload in ["s1_mlp", "s2_cnn", "g10_cnn", "cd_cnn"] {
         let fashion = workload.starts_with("s");
         if fashion && !fashion_mnist_here("bench_epochs (Fashion-MNIST workloads)") {
@@ -582,8 +583,17 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
         if no_block_cache {
             args.push("--no-block-cache");
         }
+        // Each workload runs at another level of the kernels, and says which it ran.
+        let (cap, level) = match workload {
+            "s1_mlp" => ("avx2", Level::Avx2),
+            "s2_cnn" => ("baseline", Level::Baseline),
+            "g10_cnn" => ("portable", Level::Portable),
+            _ => ("fast", Level::Avx512),
+        };
         let run = Command::new(example_binary("bench_epochs"))
             .args(&args)
+            .env("ASTROGRAD_KERNELS", cap)
+            .env("RAYON_NUM_THREADS", "2")
             .stdin(Stdio::null())
             .output()
             .expect("run bench_epochs");
@@ -607,6 +617,16 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
         assert_eq!(json["epochs"].as_array().map(Vec::len), Some(2), "{line}");
         assert!(json["epoch_s"].as_f64().is_some_and(|s| s > 0.0), "{line}");
         assert_eq!(json["test_acc"].is_null(), !fashion, "{line}");
+        assert_eq!(
+            json["kernels"],
+            level.min(fast::cpu_level()).name(),
+            "ASTROGRAD_KERNELS={cap}: {line}"
+        );
+        assert_eq!(json["threads"], 2, "{line}");
+        assert!(
+            json["cpu"].as_str().is_some_and(|cpu| !cpu.is_empty()),
+            "{line}"
+        );
     }
 }
 

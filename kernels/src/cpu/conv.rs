@@ -54,8 +54,8 @@
 //! Each public function below first offers its work to `fast/conv.rs` (off under
 //! `ASTROGRAD_KERNELS=portable`), which computes the same products faster: `cols` in
 //! cache-sized tiles rather than whole images, transposed tiles for inputs with few channels,
-//! 1×1 convolutions as one GEMM without im2col, and, on CPUs with AVX-512, a direct convolution
-//! with the output held in registers (`fast/conv_direct.rs`). What follows the hook is the
+//! 1×1 convolutions as one GEMM without im2col, and, on CPUs with AVX-512 or AVX2, a direct
+//! convolution with the output held in registers (`fast/conv_direct.rs`). What follows the hook is the
 //! textbook path, the one this page explains, which runs on any CPU.
 use rayon::prelude::*;
 
@@ -169,7 +169,7 @@ pub fn conv2d_forward_activated(
         "conv2d: bias has the wrong size"
     );
     assert_eq!(y.len(), g.pixels() * g.f, "conv2d: y has the wrong size");
-    // Fast paths (tiles, 1×1, AVX-512 direct): unless ASTROGRAD_KERNELS=portable.
+    // Fast paths (tiles, 1×1, AVX-512/AVX2 direct): unless ASTROGRAD_KERNELS=portable.
     if fast::enabled() {
         return fast::conv::forward(g, x, w, bias, activation == ConvActivation::Relu, y);
     }
@@ -239,7 +239,7 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
     debug_assert_eq!(dy.len(), g.pixels() * g.f);
     debug_assert_eq!(w.len(), g.patch_len() * g.f);
     debug_assert_eq!(dx.len(), g.n * g.h * g.w * g.c);
-    // Fast paths (tiles, 1×1, AVX-512 direct): unless ASTROGRAD_KERNELS=portable.
+    // Fast paths (tiles, 1×1, AVX-512/AVX2 direct): unless ASTROGRAD_KERNELS=portable.
     if fast::enabled() {
         return fast::conv::backward_input(g, dy, w, dx);
     }
@@ -272,7 +272,7 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
     debug_assert_eq!(x.len(), g.n * g.h * g.w * g.c);
     debug_assert_eq!(dy.len(), g.pixels() * g.f);
     debug_assert_eq!(dw.len(), g.patch_len() * g.f);
-    // Fast paths (tiles, 1×1, AVX-512 direct): unless ASTROGRAD_KERNELS=portable.
+    // Fast paths (tiles, 1×1, AVX-512/AVX2 direct): unless ASTROGRAD_KERNELS=portable.
     if fast::enabled() {
         return fast::conv::backward_weight(g, x, dy, dw);
     }

@@ -25,7 +25,7 @@
 //!
 //! # Fast paths
 //!
-//! Two shapes leave `matrixmultiply` on CPUs with AVX-512, through the one hook in `gemm_ptr`
+//! Two shapes leave `matrixmultiply` on CPUs with AVX-512 or AVX2, through the one hook in `gemm_ptr`
 //! (`fast::gemm::multiply`): a `C` at most 16 columns wide (`fast/gemm_narrow.rs`: the first
 //! convolutions, the 10-class heads) and a `C` with at most 32 rows (`fast/gemm_short.rs`: a Dense
 //! layer on one batch, which would otherwise pack its whole kernel). `ASTROGRAD_KERNELS=portable`
@@ -114,11 +114,14 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
         }
         return;
     }
-    // Fast path: on AVX-512, a C of at most 32 rows (a Dense layer's batch) is multiplied reading
-    // B in place, and a C of at most 16 columns (a first convolution, a 10-class head) with one
-    // register per row, neither packing its operands (`fast/gemm.rs`).
-    if fast::avx512() && fast::gemm::multiply(a, b, beta, c, parallel) {
-        return;
+    // Fast path: with AVX-512 or AVX2, a C of at most 32 rows (a Dense layer's batch) is
+    // multiplied reading B in place, and a C of at most 16 columns (a first convolution, a
+    // 10-class head) with a row in one or two registers, neither packing its operands
+    // (`fast/gemm.rs`).
+    if let Some(isa) = fast::isa() {
+        if fast::gemm::multiply(isa, a, b, beta, c, parallel) {
+            return;
+        }
     }
     let shared = SharedC(c);
     let block = rows_per_block(m, k, n);
@@ -140,7 +143,7 @@ unsafe fn gemm_ptr(a: MatRef, b: MatRef, beta: f32, c: *mut f32, parallel: bool)
         return;
     }
     // Few rows but many columns — a Dense layer's forward pass, (32, K)·(K, units) — split the
-    // columns instead (where the fast path above does not take them: a CPU without AVX-512, or a
+    // columns instead (where the fast path above does not take them: a CPU without AVX2, or a
     // B with no unit stride). Before, such products ran on one thread; this bought 8 % of the
     // Fashion-MNIST MLP's epoch time (1.47 s → 1.36 s). The Galaxy10 CNN's (32, 13068)·(13068, 500)
     // did not gain: it is bound by reading its 26 MB kernel, which two threads share.
@@ -319,7 +322,7 @@ mod tests {
     }
 
     /// A Dense forward pass, (32, 784)·(784, 300): too few rows to split, so the columns are
-    /// (on a CPU with AVX-512, `gemm_short` takes this product; its own tests cover it).
+    /// (on a CPU with AVX-512 or AVX2, `gemm_short` takes this product; its own tests cover it).
     #[test]
     fn wide_gemm_splits_columns_and_is_independent_of_thread_count() {
         for beta in [0.0, 1.0] {
@@ -341,7 +344,7 @@ mod tests {
     }
 
     /// The column split through `matrixmultiply`, which `gemm_short` leaves to B views with no
-    /// unit stride (every other (32, K)·(K, N) product is its own on an AVX-512 CPU).
+    /// unit stride (every other (32, K)·(K, N) product is its own on an AVX-512 or AVX2 CPU).
     #[test]
     fn column_split_of_a_strided_b_is_independent_of_thread_count() {
         let (m, k, n) = (32, 2000, 200);

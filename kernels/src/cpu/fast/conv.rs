@@ -17,7 +17,7 @@
 //!   `ColsLayout`): the same matrix, faster to fill when `C` is 1 or 3.
 //! - **1×1, stride 1, no padding**: `cols` is `x` itself, viewed as `(N·H·W, C)`, and the three
 //!   products run as plain GEMMs over the whole batch.
-//! - **AVX-512, stride 1, dilation 1** (`conv_direct.rs`): the convolution is computed from a
+//! - **AVX-512 or AVX2, stride 1, dilation 1** (`conv_direct.rs`): the convolution is computed from a
 //!   zero-padded copy of each image with the output tile held in registers, for the forward pass
 //!   and `dW` when the input has at least 3 channels and `F` is a multiple of 16, and for `dX`
 //!   when `C` is a multiple of 16 and `F` is at least 8.
@@ -433,10 +433,11 @@ fn forward_uninit(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    {
+    if let Some(isa) = super::isa() {
         use super::conv_direct::Finish;
         let finish = if relu { Finish::Relu } else { Finish::Store };
-        if super::conv_direct::forward(g, x, w, bias, finish, y) {
+        // SAFETY: the level never exceeds what the CPU has.
+        if unsafe { super::conv_direct::forward(isa, g, x, w, bias, finish, y) } {
             return;
         }
     }
@@ -469,8 +470,11 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if super::conv_direct::backward_input(g, dy, w, dx) {
-        return;
+    if let Some(isa) = super::isa() {
+        // SAFETY: the level never exceeds what the CPU has.
+        if unsafe { super::conv_direct::backward_input(isa, g, dy, w, dx) } {
+            return;
+        }
     }
     let tile = tile_rows(g);
     let image_pixels = g.oh * g.ow;
@@ -535,8 +539,11 @@ pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if super::conv_direct::backward_weight(g, x, dy, dw) {
-        return;
+    if let Some(isa) = super::isa() {
+        // SAFETY: the level never exceeds what the CPU has.
+        if unsafe { super::conv_direct::backward_weight(isa, g, x, dy, dw) } {
+            return;
+        }
     }
     let tile = tile_rows(g);
     let (pixels, tiles) = (g.pixels(), g.pixels().div_ceil(tile));

@@ -1,4 +1,4 @@
-//! Direct convolution with AVX-512 register blocking: the fast path for the course's deeper
+//! Direct convolution with register blocking (AVX-512 or AVX2): the fast path for the course's deeper
 //! layers (stride 1, dilation 1; the forward pass and `dW` need at least 3 input channels and
 //! filters a multiple of 16, `dX` input channels a multiple of 16 and at least 8 filters).
 //!
@@ -15,21 +15,27 @@
 //! With stride 1 and the image padded to `(HP, WP, C)`, output pixel `(r, o)` reads its tap
 //! `(kh, kw)` at input pixel `(r + kh, o + kw)`, i.e. at flat offset
 //! `((r·WP + o) + kh·WP + kw)·C`. For `P` consecutive pixels `o … o+P−1` of one output row the
-//! reads are `C` floats apart. So a block of `P` output pixels × `16·NV` filters is
+//! reads are `C` floats apart. So a block of `P` output pixels × `L·NV` filters (`L` lanes a
+//! register: 16 with AVX-512, 8 with AVX2) is
 //!
 //! ```text
 //! acc[p][f] = Σ_{tap, c} xp[(base + p)·C + tap_offset + c] · w[(tap·C + c)·F + f]
 //! ```
 //!
-//! computed with `P·NV` vector accumulators (16 floats each) that stay in registers for the whole
-//! sum: each step broadcasts one input value per pixel and loads `NV` vectors of weights,
-//! then does `P·NV` fused multiply-adds. With `P·NV = 24` the FMA units, not the loads, set the pace.
+//! computed with `P·NV` vector accumulators that stay in registers for the whole sum: each step
+//! broadcasts one input value per pixel and loads `NV` vectors of weights, then does `P·NV`
+//! fused multiply-adds. With `P·NV = 24` of AVX-512's 32 registers (12 of AVX2's 16, as
+//! `P = 6, NV = 2`) the FMA units, not the loads, set the pace.
 //!
 //! The same kernel gives the gradient to the input: `dX` is the *full* correlation of `dY`
 //! (padded by `KH−1`, `KW−1`) with the kernel flipped in space and with `C` and `F` swapped.
 //! The gradient to the weights is a sum of outer products over pixels,
 //! `dW[kh, kw, c, f] = Σ_p xp[p + kh·WP + kw, c] · dY[p, f]`, blocked the same way: 8 `(kw, c)`
-//! rows × `16·NV` filters in registers, pixels streamed from a cache-sized chunk.
+//! rows × `16·NV` filters in AVX-512 registers (6 rows × 16 filters with AVX2), pixels streamed
+//! from a cache-sized chunk.
+//!
+//! Each kernel is written once over the vector interface of `simd.rs` and compiled for each
+//! instruction set; the block sizes are its const parameters.
 //!
 //! # What it bought (2 threads, batch 20, medians, this project's machine)
 //!
@@ -42,11 +48,12 @@
 //!
 //! Results do not depend on the thread count: images are independent for the forward pass and
 //! `dX`, and `dW` is summed over fixed chunks of images, added in chunk order.
-use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::simd::{Avx2, Avx512, Vector};
+use super::Isa;
 use crate::geometry::Conv2dGeometry;
 
 /// Pixels of zero slack after the padded image: the last block of an output row may run up to
@@ -59,31 +66,27 @@ const REST_PIXELS: usize = 4;
 /// `dW` partial sums: at most this many chunks of images.
 const MAX_WEIGHT_CHUNKS: usize = 16;
 
-/// Whether this CPU and geometry take the direct path for the forward pass. From 3 channels
+/// Whether this geometry takes the direct path for the forward pass. From 3 channels
 /// (RGB images) up: for the cats-vs-dogs CNN's 150×150×3 → 16 layer the direct forward takes
 /// 1.9 ms where im2col + GEMM took 4.7 ms (`cargo bench --bench conv2d -- cd1`), since it never
 /// writes the 27-float patch of each pixel out to memory. Layers with 1 or 2 channels keep
 /// im2col + GEMM (not measured with this kernel).
 pub(crate) fn handles_forward(g: &Conv2dGeometry) -> bool {
-    unit_steps(g) && g.c >= 3 && g.f.is_multiple_of(16) && has_avx512()
+    unit_steps(g) && g.c >= 3 && g.f.is_multiple_of(16)
 }
 
-/// Whether this CPU and geometry take the direct path for `dX` (its output channels are `C`).
+/// Whether this geometry takes the direct path for `dX` (its output channels are `C`).
 pub(crate) fn handles_backward_input(g: &Conv2dGeometry) -> bool {
-    unit_steps(g) && g.f >= 8 && g.c.is_multiple_of(16) && has_avx512()
+    unit_steps(g) && g.f >= 8 && g.c.is_multiple_of(16)
 }
 
-/// Whether this CPU and geometry take the direct path for `dW` (blocks of 8 `(kw, c)` rows).
+/// Whether this geometry takes the direct path for `dW` (blocks of 8 or 6 `(kw, c)` rows).
 pub(crate) fn handles_backward_weight(g: &Conv2dGeometry) -> bool {
-    unit_steps(g) && g.c >= 3 && g.f.is_multiple_of(16) && has_avx512()
+    unit_steps(g) && g.c >= 3 && g.f.is_multiple_of(16)
 }
 
 fn unit_steps(g: &Conv2dGeometry) -> bool {
     g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1
-}
-
-fn has_avx512() -> bool {
-    super::cpu_has_avx512()
 }
 
 /// The padded image's size `(HP, WP)`.
@@ -134,156 +137,170 @@ pub(crate) enum Finish {
 ///
 /// `out` may be uninitialised: every element of its `out_h × out_w × F_out` is written, and none
 /// is read.
-///
-/// # Safety
-/// The CPU supports AVX-512F; `input` holds every pixel the taps reach plus the slack.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn correlate_image<const P: usize, const NV: usize>(
-    input: &[f32],
+#[derive(Clone, Copy)]
+struct Correlation<'a> {
+    input: &'a [f32],
     in_w: usize,
     c_in: usize,
-    taps: &[usize],
-    w: &[f32],
+    taps: &'a [usize],
+    w: &'a [f32],
     f_out: usize,
-    out: &mut [MaybeUninit<f32>],
-    (out_h, out_w): (usize, usize),
-    start: Start,
-    finish: Finish,
-) {
-    let last_read = (out_h - 1) * in_w + out_w - 1 + P - 1;
-    let max_tap = taps.iter().max().copied().unwrap_or(0);
-    assert!(
-        (last_read * c_in + max_tap + c_in) <= input.len(),
-        "correlate_image: input too short"
-    );
-    assert!(w.len() >= taps.len() * c_in * f_out && out.len() >= out_h * out_w * f_out);
-    // Whole blocks of P pixels, then the rest of the row in blocks of REST_PIXELS, so that a row
-    // of 74 pixels costs 3 × 24 + 4 pixels of work rather than 4 × 24.
-    let whole = out_w / P * P;
-    for r in 0..out_h {
-        for o in (0..whole)
-            .step_by(P)
-            .chain((whole..out_w).step_by(REST_PIXELS))
-        {
-            let block = if o < whole { P } else { REST_PIXELS };
-            let valid = block.min(out_w - o);
-            for f0 in (0..f_out).step_by(16 * NV) {
-                let x = input.as_ptr().add((r * in_w + o) * c_in);
-                let (w, out) = (
-                    w.as_ptr().add(f0),
-                    out.as_mut_ptr()
-                        .cast::<f32>()
-                        .add((r * out_w + o) * f_out + f0),
-                );
-                // SAFETY: the asserts above bound every read; `valid` bounds every write.
-                unsafe {
-                    if block == P {
-                        correlate_block::<P, NV>(
-                            x, c_in, taps, w, f_out, out, valid, start, finish, f0,
-                        )
-                    } else {
-                        correlate_block::<REST_PIXELS, NV>(
-                            x, c_in, taps, w, f_out, out, valid, start, finish, f0,
-                        )
-                    }
-                };
-            }
-        }
-    }
-}
-
-/// `P` pixels × `16·NV` outputs, accumulated in registers (see the module doc).
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
-unsafe fn correlate_block<const P: usize, const NV: usize>(
-    x: *const f32,
-    c_in: usize,
-    taps: &[usize],
-    w: *const f32,
-    f_out: usize,
-    out: *mut f32,
-    valid: usize,
-    start: Start,
-    finish: Finish,
-    f0: usize,
-) {
-    // SAFETY (whole body): pointers are in bounds as checked by `correlate_image`.
-    unsafe {
-        let mut acc = [[_mm512_setzero_ps(); NV]; P];
-        match start {
-            Start::Zero => {}
-            Start::Bias(b) => {
-                for acc_p in acc.iter_mut() {
-                    for (v, a) in acc_p.iter_mut().enumerate() {
-                        *a = _mm512_loadu_ps(b.as_ptr().add(f0 + 16 * v));
-                    }
-                }
-            }
-        }
-        for (t, &offset) in taps.iter().enumerate() {
-            let x_tap = x.add(offset);
-            let w_tap = w.add(t * c_in * f_out);
-            for c in 0..c_in {
-                let mut w_vec = [_mm512_setzero_ps(); NV];
-                for (v, wv) in w_vec.iter_mut().enumerate() {
-                    *wv = _mm512_loadu_ps(w_tap.add(c * f_out + 16 * v));
-                }
-                for (p, acc_p) in acc.iter_mut().enumerate() {
-                    let x_value = _mm512_set1_ps(*x_tap.add(p * c_in + c));
-                    for (a, wv) in acc_p.iter_mut().zip(&w_vec) {
-                        *a = _mm512_fmadd_ps(x_value, *wv, *a);
-                    }
-                }
-            }
-        }
-        if finish == Finish::Relu {
-            for acc_p in acc.iter_mut().take(valid) {
-                for a in acc_p.iter_mut() {
-                    *a = _mm512_max_ps(*a, _mm512_setzero_ps());
-                }
-            }
-        }
-        for (p, acc_p) in acc.iter().enumerate().take(valid) {
-            for (v, a) in acc_p.iter().enumerate() {
-                _mm512_storeu_ps(out.add(p * f_out + 16 * v), *a);
-            }
-        }
-    }
-}
-
-/// Picks the register block for `f_out` outputs (24 accumulators) and runs [`correlate_image`].
-///
-/// # Safety
-/// As [`correlate_image`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn correlate_image_any(
-    input: &[f32],
-    in_w: usize,
-    c_in: usize,
-    taps: &[usize],
-    w: &[f32],
-    f_out: usize,
-    out: &mut [MaybeUninit<f32>],
     out_size: (usize, usize),
-    start: Start,
+    start: Start<'a>,
     finish: Finish,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        if f_out.is_multiple_of(64) {
-            correlate_image::<6, 4>(
-                input, in_w, c_in, taps, w, f_out, out, out_size, start, finish,
-            )
-        } else if f_out.is_multiple_of(32) {
-            correlate_image::<12, 2>(
-                input, in_w, c_in, taps, w, f_out, out, out_size, start, finish,
-            )
+}
+
+impl Correlation<'_> {
+    /// Runs the correlation into `out` with the register blocks of `isa` for `f_out` outputs
+    /// (`f_out` a multiple of 16).
+    ///
+    /// # Safety
+    /// The CPU supports `isa`; `input` holds every pixel the taps reach plus the slack.
+    unsafe fn run(&self, isa: Isa, out: &mut [MaybeUninit<f32>]) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match isa {
+                Isa::Avx512 => self.run_avx512(out),
+                Isa::Avx2 => self.run_avx2(out),
+            }
+        }
+    }
+
+    /// With AVX-512: 24 accumulators, as 6 pixels × 64 outputs, 12 × 32 or 24 × 16.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(&self, out: &mut [MaybeUninit<f32>]) {
+        if self.f_out.is_multiple_of(64) {
+            self.image::<Avx512, 6, 4>(out)
+        } else if self.f_out.is_multiple_of(32) {
+            self.image::<Avx512, 12, 2>(out)
         } else {
-            correlate_image::<24, 1>(
-                input, in_w, c_in, taps, w, f_out, out, out_size, start, finish,
-            )
+            self.image::<Avx512, 24, 1>(out)
+        }
+    }
+
+    /// With AVX2: 12 accumulators, as 6 pixels × 16 outputs (two weight vectors and a broadcast
+    /// take three of the remaining four registers).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2(&self, out: &mut [MaybeUninit<f32>]) {
+        self.image::<Avx2, 6, 2>(out)
+    }
+
+    /// The whole image in blocks of `P` pixels × `LANES·NV` outputs.
+    ///
+    /// # Safety
+    /// The CPU has `V`'s instruction set; `f_out` is a multiple of `LANES·NV`; as [`Self::run`].
+    #[inline(always)]
+    unsafe fn image<V: Vector, const P: usize, const NV: usize>(
+        &self,
+        out: &mut [MaybeUninit<f32>],
+    ) {
+        let Correlation {
+            input,
+            in_w,
+            c_in,
+            taps,
+            w,
+            f_out,
+            out_size: (out_h, out_w),
+            ..
+        } = *self;
+        let last_read = (out_h - 1) * in_w + out_w - 1 + P - 1;
+        let max_tap = taps.iter().max().copied().unwrap_or(0);
+        assert!(
+            (last_read * c_in + max_tap + c_in) <= input.len(),
+            "correlate_image: input too short"
+        );
+        assert!(w.len() >= taps.len() * c_in * f_out && out.len() >= out_h * out_w * f_out);
+        // Whole blocks of P pixels, then the rest of the row in blocks of REST_PIXELS, so that a
+        // row of 74 pixels costs 3 × 24 + 4 pixels of work rather than 4 × 24.
+        let whole = out_w / P * P;
+        for r in 0..out_h {
+            for o in (0..whole)
+                .step_by(P)
+                .chain((whole..out_w).step_by(REST_PIXELS))
+            {
+                let block = if o < whole { P } else { REST_PIXELS };
+                let valid = block.min(out_w - o);
+                for f0 in (0..f_out).step_by(V::LANES * NV) {
+                    let x = input.as_ptr().add((r * in_w + o) * c_in);
+                    let (w, out) = (
+                        w.as_ptr().add(f0),
+                        out.as_mut_ptr()
+                            .cast::<f32>()
+                            .add((r * out_w + o) * f_out + f0),
+                    );
+                    // SAFETY: the asserts above bound every read; `valid` bounds every write.
+                    unsafe {
+                        if block == P {
+                            self.block::<V, P, NV>(x, w, out, valid, f0)
+                        } else {
+                            self.block::<V, REST_PIXELS, NV>(x, w, out, valid, f0)
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// `P` pixels × `LANES·NV` outputs from `x` (the first pixel's input) and `w` (the first
+    /// output's weights), accumulated in registers (see the module doc).
+    ///
+    /// # Safety
+    /// As [`Self::image`], which bounds the pointers.
+    #[inline(always)]
+    unsafe fn block<V: Vector, const P: usize, const NV: usize>(
+        &self,
+        x: *const f32,
+        w: *const f32,
+        out: *mut f32,
+        valid: usize,
+        f0: usize,
+    ) {
+        let (c_in, f_out) = (self.c_in, self.f_out);
+        // SAFETY (whole body): pointers are in bounds as checked by `image`.
+        unsafe {
+            let mut acc = [[V::zero(); NV]; P];
+            match self.start {
+                Start::Zero => {}
+                Start::Bias(b) => {
+                    for acc_p in acc.iter_mut() {
+                        for (v, a) in acc_p.iter_mut().enumerate() {
+                            *a = V::load(b.as_ptr().add(f0 + V::LANES * v));
+                        }
+                    }
+                }
+            }
+            for (t, &offset) in self.taps.iter().enumerate() {
+                let x_tap = x.add(offset);
+                let w_tap = w.add(t * c_in * f_out);
+                for c in 0..c_in {
+                    let w_vec: [V::Reg; NV] =
+                        std::array::from_fn(|v| V::load(w_tap.add(c * f_out + V::LANES * v)));
+                    for (p, acc_p) in acc.iter_mut().enumerate() {
+                        let x_value = V::splat(*x_tap.add(p * c_in + c));
+                        for (a, wv) in acc_p.iter_mut().zip(&w_vec) {
+                            *a = V::mul_add(x_value, *wv, *a);
+                        }
+                    }
+                }
+            }
+            // Loops over all P pixels, each store under its own test, unroll completely and
+            // keep `acc` in registers (a loop cut at `valid` made the compiler keep a copy of
+            // `acc` in memory, stored at every step of the sum: half the speed).
+            if self.finish == Finish::Relu {
+                for acc_p in acc.iter_mut() {
+                    for a in acc_p.iter_mut() {
+                        *a = V::max(*a, V::zero());
+                    }
+                }
+            }
+            for (p, acc_p) in acc.iter().enumerate() {
+                if p < valid {
+                    for (v, a) in acc_p.iter().enumerate() {
+                        V::store(out.add(p * f_out + V::LANES * v), *a);
+                    }
+                }
+            }
         }
     }
 }
@@ -295,9 +312,13 @@ fn tap_offsets(kh: usize, kw: usize, row: usize, channels: usize) -> Vec<usize> 
         .collect()
 }
 
-/// Forward, `y = conv2d(x, w) + bias`, image by image. Returns false (doing nothing) when the
-/// geometry or CPU is not one [`handles_forward`] accepts.
-pub(crate) fn forward(
+/// Forward, `y = conv2d(x, w) + bias`, image by image, with the kernels of `isa`. Returns false
+/// (doing nothing) when the geometry is not one [`handles_forward`] accepts.
+///
+/// # Safety
+/// The CPU supports `isa`.
+pub(crate) unsafe fn forward(
+    isa: Isa,
     g: &Conv2dGeometry,
     x: &[f32],
     w: &[f32],
@@ -318,29 +339,38 @@ pub(crate) fn forward(
             || vec![0.0f32; (hp * wp + SLACK_PIXELS) * g.c],
             |xp, (y_image, x_image)| {
                 pad_image(g, x_image, xp);
-                // SAFETY: AVX-512F was detected; xp has the slack correlate_image asserts.
-                unsafe {
-                    correlate_image_any(
-                        xp,
-                        wp,
-                        g.c,
-                        &taps,
-                        w,
-                        g.f,
-                        y_image,
-                        (g.oh, g.ow),
-                        start,
-                        finish,
-                    )
+                let correlation = Correlation {
+                    input: xp,
+                    in_w: wp,
+                    c_in: g.c,
+                    taps: &taps,
+                    w,
+                    f_out: g.f,
+                    out_size: (g.oh, g.ow),
+                    start,
+                    finish,
                 };
+                // SAFETY: the CPU has isa (the caller's contract); xp has the slack the
+                // correlation asserts.
+                unsafe { correlation.run(isa, y_image) };
             },
         );
     true
 }
 
-/// `dx += ∂L/∂x`: the full correlation of `dY` with the flipped, transposed kernel, then the
-/// padding cropped off. Returns false when [`handles_backward_input`] does not accept the case.
-pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) -> bool {
+/// `dx = ∂L/∂x` (overwritten): the full correlation of `dY` with the flipped, transposed kernel,
+/// then the padding cropped off, with the kernels of `isa`. Returns false when
+/// [`handles_backward_input`] does not accept the case.
+///
+/// # Safety
+/// The CPU supports `isa`.
+pub(crate) unsafe fn backward_input(
+    isa: Isa,
+    g: &Conv2dGeometry,
+    dy: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+) -> bool {
     if !handles_backward_input(g) {
         return false;
     }
@@ -378,36 +408,26 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
                     dy_padded[dst..dst + g.ow * g.f]
                         .copy_from_slice(&dy_image[r * g.ow * g.f..(r + 1) * g.ow * g.f]);
                 }
-                // SAFETY: AVX-512F was detected; dy_padded has the slack correlate_image asserts; and
-                // the kernel writes only floats through `as_uninit_mut`, so dx stays initialised.
+                let correlation = Correlation {
+                    input: dy_padded,
+                    in_w: dw_,
+                    c_in: g.f,
+                    taps: &taps,
+                    w: &w_flipped,
+                    f_out: g.c,
+                    out_size: (hp, wp),
+                    start: Start::Zero,
+                    finish: Finish::Store,
+                };
+                // SAFETY: the CPU has isa (the caller's contract); dy_padded has the slack the
+                // correlation asserts; and the kernel writes only floats through
+                // `as_uninit_mut`, so dx stays initialised.
                 unsafe {
                     if unpadded {
-                        correlate_image_any(
-                            dy_padded,
-                            dw_,
-                            g.f,
-                            &taps,
-                            &w_flipped,
-                            g.c,
-                            super::uninit::as_uninit_mut(dx_image),
-                            (hp, wp),
-                            Start::Zero,
-                            Finish::Store,
-                        );
+                        correlation.run(isa, super::uninit::as_uninit_mut(dx_image));
                     } else {
                         // dxp: (HP, WP, C), the gradient of the padded image; its border is dropped.
-                        correlate_image_any(
-                            dy_padded,
-                            dw_,
-                            g.f,
-                            &taps,
-                            &w_flipped,
-                            g.c,
-                            super::uninit::as_uninit_mut(dxp),
-                            (hp, wp),
-                            Start::Zero,
-                            Finish::Store,
-                        );
+                        correlation.run(isa, super::uninit::as_uninit_mut(dxp));
                         for r in 0..g.h {
                             let src = ((r + g.pad_top) * wp + g.pad_left) * g.c;
                             let row = &dxp[src..src + g.w * g.c];
@@ -422,8 +442,18 @@ pub(crate) fn backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
 
 /// `dw = ∂L/∂w = Σ_p xp[p + tap]ᵀ · dY[p]` (overwritten), summed over fixed chunks of images in
 /// chunk order.
-/// Returns false when [`handles_backward_weight`] does not accept the case.
-pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) -> bool {
+/// With the kernels of `isa`; returns false when [`handles_backward_weight`] does not accept the
+/// case.
+///
+/// # Safety
+/// The CPU supports `isa`.
+pub(crate) unsafe fn backward_weight(
+    isa: Isa,
+    g: &Conv2dGeometry,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+) -> bool {
     if !handles_backward_weight(g) {
         return false;
     }
@@ -443,12 +473,11 @@ pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
                     &mut xp,
                 );
                 let dy_image = &dy[image * g.oh * g.ow * g.f..(image + 1) * g.oh * g.ow * g.f];
-                // SAFETY: AVX-512F was detected; F % 16 == 0 was checked.
+                // SAFETY: the CPU has isa (the caller's contract); F % 16 == 0 was checked.
                 unsafe {
-                    if g.f.is_multiple_of(32) {
-                        weight_grad_image::<2>(g, &xp, wp, dy_image, &mut partial)
-                    } else {
-                        weight_grad_image::<1>(g, &xp, wp, dy_image, &mut partial)
+                    match isa {
+                        Isa::Avx512 => weight_grad_avx512(g, &xp, wp, dy_image, &mut partial),
+                        Isa::Avx2 => weight_grad_avx2(g, &xp, wp, dy_image, &mut partial),
                     }
                 }
             }
@@ -462,19 +491,47 @@ pub(crate) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
     true
 }
 
-/// `(kw, c)` rows of `dW` per register block.
-const WEIGHT_ROWS: usize = 8;
+/// [`weight_grad_image`] with AVX-512: 8 rows × 32 or 16 filters (16 or 8 accumulators).
+///
+/// # Safety
+/// AVX-512F; as [`weight_grad_image`].
+#[target_feature(enable = "avx512f")]
+unsafe fn weight_grad_avx512(
+    g: &Conv2dGeometry,
+    xp: &[f32],
+    wp: usize,
+    dy: &[f32],
+    dw: &mut [f32],
+) {
+    if g.f.is_multiple_of(32) {
+        weight_grad_image::<Avx512, 8, 2>(g, xp, wp, dy, dw)
+    } else {
+        weight_grad_image::<Avx512, 8, 1>(g, xp, wp, dy, dw)
+    }
+}
+
+/// [`weight_grad_image`] with AVX2: 6 rows × 16 filters (12 accumulators, two vectors of `dY`
+/// and a broadcast in the 16 registers).
+///
+/// # Safety
+/// AVX2 and FMA; as [`weight_grad_image`].
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weight_grad_avx2(g: &Conv2dGeometry, xp: &[f32], wp: usize, dy: &[f32], dw: &mut [f32]) {
+    weight_grad_image::<Avx2, 6, 2>(g, xp, wp, dy, dw)
+}
 
 /// One image's `dW += Σ_p xp[p + kh·WP + kw, c] · dY[p, f]`.
 ///
 /// For a fixed `kh`, the `KW·C` values `(kw, c)` that pixel `p` contributes are contiguous in `xp`
-/// (from `(p + kh·WP)·C`), and so are the rows `(kh, kw, c)` of `dW`: each block holds 8 of them ×
-/// `16·NV` filters in registers while the pixels of a cache-sized chunk of rows stream by.
+/// (from `(p + kh·WP)·C`), and so are the rows `(kh, kw, c)` of `dW`: each block holds `ROWS` of
+/// them × `LANES·NV` filters in registers while the pixels of a cache-sized chunk of rows stream
+/// by.
 ///
 /// # Safety
-/// AVX-512F; `F % (16·NV) == 0`; `xp` is a padded image with slack.
-#[target_feature(enable = "avx512f")]
-unsafe fn weight_grad_image<const NV: usize>(
+/// The CPU has `V`'s instruction set; `F % (LANES·NV) == 0`; `xp` is a padded image with slack
+/// (at least `ROWS` floats).
+#[inline(always)]
+unsafe fn weight_grad_image<V: Vector, const ROWS: usize, const NV: usize>(
     g: &Conv2dGeometry,
     xp: &[f32],
     wp: usize,
@@ -482,8 +539,8 @@ unsafe fn weight_grad_image<const NV: usize>(
     dw: &mut [f32],
 ) {
     let (f, row_len) = (g.f, g.kw * g.c);
-    // The last pixel's row, rounded up to whole blocks of 8 values.
-    let row_reach = row_len.div_ceil(WEIGHT_ROWS) * WEIGHT_ROWS;
+    // The last pixel's row, rounded up to whole blocks of ROWS values.
+    let row_reach = row_len.div_ceil(ROWS) * ROWS;
     assert!(xp.len() >= ((g.oh - 1 + g.kh - 1) * wp + g.ow - 1) * g.c + row_reach);
     assert!(dy.len() >= g.oh * g.ow * f && dw.len() >= g.kh * row_len * f);
     // About 32 KiB of dY per chunk of output rows, so it stays in L1 across the blocks.
@@ -491,40 +548,47 @@ unsafe fn weight_grad_image<const NV: usize>(
     for r0 in (0..g.oh).step_by(rows_per_chunk) {
         let r1 = (r0 + rows_per_chunk).min(g.oh);
         for kh in 0..g.kh {
-            for j0 in (0..row_len).step_by(WEIGHT_ROWS) {
-                for f0 in (0..f).step_by(16 * NV) {
+            for j0 in (0..row_len).step_by(ROWS) {
+                for f0 in (0..f).step_by(V::LANES * NV) {
                     // SAFETY: the asserts above bound every pointer below.
                     unsafe {
                         let dw_block = dw.as_mut_ptr().add((kh * row_len + j0) * f + f0);
-                        // The last block of a row of KW·C not a multiple of 8 (C = 3) is
+                        // The last block of a row of KW·C not a multiple of ROWS (C = 3) is
                         // ragged: its rows past the end start at zero, read the next pixel's
                         // values (inside the slack), and are never stored.
-                        let rows = WEIGHT_ROWS.min(row_len - j0);
-                        let mut acc = [[_mm512_setzero_ps(); NV]; WEIGHT_ROWS];
-                        for (j, acc_j) in acc.iter_mut().enumerate().take(rows) {
+                        let rows = ROWS.min(row_len - j0);
+                        let mut acc = [[V::zero(); NV]; ROWS];
+                        // (Loops over all ROWS with a test, not cut at `rows`: see
+                        // `Correlation::block`.)
+                        for (j, acc_j) in acc.iter_mut().enumerate() {
+                            if j >= rows {
+                                continue;
+                            }
                             for (v, a) in acc_j.iter_mut().enumerate() {
-                                *a = _mm512_loadu_ps(dw_block.add(j * f + 16 * v));
+                                *a = V::load(dw_block.add(j * f + V::LANES * v));
                             }
                         }
                         for r in r0..r1 {
                             for o in 0..g.ow {
                                 let x_row = xp.as_ptr().add(((r + kh) * wp + o) * g.c + j0);
                                 let dy_px = dy.as_ptr().add((r * g.ow + o) * f + f0);
-                                let mut dy_vec = [_mm512_setzero_ps(); NV];
+                                let mut dy_vec = [V::zero(); NV];
                                 for (v, d) in dy_vec.iter_mut().enumerate() {
-                                    *d = _mm512_loadu_ps(dy_px.add(16 * v));
+                                    *d = V::load(dy_px.add(V::LANES * v));
                                 }
                                 for (j, acc_j) in acc.iter_mut().enumerate() {
-                                    let x_value = _mm512_set1_ps(*x_row.add(j));
+                                    let x_value = V::splat(*x_row.add(j));
                                     for (a, d) in acc_j.iter_mut().zip(&dy_vec) {
-                                        *a = _mm512_fmadd_ps(x_value, *d, *a);
+                                        *a = V::mul_add(x_value, *d, *a);
                                     }
                                 }
                             }
                         }
-                        for (j, acc_j) in acc.iter().enumerate().take(rows) {
-                            for (v, a) in acc_j.iter().enumerate() {
-                                _mm512_storeu_ps(dw_block.add(j * f + 16 * v), *a);
+                        for (j, acc_j) in acc.iter().enumerate() {
+                            if j < rows {
+                                for (v, a) in acc_j.iter().enumerate() {
+                                    V::store(dw_block.add(j * f + V::LANES * v), *a);
+                                }
                             }
                         }
                     }
@@ -625,18 +689,23 @@ mod tests {
         Conv2dGeometry::new([n, h, w, c], [k, k, c, f], [1, 1], [1, 1], padding).unwrap()
     }
 
-    /// Whether this CPU can run the direct kernels; where it cannot, each test says so and
-    /// stops (the tests of `cpu/conv.rs` cover what the convolution then computes).
-    fn runs_here(test: &str) -> bool {
-        if !has_avx512() {
-            eprintln!("{test}: no AVX-512 on this CPU, the direct kernels not tested");
+    /// The instruction sets this CPU can run the direct kernels with; where there is none, each
+    /// test says so and stops (the tests of `cpu/conv.rs` cover what the convolution then
+    /// computes).
+    fn isas(test: &str) -> Vec<Isa> {
+        let here = crate::cpu::fast::isas_here();
+        if here.is_empty() {
+            eprintln!(
+                "{test}: neither AVX-512 nor AVX2 on this CPU, the direct kernels not tested"
+            );
         }
-        has_avx512()
+        here
     }
 
-    /// The forward, `dX` (where `dx` is asked for) and `dW` of `g` through this file's kernels,
-    /// against the naive loops. `seed` varies the random data.
-    fn check_against_naive(g: &Conv2dGeometry, seed: u64, dx: bool, what: &str) {
+    /// The forward, `dX` (where `dx` is asked for) and `dW` of `g` through this file's kernels
+    /// for `isa`, against the naive loops. `seed` varies the random data.
+    fn check_against_naive(isa: Isa, g: &Conv2dGeometry, seed: u64, dx: bool, what: &str) {
+        let what = &format!("{isa:?} {what}");
         let x = random_vec(g.n * g.h * g.w * g.c, seed);
         let w = random_vec(g.kh * g.kw * g.c * g.f, seed + 100);
         let bias = random_vec(g.f, seed + 200);
@@ -644,28 +713,27 @@ mod tests {
 
         // Outputs start as NaN: every kernel must overwrite every element.
         let (mut y, mut y_ref) = (vec![f32::NAN; dy.len()], vec![f32::NAN; dy.len()]);
-        // SAFETY: the forward writes only floats into y.
-        let took = forward(g, &x, &w, Some(&bias), Finish::Store, unsafe {
-            crate::cpu::fast::uninit::as_uninit_mut(&mut y)
-        });
+        // SAFETY: the CPU has isa; the forward writes only floats into y.
+        let took = unsafe {
+            let y = crate::cpu::fast::uninit::as_uninit_mut(&mut y);
+            forward(isa, g, &x, &w, Some(&bias), Finish::Store, y)
+        };
         assert!(took, "{what}: the direct forward declined it");
         conv2d_forward_naive(g, &x, &w, Some(&bias), &mut y_ref);
         assert_close(&y, &y_ref, 1e-5, &format!("forward {what}"));
 
         if dx {
             let (mut dx, mut dx_ref) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
-            assert!(
-                backward_input(g, &dy, &w, &mut dx),
-                "{what}: the direct dX declined it"
-            );
+            // SAFETY: the CPU has isa.
+            let took = unsafe { backward_input(isa, g, &dy, &w, &mut dx) };
+            assert!(took, "{what}: the direct dX declined it");
             conv2d_backward_input_naive(g, &dy, &w, &mut dx_ref);
             assert_close(&dx, &dx_ref, 1e-5, &format!("dx {what}"));
         }
         let (mut dw, mut dw_ref) = (vec![f32::NAN; w.len()], vec![f32::NAN; w.len()]);
-        assert!(
-            backward_weight(g, &x, &dy, &mut dw),
-            "{what}: the direct dW declined it"
-        );
+        // SAFETY: the CPU has isa.
+        let took = unsafe { backward_weight(isa, g, &x, &dy, &mut dw) };
+        assert!(took, "{what}: the direct dW declined it");
         conv2d_backward_weight_naive(g, &x, &dy, &mut dw_ref);
         assert_close(&dw, &dw_ref, 1e-5, &format!("dw {what}"));
     }
@@ -674,35 +742,36 @@ mod tests {
     /// weight gradient.
     #[test]
     fn three_channel_images_take_the_direct_kernels() {
-        if !runs_here("three_channel_images_take_the_direct_kernels") {
-            return;
-        }
-        for (i, padding) in [Padding::Valid, Padding::Same].into_iter().enumerate() {
-            let g = Conv2dGeometry::new([2, 12, 30, 3], [3, 3, 3, 16], [1, 1], [1, 1], padding)
-                .unwrap();
-            assert!(handles_forward(&g) && handles_backward_weight(&g));
-            // The weight gradient's rows of KW·C = 9 values end in a ragged block.
-            check_against_naive(&g, 600 + i as u64, false, &format!("{padding:?}"));
+        for isa in isas("three_channel_images_take_the_direct_kernels") {
+            for (i, padding) in [Padding::Valid, Padding::Same].into_iter().enumerate() {
+                let g = Conv2dGeometry::new([2, 12, 30, 3], [3, 3, 3, 16], [1, 1], [1, 1], padding)
+                    .unwrap();
+                assert!(handles_forward(&g) && handles_backward_weight(&g));
+                // The weight gradient's rows of KW·C = 9 values end in a ragged block.
+                check_against_naive(isa, &g, 600 + i as u64, false, &format!("{padding:?}"));
+            }
         }
     }
 
     #[test]
     fn direct_kernels_match_naive() {
-        if !runs_here("direct_kernels_match_naive") {
-            return;
-        }
-        for (i, case) in CASES.iter().enumerate() {
-            let g = geometry(case);
-            let dx = handles_backward_input(&g);
-            check_against_naive(&g, 10 * i as u64, dx, &format!("{case:?}"));
+        for isa in isas("direct_kernels_match_naive") {
+            for (i, case) in CASES.iter().enumerate() {
+                let g = geometry(case);
+                let dx = handles_backward_input(&g);
+                check_against_naive(isa, &g, 10 * i as u64, dx, &format!("{case:?}"));
+            }
         }
     }
 
     #[test]
     fn results_do_not_depend_on_thread_count() {
-        if !runs_here("results_do_not_depend_on_thread_count") {
-            return;
+        for isa in isas("results_do_not_depend_on_thread_count") {
+            same_results_on_1_and_3_threads(isa);
         }
+    }
+
+    fn same_results_on_1_and_3_threads(isa: Isa) {
         let g = geometry(&CASES[5]);
         let x = random_vec(g.n * g.h * g.w * g.c, 1);
         let w = random_vec(g.kh * g.kw * g.c * g.f, 2);
@@ -711,14 +780,40 @@ mod tests {
             let mut y = vec![0.0; dy.len()];
             let mut dx = vec![0.0; x.len()];
             let mut dw = vec![0.0; w.len()];
-            // SAFETY: the forward writes only floats into y.
-            let y_uninit = unsafe { crate::cpu::fast::uninit::as_uninit_mut(&mut y) };
-            assert!(forward(&g, &x, &w, None, Finish::Store, y_uninit));
-            assert!(backward_input(&g, &dy, &w, &mut dx));
-            assert!(backward_weight(&g, &x, &dy, &mut dw));
+            // SAFETY: the CPU has isa; the forward writes only floats into y.
+            unsafe {
+                let y_uninit = crate::cpu::fast::uninit::as_uninit_mut(&mut y);
+                assert!(forward(isa, &g, &x, &w, None, Finish::Store, y_uninit));
+                assert!(backward_input(isa, &g, &dy, &w, &mut dx));
+                assert!(backward_weight(isa, &g, &x, &dy, &mut dw));
+            }
             (y, dx, dw)
         };
-        assert_eq!(with_threads(1, run), with_threads(3, run));
+        assert_eq!(with_threads(1, run), with_threads(3, run), "{isa:?}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Random geometries the direct path takes, at every instruction set this CPU has.
+        #[test]
+        fn direct_kernels_match_naive_on_random_geometries(
+            n in 1usize..3,
+            h in 3usize..11,
+            w in 3usize..11,
+            c in proptest::sample::select(vec![3usize, 5, 16, 32]),
+            f in proptest::sample::select(vec![16usize, 32, 48, 64]),
+            k in 1usize..4,
+            same in proptest::bool::ANY,
+            seed in 0u64..1000,
+        ) {
+            let padding = if same { Padding::Same } else { Padding::Valid };
+            let g = Conv2dGeometry::new([n, h, w, c], [k, k, c, f], [1, 1], [1, 1], padding)
+                .unwrap();
+            for isa in crate::cpu::fast::isas_here() {
+                let dx = handles_backward_input(&g);
+                check_against_naive(isa, &g, seed, dx, &format!("{g:?}"));
+            }
+        }
     }
 
     #[test]
@@ -739,10 +834,11 @@ mod tests {
         .unwrap();
         for g in [strided, few_channels, odd_filters] {
             assert!(!handles_forward(&g), "{g:?}");
-            assert!(
-                !forward(&g, &[], &[], None, Finish::Store, &mut []),
-                "{g:?}"
-            );
+            for isa in crate::cpu::fast::isas_here() {
+                // SAFETY: the CPU has isa.
+                let took = unsafe { forward(isa, &g, &[], &[], None, Finish::Store, &mut []) };
+                assert!(!took, "{isa:?} {g:?}");
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Narrow GEMM: `C = A·B + β·C` when `C` has at most 16 columns, with AVX-512.
+//! Narrow GEMM: `C = A·B + β·C` when `C` has at most 16 columns, with AVX-512 or AVX2.
 //!
 //! # Why a second GEMM
 //!
@@ -10,15 +10,15 @@
 //!
 //! # How
 //!
-//! One AVX-512 register holds a whole row of `C` (its `N ≤ 16` lanes masked), so nothing is
-//! packed: for a block of 8 rows of `C`,
+//! One AVX-512 register (two AVX2 ones) holds a whole row of `C` (its `N ≤ 16` lanes masked), so
+//! nothing is packed: for a block of 8 rows of `C` (6 with two AVX2 registers a row),
 //!
 //! ```text
 //! acc[r] = β·C[i + r, :]
 //! for p in 0..K:  acc[r] += A[i + r, p] · B[p, :]      (r = 0..8, one broadcast and one FMA each)
 //! ```
 //!
-//! with the 8 accumulators in registers and `B[p, :]` loaded once per `p` for all 8 rows. Each
+//! with the accumulators in registers and `B[p, :]` loaded once per `p` for all 8 rows. Each
 //! element of `C` is a sum over `p` in order, whatever the thread count.
 //!
 //! # What it bought (one call on one thread, this project's machine)
@@ -32,35 +32,29 @@
 //!
 //! On the Fashion-MNIST CNN (`bench_epochs --workload s2_cnn`, 2 threads, medians) the epoch went
 //! from 2.87 s to 2.64 s.
-use std::arch::x86_64::*;
-
+use super::simd::{Avx2, Avx512, Vector};
+use super::Isa;
 use crate::cpu::matrix::MatRef;
 
-/// The widest `C` this kernel takes: the lanes of one AVX-512 register.
+/// The widest `C` this kernel takes: the lanes of one AVX-512 register, or of two AVX2 ones.
 pub(crate) const MAX_COLS: usize = 16;
 
-/// Rows of `C` computed together, each in its own accumulator register.
-const ROWS: usize = 8;
-
 /// Whether [`gemm_narrow`] takes this product: `B` row-major and contiguous with at most
-/// [`MAX_COLS`] columns, on a CPU with AVX-512.
+/// [`MAX_COLS`] columns.
 pub(crate) fn handles(b: &MatRef) -> bool {
-    (1..=MAX_COLS).contains(&b.cols)
-        && b.col_stride == 1
-        && b.row_stride == b.cols as isize
-        && super::cpu_has_avx512()
+    (1..=MAX_COLS).contains(&b.cols) && b.col_stride == 1 && b.row_stride == b.cols as isize
 }
 
-/// `C (m×n at c, row-major contiguous) = a·b + beta·C`, for `b: k×n` accepted by [`handles`].
-/// With `beta == 0`, `C` is not read.
+/// `C (m×n at c, row-major contiguous) = a·b + beta·C`, for `b: k×n` accepted by [`handles`],
+/// with the kernel of `isa`. With `beta == 0`, `C` is not read.
 ///
 /// # Safety
-/// `c` points to `m·n` writable elements that nothing else touches during the call, initialised
-/// unless `beta == 0`.
+/// The CPU supports `isa`; `c` points to `m·n` writable elements that nothing else touches during
+/// the call, initialised unless `beta == 0`.
 ///
 /// # Panics
 /// If [`handles`] rejects `b`, or if a view reaches outside its slice (bugs in the caller).
-pub(crate) unsafe fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
+pub(crate) unsafe fn gemm_narrow(isa: Isa, a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(
         handles(&b),
@@ -90,62 +84,126 @@ pub(crate) unsafe fn gemm_narrow(a: MatRef, b: MatRef, beta: f32, c: *mut f32) {
         last < a.data.len(),
         "gemm_narrow: a reaches outside its slice"
     );
-    // SAFETY: AVX-512 is present (checked by `handles`); every element read from a (index at most
-    // `last`) and b (at most k·n) lies inside its slice (checked above), c holds m·n elements
-    // (the caller's contract), and the masked loads and stores touch only the first n ≤ 16 lanes
-    // of each row.
-    unsafe { narrow_kernel(a, b.data, n, beta, c) }
+    // SAFETY: the CPU has `isa` (the caller's contract); every element read from a (index at
+    // most `last`) and b (at most k·n) lies inside its slice (checked above), c holds m·n
+    // elements (the caller's contract), and the masked loads and stores touch only the first
+    // n ≤ 16 lanes of each row.
+    unsafe {
+        match isa {
+            Isa::Avx512 => narrow_avx512(a, b.data, n, beta, c),
+            Isa::Avx2 => narrow_avx2(a, b.data, n, beta, c),
+        }
+    }
 }
 
-/// The loop of [`gemm_narrow`], compiled for AVX-512.
+/// The kernel with AVX-512: a row of `C` in one register, 8 rows at a time.
 ///
 /// # Safety
 /// AVX-512F is available, and the bounds that [`gemm_narrow`] checks hold.
 #[target_feature(enable = "avx512f")]
-unsafe fn narrow_kernel(a: MatRef, b: &[f32], n: usize, beta: f32, cp: *mut f32) {
+unsafe fn narrow_avx512(a: MatRef, b: &[f32], n: usize, beta: f32, c: *mut f32) {
+    narrow_kernel::<Avx512, 8, 1>(a, b, n, beta, c)
+}
+
+/// The kernel with AVX2: a row of `C` in one register (8 rows at a time) when it has at most 8
+/// columns, else in two (6 rows at a time: 12 accumulators, 2 rows of `B` and a broadcast fill
+/// 15 of the 16 registers).
+///
+/// # Safety
+/// AVX2 and FMA are available, and the bounds that [`gemm_narrow`] checks hold.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn narrow_avx2(a: MatRef, b: &[f32], n: usize, beta: f32, c: *mut f32) {
+    if n <= Avx2::LANES {
+        narrow_kernel::<Avx2, 8, 1>(a, b, n, beta, c)
+    } else {
+        narrow_kernel::<Avx2, 6, 2>(a, b, n, beta, c)
+    }
+}
+
+/// The loop of [`gemm_narrow`]: `ROWS` rows of `C` at a time, each in `H` registers.
+///
+/// # Safety
+/// The CPU has `V`'s instruction set, `n ≤ H·LANES`, and the bounds that [`gemm_narrow`]
+/// checks hold.
+#[inline(always)]
+unsafe fn narrow_kernel<V: Vector, const ROWS: usize, const H: usize>(
+    a: MatRef,
+    b: &[f32],
+    n: usize,
+    beta: f32,
+    cp: *mut f32,
+) {
     let (m, k) = (a.rows, a.cols);
     let (rs, cs) = (a.row_stride as usize, a.col_stride as usize);
-    let mask: __mmask16 = ((1u32 << n) - 1) as __mmask16;
+    // masks[h]: the live lanes of register h of a row
+    let masks: [V::Mask; H] = std::array::from_fn(|h| V::first(n.saturating_sub(h * V::LANES)));
     let (ap, bp) = (a.data.as_ptr(), b.as_ptr());
     let mut i = 0;
     while i < m {
         let rows = (m - i).min(ROWS);
         // acc[r]: row i + r of C, its n lanes live
-        let mut acc = [_mm512_setzero_ps(); ROWS];
+        let mut acc = [[V::zero(); H]; ROWS];
+        // The loops over rows run over all ROWS with a test rather than stopping at `rows`:
+        // cut short, they made the compiler keep `acc` in memory (see `conv_direct.rs`).
         if beta != 0.0 {
-            for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-                let old = _mm512_maskz_loadu_ps(mask, cp.add((i + r) * n));
-                *acc = _mm512_mul_ps(_mm512_set1_ps(beta), old);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                if r >= rows {
+                    continue;
+                }
+                let row = cp.add((i + r) * n);
+                for (h, acc) in acc.iter_mut().enumerate() {
+                    let old = V::load_masked(masks[h], row.wrapping_add(h * V::LANES));
+                    *acc = V::mul(V::splat(beta), old);
+                }
             }
         }
         if rows == ROWS {
             for p in 0..k {
-                let b_row = _mm512_maskz_loadu_ps(mask, bp.add(p * n));
+                let b_row = row_of_b::<V, H>(bp.add(p * n), &masks);
                 let a_col = ap.add(i * rs + p * cs);
                 for (r, acc) in acc.iter_mut().enumerate() {
-                    *acc = _mm512_fmadd_ps(_mm512_set1_ps(*a_col.add(r * rs)), b_row, *acc);
+                    let x = V::splat(*a_col.add(r * rs));
+                    for (acc, b) in acc.iter_mut().zip(&b_row) {
+                        *acc = V::mul_add(x, *b, *acc);
+                    }
                 }
             }
         } else {
             // The last, partial block of rows.
             for p in 0..k {
-                let b_row = _mm512_maskz_loadu_ps(mask, bp.add(p * n));
+                let b_row = row_of_b::<V, H>(bp.add(p * n), &masks);
                 let a_col = ap.add(i * rs + p * cs);
                 for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-                    *acc = _mm512_fmadd_ps(_mm512_set1_ps(*a_col.add(r * rs)), b_row, *acc);
+                    let x = V::splat(*a_col.add(r * rs));
+                    for (acc, b) in acc.iter_mut().zip(&b_row) {
+                        *acc = V::mul_add(x, *b, *acc);
+                    }
                 }
             }
         }
-        for (r, acc) in acc.iter().enumerate().take(rows) {
-            _mm512_mask_storeu_ps(cp.add((i + r) * n), mask, *acc);
+        for (r, acc) in acc.iter().enumerate() {
+            if r >= rows {
+                continue;
+            }
+            let row = cp.add((i + r) * n);
+            for (h, acc) in acc.iter().enumerate() {
+                V::store_masked(row.wrapping_add(h * V::LANES), masks[h], *acc);
+            }
         }
         i += rows;
     }
 }
 
+/// One row of `B` (at `p`) in `H` registers, the lanes past `n` zero.
+#[inline(always)]
+unsafe fn row_of_b<V: Vector, const H: usize>(p: *const f32, masks: &[V::Mask; H]) -> [V::Reg; H] {
+    std::array::from_fn(|h| V::load_masked(masks[h], p.wrapping_add(h * V::LANES)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::fast::Isa;
     use crate::cpu::naive::gemm_naive;
     use crate::cpu::testing::{assert_close, random_vec};
     use proptest::prelude::*;
@@ -161,18 +219,18 @@ mod tests {
         beta: f32,
     }
 
-    /// Whether this CPU can run the kernel; where it cannot, each test says so and stops (the
-    /// portable GEMM's own tests cover the products it then computes).
-    fn runs_here(test: &str) -> bool {
-        let here = crate::cpu::fast::cpu_has_avx512();
-        if !here {
-            eprintln!("{test}: no AVX-512 on this CPU, gemm_narrow not tested");
+    /// The instruction sets this CPU can run the kernel with; where there is none, each test
+    /// says so and stops (the portable GEMM's own tests cover the products it then computes).
+    fn isas(test: &str) -> Vec<Isa> {
+        let here = crate::cpu::fast::isas_here();
+        if here.is_empty() {
+            eprintln!("{test}: neither AVX-512 nor AVX2 on this CPU, gemm_narrow not tested");
         }
         here
     }
 
-    /// Checks the narrow kernel against the naive loop on `case`.
-    fn check(case: NarrowCase) {
+    /// Checks the narrow kernel of `isa` against the naive loop on `case`.
+    fn check(isa: Isa, case: NarrowCase) {
         let NarrowCase {
             m,
             k,
@@ -199,11 +257,11 @@ mod tests {
         };
         assert!(
             handles(&b),
-            "{case:?}: gemm_narrow declined a narrow product on an AVX-512 CPU"
+            "{case:?}: gemm_narrow declined a narrow product"
         );
-        // SAFETY: c holds m·n elements.
-        unsafe { gemm_narrow(a, b, beta, c.as_mut_ptr()) };
-        assert_close(&c, &expected, 1e-4, &format!("{case:?}"));
+        // SAFETY: the CPU has isa; c holds m·n elements.
+        unsafe { gemm_narrow(isa, a, b, beta, c.as_mut_ptr()) };
+        assert_close(&c, &expected, 1e-4, &format!("{isa:?} {case:?}"));
     }
 
     #[test]
@@ -262,11 +320,10 @@ mod tests {
                 beta: 0.0,
             },
         ];
-        if !runs_here("matches_the_naive_loop_on_the_course_shapes") {
-            return;
-        }
-        for case in cases {
-            check(case);
+        for isa in isas("matches_the_naive_loop_on_the_course_shapes") {
+            for case in cases {
+                check(isa, case);
+            }
         }
     }
 
@@ -274,19 +331,18 @@ mod tests {
     fn an_empty_sum_scales_c() {
         let b = MatRef::row_major(&[], 0, 4);
         let a = MatRef::row_major(&[], 2, 0);
-        if !runs_here("an_empty_sum_scales_c") {
-            return;
+        for isa in isas("an_empty_sum_scales_c") {
+            let product = |beta: f32, c: &mut [f32]| {
+                // SAFETY: the CPU has isa; c holds the 2×4 elements of C.
+                unsafe { gemm_narrow(isa, a, b, beta, c.as_mut_ptr()) };
+            };
+            let mut c = vec![2.0; 8];
+            product(0.5, &mut c);
+            assert_eq!(c, vec![1.0; 8]);
+            let mut c = vec![f32::NAN; 8];
+            product(0.0, &mut c);
+            assert_eq!(c, vec![0.0; 8]);
         }
-        let product = |beta: f32, c: &mut [f32]| {
-            // SAFETY: c holds the 2×4 elements of C.
-            unsafe { gemm_narrow(a, b, beta, c.as_mut_ptr()) };
-        };
-        let mut c = vec![2.0; 8];
-        product(0.5, &mut c);
-        assert_eq!(c, vec![1.0; 8]);
-        let mut c = vec![f32::NAN; 8];
-        product(0.0, &mut c);
-        assert_eq!(c, vec![0.0; 8]);
     }
 
     proptest! {
@@ -299,8 +355,9 @@ mod tests {
             transpose_a in any::<bool>(),
             beta in prop::sample::select(vec![0.0f32, 1.0, -0.5]),
         ) {
-            prop_assume!(crate::cpu::fast::cpu_has_avx512());
-            check(NarrowCase { m, k, n, transpose_a, beta });
+            for isa in crate::cpu::fast::isas_here() {
+                check(isa, NarrowCase { m, k, n, transpose_a, beta });
+            }
         }
     }
 }

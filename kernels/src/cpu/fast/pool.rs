@@ -5,8 +5,8 @@
 //! - A window that lies wholly inside the image reads its cells at offsets computed once, and
 //!   the course's 2×2 window has its own loop: four slices compared channel by channel, with
 //!   the running max and its index as selects, which the compiler vectorises.
-//! - Each image's loop is compiled a second time for AVX-512, whose 64-bit lanes vectorise the
-//!   selects and compares of the indices, and chosen at run time.
+//! - Each image's loop is compiled again for AVX-512 and for AVX2, whose 64-bit lanes vectorise
+//!   the selects and compares of the indices, and chosen at run time.
 //! - The backward of windows that do not overlap gathers instead of scattering (see
 //!   [`max_pool2d_backward`]).
 //!
@@ -25,8 +25,8 @@ use crate::geometry::Pool2dGeometry;
 /// Both outputs are written once, straight into fresh memory: zeroing them first cost as much as
 /// the pooling. A window that lies wholly inside the image (all of them without padding) reads
 /// its cells at offsets computed once; the 2×2 window of the course has its own loop, four
-/// slices compared channel by channel, which the compiler vectorises (with AVX-512 where the
-/// CPU has it: the selects of 64-bit indices need it).
+/// slices compared channel by channel, which the compiler vectorises (with AVX-512 or AVX2 where
+/// the CPU has them: the selects of 64-bit indices need them).
 pub(crate) fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<usize>) {
     let c = g.c;
     assert_eq!(
@@ -48,10 +48,18 @@ pub(crate) fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Ve
         .enumerate()
         .for_each(|(n, (y_image, argmax_image))| {
             #[cfg(target_arch = "x86_64")]
-            if super::cpu_has_avx512() {
-                // SAFETY: AVX-512F is present.
-                return unsafe { max_pool_image_avx512(g, x, n, &inner, y_image, argmax_image) };
+            match super::isa() {
+                // SAFETY: the level never exceeds what the CPU has.
+                Some(super::Isa::Avx512) => unsafe {
+                    max_pool_image_avx512(g, x, n, &inner, y_image, argmax_image)
+                },
+                // SAFETY: as above.
+                Some(super::Isa::Avx2) => unsafe {
+                    max_pool_image_avx2(g, x, n, &inner, y_image, argmax_image)
+                },
+                None => max_pool_image(g, x, n, &inner, y_image, argmax_image),
             }
+            #[cfg(not(target_arch = "x86_64"))]
             max_pool_image(g, x, n, &inner, y_image, argmax_image)
         });
     // SAFETY: every element of `y[..len]` and `argmax[..len]` was written above: the images
@@ -70,6 +78,23 @@ pub(crate) fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Ve
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn max_pool_image_avx512(
+    g: &Pool2dGeometry,
+    x: &[f32],
+    n: usize,
+    inner: &[usize],
+    y_image: &mut [MaybeUninit<f32>],
+    argmax_image: &mut [MaybeUninit<usize>],
+) {
+    max_pool_image(g, x, n, inner, y_image, argmax_image)
+}
+
+/// [`max_pool_image`] compiled for AVX2 (4 lanes of 64 bits).
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_pool_image_avx2(
     g: &Pool2dGeometry,
     x: &[f32],
     n: usize,
@@ -208,19 +233,17 @@ pub(crate) fn max_pool2d_backward(
                 .zip(dy.par_chunks(image_out).zip(argmax.par_chunks(image_out)))
                 .enumerate()
                 .map(|(n, (dx_image, (dy_image, argmax_image)))| {
+                    let args = (g, n, &covered, dy_image, argmax_image, dx_image);
                     #[cfg(target_arch = "x86_64")]
-                    if super::cpu_has_avx512() {
-                        // SAFETY: AVX-512F is present.
-                        return gather_image_avx512(
-                            g,
-                            n,
-                            &covered,
-                            dy_image,
-                            argmax_image,
-                            dx_image,
-                        );
+                    match super::isa() {
+                        // SAFETY: the level never exceeds what the CPU has.
+                        Some(super::Isa::Avx512) => gather_image_avx512(args),
+                        // SAFETY: as above.
+                        Some(super::Isa::Avx2) => gather_image_avx2(args),
+                        None => gather_image(args),
                     }
-                    gather_image(g, n, &covered, dy_image, argmax_image, dx_image)
+                    #[cfg(not(target_arch = "x86_64"))]
+                    gather_image(args)
                 })
                 .sum();
         });
@@ -235,29 +258,35 @@ pub(crate) fn max_pool2d_backward(
 /// The CPU supports AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn gather_image_avx512(
-    g: &Pool2dGeometry,
-    n: usize,
-    covered: &Coverage,
-    dy_image: &[f32],
-    argmax_image: &[usize],
-    dx_image: &mut [MaybeUninit<f32>],
-) -> usize {
-    gather_image(g, n, covered, dy_image, argmax_image, dx_image)
+unsafe fn gather_image_avx512(args: GatherArgs) -> usize {
+    gather_image(args)
 }
+
+/// [`gather_image`] compiled for AVX2 (4 lanes of 64 bits).
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gather_image_avx2(args: GatherArgs) -> usize {
+    gather_image(args)
+}
+
+/// The arguments of [`gather_image`]: `(g, n, covered, dy_image, argmax_image, dx_image)`.
+type GatherArgs<'a> = (
+    &'a Pool2dGeometry,
+    usize,
+    &'a Coverage,
+    &'a [f32],
+    &'a [usize],
+    &'a mut [MaybeUninit<f32>],
+);
 
 /// The backward of image `n` for windows that do not overlap: every cell of `dx_image` gets the
 /// `dy` of its window where it won, and 0 elsewhere (including cells no window covers). Returns
 /// the number of winners found, one per output value when `argmax` is well formed.
 #[inline(always)]
-fn gather_image(
-    g: &Pool2dGeometry,
-    n: usize,
-    covered: &Coverage,
-    dy_image: &[f32],
-    argmax_image: &[usize],
-    dx_image: &mut [MaybeUninit<f32>],
-) -> usize {
+fn gather_image((g, n, covered, dy_image, argmax_image, dx_image): GatherArgs) -> usize {
     let c = g.c;
     let image_start = n * g.h * g.w * c;
     let mut winners = 0;
