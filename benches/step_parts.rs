@@ -30,8 +30,13 @@ enum Part {
     },
     /// 2×2 max pooling of `[n, h, w, c]`.
     Pool { input: [usize; 4] },
-    /// A Dense layer: batch `m`, `k` inputs, `n` units.
-    Dense { m: usize, k: usize, n: usize },
+    /// A Dense layer: batch `m`, `k` inputs, `n` units; `first`: no input gradient.
+    Dense {
+        m: usize,
+        k: usize,
+        n: usize,
+        first: bool,
+    },
     /// Adam over this many parameters.
     Adam { parameters: usize },
 }
@@ -47,16 +52,19 @@ fn workloads() -> Vec<(&'static str, Vec<Part>)> {
                     m: 32,
                     k: 784,
                     n: 300,
+                    first: true,
                 },
                 Dense {
                     m: 32,
                     k: 300,
                     n: 100,
+                    first: false,
                 },
                 Dense {
                     m: 32,
                     k: 100,
                     n: 10,
+                    first: false,
                 },
                 Adam {
                     parameters: 266_610,
@@ -78,11 +86,13 @@ fn workloads() -> Vec<(&'static str, Vec<Part>)> {
                     m: 32,
                     k: 2028,
                     n: 128,
+                    first: false,
                 },
                 Dense {
                     m: 32,
                     k: 128,
                     n: 10,
+                    first: false,
                 },
                 Adam {
                     parameters: 261_122,
@@ -104,16 +114,19 @@ fn workloads() -> Vec<(&'static str, Vec<Part>)> {
                     m: 32,
                     k: 13_068,
                     n: 500,
+                    first: false,
                 },
                 Dense {
                     m: 32,
                     k: 500,
                     n: 100,
+                    first: false,
                 },
                 Dense {
                     m: 32,
                     k: 100,
                     n: 10,
+                    first: false,
                 },
                 Adam {
                     parameters: 6_585_946,
@@ -151,11 +164,13 @@ fn workloads() -> Vec<(&'static str, Vec<Part>)> {
                     m: 20,
                     k: 18_496,
                     n: 512,
+                    first: false,
                 },
                 Dense {
                     m: 20,
                     k: 512,
                     n: 1,
+                    first: false,
                 },
                 Adam {
                     parameters: 9_494_561,
@@ -211,7 +226,7 @@ fn bench_part(
                 });
             });
         }
-        Part::Dense { m, k, n } => {
+        Part::Dense { m, k, n, first } => {
             let x = values(m * k, 7);
             let w = values(k * n, 8);
             let dy = values(m * n, 9);
@@ -228,12 +243,14 @@ fn bench_part(
                         0.0,
                         &mut y,
                     );
-                    gemm(
-                        MatRef::row_major(&dy, m, n),
-                        MatRef::row_major(&w, k, n).t(),
-                        0.0,
-                        &mut dx,
-                    );
+                    if !first {
+                        gemm(
+                            MatRef::row_major(&dy, m, n),
+                            MatRef::row_major(&w, k, n).t(),
+                            0.0,
+                            &mut dx,
+                        );
+                    }
                     gemm(
                         MatRef::row_major(&x, m, k).t(),
                         MatRef::row_major(&dy, m, n),
