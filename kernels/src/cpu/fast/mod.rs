@@ -159,7 +159,8 @@ pub fn level() -> Level {
 }
 
 /// Whether the fast paths are on: false under `ASTROGRAD_KERNELS=portable`. The hooks of the
-/// textbook files ask this (or [`isa`]) before they leave for a fast path.
+/// textbook files ask this (or `isa()`, the instruction set of [`level`]) before they leave for
+/// a fast path.
 pub fn enabled() -> bool {
     level() > Level::Portable
 }
