@@ -4,9 +4,10 @@
 //! that already learned on 1.2 million (ImageNet), and only teach it the new question. What it
 //! teaches, and what this example shows:
 //!
-//! 1. **The pretrained base.** `VGG16` (or `MobileNetV2` with `--base mobilenet_v2`) without its
-//!    ImageNet classifier (`include_top=False`), with Keras's ImageNet weights
-//!    (`weights='imagenet'`: downloaded once, 59 MB for VGG16, 9 MB for MobileNetV2; or
+//! 1. **The pretrained base.** `VGG16` (or `MobileNetV2` with `--base mobilenet_v2`, `ResNet50`
+//!    with `--base resnet50`) without its ImageNet classifier (`include_top=False`), with Keras's
+//!    ImageNet weights (`weights='imagenet'`: downloaded once, 59 MB for VGG16, 9 MB for
+//!    MobileNetV2, 94 MB for ResNet50; or
 //!    `--weights PATH` to a copy of Keras's file). Its summary: 14,714,688 parameters for VGG16,
 //!    a 150×150 picture becomes 4×4×512 features.
 //! 2. **Freezing.** `base.trainable = False`: all its parameters become non-trainable (the
@@ -14,22 +15,23 @@
 //! 3. **Feature extraction.** A frozen base computes the same features for a picture at every
 //!    epoch, so without augmentation they are computed once (`preprocess_input`, then the base
 //!    over the training and validation pictures) and a small new head learns on them in seconds:
-//!    `Flatten` (VGG16) or `GlobalAveragePooling2D` (MobileNetV2) → `Dense(256, relu)` →
+//!    `Flatten` (VGG16) or `GlobalAveragePooling2D` (MobileNetV2, ResNet50) → `Dense(256, relu)` →
 //!    `Dropout(0.5)` → `Dense(1, sigmoid)` (Galaxy10: `Dense(10, softmax)`). Adam(1e-4).
 //!    With `--augment` the pictures are flipped, shifted and zoomed instead, and every epoch runs
 //!    the frozen base on them (slower: that is why feature extraction exists).
 //! 4. **Fine-tuning.** The base is unfrozen except its first layers (VGG16: everything before
-//!    `block5_conv1`; MobileNetV2: its first 100 layers, as the TF tutorial does), the model is
+//!    `block5_conv1`; MobileNetV2: its first 100 layers, as the TF tutorial does; ResNet50:
+//!    everything before its last stage, `conv5_block1_1_conv`), the model is
 //!    **compiled again** (Keras takes the trainable weights at compile time) with RMSprop(1e-5),
 //!    a learning rate small enough not to wreck what ImageNet taught, and training continues
-//!    from `initial_epoch`. MobileNetV2's BatchNormalization layers stay in inference mode
+//!    from `initial_epoch`. MobileNetV2's and ResNet50's BatchNormalization layers stay in inference mode
 //!    (`base(x, training=False)`).
 //! 5. **The curves** of both phases on one plot, with a dashed line where fine-tuning starts →
 //!    `history.png`; then the validation accuracy.
 //!
 //! Run it with `cargo run --release --example session3_transfer_learning` (cats vs dogs at
 //! 150×150; `-- --dataset galaxy10` for Galaxy10 at 69×69). Flags besides the usual ones:
-//! `--base vgg16|mobilenet_v2`, `--weights imagenet|none|PATH`, `--dataset cats_dogs|galaxy10`,
+//! `--base vgg16|mobilenet_v2|resnet50`, `--weights imagenet|none|PATH`, `--dataset cats_dogs|galaxy10`,
 //! `--image-size N` (cats vs dogs), `--fine-tune-epochs N` (default 10), `--fine-tune-at LAYER`
 //! (the first layer of the base to unfreeze), `--augment`; `--summary` prints the three
 //! summaries (the base, the head, the whole model ready to fine-tune) with random weights and
@@ -53,8 +55,8 @@ use astrograd::data::image_generator::{
 };
 use astrograd::data::train_test_split;
 use astrograd::layers::applications::{
-    extract_features, extract_features_from, mobilenet_v2, preprocess_input, vgg16, Mode, Options,
-    Weights,
+    extract_features, extract_features_from, mobilenet_v2, preprocess_input, resnet50, vgg16, Mode,
+    Options, Weights,
 };
 use astrograd::layers::training::BatchSource;
 use astrograd::layers::{
@@ -67,7 +69,8 @@ use astrograd::{set_seed, Tensor};
 use common::images::load_cats_and_dogs;
 use common::{Args, Dataset, Example, ExampleError};
 
-const ABOUT: &str = "Session 3's transfer learning: a VGG16 (or MobileNetV2) pretrained on \
+const ABOUT: &str =
+    "Session 3's transfer learning: a VGG16 (or MobileNetV2, ResNet50) pretrained on \
     ImageNet, without its top and frozen; features extracted once, a new head trained on them \
     (Adam 1e-4); then the top block unfrozen and fine-tuned with RMSprop(1e-5) from \
     initial_epoch; both phases on one plot. With --dataset galaxy10, --data is Galaxy10.h5 (SDSS) \
@@ -117,7 +120,8 @@ struct Extra {
     #[arg(long)]
     augment: bool,
     /// The first layer of the base to unfreeze for fine-tuning, and every layer after it
-    /// [default: block5_conv1 for VGG16, the 101st layer for MobileNetV2]
+    /// [default: block5_conv1 for VGG16, the 101st layer for MobileNetV2, conv5_block1_1_conv for
+    /// ResNet50]
     #[arg(long, value_name = "LAYER")]
     fine_tune_at: Option<String>,
 }
@@ -127,6 +131,8 @@ enum Base {
     Vgg16,
     #[value(name = "mobilenet_v2")]
     MobileNetV2,
+    #[value(name = "resnet50")]
+    ResNet50,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -141,7 +147,7 @@ fn weights(text: &str) -> Result<Weights, String> {
     Ok(Weights::parse(text))
 }
 
-/// `--image-size`: VGG16 and MobileNetV2 need pictures of at least 32×32.
+/// `--image-size`: VGG16, MobileNetV2 and ResNet50 need pictures of at least 32×32.
 fn image_size(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n >= 32 => Ok(n),
@@ -152,7 +158,7 @@ fn image_size(text: &str) -> Result<usize, String> {
 impl Base {
     fn mode(self) -> Mode {
         match self {
-            Base::Vgg16 => Mode::Caffe,
+            Base::Vgg16 | Base::ResNet50 => Mode::Caffe,
             Base::MobileNetV2 => Mode::Tf,
         }
     }
@@ -235,7 +241,7 @@ fn run(example: &Example, args: &Args, extra: &Extra) -> Result<Vec<PathBuf>, Ex
 
     println!("\n== 1. The pretrained base\n");
     let mut base = pretrained_base(extra.base, &extra.weights, size)?;
-    base.to(args.device)?; // --device gpu: VGG16 and MobileNetV2 alike
+    base.to(args.device)?; // --device gpu: VGG16, MobileNetV2 and ResNet50 alike
     base.print_summary()?;
     let feature_shape = feature_shape(&base);
 
@@ -384,7 +390,8 @@ fn summary(extra: &Extra) -> Result<(), ExampleError> {
     Ok(())
 }
 
-/// `VGG16(include_top=False, weights=…, input_shape=(size, size, 3))`, or MobileNetV2.
+/// `VGG16(include_top=False, weights=…, input_shape=(size, size, 3))`, or MobileNetV2, or
+/// ResNet50.
 fn pretrained_base(base: Base, weights: &Weights, size: usize) -> Result<Model, ExampleError> {
     let options = Options::new()
         .include_top(false)
@@ -393,6 +400,7 @@ fn pretrained_base(base: Base, weights: &Weights, size: usize) -> Result<Model, 
     let built = match base {
         Base::Vgg16 => vgg16(&options),
         Base::MobileNetV2 => mobilenet_v2(&options, 1.0),
+        Base::ResNet50 => resnet50(&options),
     };
     Ok(built.map_err(LayerError::from)?)
 }
@@ -424,7 +432,7 @@ fn freeze(base: &mut Model) {
 
 /// `base.trainable = True; for layer in base.layers[:fine_tune_at]: layer.trainable = False`:
 /// the base (inside `model`) unfrozen from `--fine-tune-at` on (VGG16: `block5_conv1`;
-/// MobileNetV2: its 101st layer, as the TF tutorial).
+/// MobileNetV2: its 101st layer, as the TF tutorial; ResNet50: its last stage).
 ///
 /// # Errors
 /// A `--fine-tune-at` that names no layer of the base.
@@ -448,6 +456,7 @@ fn unfreeze_top(
         (Some(name), _) => position(name)?,
         (None, Base::Vgg16) => position("block5_conv1")?,
         (None, Base::MobileNetV2) => 100.min(base_layers.len()),
+        (None, Base::ResNet50) => position("conv5_block1_1_conv")?,
     };
     for layer in &base_layers[..fine_tune_at] {
         layer.borrow_mut().set_trainable(false);
@@ -463,12 +472,12 @@ fn unfreeze_top(
 }
 
 /// The new head, on the base's features: `Flatten` (VGG16, as the Keras blog) or
-/// `GlobalAveragePooling2D` (MobileNetV2, as the TF tutorial) → `Dense(256, relu)` →
+/// `GlobalAveragePooling2D` (MobileNetV2, as the TF tutorial; ResNet50) → `Dense(256, relu)` →
 /// `Dropout(0.5)` → `Dense(1, sigmoid)` or `Dense(10, softmax)`.
 fn new_head(base: Base, feature_shape: &[usize], classes: usize) -> Result<Model, ExampleError> {
     let reduce: Box<dyn Layer> = match base {
         Base::Vgg16 => Box::new(Flatten::new()),
-        Base::MobileNetV2 => Box::new(GlobalAveragePooling2D::new()),
+        Base::MobileNetV2 | Base::ResNet50 => Box::new(GlobalAveragePooling2D::new()),
     };
     let last = if classes == 2 {
         Dense::new(1).activation("sigmoid")
@@ -654,7 +663,14 @@ mod tests {
     fn bad_values_name_what_is_accepted() {
         let e = parse(&["--base", "resnet"]).unwrap_err().to_string();
         assert!(e.contains("invalid value 'resnet' for '--base <B>'"), "{e}");
-        assert!(e.contains("[possible values: vgg16, mobilenet_v2]"), "{e}");
+        assert!(
+            e.contains("[possible values: vgg16, mobilenet_v2, resnet50]"),
+            "{e}"
+        );
+        assert_eq!(
+            parse(&["--base", "resnet50"]).unwrap().extra.base,
+            Base::ResNet50
+        );
         let e = parse(&["--image-size", "16"]).unwrap_err().to_string();
         assert!(e.contains("expected a whole number ≥ 32"), "{e}");
         let e = parse(&["--weights"]).unwrap_err().to_string();

@@ -477,7 +477,7 @@ fn run_transfer_learning_both_phases(base: &str, device: &str) -> Finished {
 
 #[test]
 fn session3_transfer_learning_runs_both_phases() {
-    for base in ["mobilenet_v2", "vgg16"] {
+    for base in ["mobilenet_v2", "vgg16", "resnet50"] {
         run_transfer_learning_both_phases(base, "cpu");
     }
 }
@@ -501,6 +501,17 @@ fn session3_transfer_learning_trains_mobilenet_v2_on_the_gpu() {
             run.stderr
         );
     }
+}
+
+/// ResNet50 (7×7 stride-2 convolution, residual additions, batch norm, zero padding, 3×3 max
+/// pooling) trains on the GPU, both phases (lavapipe in CI).
+#[cfg(feature = "wgpu")]
+#[test]
+fn session3_transfer_learning_trains_resnet50_on_the_gpu() {
+    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
+        return;
+    }
+    run_transfer_learning_both_phases("resnet50", "gpu");
 }
 
 /// `ASTROGRAD_GPU` picks an adapter by number; a number with no adapter stops the example with

@@ -19,7 +19,7 @@
 
 use astrograd::data::{arrays::scale_255, fashion_mnist};
 use astrograd::kernels::test_env::REQUIRE_DATA;
-use astrograd::kernels::wgpu::stats;
+use astrograd::kernels::wgpu::{stats, TransferStats};
 use astrograd::layers::training::{Callback, Logs, TrainingContext};
 use astrograd::layers::{
     Conv2D, Dense, Dropout, FitOptions, Flatten, Layer, MaxPooling2D, Model, Sequential,
@@ -234,6 +234,124 @@ fn a_gpu_training_step_reads_back_only_scalars_and_allocates_nothing_after_warm_
         second.allocations, first.allocations,
         "GPU allocations in the second epoch"
     );
+}
+
+/// Reads the GPU counters after every training step.
+#[derive(Default)]
+struct StepCounters {
+    /// `stats()` after each step, in order, over all epochs.
+    after_step: Vec<TransferStats>,
+    /// How many steps each epoch had.
+    steps_per_epoch: Vec<usize>,
+}
+
+impl Callback for StepCounters {
+    /// It reads no logs, so the steps need not read the loss back.
+    fn wants_batch_logs(&self) -> bool {
+        false
+    }
+
+    fn on_epoch_begin(
+        &mut self,
+        _: usize,
+        _: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.steps_per_epoch.push(0);
+        Ok(())
+    }
+
+    fn on_batch_end(
+        &mut self,
+        _: usize,
+        _: &Logs,
+        _: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.after_step.push(stats());
+        if let Some(steps) = self.steps_per_epoch.last_mut() {
+            *steps += 1;
+        }
+        Ok(())
+    }
+}
+
+/// What a training step asks of the GPU, step after step, for the Session 2 CNN (8 steps an
+/// epoch, two epochs), read by a callback that reads no logs:
+/// - from the first step on, every step records the same dispatches and uploads the same bytes
+///   (the batch) in the same number of submissions, and reads nothing back, except the last
+///   step of each epoch, which also reads the epoch's loss and accuracy (two reads of 4 bytes);
+/// - from the third step on, nothing is allocated (the pool has every size the step asks for);
+/// - in the second epoch no bind group is made: the pool hands out the same buffers at every
+///   step, so every dispatch finds its bind group in the cache.
+///
+/// The counts are printed: `docs/gpu.md` quotes them.
+#[test]
+fn every_step_after_the_first_asks_the_same_of_the_gpu() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = images();
+    set_seed(42);
+    let mut model = session2_cnn();
+    model.to(gpu).unwrap();
+    model
+        .compile(
+            "sparse_categorical_crossentropy",
+            Adam::new(1e-3),
+            &["accuracy"],
+        )
+        .unwrap();
+    let mut counters = StepCounters::default();
+    model
+        .fit(
+            &x,
+            &y,
+            FitOptions::default()
+                .epochs(2)
+                .batch_size(32)
+                .verbose(0)
+                .callback(&mut counters),
+        )
+        .unwrap();
+    assert_eq!(counters.steps_per_epoch, vec![8, 8]);
+    // What happened between the ends of steps 1 and 2, 2 and 3, …, 7 and 8 of each epoch.
+    let epochs: Vec<Vec<TransferStats>> = counters
+        .after_step
+        .chunks(8)
+        .map(|epoch| epoch.windows(2).map(|w| w[1].since(&w[0])).collect())
+        .collect();
+    for (e, steps) in epochs.iter().enumerate() {
+        for (i, step) in steps.iter().enumerate() {
+            println!("epoch {}, step {}: {step:?}", e + 1, i + 2);
+        }
+    }
+    let first = epochs[0][0];
+    assert!(first.dispatches > 0 && first.uploads > 0 && first.submissions > 0);
+    assert_eq!(first.downloads, 0, "a step reads nothing back: {first:?}");
+    for (e, steps) in epochs.iter().enumerate() {
+        for (i, step) in steps.iter().enumerate() {
+            let at = format!("epoch {}, step {}: {step:?}", e + 1, i + 2);
+            assert_eq!(
+                (step.dispatches, step.uploads, step.upload_bytes),
+                (first.dispatches, first.uploads, first.upload_bytes),
+                "{at}"
+            );
+            // The last step of an epoch also reads the epoch's loss and accuracy.
+            let last = i + 1 == steps.len();
+            let (reads, extra_submissions) = if last { (2, 2) } else { (0, 0) };
+            assert_eq!(step.downloads, reads, "{at}");
+            assert_eq!(step.download_bytes, 4 * reads, "{at}");
+            assert_eq!(
+                step.submissions,
+                first.submissions + extra_submissions,
+                "{at}"
+            );
+            if (e, i) != (0, 0) {
+                assert_eq!(step.allocations, 0, "{at}");
+            }
+            if e == 1 {
+                assert_eq!(step.bind_groups, 0, "{at}");
+            }
+        }
+    }
 }
 
 #[test]

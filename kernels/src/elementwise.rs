@@ -32,6 +32,87 @@ pub const SELU_ALPHA: f32 = 1.673_263_2;
 /// SELU's scale λ.
 pub const SELU_SCALE: f32 = 1.050_701;
 
+/// `√(2/π)`, the slope of GELU's tanh approximation at 0.
+pub const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// `1/√(2π)`, the peak of the standard normal density.
+pub const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+/// The cubic coefficient of GELU's tanh approximation.
+pub const GELU_CUBIC: f64 = 0.044_715;
+
+/// The error function `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`, to about 1e-13 absolute (in `f64`: the
+/// CPU's exact GELU uses it; the GPU's uses an `f32` approximation to 1.5e-7, `erf_f32` in
+/// `wgpu/shaders/elementwise_ops.wgsl`).
+///
+/// ```
+/// use astrograd_kernels::elementwise::erf;
+/// assert!((erf(1.0) - 0.842_700_792_949_714_9).abs() < 1e-13);
+/// assert_eq!(erf(-10.0), -1.0);
+/// ```
+pub fn erf(x: f64) -> f64 {
+    use std::f64::consts::FRAC_2_SQRT_PI;
+    if x.is_nan() {
+        return x;
+    }
+    let z = x.abs();
+    let erf_z = if z < 3.0 {
+        // erf z = 2/√π · Σₙ (−1)ⁿ z^(2n+1) / (n!·(2n+1)); by n = 50 the terms are below
+        // 1e-17 of the sum for every z < 3 (the largest, near n = 9, is about 170, so the
+        // alternating sum loses at most about 1e-13 to cancellation).
+        let z2 = z * z;
+        let mut power = z; // (−1)ⁿ z^(2n+1) / n!
+        let mut sum = z;
+        for n in 1..=60 {
+            power *= -z2 / n as f64;
+            let term = power / (2 * n + 1) as f64;
+            sum += term;
+            if term.abs() <= 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        FRAC_2_SQRT_PI * sum
+    } else {
+        // erfc z = e^(−z²)/√π · 1/(z + (1/2)/(z + (2/2)/(z + (3/2)/(z + …)))), evaluated from
+        // the 30th level up; for z ≥ 3 it has converged to 1e-13 by then.
+        let mut fraction = z;
+        for n in (1..=30).rev() {
+            fraction = z + (n as f64 / 2.0) / fraction;
+        }
+        let erfc_z = (-z * z).exp() * (FRAC_2_SQRT_PI / 2.0) / fraction;
+        1.0 - erfc_z
+    };
+    erf_z.copysign(x)
+}
+
+/// GELU, exact: `x·Φ(x) = ½x(1 + erf(x/√2))`, in `f64`.
+fn gelu_exact(x: f32) -> f32 {
+    let x = x as f64;
+    (0.5 * x * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2))) as f32
+}
+
+/// GELU's derivative `Φ(x) + x·φ(x)` times `dout`, in `f64`.
+fn gelu_exact_backward(dout: f32, x: f32) -> f32 {
+    let x = x as f64;
+    let cdf = 0.5 * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2));
+    let density = FRAC_1_SQRT_2PI * (-0.5 * x * x).exp();
+    (dout as f64 * (cdf + x * density)) as f32
+}
+
+/// GELU by its tanh approximation: `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`, in `f64`.
+fn gelu_tanh(x: f32) -> f32 {
+    let x = x as f64;
+    let t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh();
+    (0.5 * x * (1.0 + t)) as f32
+}
+
+/// The tanh approximation's derivative times `dout`, in `f64`.
+fn gelu_tanh_backward(dout: f32, x: f32) -> f32 {
+    let x = x as f64;
+    let t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh();
+    let slope = 0.5 * (1.0 + t)
+        + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);
+    (dout as f64 * slope) as f32
+}
+
 /// `σ(x) = 1 / (1 + e⁻ˣ)` with an exponent that is never positive (no overflow).
 pub fn stable_sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
@@ -87,6 +168,14 @@ pub enum UnaryOp {
     Step,
     /// `1` where `x > 0`, `−1` where `x < 0`, else `0` (the derivative of `|x|`)
     Sign,
+    /// GELU, exact: `x·Φ(x)`
+    Gelu,
+    /// GELU by its tanh approximation
+    GeluTanh,
+    /// `x·σ(x)` (swish, SiLU)
+    Swish,
+    /// `ln x` where `x > 0`, else `0` (the `ln a` of `∂aᵇ/∂b`, where `a ≤ 0` contributes nothing)
+    LnOrZero,
 }
 
 /// What an activation's backward reads besides `dout`: its input `x` or its output `y`.
@@ -164,7 +253,7 @@ impl Unary {
 impl UnaryOp {
     /// Every op once, with sample fields. An op's position here is its case in the generated
     /// shader, and the tests run every op of this list on both devices.
-    pub const ALL: [UnaryOp; 20] = [
+    pub const ALL: [UnaryOp; 24] = [
         UnaryOp::Neg,
         UnaryOp::Exp,
         UnaryOp::Ln,
@@ -185,6 +274,10 @@ impl UnaryOp {
         UnaryOp::Clamp(-0.25, 0.5),
         UnaryOp::Step,
         UnaryOp::Sign,
+        UnaryOp::Gelu,
+        UnaryOp::GeluTanh,
+        UnaryOp::Swish,
+        UnaryOp::LnOrZero,
     ];
 
     /// The op's definition: `f` in Rust and in WGSL, its fields, and an activation's backward.
@@ -201,8 +294,26 @@ impl UnaryOp {
             UnaryOp::Neg => Unary::new("neg", |x, _| -x, "-x"),
             UnaryOp::Exp => Unary::new("exp", |x, _| x.exp(), "exp(x)"),
             UnaryOp::Ln => Unary::new("log", |x, _| x.ln(), "log(x)"),
-            UnaryOp::Sqrt => Unary::new("sqrt", |x, _| x.sqrt(), "sqrt(x)"),
-            UnaryOp::Abs => Unary::new("abs", |x, _| x.abs(), "abs(x)"),
+            // f′ = 1/(2√x) = 0.5/y, from the saved output.
+            UnaryOp::Sqrt => Unary::new("sqrt", |x, _| x.sqrt(), "sqrt(x)").backward(
+                Saved::Output,
+                |dout, y, _| dout * 0.5 / y,
+                "dout * 0.5 / y",
+            ),
+            // f′ = sign(x), with sign(0) = 0.
+            UnaryOp::Abs => Unary::new("abs", |x, _| x.abs(), "abs(x)").backward(
+                Saved::Input,
+                |dout, x, _| {
+                    if x > 0.0 {
+                        dout
+                    } else if x < 0.0 {
+                        -dout
+                    } else {
+                        0.0
+                    }
+                },
+                "select(select(0.0, -dout, x < 0.0), dout, x > 0.0)",
+            ),
             UnaryOp::Recip => Unary::new("reciprocal", |x, _| 1.0 / x, "1.0 / x"),
             UnaryOp::Relu => Unary::new("relu", |x, _| x.max(0.0), "max(x, 0.0)").backward(
                 Saved::Input,
@@ -297,9 +408,15 @@ impl UnaryOp {
                 Unary::new("mul_scalar", |x, [s, _]| x * s, "x * s").fields(&["s"], [s, 0.0])
             }
             // WGSL's pow is undefined for x < 0; pow_any follows Rust's powf.
+            // f′ = p·xᵖ⁻¹ (autograd gives p = 0 a zero gradient without asking).
             UnaryOp::PowScalar(power) => {
                 Unary::new("powf", |x, [power, _]| x.powf(power), "pow_any(x, power)")
                     .fields(&["power"], [power, 0.0])
+                    .backward(
+                        Saved::Input,
+                        |dout, x, [power, _]| dout * power * x.powf(power - 1.0),
+                        "dout * power * pow_any(x, power - 1.0)",
+                    )
             }
             UnaryOp::Clamp(low, high) => Unary::new(
                 "clamp",
@@ -325,6 +442,47 @@ impl UnaryOp {
                     }
                 },
                 "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)",
+            ),
+            // The CPU computes GELU in f64 (erf to 1e-13); the GPU in f32, with erf to 1.5e-7.
+            UnaryOp::Gelu => Unary::new(
+                "gelu",
+                |x, _| gelu_exact(x),
+                "0.5 * x * (1.0 + erf_f32(x * FRAC_1_SQRT_2))",
+            )
+            .backward(
+                Saved::Input,
+                |dout, x, _| gelu_exact_backward(dout, x),
+                "dout * (0.5 * (1.0 + erf_f32(x * FRAC_1_SQRT_2)) \
+                 + x * FRAC_1_SQRT_2PI * exp(-0.5 * x * x))",
+            ),
+            UnaryOp::GeluTanh => Unary::new(
+                "gelu_tanh",
+                |x, _| gelu_tanh(x),
+                "0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)))",
+            )
+            .backward(
+                Saved::Input,
+                |dout, x, _| gelu_tanh_backward(dout, x),
+                "dout * gelu_tanh_slope(x)",
+            ),
+            // f′ = σ(x)·(1 + x·(1 − σ(x))).
+            UnaryOp::Swish => Unary::new(
+                "swish",
+                |x, _| x * stable_sigmoid(x),
+                "x * stable_sigmoid(x)",
+            )
+            .backward(
+                Saved::Input,
+                |dout, x, _| {
+                    let s = stable_sigmoid(x);
+                    dout * s * (1.0 + x * (1.0 - s))
+                },
+                "dout * stable_sigmoid(x) * (1.0 + x * (1.0 - stable_sigmoid(x)))",
+            ),
+            UnaryOp::LnOrZero => Unary::new(
+                "ln_or_zero",
+                |x, _| if x > 0.0 { x.ln() } else { 0.0 },
+                "select(0.0, log(x), x > 0.0)",
             ),
         }
     }
@@ -548,7 +706,18 @@ fn flag(c: bool) -> f32 {
 
 /// The constants that the WGSL expressions name, declared from the Rust ones.
 fn wgsl_constants() -> String {
-    format!("const SELU_ALPHA: f32 = {SELU_ALPHA:?};\nconst SELU_SCALE: f32 = {SELU_SCALE:?};\n")
+    format!(
+        "const SELU_ALPHA: f32 = {SELU_ALPHA:?};\nconst SELU_SCALE: f32 = {SELU_SCALE:?};\n\
+         const SQRT_2_OVER_PI: f32 = {:?};\nconst FRAC_1_SQRT_2PI: f32 = {:?};\n\
+         const FRAC_1_SQRT_2: f32 = {:?};\nconst GELU_CUBIC: f32 = {:?};\n\
+         fn gelu_tanh_slope(x: f32) -> f32 {{\n    \
+         let t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x));\n    \
+         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);\n}}\n",
+        SQRT_2_OVER_PI as f32,
+        FRAC_1_SQRT_2PI as f32,
+        std::f32::consts::FRAC_1_SQRT_2,
+        GELU_CUBIC as f32,
+    )
 }
 
 /// The WGSL `case` of the op at position `code`: the op's names bound to the function's
@@ -665,6 +834,8 @@ mod tests {
                 continue;
             };
             for x in [-2.3f32, -0.7, 0.4, 1.9, 5.2] {
+                // √x is differentiable for x > 0 only.
+                let x = if op == UnaryOp::Sqrt { x.abs() } else { x };
                 let h = 1e-3f64;
                 let f = |x: f64| op.apply(x as f32) as f64;
                 let numeric = (f(x as f64 + h) - f(x as f64 - h)) / (2.0 * h);

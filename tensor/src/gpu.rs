@@ -196,8 +196,70 @@ mod tests {
             err.to_string(),
             "add: expected operands on one device, found gpu and cpu"
         );
-        let err = g.select(0, &[1]).unwrap_err();
-        assert!(err.to_string().contains("runs on the CPU only"), "{err}");
+        let err = Tensor::concat(&[&g, &a], 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "concat: expected operands on one device, found a tensor on the gpu and one on the cpu"
+        );
+        let err = Tensor::stack(&[&a, &g], 1).unwrap_err();
+        assert!(
+            matches!(err, TensorError::Device { op: "stack", .. }),
+            "{err}"
+        );
+    }
+
+    /// `select`, `concat`, `stack` and `argmax` run on the GPU and give the CPU's numbers, on
+    /// every axis; the indices `select` takes are checked on the host first.
+    #[test]
+    fn indexing_and_joining_match_the_cpu() {
+        let Some(gpu) = gpu() else { return };
+        let (a, b, c) = (t(&[3, 4, 2], 10), t(&[3, 1, 2], 11), t(&[3, 4, 2], 12));
+        let on = |x: &Tensor| x.to(gpu).unwrap();
+        let (ga, gb, gc) = (on(&a), on(&b), on(&c));
+        for (axis, indices) in [(0, vec![2, 0, 2]), (1, vec![3, 1]), (2, vec![1, 1, 0, 1])] {
+            assert_close(
+                &ga.select(axis, &indices).unwrap(),
+                &a.select(axis, &indices).unwrap(),
+                &format!("select axis {axis}"),
+            );
+        }
+        assert_close(
+            &ga.select(0, &[]).unwrap(),
+            &a.select(0, &[]).unwrap(),
+            "select nothing",
+        );
+        let err = ga.select(1, &[4]).unwrap_err().to_string();
+        assert!(err.contains("expected indices below 4 on axis 1"), "{err}");
+        assert_close(
+            &Tensor::concat(&[&ga, &gb, &gc], 1).unwrap(),
+            &Tensor::concat(&[&a, &b, &c], 1).unwrap(),
+            "concat axis 1",
+        );
+        for axis in [0, 2] {
+            assert_close(
+                &Tensor::concat(&[&ga, &gc], axis).unwrap(),
+                &Tensor::concat(&[&a, &c], axis).unwrap(),
+                &format!("concat axis {axis}"),
+            );
+        }
+        for axis in 0..=3 {
+            assert_close(
+                &Tensor::stack(&[&ga, &gc, &ga], axis).unwrap(),
+                &Tensor::stack(&[&a, &c, &a], axis).unwrap(),
+                &format!("stack axis {axis}"),
+            );
+        }
+        // Ties: the first index wins on both devices.
+        let tied = Tensor::from_vec(vec![1.0, 3.0, 3.0, -1.0, 0.5, 0.5], &[2, 3]).unwrap();
+        for (x, gx) in [(&a, &ga), (&tied, &on(&tied))] {
+            for axis in 0..x.rank() {
+                assert_close(
+                    &gx.argmax(axis).unwrap(),
+                    &x.argmax(axis).unwrap(),
+                    &format!("argmax axis {axis} of {:?}", x.shape()),
+                );
+            }
+        }
     }
 
     /// Host code that asks for a GPU tensor's numbers in place gets an error, not a panic;

@@ -95,9 +95,17 @@ impl Tensor {
     /// [`TensorError::Axis`] for a bad axis, [`TensorError::Invalid`] when the axis is empty.
     pub fn argmax(&self, axis: usize) -> Result<Tensor> {
         check_axis("argmax", axis, self.shape())?;
-        self.require_cpu("argmax")?;
         if self.shape()[axis] == 0 {
             return Err(self.empty_error("argmax"));
+        }
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            let (outer, inner) = crate::shape_ops::outer_inner(self.shape(), axis);
+            let mut shape = self.shape().to_vec();
+            shape.remove(axis);
+            let out = astrograd_kernels::wgpu::GpuBuffer::uninit(outer * inner)?;
+            astrograd_kernels::wgpu::gather::argmax(x, [outer, self.shape()[axis], inner], &out)?;
+            return Ok(Tensor::from_gpu(out, &shape));
         }
         let out = self.cpu_array()?.map_axis(Axis(axis), |lane| {
             let mut best = 0;

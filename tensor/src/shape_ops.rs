@@ -152,7 +152,6 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Axis`] or [`TensorError::Invalid`] if an index is out of range.
     pub fn select(&self, axis: usize, indices: &[usize]) -> Result<Tensor> {
-        self.require_cpu("select")?;
         check_axis("select", axis, self.shape())?;
         let size = self.shape()[axis];
         if let Some(&bad) = indices.iter().find(|&&i| i >= size) {
@@ -163,6 +162,18 @@ impl Tensor {
                     self.shape()
                 ),
             });
+        }
+        #[cfg(feature = "wgpu")]
+        if let Some(x) = self.gpu_buffer() {
+            // The indices travel to the GPU (checked here, on the host), and the gather runs there.
+            let (outer, inner) = outer_inner(self.shape(), axis);
+            let mut shape = self.shape().to_vec();
+            shape[axis] = indices.len();
+            let wide: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+            let indices = astrograd_kernels::wgpu::GpuBuffer::upload_u32(&wide)?;
+            let out = astrograd_kernels::wgpu::GpuBuffer::uninit(numel(&shape))?;
+            astrograd_kernels::wgpu::gather::gather(x, [outer, size, inner], &indices, &out)?;
+            return Ok(Tensor::from_gpu(out, &shape));
         }
         if axis == 0 {
             // Fast path for batching: copy whole contiguous rows.
@@ -186,9 +197,7 @@ impl Tensor {
     /// # Errors
     /// [`TensorError::Invalid`] for an empty list, [`TensorError::Shape`] if sizes differ.
     pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor> {
-        for t in tensors {
-            t.require_cpu("concat")?;
-        }
+        same_device("concat", tensors)?;
         let first = tensors.first().ok_or_else(|| TensorError::Invalid {
             op: "concat",
             msg: "expected at least one tensor, found none".into(),
@@ -205,6 +214,10 @@ impl Tensor {
                 });
             }
         }
+        #[cfg(feature = "wgpu")]
+        if first.gpu_buffer().is_some() {
+            return gpu_concat(tensors, axis);
+        }
         let views = tensors
             .iter()
             .map(|t| t.cpu_array().map(|a| a.view()))
@@ -219,9 +232,7 @@ impl Tensor {
     /// [`TensorError::Invalid`] for an empty list or `axis > rank`, [`TensorError::Shape`] if
     /// the shapes differ.
     pub fn stack(tensors: &[&Tensor], axis: usize) -> Result<Tensor> {
-        for t in tensors {
-            t.require_cpu("stack")?;
-        }
+        same_device("stack", tensors)?;
         let first = tensors.first().ok_or_else(|| TensorError::Invalid {
             op: "stack",
             msg: "expected at least one tensor, found none".into(),
@@ -241,6 +252,15 @@ impl Tensor {
                 expected: format!("every tensor of shape {:?}", first.shape()),
                 found: format!("{:?}", t.shape()),
             });
+        }
+        #[cfg(feature = "wgpu")]
+        if first.gpu_buffer().is_some() {
+            // Each tensor with a new axis of size 1 (a view, no copy), then joined along it.
+            let expanded = tensors
+                .iter()
+                .map(|t| t.unsqueeze(axis))
+                .collect::<Result<Vec<_>>>()?;
+            return gpu_concat(&expanded.iter().collect::<Vec<_>>(), axis);
         }
         let views = tensors
             .iter()
@@ -279,6 +299,55 @@ fn gpu_strided_copy(
     let out = astrograd_kernels::wgpu::GpuBuffer::uninit(numel(out_shape))?;
     astrograd_kernels::wgpu::elementwise::strided_copy(x, start, strides, out_shape, &out)?;
     Ok(Tensor::from_gpu(out, out_shape))
+}
+
+/// The product of the axes before `axis` and that of the axes after it: the tensor seen as
+/// `(outer, shape[axis], inner)`.
+#[cfg(feature = "wgpu")]
+pub(crate) fn outer_inner(shape: &[usize], axis: usize) -> (usize, usize) {
+    (
+        shape[..axis].iter().product(),
+        shape[axis + 1..].iter().product(),
+    )
+}
+
+/// An error naming `op` unless every tensor is on the device of the first.
+fn same_device(op: &'static str, tensors: &[&Tensor]) -> Result<()> {
+    let Some(first) = tensors.first() else {
+        return Ok(());
+    };
+    match tensors.iter().find(|t| t.device() != first.device()) {
+        None => Ok(()),
+        Some(other) => Err(TensorError::Device {
+            op,
+            found: format!(
+                "a tensor on the {} and one on the {}",
+                first.device(),
+                other.device()
+            ),
+        }),
+    }
+}
+
+/// [`Tensor::concat`] of GPU tensors whose shapes were checked: each piece is scattered into its
+/// region of the output, at its offset along `axis`.
+#[cfg(feature = "wgpu")]
+fn gpu_concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor> {
+    use astrograd_kernels::wgpu::{elementwise::strided_copy_into, GpuBuffer};
+    let mut shape = tensors[0].shape().to_vec();
+    shape[axis] = tensors.iter().map(|t| t.shape()[axis]).sum();
+    let strides = crate::shape::strides(&shape);
+    let out = GpuBuffer::uninit(numel(&shape))?;
+    let mut offset = 0;
+    for t in tensors {
+        let x = t.gpu_buffer().ok_or(TensorError::Device {
+            op: "concat",
+            found: "a tensor that is not on the GPU beside GPU tensors".into(),
+        })?;
+        strided_copy_into(x, t.shape(), &out, offset * strides[axis], &strides)?;
+        offset += t.shape()[axis];
+    }
+    Ok(Tensor::from_gpu(out, &shape))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -31,15 +31,7 @@ pub fn abs(x: &Var) -> Result<Var> {
 
 /// `dx = dout · sign(x)`, with `sign(0) = 0`.
 pub fn abs_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "abs_backward", |g, x| {
-        if x > 0.0 {
-            g
-        } else if x < 0.0 {
-            -g
-        } else {
-            0.0
-        }
-    })?)
+    Ok(dout.unary_backward(UnaryOp::Abs, x)?)
 }
 
 #[cfg(test)]
@@ -66,5 +58,12 @@ mod tests {
             let x = random_away_from_zero(&s, 0.1, 2.0, seed);
             gradcheck("abs", |v| v[0].abs(), &[x]).unwrap();
         }
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        let x = Tensor::from_vec(vec![-2.0, 0.0, 0.5, -0.25, 3.0, 0.0], &[2, 3]).unwrap();
+        crate::ops::testing::gpu_matches_cpu("abs", &[x], |v| v[0].abs().unwrap());
     }
 }

@@ -140,4 +140,18 @@ mod tests {
             gradcheck("concat", |v| concat(&v.iter().collect::<Vec<_>>(), axis), &inputs).unwrap();
         }
     }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        let (a, b) = (
+            random(&[2, 3, 2], -1.0, 1.0, 48),
+            random(&[2, 1, 2], -1.0, 1.0, 49),
+        );
+        // Weighted, so that each input's gradient is its own slice of dout, not all ones.
+        let w = random(&[2, 4, 2], -1.0, 1.0, 50);
+        crate::ops::testing::gpu_matches_cpu("concat", &[a, b, w], |v| {
+            concat(&[&v[0], &v[1]], 1).unwrap().mul(&v[2]).unwrap()
+        });
+    }
 }

@@ -39,7 +39,8 @@ pub fn div_backward_a(dout: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// `db = sum_to_shape(−dout · a / b², shape(b))`.
 pub fn div_backward_b(dout: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let a_over_b2 = a.zip_with(b, "div", |a, b| -a / (b * b))?;
+    // −a / b², with broadcasting, on either device.
+    let a_over_b2 = a.div(&b.mul(b)?)?.neg();
     Ok(dout.mul(&a_over_b2)?.sum_to_shape(b.shape())?)
 }
 
@@ -66,5 +67,13 @@ mod tests {
             let b = random_away_from_zero(&sb, 0.5, 2.0, seed + 1);
             gradcheck("div", |v| v[0].div(&v[1]), &[a, b]).unwrap();
         }
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        let a = random(&[2, 3], -2.0, 2.0, 46);
+        let b = random_away_from_zero(&[3], 0.5, 2.0, 47);
+        crate::ops::testing::gpu_matches_cpu("div", &[a, b], |v| v[0].div(&v[1]).unwrap());
     }
 }

@@ -11,27 +11,25 @@
 //! - `u = √(2/π)·(x + 0.044715·x³)`, `t = tanh u`, `out = ½·x·(1 + t)`;
 //! - `∂out/∂x = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)`.
 //!
-//! `dx = dout · ∂out/∂x` in both cases. Both are computed in f64 and rounded once to f32.
+//! `dx = dout · ∂out/∂x` in both cases. On the CPU both are computed in f64 and rounded once to
+//! f32; both are elementwise ops (`UnaryOp::Gelu`, `UnaryOp::GeluTanh`), defined with their
+//! backwards in `kernels/src/elementwise.rs`, so that they run on the GPU too.
 //!
-//! **erf.** Rust's standard library has no `erf`, so [`erf`] is written here: the Maclaurin
+//! **erf.** Rust's standard library has no `erf`, so [`erf`] is written there: the Maclaurin
 //! series for `|x| < 3`, and Laplace's continued fraction for `erfc` beyond, both accurate to
 //! about 1e-13 (far below f32's 6e-8). The popular Abramowitz–Stegun 7.1.26 formula is only good
-//! to 1.5e-7, which would show in the Keras comparison.
+//! to 1.5e-7, which would show in the Keras comparison; the GPU, which computes in f32 anyway,
+//! uses it.
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
-
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
-/// `√(2/π)`, the slope of the tanh approximation at 0.
-const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-/// `1/√(2π)`, the peak of the standard normal density.
-const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
-/// The cubic coefficient of the tanh approximation.
-const GELU_CUBIC: f64 = 0.044_715;
+/// The error function, in `f64` (it lives beside the elementwise ops that use it:
+/// `kernels/src/elementwise.rs`).
+pub use astrograd_kernels::elementwise::erf;
 
 impl Var {
     /// GELU, exact (`approximate = false`, Keras's default) or by its tanh approximation.
@@ -39,47 +37,6 @@ impl Var {
     pub fn gelu(&self, approximate: bool) -> Result<Var> {
         gelu(self, approximate)
     }
-}
-
-/// The error function `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`, to about 1e-13 absolute.
-///
-/// ```
-/// use astrograd_autograd::ops::gelu::erf;
-/// assert!((erf(1.0) - 0.842_700_792_949_714_9).abs() < 1e-13);
-/// assert_eq!(erf(-10.0), -1.0);
-/// ```
-pub fn erf(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    let z = x.abs();
-    let erf_z = if z < 3.0 {
-        // erf z = 2/√π · Σₙ (−1)ⁿ z^(2n+1) / (n!·(2n+1)); by n = 50 the terms are below
-        // 1e-17 of the sum for every z < 3 (the largest, near n = 9, is about 170, so the
-        // alternating sum loses at most about 1e-13 to cancellation).
-        let z2 = z * z;
-        let mut power = z; // (−1)ⁿ z^(2n+1) / n!
-        let mut sum = z;
-        for n in 1..=60 {
-            power *= -z2 / n as f64;
-            let term = power / (2 * n + 1) as f64;
-            sum += term;
-            if term.abs() <= 1e-17 * sum.abs() {
-                break;
-            }
-        }
-        FRAC_2_SQRT_PI * sum
-    } else {
-        // erfc z = e^(−z²)/√π · 1/(z + (1/2)/(z + (2/2)/(z + (3/2)/(z + …)))), evaluated from
-        // the 30th level up; for z ≥ 3 it has converged to 1e-13 by then.
-        let mut fraction = z;
-        for n in (1..=30).rev() {
-            fraction = z + (n as f64 / 2.0) / fraction;
-        }
-        let erfc_z = (-z * z).exp() * (FRAC_2_SQRT_PI / 2.0) / fraction;
-        1.0 - erfc_z
-    };
-    erf_z.copysign(x)
 }
 
 /// GELU elementwise: `tf.keras.activations.gelu(x, approximate=False)` (the default) or
@@ -98,38 +55,26 @@ pub fn erf(x: f64) -> f64 {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn gelu(x: &Var, approximate: bool) -> Result<Var> {
     let x_value = x.value();
-    let y = if approximate {
-        x_value.map(|x| {
-            let x = x as f64;
-            let t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh();
-            (0.5 * x * (1.0 + t)) as f32
-        })?
-    } else {
-        x_value.map(|x| {
-            let x = x as f64;
-            (0.5 * x * (1.0 + erf(x * FRAC_1_SQRT_2))) as f32
-        })?
-    };
+    let op = gelu_op(approximate);
+    let y = x_value.unary(op);
     Ok(Var::from_op("gelu", y, &[x], move |dout| {
         Ok(vec![Some(gelu_backward(dout, &x_value, approximate)?)])
     }))
 }
 
+/// The elementwise op: `UnaryOp::Gelu` (its Rust and WGSL, forward and backward, are defined in
+/// `kernels/src/elementwise.rs`, the CPU's in `f64`) or `UnaryOp::GeluTanh`.
+fn gelu_op(approximate: bool) -> UnaryOp {
+    if approximate {
+        UnaryOp::GeluTanh
+    } else {
+        UnaryOp::Gelu
+    }
+}
+
 /// `dx = dout · (Φ(x) + x·φ(x))`, or the tanh form's derivative when `approximate`.
 pub fn gelu_backward(dout: &Tensor, x: &Tensor, approximate: bool) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "gelu_backward", |g, x| {
-        let x = x as f64;
-        let slope = if approximate {
-            let t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh();
-            0.5 * (1.0 + t)
-                + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x)
-        } else {
-            let cdf = 0.5 * (1.0 + erf(x * FRAC_1_SQRT_2));
-            let density = FRAC_1_SQRT_2PI * (-0.5 * x * x).exp();
-            cdf + x * density
-        };
-        (g as f64 * slope) as f32
-    })?)
+    Ok(dout.unary_backward(gelu_op(approximate), x)?)
 }
 
 #[cfg(test)]
@@ -225,6 +170,19 @@ mod tests {
         fn gradcheck_random_shapes(s in shape(4, 4), seed in 0u64..1000, approximate in any::<bool>()) {
             let x = random(&s, -4.0, 4.0, seed);
             gradcheck("gelu", |v| v[0].gelu(approximate), &[x]).unwrap();
+        }
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        let x = random(&[3, 7], -5.0, 5.0, 41);
+        for approximate in [false, true] {
+            crate::ops::testing::gpu_matches_cpu(
+                &format!("gelu (approximate {approximate})"),
+                std::slice::from_ref(&x),
+                |v| v[0].gelu(approximate).unwrap(),
+            );
         }
     }
 }

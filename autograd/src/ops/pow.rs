@@ -16,7 +16,7 @@
 //! # Shapes
 //! [`powf`]: `x`, `out` the same shape. [`pow`]: `a`, `b` shapes that broadcast; `out` the
 //! broadcast shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -48,9 +48,9 @@ pub fn powf(x: &Var, p: f32) -> Result<Var> {
 /// `dx = dout · p · xᵖ⁻¹` (zero for `p = 0`).
 pub fn powf_backward(dout: &Tensor, x: &Tensor, p: f32) -> Result<Tensor> {
     if p == 0.0 {
-        return Ok(Tensor::zeros(x.shape()));
+        return Ok(Tensor::zeros_like(x));
     }
-    Ok(dout.zip_with(x, "powf_backward", |g, x| g * p * x.powf(p - 1.0))?)
+    Ok(dout.unary_backward(UnaryOp::PowScalar(p), x)?)
 }
 
 /// `aᵇ` elementwise, broadcasting.
@@ -71,14 +71,15 @@ pub fn pow(a: &Var, b: &Var) -> Result<Var> {
 
 /// `da = sum_to_shape(dout · b · aᵇ⁻¹, shape(a))`.
 pub fn pow_backward_a(dout: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let slope = a.zip_with(b, "pow_backward_a", |a, b| b * a.powf(b - 1.0))?;
+    // b · aᵇ⁻¹, with broadcasting, on either device.
+    let slope = a.pow(&b.add_scalar(-1.0))?.mul(b)?;
     Ok(dout.mul(&slope)?.sum_to_shape(a.shape())?)
 }
 
 /// `db = sum_to_shape(dout · out · ln a, shape(b))`, with `ln a` taken as 0 where `a ≤ 0`.
 pub fn pow_backward_b(dout: &Tensor, a: &Tensor, b: &Tensor, out: &Tensor) -> Result<Tensor> {
     // ln a: (shape of a), broadcast against out by the mul below.
-    let safe_ln_a = a.map(|a| if a > 0.0 { a.ln() } else { 0.0 })?;
+    let safe_ln_a = a.unary(UnaryOp::LnOrZero);
     Ok(dout.mul(out)?.mul(&safe_ln_a)?.sum_to_shape(b.shape())?)
 }
 
@@ -146,5 +147,20 @@ mod tests {
             let b_large = random(&sa, -2.0, 2.0, seed + 3);
             gradcheck("pow (swapped)", |v| v[0].pow(&v[1]), &[a_small, b_large]).unwrap();
         }
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        let a = random(&[2, 3], 0.2, 2.0, 44);
+        let b = random(&[3], -1.5, 2.0, 45);
+        crate::ops::testing::gpu_matches_cpu("powf", std::slice::from_ref(&a), |v| {
+            v[0].powf(2.5).unwrap()
+        });
+        crate::ops::testing::gpu_matches_cpu("powf 0", std::slice::from_ref(&a), |v| {
+            v[0].powf(0.0).unwrap()
+        });
+        // b broadcast against a; a ≤ 0 appears in neither (its ln a is taken as 0).
+        crate::ops::testing::gpu_matches_cpu("pow", &[a, b], |v| v[0].pow(&v[1]).unwrap());
     }
 }

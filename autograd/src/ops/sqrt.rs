@@ -6,7 +6,7 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{Tensor, UnaryOp};
 
 use crate::{Result, Var};
 
@@ -32,7 +32,7 @@ pub fn sqrt(x: &Var) -> Result<Var> {
 
 /// `dx = dout · 0.5 / y`, with `y = √x` saved by the forward.
 pub fn sqrt_backward(dout: &Tensor, y: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(y, "sqrt_backward", |g, y| g * 0.5 / y)?)
+    Ok(dout.unary_backward(UnaryOp::Sqrt, y)?)
 }
 
 #[cfg(test)]
@@ -61,5 +61,13 @@ mod tests {
             let x = random(&s, 0.5, 3.0, seed);
             gradcheck("sqrt", |v| v[0].sqrt(), &[x]).unwrap();
         }
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        crate::ops::testing::gpu_matches_cpu("sqrt", &[random(&[3, 4], 0.1, 4.0, 43)], |v| {
+            v[0].sqrt().unwrap()
+        });
     }
 }

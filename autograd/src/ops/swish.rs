@@ -7,9 +7,8 @@
 //!
 //! # Shapes
 //! `x`, `out`: the same shape.
-use astrograd_tensor::Tensor;
+use astrograd_tensor::{Tensor, UnaryOp};
 
-use super::sigmoid::stable_sigmoid;
 use crate::{Result, Var};
 
 impl Var {
@@ -25,7 +24,7 @@ impl Var {
 /// None in practice; `Result` for uniformity with the other ops.
 pub fn swish(x: &Var) -> Result<Var> {
     let x_value = x.value();
-    let y = x_value.map(|x| x * stable_sigmoid(x))?;
+    let y = x_value.unary(UnaryOp::Swish);
     Ok(Var::from_op("swish", y, &[x], move |dout| {
         Ok(vec![Some(swish_backward(dout, &x_value)?)])
     }))
@@ -33,10 +32,7 @@ pub fn swish(x: &Var) -> Result<Var> {
 
 /// `dx = dout · σ(x)·(1 + x·(1 − σ(x)))`.
 pub fn swish_backward(dout: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(dout.zip_with(x, "swish_backward", |g, x| {
-        let s = stable_sigmoid(x);
-        g * s * (1.0 + x * (1.0 - s))
-    })?)
+    Ok(dout.unary_backward(UnaryOp::Swish, x)?)
 }
 
 #[cfg(test)]
@@ -70,5 +66,13 @@ mod tests {
             let x = random(&s, -4.0, 4.0, seed);
             gradcheck("swish", |v| v[0].swish(), &[x]).unwrap();
         }
+    }
+
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn the_gpu_computes_what_the_cpu_computes() {
+        crate::ops::testing::gpu_matches_cpu("swish", &[random(&[4, 5], -6.0, 6.0, 42)], |v| {
+            v[0].swish().unwrap()
+        });
     }
 }

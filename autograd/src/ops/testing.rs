@@ -54,3 +54,51 @@ pub fn broadcastable_pair(
             (a, b[drop..].to_vec())
         })
 }
+
+/// Runs `graph` on `inputs` (made parameters) on the CPU and on the GPU, then checks that the
+/// output and every input's gradient (of the output's sum) agree within `1e-5` relative and
+/// absolute, and that everything stayed on its device. Without a GPU the test says so and passes
+/// (`ASTROGRAD_REQUIRE_GPU` makes that an error in CI).
+#[cfg(feature = "wgpu")]
+pub fn gpu_matches_cpu(what: &str, inputs: &[Tensor], graph: impl Fn(&[crate::Var]) -> crate::Var) {
+    use astrograd_tensor::Device;
+    let Some(gpu) = astrograd_tensor::gpu::gpu_or_skip() else {
+        return;
+    };
+    let run = |device: Device| -> Vec<Tensor> {
+        let vars: Vec<crate::Var> = inputs
+            .iter()
+            .map(|x| crate::Var::parameter(x.to(device).unwrap()))
+            .collect();
+        let out = graph(&vars);
+        assert_eq!(
+            out.value().device(),
+            device,
+            "{what}: the output left the {device}"
+        );
+        out.sum_all().unwrap().backward().unwrap();
+        let mut results = vec![out.value().to(Device::Cpu).unwrap()];
+        for v in &vars {
+            let grad = v.grad().unwrap();
+            assert_eq!(
+                grad.device(),
+                device,
+                "{what}: a gradient left the {device}"
+            );
+            results.push(grad.to(Device::Cpu).unwrap());
+        }
+        results
+    };
+    let (cpu, on_gpu) = (run(Device::Cpu), run(gpu));
+    for (i, (c, g)) in cpu.iter().zip(&on_gpu).enumerate() {
+        let which = if i == 0 {
+            "output".to_string()
+        } else {
+            format!("gradient {}", i - 1)
+        };
+        assert!(
+            g.all_close(c, 1e-5, 1e-5),
+            "{what} {which}: gpu {g} vs cpu {c}"
+        );
+    }
+}

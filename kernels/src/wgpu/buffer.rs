@@ -4,7 +4,7 @@
 //! A training step makes the same temporaries in the same sizes every time. When a buffer is
 //! dropped it goes back to a pool, keyed by its size in bytes, and the next request of that size
 //! takes it, so after the first step no GPU memory is allocated at all ([`stats`] counts it).
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -24,7 +24,9 @@ pub struct GpuBuffer {
     len: usize,
 }
 
-/// Counts of host↔device copies and of GPU allocations since the process started.
+/// What the GPU has been asked to do since the process started: host↔device copies, GPU
+/// allocations, kernel dispatches, the bind groups made for them, and queue submissions. The
+/// difference of two readings is what happened between them (a training step, an epoch).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TransferStats {
     /// Host → device copies.
@@ -37,6 +39,13 @@ pub struct TransferStats {
     pub download_bytes: u64,
     /// Buffers created (not taken from the pool).
     pub allocations: u64,
+    /// Kernel dispatches recorded (`context::dispatch`).
+    pub dispatches: u64,
+    /// Bind groups created. They are cached by kernel and buffers, so a training loop makes
+    /// them in its first steps and then reuses them.
+    pub bind_groups: u64,
+    /// Command buffers submitted to the queue.
+    pub submissions: u64,
 }
 
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
@@ -44,8 +53,11 @@ static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
 static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
 static DOWNLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static DISPATCHES: AtomicU64 = AtomicU64::new(0);
+pub(crate) static BIND_GROUPS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static SUBMISSIONS: AtomicU64 = AtomicU64::new(0);
 
-/// How many copies and allocations have happened so far (for tests and the workload timer).
+/// The counts so far (for tests and the workload timer).
 pub fn stats() -> TransferStats {
     TransferStats {
         uploads: UPLOADS.load(Ordering::Relaxed),
@@ -53,14 +65,38 @@ pub fn stats() -> TransferStats {
         downloads: DOWNLOADS.load(Ordering::Relaxed),
         download_bytes: DOWNLOAD_BYTES.load(Ordering::Relaxed),
         allocations: ALLOCATIONS.load(Ordering::Relaxed),
+        dispatches: DISPATCHES.load(Ordering::Relaxed),
+        bind_groups: BIND_GROUPS.load(Ordering::Relaxed),
+        submissions: SUBMISSIONS.load(Ordering::Relaxed),
+    }
+}
+
+impl TransferStats {
+    /// What happened between `earlier` and `self`, field by field.
+    pub fn since(&self, earlier: &TransferStats) -> TransferStats {
+        TransferStats {
+            uploads: self.uploads - earlier.uploads,
+            upload_bytes: self.upload_bytes - earlier.upload_bytes,
+            downloads: self.downloads - earlier.downloads,
+            download_bytes: self.download_bytes - earlier.download_bytes,
+            allocations: self.allocations - earlier.allocations,
+            dispatches: self.dispatches - earlier.dispatches,
+            bind_groups: self.bind_groups - earlier.bind_groups,
+            submissions: self.submissions - earlier.submissions,
+        }
     }
 }
 
 /// Free buffers by size in bytes: storage buffers, and the host-readable staging buffers that
 /// downloads copy through.
+///
+/// The free storage buffers of a size are kept in order (wgpu orders buffers by their ids) and
+/// the first is taken: a step that frees and takes the same sizes in the same order then gets the
+/// same buffers at every step, whatever order the previous step freed them in, so the bind
+/// groups cached for its kernels (`context::dispatch`) are found again.
 #[derive(Default)]
 pub(crate) struct BufferPool {
-    free: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
+    free: Mutex<HashMap<u64, BTreeSet<wgpu::Buffer>>>,
     staging: Mutex<HashMap<u64, Vec<wgpu::Buffer>>>,
 }
 
@@ -74,7 +110,7 @@ impl BufferPool {
     fn take(&self, ctx: &GpuContext, bytes: u64) -> Result<wgpu::Buffer, KernelError> {
         let recycled = lock(&self.free, "GPU buffer pool")?
             .get_mut(&bytes)
-            .and_then(Vec::pop);
+            .and_then(BTreeSet::pop_first);
         Ok(recycled.unwrap_or_else(|| {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -88,7 +124,7 @@ impl BufferPool {
 
     fn give_back(&self, buffer: wgpu::Buffer) {
         if let Ok(mut free) = self.free.lock() {
-            free.entry(buffer.size()).or_default().push(buffer);
+            free.entry(buffer.size()).or_default().insert(buffer);
         }
     }
 

@@ -12,6 +12,11 @@
 //! Ordering is the queue's: dispatches run in the order they were recorded (into one compute
 //! pass, until a copy or a submission ends it), and wgpu inserts the barriers between a
 //! dispatch that writes a buffer and a later one that reads it.
+//!
+//! Pipelines are compiled once per kernel, and bind groups made once per kernel and set of
+//! buffers: the buffers come from a pool, so a training step binds the same ones at every step.
+//! [`super::stats`] counts the dispatches, the bind groups made and the submissions, beside the
+//! copies and allocations.
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -61,6 +66,8 @@ pub struct GpuContext {
     /// Largest buffer one binding may see, in bytes.
     pub(crate) max_binding_bytes: u64,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Pipeline>>,
+    /// Bind groups made so far, by kernel and buffers (see [`dispatch`]).
+    bind_groups: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
     pending: Mutex<Pending>,
     pub(crate) pool: BufferPool,
 }
@@ -69,6 +76,14 @@ struct Pipeline {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
 }
+
+/// What a bind group binds: the kernel (its name and entry point) and its buffers from binding 1
+/// on (binding 0 is always the parameter arena, at a dynamic offset).
+type BindKey = ((&'static str, &'static str), Vec<wgpu::Buffer>);
+
+/// At most this many bind groups are kept; past it the cache starts again empty. A training step
+/// binds the same few hundred combinations of kernel and buffers at every step.
+const MAX_BIND_GROUPS: usize = 8192;
 
 /// Work recorded but not yet submitted.
 struct Pending {
@@ -170,6 +185,7 @@ impl GpuContext {
             device,
             queue,
             pipelines: Mutex::new(HashMap::new()),
+            bind_groups: Mutex::new(HashMap::new()),
             pending: Mutex::new(Pending {
                 encoder: None,
                 pass: None,
@@ -233,6 +249,7 @@ impl GpuContext {
             pending.params.clear();
         }
         self.queue.submit([encoder.finish()]);
+        super::buffer::SUBMISSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Let wgpu free what finished submissions no longer need, without waiting: a training
         // epoch may go by without any blocking read.
         let _ = self.device.poll(wgpu::PollType::Poll);
@@ -372,24 +389,39 @@ pub fn dispatch(
         .params
         .extend_from_slice(bytemuck::cast_slice(params));
     pending.params.resize(offset + PARAM_SLOT_BYTES, 0);
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &pending.arena,
-            offset: 0,
-            size: wgpu::BufferSize::new(PARAM_SLOT_BYTES as u64),
-        }),
-    }];
-    for (i, buffer) in buffers.iter().enumerate() {
-        entries.push(wgpu::BindGroupEntry {
-            binding: i as u32 + 1,
-            resource: buffer.raw().as_entire_binding(),
-        });
+    // Bind groups are cached: the buffers come from the pool, so a training step meets the
+    // same kernel with the same buffers at every step, and making a bind group per dispatch
+    // cost more to record than the small kernels take to run. The cache holds clones of the
+    // buffers, which the pool keeps alive anyway (it never frees one).
+    let key: BindKey = (
+        (kernel.name, kernel.entry),
+        buffers.iter().map(|b| b.raw().clone()).collect(),
+    );
+    let mut bind_groups = lock(&ctx.bind_groups, "GPU bind group cache")?;
+    if bind_groups.len() >= MAX_BIND_GROUPS && !bind_groups.contains_key(&key) {
+        bind_groups.clear();
     }
-    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(kernel.name),
-        layout: &pipeline.layout,
-        entries: &entries,
+    let bind_group: &wgpu::BindGroup = bind_groups.entry(key).or_insert_with(|| {
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &pending.arena,
+                offset: 0,
+                size: wgpu::BufferSize::new(PARAM_SLOT_BYTES as u64),
+            }),
+        }];
+        for (i, buffer) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: buffer.raw().as_entire_binding(),
+            });
+        }
+        super::buffer::BIND_GROUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name),
+            layout: &pipeline.layout,
+            entries: &entries,
+        })
     });
     let pending = &mut *pending;
     if pending.pass.is_none() {
@@ -405,8 +437,9 @@ pub fn dispatch(
     }
     let pass = pending.pass.as_mut().expect("opened above");
     pass.set_pipeline(&pipeline.pipeline);
-    pass.set_bind_group(0, &bind_group, &[offset as u32]);
+    pass.set_bind_group(0, bind_group, &[offset as u32]);
     pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+    super::buffer::DISPATCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod conv;
 pub mod depthwise_conv;
 pub mod dropout;
 pub mod elementwise;
+pub mod gather;
 pub mod matmul;
 pub mod metrics;
 pub mod optimizer;

@@ -15,6 +15,7 @@ struct Params {
     a_strides: array<u32, 6>,  // strides of a in the output's axes (0 where a is broadcast)
     b_strides: array<u32, 6>,
     start: u32,      // strided_copy: the element of x that output element 0 reads
+    out_start: u32,  // strided_copy_into: the element of out that x's element 0 goes to
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -36,4 +37,14 @@ fn stable_sigmoid(x: f32) -> f32 {
     if x >= 0.0 { return 1.0 / (1.0 + exp(-x)); }
     let e = exp(x);
     return e / (1.0 + e);
+}
+
+// erf(x) in f32 (Abramowitz & Stegun 7.1.26, error below 1.5e-7): the GPU's exact GELU. The CPU
+// computes it in f64 (kernels/src/elementwise.rs, erf).
+fn erf_f32(x: f32) -> f32 {
+    let z = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * z);
+    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let e = 1.0 - poly * exp(-z * z);
+    return select(-e, e, x >= 0.0);
 }
