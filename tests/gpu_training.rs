@@ -83,6 +83,38 @@ fn session2_cnn() -> Model {
     .unwrap()
 }
 
+/// A fresh seeded Session 2 CNN on `device`, compiled with Adam and trained for `epochs` on
+/// [`images`] (batches of 32, no progress bar) with `callback`: the model and its history.
+fn fit_session2_cnn(
+    device: Device,
+    epochs: usize,
+    callback: &mut dyn Callback,
+) -> (Model, astrograd::layers::training::History) {
+    let (x, y) = images();
+    set_seed(42);
+    let mut model = session2_cnn();
+    model.to(device).unwrap();
+    model
+        .compile(
+            "sparse_categorical_crossentropy",
+            Adam::new(1e-3),
+            &["accuracy"],
+        )
+        .unwrap();
+    let history = model
+        .fit(
+            &x,
+            &y,
+            FitOptions::default()
+                .epochs(epochs)
+                .batch_size(32)
+                .verbose(0)
+                .callback(callback),
+        )
+        .unwrap();
+    (model, history)
+}
+
 /// Trains a fresh seeded model on `device` and returns the per-epoch losses and accuracies,
 /// the final weights, and what the GPU counters said at each epoch's end.
 fn train(device: Device, epochs: usize) -> (Vec<f32>, Vec<f32>, Vec<Tensor>, Vec<Snapshot>) {
@@ -95,32 +127,11 @@ fn train_with(
     epochs: usize,
     batch_logs: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<Tensor>, Vec<Snapshot>) {
-    let (x, y) = images();
-    set_seed(42);
-    let mut model = session2_cnn();
-    model.to(device).unwrap();
-    model
-        .compile(
-            "sparse_categorical_crossentropy",
-            Adam::new(1e-3),
-            &["accuracy"],
-        )
-        .unwrap();
     let mut counters = Counters {
         batch_logs,
         ..Counters::default()
     };
-    let history = model
-        .fit(
-            &x,
-            &y,
-            FitOptions::default()
-                .epochs(epochs)
-                .batch_size(32)
-                .verbose(0)
-                .callback(&mut counters),
-        )
-        .unwrap();
+    let (model, history) = fit_session2_cnn(device, epochs, &mut counters);
     let weights = model
         .get_weights()
         .iter()
@@ -288,29 +299,8 @@ impl Callback for StepCounters {
 fn every_step_after_the_first_asks_the_same_of_the_gpu() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(gpu) = gpu() else { return };
-    let (x, y) = images();
-    set_seed(42);
-    let mut model = session2_cnn();
-    model.to(gpu).unwrap();
-    model
-        .compile(
-            "sparse_categorical_crossentropy",
-            Adam::new(1e-3),
-            &["accuracy"],
-        )
-        .unwrap();
     let mut counters = StepCounters::default();
-    model
-        .fit(
-            &x,
-            &y,
-            FitOptions::default()
-                .epochs(2)
-                .batch_size(32)
-                .verbose(0)
-                .callback(&mut counters),
-        )
-        .unwrap();
+    fit_session2_cnn(gpu, 2, &mut counters);
     assert_eq!(counters.steps_per_epoch, vec![8, 8]);
     // What happened between the ends of steps 1 and 2, 2 and 3, …, 7 and 8 of each epoch.
     let epochs: Vec<Vec<TransferStats>> = counters

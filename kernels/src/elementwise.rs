@@ -83,35 +83,56 @@ pub fn erf(x: f64) -> f64 {
     erf_z.copysign(x)
 }
 
-/// GELU, exact: `x·Φ(x) = ½x(1 + erf(x/√2))`, in `f64`.
+/// `Φ(x) = ½(1 + erf(x/√2))`, the standard normal distribution function.
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2))
+}
+
+/// `φ(x) = e^(−x²/2)/√(2π)`, the standard normal density: `Φ′ = φ`.
+fn normal_density(x: f64) -> f64 {
+    FRAC_1_SQRT_2PI * (-0.5 * x * x).exp()
+}
+
+/// GELU, exact: `x·Φ(x)`, in `f64`.
 fn gelu_exact(x: f32) -> f32 {
     let x = x as f64;
-    (0.5 * x * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2))) as f32
+    (x * normal_cdf(x)) as f32
 }
 
-/// GELU's derivative `Φ(x) + x·φ(x)` times `dout`, in `f64`.
+/// `dout · (Φ(x) + x·φ(x))` (the product rule on `x·Φ(x)`), in `f64`.
 fn gelu_exact_backward(dout: f32, x: f32) -> f32 {
     let x = x as f64;
-    let cdf = 0.5 * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2));
-    let density = FRAC_1_SQRT_2PI * (-0.5 * x * x).exp();
-    (dout as f64 * (cdf + x * density)) as f32
+    (dout as f64 * (normal_cdf(x) + x * normal_density(x))) as f32
 }
 
-/// GELU by its tanh approximation: `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`, in `f64`.
+/// `t = tanh(u)` with `u = √(2/π)·(x + 0.044715·x³)`: GELU's tanh approximation is `½x(1 + t)`.
+fn gelu_tanh_t(x: f64) -> f64 {
+    (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
+}
+
+/// GELU by its tanh approximation, `½x(1 + t)`, in `f64`.
 fn gelu_tanh(x: f32) -> f32 {
     let x = x as f64;
-    let t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh();
-    (0.5 * x * (1.0 + t)) as f32
+    (0.5 * x * (1.0 + gelu_tanh_t(x))) as f32
 }
 
-/// The tanh approximation's derivative times `dout`, in `f64`.
+/// `dout` times the approximation's slope `½(1 + t) + ½x·(1 − t²)·u′`, where
+/// `u′ = √(2/π)·(1 + 3·0.044715·x²)` and `tanh′ = 1 − tanh²`, in `f64`.
 fn gelu_tanh_backward(dout: f32, x: f32) -> f32 {
     let x = x as f64;
-    let t = (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh();
-    let slope = 0.5 * (1.0 + t)
-        + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);
-    (dout as f64 * slope) as f32
+    let t = gelu_tanh_t(x);
+    let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);
+    (dout as f64 * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)) as f32
 }
+
+/// The same slope in WGSL, for the GPU's backward of `UnaryOp::GeluTanh` (put beside the
+/// generated functions, after the constants it names).
+const GELU_TANH_SLOPE_WGSL: &str = "fn gelu_tanh_slope(x: f32) -> f32 {
+    let t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x));
+    let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du;
+}
+";
 
 /// `σ(x) = 1 / (1 + e⁻ˣ)` with an exponent that is never positive (no overflow).
 pub fn stable_sigmoid(x: f32) -> f32 {
@@ -709,10 +730,7 @@ fn wgsl_constants() -> String {
     format!(
         "const SELU_ALPHA: f32 = {SELU_ALPHA:?};\nconst SELU_SCALE: f32 = {SELU_SCALE:?};\n\
          const SQRT_2_OVER_PI: f32 = {:?};\nconst FRAC_1_SQRT_2PI: f32 = {:?};\n\
-         const FRAC_1_SQRT_2: f32 = {:?};\nconst GELU_CUBIC: f32 = {:?};\n\
-         fn gelu_tanh_slope(x: f32) -> f32 {{\n    \
-         let t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x));\n    \
-         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);\n}}\n",
+         const FRAC_1_SQRT_2: f32 = {:?};\nconst GELU_CUBIC: f32 = {:?};\n{GELU_TANH_SLOPE_WGSL}",
         SQRT_2_OVER_PI as f32,
         FRAC_1_SQRT_2PI as f32,
         std::f32::consts::FRAC_1_SQRT_2,

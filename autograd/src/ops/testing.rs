@@ -56,8 +56,9 @@ pub fn broadcastable_pair(
 }
 
 /// Runs `graph` on `inputs` (made parameters) on the CPU and on the GPU, then checks that the
-/// output and every input's gradient (of the output's sum) agree within `1e-5` relative and
-/// absolute, and that everything stayed on its device. Without a GPU the test says so and passes
+/// output and every input's gradient agree within `1e-5` relative and absolute, and that
+/// everything stayed on its device. The gradients are those of `Σ out·u` for a fixed random `u`,
+/// so that `dout = u` differs from element to element. Without a GPU the test says so and passes
 /// (`ASTROGRAD_REQUIRE_GPU` makes that an error in CI).
 #[cfg(feature = "wgpu")]
 pub fn gpu_matches_cpu(what: &str, inputs: &[Tensor], graph: impl Fn(&[crate::Var]) -> crate::Var) {
@@ -76,7 +77,9 @@ pub fn gpu_matches_cpu(what: &str, inputs: &[Tensor], graph: impl Fn(&[crate::Va
             device,
             "{what}: the output left the {device}"
         );
-        out.sum_all().unwrap().backward().unwrap();
+        // u: (shape of out), the upstream gradient
+        let u = crate::Var::constant(random(&out.shape(), 0.5, 1.5, 99).to(device).unwrap());
+        out.mul(&u).unwrap().sum_all().unwrap().backward().unwrap();
         let mut results = vec![out.value().to(Device::Cpu).unwrap()];
         for v in &vars {
             let grad = v.grad().unwrap();

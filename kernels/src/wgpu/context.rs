@@ -18,6 +18,7 @@
 //! [`super::stats`] counts the dispatches, the bind groups made and the submissions, beside the
 //! copies and allocations.
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, OnceLock};
 
 use super::buffer::BufferPool;
@@ -249,7 +250,7 @@ impl GpuContext {
             pending.params.clear();
         }
         self.queue.submit([encoder.finish()]);
-        super::buffer::SUBMISSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        super::buffer::SUBMISSIONS.fetch_add(1, Ordering::Relaxed);
         // Let wgpu free what finished submissions no longer need, without waiting: a training
         // epoch may go by without any blocking read.
         let _ = self.device.poll(wgpu::PollType::Poll);
@@ -416,7 +417,7 @@ pub fn dispatch(
                 resource: buffer.raw().as_entire_binding(),
             });
         }
-        super::buffer::BIND_GROUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        super::buffer::BIND_GROUPS.fetch_add(1, Ordering::Relaxed);
         ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(kernel.name),
             layout: &pipeline.layout,
@@ -439,7 +440,7 @@ pub fn dispatch(
     pass.set_pipeline(&pipeline.pipeline);
     pass.set_bind_group(0, bind_group, &[offset as u32]);
     pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
-    super::buffer::DISPATCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    super::buffer::DISPATCHES.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 

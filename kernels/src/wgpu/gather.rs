@@ -130,17 +130,39 @@ mod tests {
         out
     }
 
+    /// One gather: `x` seen as `shape = (outer, size, inner)`, the `indices` taken along `size`.
+    struct GatherCase {
+        shape: [usize; 3],
+        indices: Vec<u32>,
+    }
+
     #[test]
     fn gather_takes_the_rows_the_cpu_takes() {
         if !gpu_available() {
             return;
         }
-        for (shape, indices) in [
-            ([1, 10, 7], vec![3u32, 0, 9, 3]),
-            ([4, 5, 1], vec![4, 4, 1]),
-            ([2, 3, 6], vec![2]),
-            ([3, 2, 2], vec![]),
-        ] {
+        let cases = [
+            // A batch from a dataset (axis 0 of a (10, 7) table), an index taken twice.
+            GatherCase {
+                shape: [1, 10, 7],
+                indices: vec![3, 0, 9, 3],
+            },
+            // The last axis of (4, 5).
+            GatherCase {
+                shape: [4, 5, 1],
+                indices: vec![4, 4, 1],
+            },
+            GatherCase {
+                shape: [2, 3, 6],
+                indices: vec![2],
+            },
+            // Nothing taken.
+            GatherCase {
+                shape: [3, 2, 2],
+                indices: vec![],
+            },
+        ];
+        for GatherCase { shape, indices } in cases {
             let x = numbers(shape.iter().product(), 5);
             let expected = gather_cpu(&x, shape, &indices);
             let xb = GpuBuffer::upload(&x).unwrap();

@@ -391,8 +391,9 @@ impl Model {
         if parallel.is_parallel() {
             return parallel.assemble(outputs, n, options.batch_size);
         }
-        if outputs.len() == 1 {
-            return Ok(outputs.into_iter().next().expect("one output").1);
+        // One batch is the answer as it is; several are joined along the samples.
+        if let [(_, only)] = &outputs[..] {
+            return Ok(only.clone());
         }
         let parts: Vec<&Tensor> = outputs.iter().map(|(_, t)| t).collect();
         Ok(Tensor::concat(&parts, 0)?)
