@@ -287,9 +287,13 @@ impl Callback for StepCounters {
 
 /// What a training step asks of the GPU, step after step, for the Session 2 CNN (8 steps an
 /// epoch, two epochs), read by a callback that reads no logs:
-/// - from the first step on, every step records the same dispatches and uploads the same bytes
-///   (the batch) in the same number of submissions, and reads nothing back, except the last
-///   step of each epoch, which also reads the epoch's loss and accuracy (two reads of 4 bytes);
+/// - the training set went to the GPU once, before the first step: a step uploads only the
+///   batch's sample numbers (32 `u32`, once for the images' gather and once for the labels'),
+///   not its images;
+/// - from the first step on, every step records the same dispatches and uploads in **one
+///   submission** (uploads are recorded in order with the kernels, and `fit` submits at the end
+///   of the step), and reads nothing back, except the last step of each epoch, which also reads
+///   the epoch's loss and accuracy (two reads of 4 bytes, each a submission of its own);
 /// - from the third step on, nothing is allocated (the pool has every size the step asks for);
 /// - in the second epoch no bind group is made: the pool hands out the same buffers at every
 ///   step, so every dispatch finds its bind group in the cache.
@@ -314,7 +318,13 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
         }
     }
     let first = epochs[0][0];
-    assert!(first.dispatches > 0 && first.uploads > 0 && first.submissions > 0);
+    assert!(first.dispatches > 0, "{first:?}");
+    assert_eq!(
+        (first.uploads, first.upload_bytes),
+        (2, 2 * 32 * 4),
+        "{first:?}"
+    );
+    assert_eq!(first.submissions, 1, "{first:?}");
     assert_eq!(first.downloads, 0, "a step reads nothing back: {first:?}");
     for (e, steps) in epochs.iter().enumerate() {
         for (i, step) in steps.iter().enumerate() {
@@ -397,4 +407,100 @@ fn a_label_out_of_range_is_an_error_on_the_gpu() {
             "{err}"
         );
     }
+}
+
+/// Set in the child process of the out-of-memory test.
+const OUT_OF_MEMORY_CHILD: &str = "ASTROGRAD_TEST_OUT_OF_MEMORY";
+
+/// A batch that does not fit in the GPU's memory (here a 16 MiB limit set with
+/// `ASTROGRAD_GPU_MEMORY`, in a child process, as the limit is read when the GPU opens) is an
+/// error that names the buffer's size and the limit, not a crash; the model stays usable: it
+/// trains on the GPU with smaller batches, and it moves to the CPU and trains there.
+#[test]
+fn running_out_of_gpu_memory_is_an_error_and_the_model_lives_on() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if gpu().is_none() {
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_that_runs_out_of_gpu_memory",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(OUT_OF_MEMORY_CHILD, "1")
+        .env("ASTROGRAD_GPU_MEMORY", "16MiB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("the model lived on"),
+        "the child failed:\n{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn child_that_runs_out_of_gpu_memory() {
+    if std::env::var(OUT_OF_MEMORY_CHILD).is_err() {
+        return;
+    }
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = images();
+    set_seed(42);
+    let mut model = session2_cnn();
+    model.to(gpu).unwrap();
+    model
+        .compile(
+            "sparse_categorical_crossentropy",
+            Adam::new(1e-3),
+            &["accuracy"],
+        )
+        .unwrap();
+    let fit = |model: &mut Model, batch_size: usize| {
+        model.fit(
+            &x,
+            &y,
+            FitOptions::default().batch_size(batch_size).verbose(0),
+        )
+    };
+    // 256 images at once: the convolution's output alone is 8.3 MB.
+    let err = fit(&mut model, 256).unwrap_err().to_string();
+    println!("{err}");
+    assert!(err.starts_with("out of GPU memory: a buffer of "), "{err}");
+    assert!(
+        err.contains("the limit set by ASTROGRAD_GPU_MEMORY is 16777216"),
+        "{err}"
+    );
+    assert!(err.contains("model.to(Device::Cpu)"), "{err}");
+    // Smaller batches fit.
+    let history = fit(&mut model, 16).unwrap();
+    assert!(history.history.get("loss").unwrap()[0].is_finite());
+    // And the model moves to the CPU with what it learnt, its Adam moments too, and trains
+    // there.
+    let kernel = model.trainable_weights()[0].var.clone();
+    let moments = |model: &Model| -> Vec<Tensor> {
+        let adam = model.optimizer().unwrap();
+        ["m", "v"]
+            .map(|slot| adam.slot(&kernel, slot).unwrap())
+            .to_vec()
+    };
+    let on_gpu: Vec<Vec<f32>> = moments(&model)
+        .iter()
+        .map(|t| t.to_vec().unwrap())
+        .collect();
+    model.to(Device::Cpu).unwrap();
+    assert_eq!(model.device(), Device::Cpu);
+    let on_cpu = moments(&model);
+    assert!(on_cpu.iter().all(|t| t.device() == Device::Cpu));
+    let on_cpu: Vec<Vec<f32>> = on_cpu.iter().map(|t| t.to_vec().unwrap()).collect();
+    assert_eq!(on_cpu, on_gpu);
+    assert!(
+        on_cpu[1].iter().any(|&v| v > 0.0),
+        "the moments were learnt"
+    );
+    let history = fit(&mut model, 256).unwrap();
+    assert!(history.history.get("loss").unwrap()[0].is_finite());
+    println!("the model lived on");
 }

@@ -40,6 +40,32 @@ impl Device {
         Ok(Device::Gpu)
     }
 
+    /// Sends the work recorded for this device to it without waiting (a no-op on the CPU,
+    /// whose kernels run when called). A GPU op is recorded, not run; `fit` calls this at the
+    /// end of each training step, so that the GPU computes one step while the host records
+    /// the next, in one submission per step.
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Kernel`] if the GPU is unusable.
+    pub fn submit(self) -> crate::Result<()> {
+        match self {
+            Device::Cpu => Ok(()),
+            #[cfg(feature = "wgpu")]
+            Device::Gpu => Ok(astrograd_kernels::wgpu::submit()?),
+        }
+    }
+
+    /// Whether `numbers` f32 numbers fit on this device with room to spare (always on the
+    /// CPU; on a GPU: within one binding, and within half of what is left under an
+    /// `ASTROGRAD_GPU_MEMORY` limit). `fit` asks before it keeps a training set on the GPU.
+    pub fn has_room_for(self, numbers: usize) -> bool {
+        match self {
+            Device::Cpu => true,
+            #[cfg(feature = "wgpu")]
+            Device::Gpu => astrograd_kernels::wgpu::has_room_for(numbers),
+        }
+    }
+
     /// `"cpu"` or `"gpu"` (as an example's `--device` flag spells it) to a device.
     ///
     /// # Errors

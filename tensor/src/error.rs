@@ -58,3 +58,14 @@ pub enum TensorError {
 
 /// `Result` with [`TensorError`].
 pub type Result<T> = std::result::Result<T, TensorError>;
+
+impl TensorError {
+    /// Whether the GPU had no memory for a buffer of the op (or it would have passed the
+    /// `ASTROGRAD_GPU_MEMORY` limit): the op failed, the tensors that exist are untouched.
+    pub fn is_out_of_memory(&self) -> bool {
+        matches!(
+            self,
+            TensorError::Kernel(KernelError::GpuOutOfMemory { .. })
+        )
+    }
+}

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::context::{context, lock, GpuContext};
+use super::context::{check_fault, context, lock, GpuContext, IN_ORDER_UPLOAD_BYTES};
 use crate::KernelError;
 
 /// Every buffer can be bound to a shader and be the source or target of a copy.
@@ -48,6 +48,8 @@ pub struct TransferStats {
     pub submissions: u64,
 }
 
+/// Bytes of the storage buffers that exist: in use, or free in the pool.
+static BYTES_HELD: AtomicU64 = AtomicU64::new(0);
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
 static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
 static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
@@ -69,6 +71,67 @@ pub fn stats() -> TransferStats {
         bind_groups: BIND_GROUPS.load(Ordering::Relaxed),
         submissions: SUBMISSIONS.load(Ordering::Relaxed),
     }
+}
+
+/// Bytes of GPU memory astrograd holds in storage buffers (those in use and the pool's free
+/// ones; the staging memory of copies is not counted).
+pub fn memory_held() -> u64 {
+    BYTES_HELD.load(Ordering::Relaxed)
+}
+
+/// The environment variable that caps the GPU memory astrograd holds, as
+/// `torch.cuda.set_per_process_memory_fraction` or TensorFlow's `memory_limit` do: `2GiB`,
+/// `512MB`, `1000000` (bytes). Past it a new buffer is an out-of-memory error.
+pub const MEMORY_VARIABLE: &str = "ASTROGRAD_GPU_MEMORY";
+
+/// Bytes from a size as `ASTROGRAD_GPU_MEMORY` spells it: a whole number, then optionally a
+/// unit, `B`, `KB`/`MB`/`GB` (powers of 1000) or `KiB`/`MiB`/`GiB` (powers of 1024), in any
+/// case, with or without a space.
+///
+/// # Errors
+/// A message naming the value, if it is not such a size.
+pub fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => 0,
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|n| n.checked_mul(scale));
+    bytes.ok_or_else(|| {
+        format!(
+            "{MEMORY_VARIABLE}={text:?} is not a size (expected bytes, e.g. 2GiB, 512MB or 1000000)"
+        )
+    })
+}
+
+/// Whether `numbers` 4-byte numbers would fit on the GPU with room to spare: within one
+/// binding, and, under an `ASTROGRAD_GPU_MEMORY` limit, within half of what is left of it.
+/// `fit` asks before it keeps a training set on the GPU.
+pub fn has_room_for(numbers: usize) -> bool {
+    let Ok(ctx) = context() else {
+        return false;
+    };
+    let bytes = bytes_for(numbers);
+    let under_limit = match ctx.memory_limit {
+        Ok(Some(limit)) => memory_held() + 2 * bytes <= limit,
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    bytes <= ctx.max_binding_bytes && under_limit
 }
 
 impl TransferStats {
@@ -107,19 +170,70 @@ fn bytes_for(len: usize) -> u64 {
 }
 
 impl BufferPool {
+    /// A buffer of `bytes`: a free one of that size from the pool, or a new one. Before a new
+    /// buffer would pass the memory limit, or when the driver has no memory for it, the pool's
+    /// free buffers are released and it is tried once more; then it is an out-of-memory error
+    /// naming where it was asked for.
+    #[track_caller]
     fn take(&self, ctx: &GpuContext, bytes: u64) -> Result<wgpu::Buffer, KernelError> {
+        let requested_by = std::panic::Location::caller();
         let recycled = lock(&self.free, "GPU buffer pool")?
             .get_mut(&bytes)
             .and_then(BTreeSet::pop_first);
-        Ok(recycled.unwrap_or_else(|| {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size: bytes,
-                usage: USAGE,
-                mapped_at_creation: false,
-            })
-        }))
+        if let Some(buffer) = recycled {
+            return Ok(buffer);
+        }
+        let out_of_memory = |detail: String| KernelError::GpuOutOfMemory {
+            bytes,
+            requested_by: format!("{}:{}", requested_by.file(), requested_by.line()),
+            detail,
+        };
+        if let Some(limit) = ctx
+            .memory_limit
+            .clone()
+            .map_err(|msg| KernelError::GpuLimit {
+                op: "GPU buffer",
+                msg,
+            })?
+        {
+            if memory_held() + bytes > limit {
+                self.release_free(ctx)?;
+            }
+            let held = memory_held();
+            if held + bytes > limit {
+                return Err(out_of_memory(format!(
+                    "{held} bytes are in use, the limit set by {MEMORY_VARIABLE} is {limit}"
+                )));
+            }
+        }
+        let created = create_storage(ctx, bytes);
+        // A lost device fails every creation (reported to the fault handler, not the scope).
+        check_fault()?;
+        match created {
+            Ok(buffer) => Ok(buffer),
+            Err(_) => {
+                self.release_free(ctx)?;
+                create_storage(ctx, bytes).map_err(|driver| {
+                    out_of_memory(format!(
+                        "{} bytes are in use; the driver said: {driver}",
+                        memory_held()
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Frees every buffer waiting in the pool (and the cached bind groups, which hold them).
+    fn release_free(&self, ctx: &GpuContext) -> Result<(), KernelError> {
+        let free = std::mem::take(&mut *lock(&self.free, "GPU buffer pool")?);
+        let released: u64 = free
+            .iter()
+            .map(|(bytes, buffers)| bytes * buffers.len() as u64)
+            .sum();
+        drop(free);
+        ctx.forget_bind_groups()?;
+        BYTES_HELD.fetch_sub(released, Ordering::Relaxed);
+        Ok(())
     }
 
     fn give_back(&self, buffer: wgpu::Buffer) {
@@ -150,14 +264,33 @@ impl BufferPool {
     }
 }
 
+/// A new storage buffer of `bytes`, or what the driver said when it had no memory for it.
+fn create_storage(ctx: &GpuContext, bytes: u64) -> std::result::Result<wgpu::Buffer, String> {
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: bytes,
+        usage: USAGE,
+        mapped_at_creation: false,
+    });
+    if let Some(error) = pollster::block_on(scope.pop()) {
+        return Err(error.to_string());
+    }
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    BYTES_HELD.fetch_add(bytes, Ordering::Relaxed);
+    Ok(buffer)
+}
+
 impl GpuBuffer {
     /// A buffer for `len` numbers whose content is unspecified (every kernel that makes a
     /// fresh output writes all of it).
     ///
     /// # Errors
     /// [`KernelError::NoGpu`] if there is no GPU; [`KernelError::GpuLimit`] if `len` numbers are
-    /// more than one kernel can bind on this GPU. Checked here, when a buffer is made, so that
-    /// every kernel can take every buffer that exists.
+    /// more than one kernel can bind on this GPU (checked here, when a buffer is made, so that
+    /// every kernel can take every buffer that exists); [`KernelError::GpuOutOfMemory`] if the
+    /// GPU has no memory for it, or it would pass `ASTROGRAD_GPU_MEMORY`.
+    #[track_caller]
     pub fn uninit(len: usize) -> Result<GpuBuffer, KernelError> {
         let ctx = context()?;
         check_bindable(ctx, len)?;
@@ -169,6 +302,7 @@ impl GpuBuffer {
     }
 
     /// A buffer of `len` zeros (cleared on the GPU, in order with the pending work).
+    #[track_caller]
     pub fn zeros(len: usize) -> Result<GpuBuffer, KernelError> {
         let out = GpuBuffer::uninit(len)?;
         context()?.record(|encoder| encoder.clear_buffer(out.raw(), 0, None))?;
@@ -176,15 +310,18 @@ impl GpuBuffer {
     }
 
     /// Copies `data` from the host to a new GPU buffer.
+    #[track_caller]
     pub fn upload(data: &[f32]) -> Result<GpuBuffer, KernelError> {
         Self::upload_bytes(bytemuck::cast_slice(data), data.len())
     }
 
     /// Copies `u32` numbers (indices, labels) from the host to a new GPU buffer.
+    #[track_caller]
     pub fn upload_u32(data: &[u32]) -> Result<GpuBuffer, KernelError> {
         Self::upload_bytes(bytemuck::cast_slice(data), data.len())
     }
 
+    #[track_caller]
     fn upload_bytes(bytes: &[u8], len: usize) -> Result<GpuBuffer, KernelError> {
         let ctx = context()?;
         UPLOADS.fetch_add(1, Ordering::Relaxed);
@@ -195,10 +332,16 @@ impl GpuBuffer {
         check_bindable(ctx, len)?;
         let size = bytes_for(len);
         let buffer = ctx.pool.take(ctx, size)?;
-        // `write_buffer` runs before the next submission's commands: submit the pending ones
-        // first, or a recycled buffer could be overwritten before an earlier dispatch reads it.
-        ctx.flush()?;
-        ctx.queue.write_buffer(&buffer, 0, bytes);
+        if bytes.len() as u64 <= IN_ORDER_UPLOAD_BYTES {
+            // A batch: recorded in order with the pending work, no submission needed.
+            ctx.write_in_order(&buffer, bytes)?;
+        } else {
+            // A whole dataset, once: `write_buffer` runs before the next submission's
+            // commands, so submit the pending ones first, or a recycled buffer could be
+            // overwritten before an earlier dispatch reads it.
+            ctx.flush()?;
+            ctx.queue.write_buffer(&buffer, 0, bytes);
+        }
         Ok(GpuBuffer {
             buffer: Some(buffer),
             len,
@@ -243,6 +386,7 @@ impl GpuBuffer {
                 op: "download",
                 msg: format!("waiting for the GPU failed: {e}"),
             })?;
+        check_fault()?;
         receiver
             .recv()
             .map_err(|e| KernelError::GpuLimit {
@@ -267,6 +411,7 @@ impl GpuBuffer {
     }
 
     /// A copy of this buffer on the GPU (for copy-on-write before an in-place update).
+    #[track_caller]
     pub fn duplicate(&self) -> Result<GpuBuffer, KernelError> {
         let out = GpuBuffer::uninit(self.len)?;
         context()?.record(|encoder| {
@@ -344,6 +489,185 @@ fn check_bindable(ctx: &GpuContext, len: usize) -> Result<(), KernelError> {
 mod tests {
     use super::*;
     use crate::wgpu::testing::gpu_available;
+
+    /// Set in the child processes of the fault tests: which fault the child acts out.
+    const CHILD: &str = "ASTROGRAD_TEST_GPU_FAULT";
+    /// What a child prints when every check of its test passed.
+    const CHILD_PASSED: &str = "the child's checks passed";
+
+    /// Runs the test `name` of this binary alone in a child process with `env`, and asserts
+    /// that it ran to its end.
+    fn run_child(name: &str, env: &[(&str, &str)]) {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains(CHILD_PASSED),
+            "the child {name} failed:\n{stdout}\n{stderr}"
+        );
+    }
+
+    #[test]
+    fn sizes_as_astrograd_gpu_memory_spells_them() {
+        assert_eq!(parse_bytes("1000000"), Ok(1_000_000));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes(" 512 MB "), Ok(512_000_000));
+        assert_eq!(parse_bytes("64kib"), Ok(64 << 10));
+        assert_eq!(parse_bytes("3gb"), Ok(3_000_000_000));
+        assert_eq!(parse_bytes("7B"), Ok(7));
+        for bad in [
+            "",
+            "GB",
+            "1.5GB",
+            "12 parsecs",
+            "-1",
+            "99999999999999999999GiB",
+        ] {
+            let err = parse_bytes(bad).unwrap_err();
+            assert!(
+                err.contains("ASTROGRAD_GPU_MEMORY=") && err.contains("not a size"),
+                "{err}"
+            );
+        }
+    }
+
+    /// Under `ASTROGRAD_GPU_MEMORY=1MiB` (in a child process, as the limit is read when the GPU
+    /// opens): a buffer that would pass the limit first frees the pool's free buffers; one that
+    /// still does not fit is an out-of-memory error with its size, where it was asked for, what
+    /// is in use and the limit; and the GPU works on afterwards.
+    #[test]
+    fn a_memory_limit_frees_the_pool_then_gives_an_out_of_memory_error() {
+        if !gpu_available() {
+            return;
+        }
+        run_child(
+            "wgpu::buffer::tests::child_under_a_memory_limit",
+            &[(CHILD, "memory"), (MEMORY_VARIABLE, "1MiB")],
+        );
+    }
+
+    #[test]
+    fn child_under_a_memory_limit() {
+        if std::env::var(CHILD).as_deref() != Ok("memory") || !gpu_available() {
+            return;
+        }
+        let pooled = GpuBuffer::uninit(150_000).unwrap();
+        drop(pooled);
+        assert_eq!(memory_held(), 600_000, "the free buffer is still held");
+        assert!(has_room_for(50_000) && !has_room_for(100_000));
+        let kept = GpuBuffer::upload(&vec![2.5; 175_000]).unwrap();
+        assert_eq!(
+            memory_held(),
+            700_000,
+            "the free buffer was released for it"
+        );
+        let err = GpuBuffer::uninit(175_000).unwrap_err();
+        let KernelError::GpuOutOfMemory {
+            bytes,
+            requested_by,
+            detail,
+        } = &err
+        else {
+            panic!("expected an out-of-memory error, found {err}");
+        };
+        assert_eq!(*bytes, 700_000);
+        assert!(
+            requested_by.starts_with("kernels/src/wgpu/buffer.rs:"),
+            "{requested_by}"
+        );
+        assert_eq!(
+            detail,
+            "700000 bytes are in use, the limit set by ASTROGRAD_GPU_MEMORY is 1048576"
+        );
+        let message = err.to_string();
+        assert!(
+            message.starts_with("out of GPU memory: a buffer of 700000 bytes"),
+            "{message}"
+        );
+        assert!(message.contains("model.to(Device::Cpu)"), "{message}");
+        // Nothing was lost: the buffer that fitted reads back, and small ones still come.
+        assert_eq!(kept.download().unwrap()[174_999], 2.5);
+        let small = GpuBuffer::upload(&[1.0, 2.0]).unwrap();
+        assert_eq!(small.download().unwrap(), vec![1.0, 2.0]);
+        println!("{CHILD_PASSED}");
+    }
+
+    /// A lost device (here destroyed on purpose, in a child process) makes the next wait on the
+    /// GPU, and every GPU call after it, an error that says so, not a panic (wgpu's default).
+    #[test]
+    fn a_lost_device_is_an_error_for_every_later_call() {
+        if !gpu_available() {
+            return;
+        }
+        run_child(
+            "wgpu::buffer::tests::child_that_loses_its_device",
+            &[(CHILD, "lost")],
+        );
+    }
+
+    #[test]
+    fn child_that_loses_its_device() {
+        if std::env::var(CHILD).as_deref() != Ok("lost") || !gpu_available() {
+            return;
+        }
+        let before = GpuBuffer::upload(&[1.0, 2.0]).unwrap();
+        assert_eq!(before.download().unwrap(), vec![1.0, 2.0]);
+        context().unwrap().device.destroy();
+        // wgpu learns of the loss when it next waits on the GPU (here `synchronize`; in
+        // training, the next read or submission); from then on every call says so.
+        let results = [
+            crate::wgpu::synchronize(),
+            GpuBuffer::upload(&[3.0]).map(|_| ()),
+            before.download().map(|_| ()),
+            GpuBuffer::uninit(4).map(|_| ()),
+            crate::wgpu::submit(),
+        ];
+        for result in results {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, KernelError::GpuFault { reason } if reason.contains("lost")),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains("reload the last checkpoint"),
+                "{err}"
+            );
+        }
+        drop(before);
+        println!("{CHILD_PASSED}");
+    }
+
+    /// An upload is recorded in order with the pending dispatches: a recycled buffer is not
+    /// overwritten before an earlier dispatch has read it, and no submission is needed first.
+    #[test]
+    fn an_upload_waits_its_turn_behind_the_pending_work() {
+        if !gpu_available() {
+            return;
+        }
+        let _ = context().unwrap().flush();
+        let before = stats();
+        let first = GpuBuffer::upload(&[1.0, -2.0, 3.0, -4.0, 5.0]).unwrap();
+        let out = GpuBuffer::uninit(5).unwrap();
+        crate::wgpu::elementwise::unary(crate::elementwise::UnaryOp::Abs, &first, &out).unwrap();
+        // `first` goes back to the pool while the dispatch that reads it is only recorded;
+        // the next upload of its size takes it again.
+        let recycled = first.raw().clone();
+        drop(first);
+        let second = GpuBuffer::upload(&[9.0; 5]).unwrap();
+        let during = stats().since(&before);
+        assert_eq!(
+            second.raw(),
+            &recycled,
+            "the pool handed out the same buffer"
+        );
+        assert_eq!(during.submissions, 0, "{during:?}");
+        assert_eq!(out.download().unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(second.download().unwrap(), vec![9.0; 5]);
+    }
 
     /// A buffer no kernel could bind is refused when it is made, with the sizes in the error.
     #[test]

@@ -18,7 +18,7 @@
 //! [`super::stats`] counts the dispatches, the bind groups made and the submissions, beside the
 //! copies and allocations.
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::buffer::BufferPool;
@@ -66,6 +66,9 @@ pub struct GpuContext {
     software: bool,
     /// Largest buffer one binding may see, in bytes.
     pub(crate) max_binding_bytes: u64,
+    /// The cap on the memory held, from `ASTROGRAD_GPU_MEMORY` (`None`: the GPU's own), or
+    /// what is wrong with the variable's value (an error for every new buffer).
+    pub(crate) memory_limit: std::result::Result<Option<u64>, String>,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Pipeline>>,
     /// Bind groups made so far, by kernel and buffers (see [`dispatch`]).
     bind_groups: Mutex<HashMap<BindKey, wgpu::BindGroup>>,
@@ -98,7 +101,17 @@ struct Pending {
     params: Vec<u8>,
     /// The buffer the slots are copied into when the work is submitted.
     arena: wgpu::Buffer,
+    /// Host-writable staging memory for uploads recorded in order with the dispatches
+    /// ([`GpuContext::write_in_order`]); its chunks come back for reuse once the GPU has
+    /// copied out of them.
+    belt: wgpu::util::StagingBelt,
 }
+
+/// Uploads up to this size go through the staging belt, in order with the pending work; a
+/// larger one (a whole training set, once) is written directly after a submission.
+pub(crate) const IN_ORDER_UPLOAD_BYTES: u64 = 16 << 20;
+/// Bytes of one chunk of the staging belt: several batches of the course's models.
+const STAGING_CHUNK_BYTES: u64 = 4 << 20;
 
 static CONTEXT: OnceLock<std::result::Result<GpuContext, String>> = OnceLock::new();
 
@@ -108,12 +121,43 @@ static CONTEXT: OnceLock<std::result::Result<GpuContext, String>> = OnceLock::ne
 /// [`KernelError::NoGpu`] when wgpu finds no adapter (no Vulkan, Metal or DX12 driver) or the
 /// adapter refuses to open a device; the message says which.
 pub fn context() -> Result<&'static GpuContext, KernelError> {
-    CONTEXT
+    let ctx = CONTEXT
         .get_or_init(GpuContext::open)
         .as_ref()
         .map_err(|reason| KernelError::NoGpu {
             reason: reason.clone(),
-        })
+        })?;
+    check_fault()?;
+    Ok(ctx)
+}
+
+/// Set once the GPU has failed for good (see [`record_fault`]).
+static FAULTED: AtomicBool = AtomicBool::new(false);
+/// What the first such failure was.
+static FAULT: Mutex<Option<String>> = Mutex::new(None);
+
+/// Remembers a failure that leaves the GPU unusable: the device was lost, or wgpu reported an
+/// error outside every error scope (out-of-memory errors of new buffers are caught in a scope
+/// and are not faults). wgpu's default is to panic; astrograd makes every later GPU call return
+/// [`KernelError::GpuFault`] instead.
+fn record_fault(reason: String) {
+    if let Ok(mut fault) = FAULT.lock() {
+        fault.get_or_insert(reason);
+    }
+    FAULTED.store(true, Ordering::Release);
+}
+
+/// [`KernelError::GpuFault`] once the GPU has failed.
+pub(crate) fn check_fault() -> Result<(), KernelError> {
+    if !FAULTED.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let reason = FAULT
+        .lock()
+        .ok()
+        .and_then(|fault| fault.clone())
+        .unwrap_or_else(|| "an earlier failure".to_string());
+    Err(KernelError::GpuFault { reason })
 }
 
 impl GpuContext {
@@ -173,6 +217,17 @@ impl GpuContext {
                 info.name
             )
         })?;
+        device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
+            record_fault(format!("the GPU reported an error: {error}"));
+        }));
+        device.set_device_lost_callback(|reason, message| {
+            record_fault(format!("the device was lost ({reason:?}): {message}"));
+        });
+        let belt = wgpu::util::StagingBelt::new(device.clone(), STAGING_CHUNK_BYTES);
+        let memory_limit = match std::env::var(super::buffer::MEMORY_VARIABLE) {
+            Ok(text) => super::buffer::parse_bytes(&text).map(Some),
+            Err(_) => Ok(None),
+        };
         let arena = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("astrograd.params"),
             size: (PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT) as u64,
@@ -183,6 +238,7 @@ impl GpuContext {
             description: describe(&info),
             software: info.device_type == wgpu::DeviceType::Cpu,
             max_binding_bytes: limits.max_storage_buffer_binding_size,
+            memory_limit,
             device,
             queue,
             pipelines: Mutex::new(HashMap::new()),
@@ -192,6 +248,7 @@ impl GpuContext {
                 pass: None,
                 params: Vec::with_capacity(PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT),
                 arena,
+                belt,
             }),
             pool: BufferPool::default(),
         })
@@ -208,6 +265,13 @@ impl GpuContext {
     /// SwiftShader): correct, but slower than astrograd's own CPU kernels.
     pub fn is_software(&self) -> bool {
         self.software
+    }
+
+    /// Drops every cached bind group (they hold their buffers alive), before the pool frees
+    /// its buffers.
+    pub(crate) fn forget_bind_groups(&self) -> Result<(), KernelError> {
+        lock(&self.bind_groups, "GPU bind group cache")?.clear();
+        Ok(())
     }
 
     /// Records `f` into the pending encoder (used for buffer copies and clears).
@@ -229,6 +293,33 @@ impl GpuContext {
         Ok(())
     }
 
+    /// Records a copy of `bytes` (a multiple of 4, at most [`IN_ORDER_UPLOAD_BYTES`]) into the
+    /// start of `target`, in order with the pending work: through a slice of the staging belt
+    /// and a copy command in the pending encoder, so that no submission is needed first (a
+    /// `queue.write_buffer` would run before every pending dispatch, so a recycled buffer
+    /// could be overwritten before an earlier dispatch had read it).
+    pub(crate) fn write_in_order(
+        &self,
+        target: &wgpu::Buffer,
+        bytes: &[u8],
+    ) -> Result<(), KernelError> {
+        let Some(size) = wgpu::BufferSize::new(bytes.len() as u64) else {
+            return Ok(());
+        };
+        let mut pending = lock(&self.pending, "pending GPU work")?;
+        let pending = &mut *pending;
+        pending.pass = None;
+        let encoder = pending.encoder.get_or_insert_with(|| {
+            self.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        });
+        pending
+            .belt
+            .write_buffer(encoder, target, 0, size)
+            .copy_from_slice(bytes);
+        Ok(())
+    }
+
     /// Submits everything recorded so far. The host calls it before it reads or writes a
     /// buffer itself, so that it sees (or does not disturb) the results of earlier dispatches.
     ///
@@ -237,7 +328,7 @@ impl GpuContext {
     pub(crate) fn flush(&self) -> Result<(), KernelError> {
         let mut pending = lock(&self.pending, "pending GPU work")?;
         self.submit(&mut pending);
-        Ok(())
+        check_fault()
     }
 
     fn submit(&self, pending: &mut Pending) {
@@ -249,7 +340,9 @@ impl GpuContext {
             self.queue.write_buffer(&pending.arena, 0, &pending.params);
             pending.params.clear();
         }
+        pending.belt.finish();
         self.queue.submit([encoder.finish()]);
+        pending.belt.recall();
         super::buffer::SUBMISSIONS.fetch_add(1, Ordering::Relaxed);
         // Let wgpu free what finished submissions no longer need, without waiting: a training
         // epoch may go by without any blocking read.
@@ -307,6 +400,16 @@ impl GpuContext {
     }
 }
 
+/// Sends the work recorded so far to the GPU without waiting for it: `fit` calls it at the end
+/// of each training step, so that the GPU runs a step while the host records the next one.
+///
+/// # Errors
+/// [`KernelError::NoGpu`] without a GPU; [`KernelError::GpuPoisoned`] after an earlier GPU call
+/// failed mid-way.
+pub fn submit() -> Result<(), KernelError> {
+    context()?.flush()
+}
+
 /// Submits the pending work and waits until the GPU has finished it (for timing: a benchmark
 /// iteration ends here, so that it measures the kernels, not their recording).
 ///
@@ -324,7 +427,7 @@ pub fn synchronize() -> Result<(), KernelError> {
             op: "synchronize",
             msg: format!("waiting for the GPU failed: {e}"),
         })?;
-    Ok(())
+    check_fault()
 }
 
 fn storage_entry(binding: u32, read_only: bool, dynamic: bool) -> wgpu::BindGroupLayoutEntry {

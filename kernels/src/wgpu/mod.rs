@@ -25,9 +25,11 @@ pub mod reduce;
 pub mod softmax_cross_entropy;
 pub mod zero_pad;
 
-pub use buffer::{stats, GpuBuffer, TransferStats};
+pub use buffer::{
+    has_room_for, memory_held, parse_bytes, stats, GpuBuffer, TransferStats, MEMORY_VARIABLE,
+};
 pub use context::{
-    choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, synchronize, Access,
+    choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, submit, synchronize, Access,
     GpuContext, Kernel, GPU_VARIABLE, LOCAL_RANK_VARIABLES, WORKGROUP_SIZE,
 };
 

@@ -269,7 +269,7 @@ pub(crate) fn evaluate_batches(
             if device != astrograd_autograd::Device::Cpu {
                 compiled
                     .loss
-                    .check_labels_on_host(&out.output.value(), &y)?;
+                    .check_labels_on_host(out.output.value().shape(), &y)?;
             }
             let y = on_device(y, device)?;
             let weights = source.sample_weights(step)?;

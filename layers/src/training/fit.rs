@@ -262,6 +262,20 @@ impl Model {
             } else {
                 (x.clone(), y.clone(), weights)
             };
+        // On a GPU with room for them, the arrays go there once and each batch is gathered
+        // there. Class weights read each batch's labels on the host, and many processes each
+        // take a share of each batch: those keep the arrays on the host.
+        let keep_on_device = options.class_weight.is_none()
+            && !DataParallel::new(options.communicator).is_parallel();
+        let (x_train, y_train) = match &self.compiled {
+            Some(compiled) => crate::device::training_set_on_device(
+                self,
+                &compiled.loss,
+                (x_train, y_train),
+                keep_on_device,
+            )?,
+            None => (x_train, y_train),
+        };
         let mut source = ArraySource::new(&x_train, &y_train, options.batch_size, options.shuffle)?;
         if let Some(w) = &w_train {
             source = source.with_sample_weight(w)?;
@@ -376,7 +390,9 @@ impl Model {
         let x = crate::device::on_device(x.clone(), device)?;
         let out = self.forward_with_logits(&Var::constant(x), true)?;
         if device != astrograd_autograd::Device::Cpu {
-            compiled.loss.check_labels_on_host(&out.output.value(), y)?;
+            compiled
+                .loss
+                .check_labels_on_host(out.output.value().shape(), y)?;
         }
         let outputs = out.output.shape().last().copied().unwrap_or(1);
         let sample_weight = batch.weights(outputs)?;
@@ -720,6 +736,8 @@ impl<'a> TrainingRun<'a> {
             });
             let loss =
                 model.train_step(compiled, &mut weights, batch, device, &mut means, parallel)?;
+            // On a GPU the step so far is only recorded: send it, in one submission.
+            device.submit()?;
             if let (Some(loss), astrograd_autograd::Device::Cpu) = (&loss, device) {
                 // On the CPU the batch's loss is at hand: the warning names the batch.
                 let loss = loss.item()?;

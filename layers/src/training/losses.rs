@@ -133,14 +133,15 @@ impl Loss {
         self.apply(&output.output, y_true)
     }
 
-    /// Checks class labels on the host against the model's `output` `(N, K)` before they are
-    /// copied to a GPU, whose kernels would turn a label outside `0..K` into a NaN loss
-    /// instead of an error. Other losses, and labels already on the GPU, are not checked here.
+    /// Checks class labels on the host against the shape `(N, K)` of the model's output before
+    /// they are copied to a GPU, whose kernels would turn a label outside `0..K` into a NaN
+    /// loss instead of an error. Other losses, and labels already on the GPU, are not checked
+    /// here.
     ///
     /// # Errors
     /// A label that is not a class index in `0..K`, naming it and its row.
-    pub fn check_labels_on_host(&self, output: &Tensor, y_true: &Tensor) -> Result<()> {
-        if let (Loss::SparseCategoricalCrossentropy { .. }, [_, k]) = (self, output.shape()) {
+    pub fn check_labels_on_host(&self, output_shape: &[usize], y_true: &Tensor) -> Result<()> {
+        if let (Loss::SparseCategoricalCrossentropy { .. }, [_, k]) = (self, output_shape) {
             if y_true.device() == astrograd_autograd::Device::Cpu {
                 astrograd_tensor::nn::losses::check_class_indices(self.name(), y_true, *k)?;
             }
