@@ -31,7 +31,9 @@
 //!
 //! Run: `cargo run --release --example bench_epochs -- --workload s1_mlp --epochs 3 --json`
 //! (on a GPU: `cargo run --release --features wgpu --example bench_epochs -- --workload s2_cnn
-//! --device gpu --json`, which reports `"engine": "astrograd-gpu"`)
+//! --device gpu --json`, which reports `"engine": "astrograd-gpu"`, the adapter as `"gpu"`, and
+//! in `"per_step"` what one training step of the last epoch asked of it on average: kernel
+//! dispatches, queue submissions, copies to and from the GPU, bind groups and buffers made)
 //! (`--data DIR` for a local Fashion-MNIST folder; without `--json` it also prints the model).
 mod common;
 
@@ -86,6 +88,12 @@ struct EpochTimer {
     /// Under `mpirun`: the seconds spent in all-reduces at the epoch's start, and per epoch.
     all_reduce_at_start: f64,
     all_reduce_seconds: Vec<f64>,
+    /// On a GPU: the counters of `astrograd::kernels::wgpu::stats()` at the epoch's start, and
+    /// what each epoch asked of the GPU.
+    #[cfg(feature = "wgpu")]
+    gpu_at_start: astrograd::kernels::wgpu::TransferStats,
+    #[cfg(feature = "wgpu")]
+    gpu_epochs: Vec<astrograd::kernels::wgpu::TransferStats>,
 }
 
 impl Callback for EpochTimer {
@@ -100,6 +108,10 @@ impl Callback for EpochTimer {
     ) -> astrograd::layers::Result<()> {
         self.started = Some(Instant::now());
         self.all_reduce_at_start = astrograd::distributed::world().stats().seconds;
+        #[cfg(feature = "wgpu")]
+        {
+            self.gpu_at_start = astrograd::kernels::wgpu::stats();
+        }
         Ok(())
     }
 
@@ -114,6 +126,9 @@ impl Callback for EpochTimer {
             let all_reduce = astrograd::distributed::world().stats().seconds;
             self.all_reduce_seconds
                 .push(all_reduce - self.all_reduce_at_start);
+            #[cfg(feature = "wgpu")]
+            self.gpu_epochs
+                .push(astrograd::kernels::wgpu::stats().since(&self.gpu_at_start));
         }
         Ok(())
     }
@@ -341,6 +356,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fast::level().name(),
         rayon::current_num_threads()
     );
+    // On a GPU: which one, and what one training step asked of it (the last epoch's counts
+    // divided by its steps; the epoch's last step also reads its loss and accuracy back).
+    #[cfg(feature = "wgpu")]
+    let line = match (args.device, timer.gpu_epochs.last()) {
+        (astrograd::Device::Gpu, Some(epoch)) => {
+            let steps = work.x.shape()[0].div_ceil(work.batch_size) as f64;
+            let per_step = |count: u64| format!("{:.2}", count as f64 / steps);
+            format!(
+                "{}, \"gpu\": \"{}\", \"per_step\": {{\"dispatches\": {}, \"submissions\": {}, \"uploads\": {}, \"upload_bytes\": {}, \"downloads\": {}, \"bind_groups\": {}, \"allocations\": {}}}}}",
+                line.trim_end_matches('}'),
+                astrograd::kernels::wgpu::context()?
+                    .description()
+                    .replace(['"', '\\'], ""),
+                per_step(epoch.dispatches),
+                per_step(epoch.submissions),
+                per_step(epoch.uploads),
+                per_step(epoch.upload_bytes),
+                per_step(epoch.downloads),
+                per_step(epoch.bind_groups),
+                per_step(epoch.allocations),
+            )
+        }
+        _ => line,
+    };
     if world.rank() == 0 {
         println!("{line}");
     }

@@ -58,8 +58,10 @@ impl Device {
     /// Whether `numbers` f32 numbers fit on this device with room to spare (always on the
     /// CPU; on a GPU: within one binding, and within half of what is left under an
     /// `ASTROGRAD_GPU_MEMORY` limit). `fit` asks before it keeps a training set on the GPU.
+    #[cfg_attr(not(feature = "wgpu"), allow(unused_variables))]
     pub fn has_room_for(self, numbers: usize) -> bool {
         match self {
+            // The arrays are in host memory already.
             Device::Cpu => true,
             #[cfg(feature = "wgpu")]
             Device::Gpu => astrograd_kernels::wgpu::has_room_for(numbers),

@@ -20,6 +20,7 @@ pub mod binary_crossentropy;
 pub mod categorical_crossentropy;
 pub mod concat;
 pub mod conv2d;
+pub mod dense;
 pub mod depthwise_conv2d;
 pub mod div;
 pub mod dropout;

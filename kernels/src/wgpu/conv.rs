@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! forward          Y     = cols · W + b         (N·OH·OW, F) = y in NHWC order
+//!                  (relu(cols · W + b) with activation='relu': the bias and the ReLU in the
+//!                  product's epilogue)
 //! backward input   dcols = dY · Wᵀ,  dX = col2im(dcols)
 //! backward weight  dW    = colsᵀ · dY           (KH·KW·C, F)
 //! backward bias    db    = Σ_rows dY            (F)
@@ -26,7 +28,7 @@
 //!
 //! As every kernel (see the crate doc), these overwrite their outputs.
 use super::buffer::check_lengths;
-use super::matmul::{matmul, MatLayout, MatmulGeometry};
+use super::matmul::{matmul, matmul_with, Epilogue, MatLayout, MatmulGeometry};
 use super::{context, dispatch, grid_1d, Access, GpuBuffer, Kernel};
 use crate::geometry::Conv2dGeometry;
 use crate::KernelError;
@@ -48,16 +50,6 @@ const COL2IM: Kernel = Kernel {
         include_str!("shaders/col2im.wgsl")
     ),
     entry: "col2im_main",
-    buffers: &[Access::Read, Access::ReadWrite],
-};
-
-const BIAS_ROWS: Kernel = Kernel {
-    name: "conv2d.bias_rows",
-    source: concat!(
-        include_str!("shaders/conv_params.wgsl"),
-        include_str!("shaders/conv_bias.wgsl")
-    ),
-    entry: "bias_rows_main",
     buffers: &[Access::Read, Access::ReadWrite],
 };
 
@@ -143,14 +135,34 @@ pub fn conv2d_forward(
     bias: Option<&GpuBuffer>,
     y: &GpuBuffer,
 ) -> Result<(), KernelError> {
-    conv2d_forward_chunked(g, x, w, bias, y, cols_budget()?)
+    conv2d_forward_activated(g, x, w, bias, false, y)
+}
+
+/// Forward with Keras's `activation='relu'` when `relu`: `y = relu(cols · W + b)`, the bias and
+/// the ReLU applied by the product's epilogue ([`Epilogue`]) as each sum is finished, so the
+/// layer costs the im2col and one product, no pass of its own over `y`.
+///
+/// # Shapes
+/// As [`conv2d_forward`].
+///
+/// # Errors
+/// As [`conv2d_forward`].
+pub fn conv2d_forward_activated(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    relu: bool,
+    y: &GpuBuffer,
+) -> Result<(), KernelError> {
+    conv2d_forward_chunked(g, x, w, Epilogue { bias, relu }, y, cols_budget()?)
 }
 
 fn conv2d_forward_chunked(
     g: &Conv2dGeometry,
     x: &GpuBuffer,
     w: &GpuBuffer,
-    bias: Option<&GpuBuffer>,
+    epilogue: Epilogue,
     y: &GpuBuffer,
     budget: u64,
 ) -> Result<(), KernelError> {
@@ -164,23 +176,12 @@ fn conv2d_forward_chunked(
             ("y", y, g.n * image_pixels * f),
         ],
     )?;
-    let beta = match bias {
-        Some(b) => {
-            check_lengths(OP, &[("bias", b, f)])?;
-            let count = y.len();
-            dispatch(
-                &BIAS_ROWS,
-                &words(g, g.n, 0, count, 0),
-                &[b, y],
-                grid_1d(count),
-            )?;
-            1.0
-        }
-        None => 0.0,
-    };
+    if let Some(b) = epilogue.bias {
+        check_lengths(OP, &[("bias", b, f)])?;
+    }
     if g.is_pointwise() {
         let product = MatmulGeometry::row_major(1, g.n * image_pixels, g.c, f);
-        return matmul(&product, x, w, beta, y);
+        return matmul_with(&product, x, w, 0.0, y, epilogue);
     }
     let chunk = images_per_chunk(g, budget);
     // cols: (chunk·OH·OW, KH·KW·C)
@@ -193,7 +194,7 @@ fn conv2d_forward_chunked(
             c: MatLayout::row_major(rows, f).at(first * image_pixels * f),
             ..MatmulGeometry::row_major(1, rows, patch, f)
         };
-        matmul(&product, &cols, w, beta, y)?;
+        matmul_with(&product, &cols, w, 0.0, y, epilogue)?;
     }
     Ok(())
 }
@@ -476,9 +477,9 @@ mod tests {
         ]
     }
 
-    /// Max relative differences of (y, dx, dw, db) between the GPU and the CPU kernels, with
+    /// Max relative differences of (y, dx, dw, db, relu(y)) between the GPU and the CPU kernels, with
     /// `cols` made in chunks of at most `budget` bytes.
-    fn compare(case: Conv2dCase, budget: u64) -> [f32; 4] {
+    fn compare(case: Conv2dCase, budget: u64) -> [f32; 5] {
         let g = case.geometry();
         let x = numbers(g.n * g.h * g.w * g.c, 1);
         let w = numbers(g.patch_len() * g.f, 2);
@@ -499,7 +500,19 @@ mod tests {
         // Outputs start as NaN: every kernel must write all of its output.
         let nan = |len: usize| up(&vec![f32::NAN; len]);
         let (yg, dxg, dwg, dbg) = (nan(y_len), nan(x.len()), nan(w.len()), nan(g.f));
-        conv2d_forward_chunked(&g, &xg, &wg, Some(&bg), &yg, budget).unwrap();
+        let linear = Epilogue {
+            bias: Some(&bg),
+            relu: false,
+        };
+        conv2d_forward_chunked(&g, &xg, &wg, linear, &yg, budget).unwrap();
+        // With Keras's activation='relu', fused into the product.
+        let relu = Epilogue {
+            relu: true,
+            ..linear
+        };
+        let y_relu = nan(y_len);
+        conv2d_forward_chunked(&g, &xg, &wg, relu, &y_relu, budget).unwrap();
+        let expected_relu: Vec<f32> = y.iter().map(|v| v.max(0.0)).collect();
         conv2d_backward_input_chunked(&g, &dyg, &wg, &dxg, budget).unwrap();
         conv2d_backward_weight_chunked(&g, &xg, &dyg, &dwg, budget).unwrap();
         conv2d_backward_bias(&g, &dyg, &dbg).unwrap();
@@ -508,6 +521,7 @@ mod tests {
             max_rel_diff(&dxg.download().unwrap(), &dx),
             max_rel_diff(&dwg.download().unwrap(), &dw),
             max_rel_diff(&dbg.download().unwrap(), &db),
+            max_rel_diff(&y_relu.download().unwrap(), &expected_relu),
         ]
     }
 
@@ -520,7 +534,7 @@ mod tests {
             let errs = compare(case, COLS_BUDGET_BYTES);
             assert!(
                 errs.iter().all(|&e| e < 1e-5),
-                "{case:?}: y, dx, dw, db differ by {errs:?}"
+                "{case:?}: y, dx, dw, db, relu(y) differ by {errs:?}"
             );
         }
     }
@@ -548,7 +562,7 @@ mod tests {
             let errs = compare(case, 1);
             assert!(
                 errs.iter().all(|&e| e < 1e-5),
-                "{case:?}: y, dx, dw, db differ by {errs:?}"
+                "{case:?}: y, dx, dw, db, relu(y) differ by {errs:?}"
             );
         }
     }

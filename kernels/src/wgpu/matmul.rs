@@ -1,4 +1,5 @@
-//! Matrix products on the GPU: `C = op(A)·op(B) + β·C`, batched, any operand transposed.
+//! Matrix products on the GPU: `C = op(A)·op(B) + β·C`, batched, any operand transposed, with an
+//! optional [`Epilogue`] (a bias per column, then a ReLU) applied before `C` is written.
 //!
 //! # Math
 //! For every batch item `z`, with `op(A): (M, K)` and `op(B): (K, N)`:
@@ -9,6 +10,10 @@
 //!
 //! As in [`crate::cpu::gemm`], `β` is the caller's explicit choice: `β = 0` overwrites `C` without
 //! reading it (it may hold garbage), `β = 1` adds the product to it.
+//!
+//! With an [`Epilogue`], each finished sum goes through `relu(· + bias[j])` (either part
+//! optional) while it is still in a register: a Dense or Conv2D layer's forward pass is then one
+//! kernel, where a product, a bias addition and a ReLU would be three passes over `C`.
 //!
 //! # Layout
 //! Each operand is a [`MatLayout`]: element `(i, j)` of batch item `z` lies at
@@ -31,7 +36,8 @@ const MATMUL: Kernel = Kernel {
         include_str!("shaders/matmul.wgsl")
     ),
     entry: "matmul_main",
-    buffers: &[Access::Read, Access::Read, Access::ReadWrite],
+    // a, b, c, bias
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
 };
 
 const MATMUL_REDUCE: Kernel = Kernel {
@@ -41,8 +47,30 @@ const MATMUL_REDUCE: Kernel = Kernel {
         include_str!("shaders/matmul_reduce.wgsl")
     ),
     entry: "matmul_reduce",
-    buffers: &[Access::Read, Access::ReadWrite],
+    // partial, c, bias
+    buffers: &[Access::Read, Access::ReadWrite, Access::Read],
 };
+
+/// What the product does to each finished sum before it writes it: `relu(sum + bias[j])`, the
+/// bias per column `j` of `C`, each part optional (the default does nothing).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// `(N)`: added to every row of `C`.
+    pub bias: Option<&'a GpuBuffer>,
+    /// Then `max(·, 0)`.
+    pub relu: bool,
+}
+
+/// The buffer bound as the bias when there is none (the shader does not read it): one per
+/// process, made on first use.
+fn no_bias() -> Result<&'static GpuBuffer, KernelError> {
+    static NO_BIAS: std::sync::OnceLock<GpuBuffer> = std::sync::OnceLock::new();
+    if let Some(buffer) = NO_BIAS.get() {
+        return Ok(buffer);
+    }
+    let buffer = GpuBuffer::zeros(1)?;
+    Ok(NO_BIAS.get_or_init(|| buffer))
+}
 
 /// Rows and columns of `C` per workgroup (`TILE` in the shader).
 const TILE: usize = 64;
@@ -209,12 +237,16 @@ impl MatmulGeometry {
     }
 
     /// The shader's parameter block (`shaders/matmul_params.wgsl`).
-    fn words(&self, beta: f32, splits: usize, k_slice: usize) -> Vec<u32> {
+    fn words(&self, beta: f32, splits: usize, k_slice: usize, epilogue: &Epilogue) -> Vec<u32> {
         let mut w = vec![self.m, self.k, self.n, 0];
         for l in [self.a, self.b, self.c] {
             w.extend([l.offset, l.batch_stride, l.row_stride, l.col_stride]);
         }
         w.extend([self.batch, splits, k_slice]);
+        w.extend([
+            usize::from(epilogue.bias.is_some()),
+            usize::from(epilogue.relu),
+        ]);
         let mut words: Vec<u32> = w.into_iter().map(|v| v as u32).collect();
         words[3] = beta.to_bits();
         words
@@ -256,6 +288,32 @@ pub fn matmul(
     beta: f32,
     c: &GpuBuffer,
 ) -> Result<(), KernelError> {
+    matmul_with(g, a, b, beta, c, Epilogue::default())
+}
+
+/// `C = epilogue(op(A)·op(B) + beta·C)`: [`matmul`], each finished sum then given the bias of
+/// its column and the ReLU that `epilogue` asks for.
+///
+/// # Shapes
+/// As [`matmul`]; `epilogue.bias`: `(g.n)`.
+///
+/// # Errors
+/// As [`matmul`]; [`KernelError::InvalidGeometry`] if the bias does not hold `g.n` numbers.
+pub fn matmul_with(
+    g: &MatmulGeometry,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    beta: f32,
+    c: &GpuBuffer,
+    epilogue: Epilogue,
+) -> Result<(), KernelError> {
+    if let Some(bias) = epilogue.bias {
+        super::buffer::check_lengths("matmul (GPU)", &[("the bias", bias, g.n)])?;
+    }
+    let bias = match epilogue.bias {
+        Some(bias) => bias,
+        None => no_bias()?,
+    };
     if std::ptr::eq(a, c) || std::ptr::eq(b, c) {
         return Err(KernelError::geometry(
             "matmul (GPU)",
@@ -268,7 +326,7 @@ pub fn matmul(
     }
     let (splits, k_slice) = g.k_split();
     if splits > 1 {
-        return matmul_split_k(g, a, b, beta, c, splits, k_slice);
+        return matmul_split_k(g, [a, b, c, bias], beta, splits, k_slice, &epilogue);
     }
     // Dispatches are limited to 65 535 workgroups per axis: cut huge products into blocks.
     let (max_rows, max_cols) = (MAX_GROUPS * TILE, MAX_GROUPS * TILE);
@@ -286,7 +344,8 @@ pub fn matmul(
                     block.m.div_ceil(TILE) as u32,
                     block.batch as u32,
                 ];
-                dispatch(&MATMUL, &block.words(beta, 1, g.k), &[a, b, c], groups)?;
+                let words = block.words(beta, 1, g.k, &epilogue);
+                dispatch(&MATMUL, &words, &[a, b, c, bias], groups)?;
             }
         }
     }
@@ -298,26 +357,25 @@ pub fn matmul(
 /// tiles (see [`MatmulGeometry::k_split`]), so no axis exceeds the dispatch limits.
 fn matmul_split_k(
     g: &MatmulGeometry,
-    a: &GpuBuffer,
-    b: &GpuBuffer,
+    [a, b, c, bias]: [&GpuBuffer; 4],
     beta: f32,
-    c: &GpuBuffer,
     splits: usize,
     k_slice: usize,
+    epilogue: &Epilogue,
 ) -> Result<(), KernelError> {
     // partial: (splits, batch, M, N)
     let partial = GpuBuffer::uninit(splits * g.batch * g.m * g.n)?;
-    let words = g.words(beta, splits, k_slice);
+    let words = g.words(beta, splits, k_slice, epilogue);
     let groups = [
         g.n.div_ceil(TILE) as u32,
         g.m.div_ceil(TILE) as u32,
         (g.batch * splits) as u32,
     ];
-    dispatch(&MATMUL, &words, &[a, b, &partial], groups)?;
+    dispatch(&MATMUL, &words, &[a, b, &partial, bias], groups)?;
     dispatch(
         &MATMUL_REDUCE,
         &words,
-        &[&partial, c],
+        &[&partial, c, bias],
         grid_1d(g.batch * g.m * g.n),
     )
 }
@@ -465,6 +523,76 @@ mod tests {
         matmul(&g, &a, &b, 0.0, &c1).unwrap();
         matmul(&g, &a, &b, 0.0, &c2).unwrap();
         assert_eq!(c1.download().unwrap(), c2.download().unwrap());
+    }
+
+    /// The epilogue gives what a product followed by a bias addition and a ReLU gives, on the
+    /// direct path and on the split-K path (where the reduction applies it), for each of its
+    /// parts alone and together.
+    #[test]
+    fn the_epilogue_adds_the_bias_per_column_then_applies_the_relu() {
+        if !gpu_available() {
+            return;
+        }
+        let cases = [
+            MatmulCase::new(1, 37, 19, 23),
+            MatmulCase {
+                transpose_a: true,
+                ..MatmulCase::new(1, 5, 3000, 7)
+            },
+            MatmulCase {
+                beta: 1.0,
+                ..MatmulCase::new(3, 9, 11, 70)
+            },
+        ];
+        for case in cases {
+            let g = case.geometry();
+            let a = numbers(case.batch * case.m * case.k, 1);
+            let b = numbers(case.batch * case.k * case.n, 2);
+            let c0 = numbers(case.batch * case.m * case.n, 3);
+            let bias = numbers(case.n, 4);
+            let mut product = c0.clone();
+            cpu_matmul(&g, &a, &b, case.beta, &mut product);
+            let (ab, bb, biasb) = (
+                GpuBuffer::upload(&a).unwrap(),
+                GpuBuffer::upload(&b).unwrap(),
+                GpuBuffer::upload(&bias).unwrap(),
+            );
+            for (with_bias, relu) in [(true, false), (false, true), (true, true)] {
+                let expected: Vec<f32> = product
+                    .iter()
+                    .enumerate()
+                    .map(|(e, &v)| {
+                        let v = if with_bias { v + bias[e % case.n] } else { v };
+                        if relu {
+                            v.max(0.0)
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+                let cb = GpuBuffer::upload(&c0).unwrap();
+                let epilogue = Epilogue {
+                    bias: with_bias.then_some(&biasb),
+                    relu,
+                };
+                matmul_with(&g, &ab, &bb, case.beta, &cb, epilogue).unwrap();
+                let got = cb.download().unwrap();
+                let err = max_rel_diff(&got, &expected);
+                let what = format!("{case:?}, bias {with_bias}, relu {relu}");
+                assert!(err < 1e-5, "{what}: max relative difference {err}");
+                if relu {
+                    assert!(got.contains(&0.0), "{what}: the ReLU clipped nothing");
+                }
+            }
+            let short = GpuBuffer::upload(&bias[..case.n - 1]).unwrap();
+            let out = GpuBuffer::uninit(case.batch * case.m * case.n).unwrap();
+            let bad = Epilogue {
+                bias: Some(&short),
+                relu: false,
+            };
+            let err = matmul_with(&g, &ab, &bb, 0.0, &out, bad).unwrap_err();
+            assert!(err.to_string().contains("the bias must hold"), "{err}");
+        }
     }
 
     #[test]

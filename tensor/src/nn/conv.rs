@@ -64,7 +64,7 @@ pub fn conv2d_forward(
 
 /// `y = activation(conv2d(x, w) + bias)`: on the CPU the activation is applied as the sums are
 /// written (a 1×1 convolution, one GEMM over the whole batch, takes it in a parallel pass after);
-/// on a GPU it is a second kernel.
+/// on a GPU the product's epilogue adds the bias and applies it.
 ///
 /// # Errors
 /// As [`conv2d_forward`].
@@ -91,18 +91,16 @@ pub fn conv2d_forward_activated(
         let operands: Vec<&Tensor> = [x, w].into_iter().chain(bias).collect();
         if let Some(buffers) = crate::gpu::all_on_gpu(op, &operands)? {
             let y = astrograd_kernels::wgpu::GpuBuffer::uninit(out_shape.iter().product())?;
-            astrograd_kernels::wgpu::conv::conv2d_forward(
+            // The bias and the ReLU are applied by the product as it writes y.
+            astrograd_kernels::wgpu::conv::conv2d_forward_activated(
                 g,
                 buffers[0],
                 buffers[1],
                 buffers.get(2).copied(),
+                activation == ConvActivation::Relu,
                 &y,
             )?;
-            let y = Tensor::from_gpu(y, &out_shape);
-            return Ok(match activation {
-                ConvActivation::Linear => y,
-                ConvActivation::Relu => y.unary(crate::UnaryOp::Relu),
-            });
+            return Ok(Tensor::from_gpu(y, &out_shape));
         }
     }
     let y = cpu::conv2d_forward_vec(

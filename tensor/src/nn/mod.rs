@@ -5,6 +5,7 @@
 //! [`crate::TensorError::Device`] naming the op.
 pub mod batch_norm;
 pub mod conv;
+pub mod dense;
 pub mod depthwise_conv;
 pub mod dropout;
 pub mod losses;

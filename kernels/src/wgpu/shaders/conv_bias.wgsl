@@ -1,7 +1,5 @@
-// The bias of conv2d, forward and backward. Params: conv_params.wgsl.
-//
-// bias_rows: y[offset + i] = bias[i mod F], one thread per element (the forward then adds
-// cols·W on top with beta = 1).
+// The gradient of conv2d's bias (the forward adds the bias in the product's epilogue,
+// matmul_params.wgsl). Params: conv_params.wgsl.
 //
 // sum_rows: out[g, j] = Σ of rows g·1024 .. (g + 1)·1024 of src: (rows, F), column j; called
 // again on its own output until one row is left, so db = Σ_rows dY takes a few passes and no
@@ -11,15 +9,6 @@
 
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-
-@compute @workgroup_size(256)
-fn bias_rows_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let e = linear_index(gid, groups);
-    if e >= p.count {
-        return;
-    }
-    dst[p.offset + e] = src[e % p.f];
-}
 
 const ROWS_PER_GROUP: u32 = 1024u;
 var<workgroup> lane_sums: array<f32, 256>;

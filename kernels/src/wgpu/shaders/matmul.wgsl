@@ -1,4 +1,5 @@
-// Batched matrix product C = op(A)·op(B) + beta·C (see kernels/src/wgpu/matmul.rs).
+// Batched matrix product C = epilogue(op(A)·op(B) + beta·C) (see kernels/src/wgpu/matmul.rs),
+// the epilogue adding a bias per column and applying a ReLU when asked (matmul_params.wgsl).
 //
 // Parallel scheme: one 16×16 workgroup computes a 64×64 tile of C for one batch item (and one
 // slice of K when the product is split along K). The K axis is walked 16 at a time: the 256
@@ -15,13 +16,15 @@
 //
 // With `splits` > 1, workgroup z handles batch item z / splits and K slice z % splits
 // (positions s·k_slice .. min((s + 1)·k_slice, k)), and writes its partial tile, row-major and
-// contiguous, to `partial` slot s; `matmul_reduce` then adds the slices in order.
+// contiguous, to `partial` slot s; `matmul_reduce` then adds the slices in order (and applies the
+// epilogue).
 
 // Params (matmul_params.wgsl) is put in front of this file.
 
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>; // (N), read when p.has_bias == 1
 
 const TILE: u32 = 64u;
 const KT: u32 = 16u;
@@ -114,7 +117,7 @@ fn matmul_main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
                 if p.beta != 0.0 {
                     v += p.beta * c[at];
                 }
-                c[at] = v;
+                c[at] = epilogue(v, col);
             } else {
                 // partial: (splits, batch, m, n), contiguous
                 c[((slice * p.batch + item) * p.m + row) * p.n + col] = acc[i * 4u + j];

@@ -20,6 +20,21 @@ struct Params {
     batch: u32,     // batch items in this dispatch
     splits: u32,    // K slices (1: no split, write C directly)
     k_slice: u32,   // K positions per slice
+    has_bias: u32,  // 1: add bias[col] to every row of C (the epilogue)
+    relu: u32,      // 1: then max(·, 0)
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;
+
+// The epilogue, applied to a finished sum v of column col before it is written: the bias, then
+// the ReLU, so that a Dense or Conv2D layer's forward pass is one kernel, not three.
+fn epilogue(v: f32, col: u32) -> f32 {
+    var out = v;
+    if p.has_bias == 1u {
+        out += bias[col];
+    }
+    if p.relu == 1u {
+        out = max(out, 0.0);
+    }
+    return out;
+}

@@ -1,9 +1,10 @@
 // Second step of a matmul split along K (see matmul.wgsl):
-// C = Σ_s partial[s] + beta·C, one thread per element of C, the slices added in order
+// C = epilogue(Σ_s partial[s] + beta·C), one thread per element of C, the slices added in order
 // (deterministic), one thread per element: no atomics.
 // Params (matmul_params.wgsl) is put in front of this file.
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>; // (N), read when p.has_bias == 1
 
 @compute @workgroup_size(256)
 fn matmul_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -23,5 +24,5 @@ fn matmul_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     if p.beta != 0.0 {
         v += p.beta * out[at];
     }
-    out[at] = v;
+    out[at] = epilogue(v, col);
 }
