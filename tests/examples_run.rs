@@ -641,6 +641,90 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
     }
 }
 
+/// `bench_epochs --device gpu` says which GPU it ran on and what one training step asked of
+/// it, for every workload (on lavapipe in CI, with few samples): the training set stays on the
+/// GPU (a step uploads only its two lists of sample numbers), one submission per step (and the
+/// last step's two reads), and in the third epoch (the one counted) no buffer and no bind group
+/// is made: the second already met every buffer in the order the following ones do.
+#[cfg(feature = "wgpu")]
+#[test]
+fn bench_epochs_counts_what_a_gpu_step_asks_for_every_workload() {
+    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
+        return;
+    }
+    // (workload, batch size, samples): the cats-vs-dogs CNN takes 30 s an epoch of 64 images on
+    // lavapipe, so it gets one batch.
+    for (workload, batch, samples) in [
+        ("s1_mlp", 32, "64"),
+        ("s2_cnn", 32, "64"),
+        ("g10_cnn", 32, "64"),
+        ("cd_cnn", 20, "20"),
+    ] {
+        let fashion = workload.starts_with("s");
+        if fashion && !fashion_mnist_here("bench_epochs --device gpu (Fashion-MNIST workloads)") {
+            continue;
+        }
+        let mut args = vec![
+            "--workload",
+            workload,
+            "--device",
+            "gpu",
+            "--epochs",
+            "3",
+            "--json",
+            "--limit",
+            samples,
+        ];
+        if fashion {
+            args.extend(["--data", FASHION_MNIST]);
+        }
+        let run = Command::new(example_binary("bench_epochs"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run bench_epochs");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "bench_epochs {args:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let line = stdout.lines().last().expect("one JSON line");
+        println!("{line}");
+        let json: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_eq!(json["engine"], "astrograd-gpu", "{line}");
+        assert!(
+            json["gpu"]
+                .as_str()
+                .is_some_and(|gpu| gpu.contains("driver")),
+            "{line}"
+        );
+        let per_step = |key: &str| {
+            json["per_step"][key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("no per_step.{key}: {line}"))
+        };
+        let samples: f64 = samples.parse().unwrap();
+        let steps = (samples / batch as f64).ceil();
+        assert_eq!(per_step("uploads"), 2.0, "{line}");
+        assert_eq!(
+            per_step("upload_bytes"),
+            2.0 * 4.0 * samples / steps,
+            "{line}"
+        );
+        assert_eq!(per_step("downloads"), 2.0 / steps, "{line}");
+        let submissions = 1.0 + 2.0 / steps;
+        assert!(
+            (per_step("submissions") - submissions).abs() < 0.01,
+            "{line}"
+        );
+        assert!(per_step("dispatches") > 10.0, "{line}");
+        assert_eq!(per_step("bind_groups"), 0.0, "{line}");
+        assert_eq!(per_step("allocations"), 0.0, "{line}");
+    }
+}
+
 /// `--summary` prints the models and stops: it needs no data (a `--data` that does not exist
 /// is not even looked at) and writes nothing (the output folder is not made).
 #[test]
