@@ -64,6 +64,8 @@ pub struct GpuContext {
     description: String,
     /// Whether the adapter is a software renderer (llvmpipe/lavapipe, WARP, SwiftShader).
     software: bool,
+    /// Whether kernels may use subgroup operations (see [`GpuContext::has_subgroups`]).
+    subgroups: bool,
     /// Largest buffer one binding may see, in bytes.
     pub(crate) max_binding_bytes: u64,
     /// The cap on the memory held, from `ASTROGRAD_GPU_MEMORY` (`None`: the GPU's own), or
@@ -206,8 +208,17 @@ impl GpuContext {
             max_compute_workgroup_storage_size: supported.max_compute_workgroup_storage_size,
             ..wgpu::Limits::default()
         };
+        // Subgroup operations where the adapter has them, unless ASTROGRAD_GPU_SUBGROUPS=0.
+        let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP)
+            && std::env::var(SUBGROUPS_VARIABLE).map_or(true, |v| v.trim() != "0");
+        let required_features = if subgroups {
+            wgpu::Features::SUBGROUP
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("astrograd"),
+            required_features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -237,6 +248,7 @@ impl GpuContext {
         Ok(GpuContext {
             description: describe(&info),
             software: info.device_type == wgpu::DeviceType::Cpu,
+            subgroups,
             max_binding_bytes: limits.max_storage_buffer_binding_size,
             memory_limit,
             device,
@@ -265,6 +277,13 @@ impl GpuContext {
     /// SwiftShader): correct, but slower than astrograd's own CPU kernels.
     pub fn is_software(&self) -> bool {
         self.software
+    }
+
+    /// Whether the kernels that have a subgroup version use it: the adapter has wgpu's
+    /// `subgroups` feature (Vulkan, Metal and DX12 drivers of current GPUs do) and
+    /// `ASTROGRAD_GPU_SUBGROUPS` is not `0`. Without it, the portable versions run.
+    pub fn has_subgroups(&self) -> bool {
+        self.subgroups
     }
 
     /// Drops every cached bind group (they hold their buffers alive), before the pool frees
@@ -547,6 +566,10 @@ pub fn dispatch(
     Ok(())
 }
 
+/// The environment variable that turns the subgroup versions of kernels off (`0`), to compare
+/// them with the portable ones or to work around a driver.
+pub const SUBGROUPS_VARIABLE: &str = "ASTROGRAD_GPU_SUBGROUPS";
+
 /// The environment variable that picks an adapter by its number, for machines with several.
 pub const GPU_VARIABLE: &str = "ASTROGRAD_GPU";
 
@@ -705,6 +728,43 @@ mod tests {
         );
         let err = choose_adapter("0", &[]).unwrap_err();
         assert!(err.contains("no adapter at all"), "{err}");
+    }
+
+    #[test]
+    fn print_whether_this_process_uses_subgroups() {
+        if !crate::wgpu::testing::gpu_available() {
+            return;
+        }
+        println!("subgroups: {}.", context().unwrap().has_subgroups());
+    }
+
+    /// `ASTROGRAD_GPU_SUBGROUPS=0` turns the subgroup kernels off (read when the GPU opens, so
+    /// in child processes); without it they are on where the adapter has them (lavapipe has).
+    #[test]
+    fn astrograd_gpu_subgroups_turns_them_off() {
+        if !crate::wgpu::testing::gpu_available() {
+            return;
+        }
+        let child = |value: Option<&str>| -> String {
+            let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+            command.args([
+                "--exact",
+                "wgpu::context::tests::print_whether_this_process_uses_subgroups",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+            match value {
+                Some(value) => command.env(SUBGROUPS_VARIABLE, value),
+                None => command.env_remove(SUBGROUPS_VARIABLE),
+            };
+            let out = command.output().unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        assert!(child(Some("0")).contains("subgroups: false."));
+        if context().unwrap().description().contains("llvmpipe") {
+            let default = child(None);
+            assert!(default.contains("subgroups: true."), "{default}");
+        }
     }
 
     /// The GPU this process opened says what it is; Mesa's llvmpipe (CI's lavapipe) is known

@@ -30,7 +30,7 @@ pub use buffer::{
 };
 pub use context::{
     choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, submit, synchronize, Access,
-    GpuContext, Kernel, GPU_VARIABLE, LOCAL_RANK_VARIABLES, WORKGROUP_SIZE,
+    GpuContext, Kernel, GPU_VARIABLE, LOCAL_RANK_VARIABLES, SUBGROUPS_VARIABLE, WORKGROUP_SIZE,
 };
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Reductions over axes (sum, max, min) on the GPU; the CPU twin is `Tensor::sum_axes` and
 //! friends in the tensor crate, which the tests use as the oracle.
-use super::{dispatch, grid_1d, groups_2d, Access, GpuBuffer, Kernel};
+use super::{context, dispatch, grid_1d, groups_2d, Access, GpuBuffer, Kernel};
 use crate::KernelError;
 
 /// The most axes a reduction handles on the GPU (kept and reduced each).
@@ -20,16 +20,32 @@ pub enum Reduction {
     Min,
 }
 
+const PORTABLE: &str = concat!(
+    include_str!("shaders/reduce_common.wgsl"),
+    include_str!("shaders/reduce.wgsl")
+);
+
 const ROWS: Kernel = Kernel {
     name: "reduce.rows",
-    source: include_str!("shaders/reduce.wgsl"),
+    source: PORTABLE,
     entry: "reduce_rows",
+    buffers: &[Access::Read, Access::ReadWrite],
+};
+
+/// [`ROWS`] with subgroup operations, where the GPU has them.
+const ROWS_SUBGROUP: Kernel = Kernel {
+    name: "reduce.rows_subgroup",
+    source: concat!(
+        include_str!("shaders/reduce_common.wgsl"),
+        include_str!("shaders/reduce_subgroup.wgsl")
+    ),
+    entry: "reduce_rows_subgroup",
     buffers: &[Access::Read, Access::ReadWrite],
 };
 
 const SMALL: Kernel = Kernel {
     name: "reduce.small",
-    source: include_str!("shaders/reduce.wgsl"),
+    source: PORTABLE,
     entry: "reduce_small",
     buffers: &[Access::Read, Access::ReadWrite],
 };
@@ -45,6 +61,19 @@ pub fn reduce(
     shape: &[usize],
     axes: &[usize],
     y: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let subgroups = context()?.has_subgroups();
+    reduce_with(reduction, x, shape, axes, y, subgroups)
+}
+
+/// [`reduce`], with the subgroup schedule for long reductions or not.
+fn reduce_with(
+    reduction: Reduction,
+    x: &GpuBuffer,
+    shape: &[usize],
+    axes: &[usize],
+    y: &GpuBuffer,
+    subgroups: bool,
 ) -> Result<(), KernelError> {
     let mut strides = vec![1usize; shape.len()];
     for a in (0..shape.len().saturating_sub(1)).rev() {
@@ -83,7 +112,8 @@ pub fn reduce(
     if n_red < SMALL_REDUCTION {
         dispatch(&SMALL, &params, &[x, y], grid_1d(n_out))
     } else {
-        dispatch(&ROWS, &params, &[x, y], groups_2d(n_out as u32))
+        let rows = if subgroups { &ROWS_SUBGROUP } else { &ROWS };
+        dispatch(rows, &params, &[x, y], groups_2d(n_out as u32))
     }
 }
 
@@ -157,21 +187,42 @@ mod tests {
                 axes: vec![1],
             },
         ];
+        // Both schedules of long reductions where the GPU has subgroups (lavapipe has).
+        let schedules = if context().unwrap().has_subgroups() {
+            vec![false, true]
+        } else {
+            vec![false]
+        };
         for case in cases {
             let n: usize = case.shape.iter().product();
-            let x = numbers(n, n as u32);
-            let xb = GpuBuffer::upload(&x).unwrap();
-            for reduction in [Reduction::Sum, Reduction::Max, Reduction::Min] {
-                let expected = reference(reduction, &x, &case.shape, &case.axes);
-                let yb = GpuBuffer::uninit(expected.len()).unwrap();
-                reduce(reduction, &xb, &case.shape, &case.axes, &yb).unwrap();
-                let err = max_rel_diff(&yb.download().unwrap(), &expected);
-                assert!(
-                    err < 1e-5,
-                    "{reduction:?} of {:?} over {:?}: {err}",
-                    case.shape,
-                    case.axes
-                );
+            let mut x = numbers(n, n as u32);
+            for subgroups in schedules.iter().copied() {
+                for reduction in [Reduction::Sum, Reduction::Max, Reduction::Min] {
+                    let expected = reference(reduction, &x, &case.shape, &case.axes);
+                    let xb = GpuBuffer::upload(&x).unwrap();
+                    let yb = GpuBuffer::uninit(expected.len()).unwrap();
+                    reduce_with(reduction, &xb, &case.shape, &case.axes, &yb, subgroups).unwrap();
+                    let got = yb.download().unwrap();
+                    let err = max_rel_diff(&got, &expected);
+                    let what = format!(
+                        "{reduction:?} of {:?} over {:?}, subgroups {subgroups}",
+                        case.shape, case.axes
+                    );
+                    assert!(err < 1e-5, "{what}: {err}");
+                }
+                // A NaN wins, in a long reduction too: the outputs whose sum is NaN (the one
+                // that reduces it) are NaN for the maximum and the minimum as well.
+                x[n / 2] = f32::NAN;
+                let xb = GpuBuffer::upload(&x).unwrap();
+                let nans = |v: &[f32]| v.iter().map(|e| e.is_nan()).collect::<Vec<_>>();
+                let expected = nans(&reference(Reduction::Sum, &x, &case.shape, &case.axes));
+                for reduction in [Reduction::Sum, Reduction::Max, Reduction::Min] {
+                    let yb = GpuBuffer::uninit(expected.len()).unwrap();
+                    reduce_with(reduction, &xb, &case.shape, &case.axes, &yb, subgroups).unwrap();
+                    let got = nans(&yb.download().unwrap());
+                    assert_eq!(got, expected, "{reduction:?}, subgroups {subgroups}");
+                }
+                x[n / 2] = 0.5;
             }
         }
     }

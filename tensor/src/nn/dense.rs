@@ -3,9 +3,8 @@
 //!
 //! On the CPU it is the product, the bias addition and the ReLU one after the other (the same
 //! kernels, in the same order, as the three tensor ops). On a GPU it is one kernel: the matrix
-//! product adds the bias and applies the ReLU to each sum before it writes it (the
-//! [`Epilogue`](astrograd_kernels::wgpu::matmul::Epilogue) of `kernels/src/wgpu/matmul.rs`),
-//! where the three ops would be three passes over `y`.
+//! product adds the bias and applies the ReLU to each sum before it writes it (the `Epilogue`
+//! of `kernels/src/wgpu/matmul.rs`), where the three ops would be three passes over `y`.
 //!
 //! # Shapes
 //! `x: (N, …, in)`, `w: (in, units)`, `bias: (units)` → `y: (N, …, units)`.

@@ -1,59 +1,6 @@
-// Reductions over a set of axes: sum, max or min.
-//
-// The input is read as if permuted so that the kept axes come first and the reduced axes last:
-// output element `o` reduces the `n_red` elements at `base(o) + offset(j)`, j = 0..n_red, where
-// `base` walks the kept axes and `offset` the reduced ones (each up to 6 axes, with strides).
-//
-// Two schedules. `reduce_rows`: one workgroup per output element; its 256 threads each fold a
-// strided part of the reduced elements, then fold their 256 partial results in shared memory
-// (a tree, log₂ 256 = 8 steps). Good when few outputs each reduce many numbers (a bias
-// gradient: 16 outputs of 100 000 numbers). `reduce_small`: one thread per output element,
-// for many outputs that each reduce a handful of numbers.
-
-struct Params {
-    n_out: u32,
-    n_red: u32,
-    op: u32,        // 0 sum, 1 max, 2 min
-    pad: u32,
-    kept_dims: array<u32, 6>,
-    kept_strides: array<u32, 6>,
-    red_dims: array<u32, 6>,
-    red_strides: array<u32, 6>,
-}
-
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+// The reductions' two portable schedules (see reduce_common.wgsl, put in front of this file).
 
 var<workgroup> partial: array<f32, 256>;
-
-fn identity(op: u32) -> f32 {
-    switch op {
-        case 1u: { return bitcast<f32>(0xff800000u); } // −∞
-        case 2u: { return bitcast<f32>(0x7f800000u); } // +∞
-        default: { return 0.0; }
-    }
-}
-
-// NaN wins for max and min, as on the CPU, so a NaN is never hidden.
-fn combine(op: u32, a: f32, b: f32) -> f32 {
-    switch op {
-        case 1u: { if a != a || b != b { return a + b; } return max(a, b); }
-        case 2u: { if a != a || b != b { return a + b; } return min(a, b); }
-        default: { return a + b; }
-    }
-}
-
-fn strided(index: u32, dims: array<u32, 6>, strides: array<u32, 6>) -> u32 {
-    var rest = index;
-    var offset = 0u;
-    for (var axis = 5; axis >= 0; axis--) {
-        let d = dims[axis];
-        offset += (rest % d) * strides[axis];
-        rest = rest / d;
-    }
-    return offset;
-}
 
 @compute @workgroup_size(256)
 fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
