@@ -79,6 +79,12 @@ fn bench_gpu(c: &mut Criterion) {
         group.throughput(Throughput::Elements(
             (2 * n * g.oh * g.ow * f * 9 * ch) as u64,
         ));
+        group.bench_function(format!("conv2d/{name}/fwd"), |bench| {
+            bench.iter(|| {
+                conv2d_forward(&g, &x, &k, Some(&bias), &y).unwrap();
+                synchronize().unwrap();
+            });
+        });
         group.bench_function(format!("conv2d/{name}/fwd_bwd"), |bench| {
             bench.iter(|| {
                 conv2d_forward(&g, &x, &k, Some(&bias), &y).unwrap();

@@ -22,7 +22,9 @@
 //!
 //! # Parallel scheme
 //! `shaders/matmul.wgsl`: 64×64 tiles of `C`, one 16×16 workgroup each, 4×4 numbers per thread,
-//! 16-deep slices of `K` staged in workgroup memory. When the output has too few tiles to fill
+//! 16-deep slices of `K` staged in workgroup memory. A narrow `C` (at most 16 columns, at least
+//! 256 rows: a first convolution's `cols · W`) takes `shaders/matmul_narrow.wgsl` instead:
+//! 256×16 tiles, 16 rows of one column per thread, so no column of the tile is idle. When the output has too few tiles to fill
 //! the GPU and `K` is long (a weight gradient `colsᵀ·dY`: a few tiles, hundreds of thousands of
 //! `K`), the product is split along `K`: each slice writes its partial tile and a second kernel
 //! (`shaders/matmul_reduce.wgsl`) adds them in a fixed order, so results do not depend on timing.
@@ -36,6 +38,18 @@ const MATMUL: Kernel = Kernel {
         include_str!("shaders/matmul.wgsl")
     ),
     entry: "matmul_main",
+    // a, b, c, bias
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
+};
+
+/// [`MATMUL`] for a narrow `C` (at most 16 columns): 256×16 tiles.
+const MATMUL_NARROW: Kernel = Kernel {
+    name: "matmul.narrow",
+    source: concat!(
+        include_str!("shaders/matmul_params.wgsl"),
+        include_str!("shaders/matmul_narrow.wgsl")
+    ),
+    entry: "matmul_narrow_main",
     // a, b, c, bias
     buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
 };
@@ -74,6 +88,10 @@ fn no_bias() -> Result<&'static GpuBuffer, KernelError> {
 
 /// Rows and columns of `C` per workgroup (`TILE` in the shader).
 const TILE: usize = 64;
+/// Rows and columns of `C` per workgroup of the narrow kernel (`ROWS`, `COLS` in
+/// `shaders/matmul_narrow.wgsl`).
+const NARROW_ROWS: usize = 256;
+const NARROW_COLS: usize = 16;
 /// The most workgroups along one axis of a dispatch.
 const MAX_GROUPS: usize = 65_535;
 /// Below this many output tiles the GPU has idle cores, and a long `K` is worth splitting.
@@ -252,6 +270,13 @@ impl MatmulGeometry {
         words
     }
 
+    /// Whether `C` is narrow and tall enough for the 256×16 tiles of `matmul_narrow.wgsl`: the
+    /// first convolutions' products (N = 12 or 16 filters, hundreds of thousands of pixels),
+    /// on which a 64×64 tile would leave three quarters of its columns idle.
+    fn is_narrow(&self) -> bool {
+        self.n <= NARROW_COLS && self.m >= NARROW_ROWS
+    }
+
     fn tiles(&self) -> usize {
         self.batch * self.m.div_ceil(TILE) * self.n.div_ceil(TILE)
     }
@@ -329,6 +354,23 @@ pub fn matmul_with(
         return matmul_split_k(g, [a, b, c, bias], beta, splits, k_slice, &epilogue);
     }
     // Dispatches are limited to 65 535 workgroups per axis: cut huge products into blocks.
+    if g.is_narrow() {
+        let max_rows = MAX_GROUPS * NARROW_ROWS;
+        for b0 in (0..g.batch).step_by(MAX_GROUPS) {
+            for r0 in (0..g.m).step_by(max_rows) {
+                let size = [
+                    (g.batch - b0).min(MAX_GROUPS),
+                    (g.m - r0).min(max_rows),
+                    g.n,
+                ];
+                let block = g.block([b0, r0, 0], size);
+                let groups = [1, block.m.div_ceil(NARROW_ROWS) as u32, block.batch as u32];
+                let words = block.words(beta, 1, g.k, &epilogue);
+                dispatch(&MATMUL_NARROW, &words, &[a, b, c, bias], groups)?;
+            }
+        }
+        return Ok(());
+    }
     let (max_rows, max_cols) = (MAX_GROUPS * TILE, MAX_GROUPS * TILE);
     for b0 in (0..g.batch).step_by(MAX_GROUPS) {
         for r0 in (0..g.m).step_by(max_rows) {
@@ -525,6 +567,41 @@ mod tests {
         assert_eq!(c1.download().unwrap(), c2.download().unwrap());
     }
 
+    /// A narrow product (at most 16 columns, many rows: a first convolution's) takes the
+    /// 256×16 kernel, with every transpose, a second batch item, β = 1 and rows that do not fill
+    /// the last tile; and gives the 64×64 kernel's numbers.
+    #[test]
+    fn narrow_products_take_their_own_tiles_and_match_cpu_gemm() {
+        if !gpu_available() {
+            return;
+        }
+        let narrow = [
+            MatmulCase::new(1, 300, 27, 16),
+            MatmulCase::new(2, 777, 9, 12),
+            MatmulCase {
+                transpose_a: true,
+                transpose_b: true,
+                ..MatmulCase::new(1, 513, 33, 1)
+            },
+            MatmulCase {
+                beta: 1.0,
+                ..MatmulCase::new(1, 256, 100, 10)
+            },
+        ];
+        for case in narrow {
+            assert!(
+                case.geometry().is_narrow(),
+                "{case:?} must take the narrow path"
+            );
+            assert_eq!(case.geometry().k_split().0, 1, "{case:?}");
+            let err = check_case(case);
+            assert!(err < 1e-5, "{case:?}: max relative difference {err}");
+        }
+        // Not narrow: 17 columns, or fewer than 256 rows.
+        assert!(!MatmulCase::new(1, 300, 27, 17).geometry().is_narrow());
+        assert!(!MatmulCase::new(1, 255, 27, 16).geometry().is_narrow());
+    }
+
     /// The epilogue gives what a product followed by a bias addition and a ReLU gives, on the
     /// direct path and on the split-K path (where the reduction applies it), for each of its
     /// parts alone and together.
@@ -535,6 +612,8 @@ mod tests {
         }
         let cases = [
             MatmulCase::new(1, 37, 19, 23),
+            // the narrow kernel
+            MatmulCase::new(1, 400, 27, 16),
             MatmulCase {
                 transpose_a: true,
                 ..MatmulCase::new(1, 5, 3000, 7)
