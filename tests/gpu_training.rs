@@ -19,7 +19,7 @@
 
 use astrograd::data::{arrays::scale_255, fashion_mnist};
 use astrograd::kernels::test_env::REQUIRE_DATA;
-use astrograd::kernels::wgpu::{stats, TransferStats};
+use astrograd::kernels::wgpu::{dispatches_by_kernel, stats, TransferStats};
 use astrograd::layers::training::{Callback, Logs, TrainingContext};
 use astrograd::layers::{
     Conv2D, Dense, Dropout, FitOptions, Flatten, Layer, MaxPooling2D, Model, Sequential,
@@ -252,6 +252,8 @@ fn a_gpu_training_step_reads_back_only_scalars_and_allocates_nothing_after_warm_
 struct StepCounters {
     /// `stats()` after each step, in order, over all epochs.
     after_step: Vec<TransferStats>,
+    /// `dispatches_by_kernel()` after each step.
+    kernels_after_step: Vec<std::collections::BTreeMap<&'static str, u64>>,
     /// How many steps each epoch had.
     steps_per_epoch: Vec<usize>,
 }
@@ -278,6 +280,7 @@ impl Callback for StepCounters {
         _: &mut TrainingContext,
     ) -> astrograd::layers::Result<()> {
         self.after_step.push(stats());
+        self.kernels_after_step.push(dispatches_by_kernel());
         if let Some(steps) = self.steps_per_epoch.last_mut() {
             *steps += 1;
         }
@@ -319,6 +322,23 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
     }
     let first = epochs[0][0];
     assert!(first.dispatches > 0, "{first:?}");
+    // Where the dispatches of a step go, kernel by kernel (steps 1 → 2 of the second epoch).
+    let (before, after) = (
+        &counters.kernels_after_step[8],
+        &counters.kernels_after_step[9],
+    );
+    let by_kernel: Vec<(&str, u64)> = after
+        .iter()
+        .map(|(name, n)| (*name, n - before.get(name).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    println!("one step's dispatches by kernel: {by_kernel:?}");
+    let total: u64 = by_kernel.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, first.dispatches, "{by_kernel:?}");
+    assert!(
+        by_kernel.iter().any(|(name, _)| *name == "matmul.narrow"),
+        "the convolution's product takes the narrow kernel: {by_kernel:?}"
+    );
     assert_eq!(
         (first.uploads, first.upload_bytes),
         (2, 2 * 32 * 4),

@@ -4,7 +4,7 @@
 //! A training step makes the same temporaries in the same sizes every time. When a buffer is
 //! dropped it goes back to a pool, keyed by its size in bytes, and the next request of that size
 //! takes it, so after the first step no GPU memory is allocated at all ([`stats`] counts it).
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -58,6 +58,19 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 pub(crate) static DISPATCHES: AtomicU64 = AtomicU64::new(0);
 pub(crate) static BIND_GROUPS: AtomicU64 = AtomicU64::new(0);
 pub(crate) static SUBMISSIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Dispatches so far of each kernel (its name, e.g. `"matmul.narrow"`), by kernel.
+pub(crate) static DISPATCHES_BY_KERNEL: Mutex<BTreeMap<&'static str, u64>> =
+    Mutex::new(BTreeMap::new());
+
+/// How many times each kernel has been dispatched since the process started, by name: the
+/// difference of two readings says where a training step's dispatches go.
+pub fn dispatches_by_kernel() -> BTreeMap<&'static str, u64> {
+    DISPATCHES_BY_KERNEL
+        .lock()
+        .map(|counts| counts.clone())
+        .unwrap_or_default()
+}
 
 /// The counts so far (for tests and the workload timer).
 pub fn stats() -> TransferStats {

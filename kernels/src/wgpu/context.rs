@@ -563,6 +563,9 @@ pub fn dispatch(
     pass.set_bind_group(0, bind_group, &[offset as u32]);
     pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
     super::buffer::DISPATCHES.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut counts) = super::buffer::DISPATCHES_BY_KERNEL.lock() {
+        *counts.entry(kernel.name).or_default() += 1;
+    }
     Ok(())
 }
 

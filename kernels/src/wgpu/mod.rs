@@ -26,7 +26,8 @@ pub mod softmax_cross_entropy;
 pub mod zero_pad;
 
 pub use buffer::{
-    has_room_for, memory_held, parse_bytes, stats, GpuBuffer, TransferStats, MEMORY_VARIABLE,
+    dispatches_by_kernel, has_room_for, memory_held, parse_bytes, stats, GpuBuffer, TransferStats,
+    MEMORY_VARIABLE,
 };
 pub use context::{
     choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, submit, synchronize, Access,
