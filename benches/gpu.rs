@@ -2,7 +2,8 @@
 //! shapes, each iteration ending with `synchronize()` so that criterion times the GPU's work,
 //! not its recording. Data stays on the GPU between iterations, as in training.
 //!
-//! `cargo bench --features wgpu --bench gpu` (without a GPU driver it says so and times nothing).
+//! `cargo bench --features wgpu --bench gpu` (without a GPU driver it says so and times nothing;
+//! GEMM 4096³ only on a hardware GPU).
 use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
 use astrograd_kernels::wgpu::conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
@@ -35,18 +36,27 @@ fn values(len: usize, seed: usize) -> GpuBuffer {
 }
 
 fn bench_gpu(c: &mut Criterion) {
-    match context() {
-        Ok(ctx) => println!("GPU: {}", ctx.description()),
+    let software = match context() {
+        Ok(ctx) => {
+            println!("GPU: {}", ctx.description());
+            ctx.is_software()
+        }
         Err(e) => {
             println!("no GPU benchmarks: {e}");
             return;
         }
-    }
+    };
     let mut group = c.benchmark_group("gpu");
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(3));
-    for n in [256, 1024] {
+    // 4096³ (137 GFLOP a product) only on a hardware GPU: a software renderer takes seconds.
+    let sizes: &[usize] = if software {
+        &[256, 1024]
+    } else {
+        &[256, 1024, 4096]
+    };
+    for &n in sizes {
         let (a, b, out) = (
             values(n * n, 1),
             values(n * n, 2),

@@ -569,6 +569,26 @@ fn session3_transfer_learning_on_galaxy10_runs() {
     );
 }
 
+/// Runs `bench_epochs` with `args` and `env`, checks that it succeeded, and returns its JSON
+/// line, parsed, with the line itself for messages.
+fn run_bench_epochs(args: &[&str], env: &[(&str, &str)]) -> (serde_json::Value, String) {
+    let run = Command::new(example_binary("bench_epochs"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bench_epochs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "bench_epochs {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line = stdout.lines().last().expect("one JSON line").to_string();
+    let json = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    (json, line)
+}
+
 #[test]
 fn bench_epochs_prints_its_json_line_for_every_workload() {
     use astrograd::kernels::cpu::fast::{self, Level};
@@ -601,23 +621,10 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
             "g10_cnn" => ("portable", Level::Portable),
             _ => ("fast", Level::Avx512),
         };
-        let run = Command::new(example_binary("bench_epochs"))
-            .args(&args)
-            .env("ASTROGRAD_KERNELS", cap)
-            .env("RAYON_NUM_THREADS", "2")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run bench_epochs");
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        assert!(
-            run.status.success(),
-            "bench_epochs {args:?}: {}\n{}",
-            stdout,
-            String::from_utf8_lossy(&run.stderr)
+        let (json, line) = run_bench_epochs(
+            &args,
+            &[("ASTROGRAD_KERNELS", cap), ("RAYON_NUM_THREADS", "2")],
         );
-        let line = stdout.lines().last().expect("one JSON line");
-        let json: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert_eq!(json["workload"], workload);
         let engine = if no_block_cache {
             "astrograd-no-block-cache"
@@ -678,21 +685,8 @@ fn bench_epochs_counts_what_a_gpu_step_asks_for_every_workload() {
         if fashion {
             args.extend(["--data", FASHION_MNIST]);
         }
-        let run = Command::new(example_binary("bench_epochs"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run bench_epochs");
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        assert!(
-            run.status.success(),
-            "bench_epochs {args:?}: {stdout}\n{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let line = stdout.lines().last().expect("one JSON line");
+        let (json, line) = run_bench_epochs(&args, &[]);
         println!("{line}");
-        let json: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert_eq!(json["engine"], "astrograd-gpu", "{line}");
         assert!(
             json["gpu"]

@@ -83,14 +83,8 @@ fn session2_cnn() -> Model {
     .unwrap()
 }
 
-/// A fresh seeded Session 2 CNN on `device`, compiled with Adam and trained for `epochs` on
-/// [`images`] (batches of 32, no progress bar) with `callback`: the model and its history.
-fn fit_session2_cnn(
-    device: Device,
-    epochs: usize,
-    callback: &mut dyn Callback,
-) -> (Model, astrograd::layers::training::History) {
-    let (x, y) = images();
+/// A fresh Session 2 CNN, seeded, on `device`, compiled with Adam (lr 1e-3) and accuracy.
+fn compiled_session2_cnn(device: Device) -> Model {
     set_seed(42);
     let mut model = session2_cnn();
     model.to(device).unwrap();
@@ -101,6 +95,18 @@ fn fit_session2_cnn(
             &["accuracy"],
         )
         .unwrap();
+    model
+}
+
+/// A fresh seeded Session 2 CNN on `device`, compiled with Adam and trained for `epochs` on
+/// [`images`] (batches of 32, no progress bar) with `callback`: the model and its history.
+fn fit_session2_cnn(
+    device: Device,
+    epochs: usize,
+    callback: &mut dyn Callback,
+) -> (Model, astrograd::layers::training::History) {
+    let (x, y) = images();
+    let mut model = compiled_session2_cnn(device);
     let history = model
         .fit(
             &x,
@@ -468,16 +474,7 @@ fn child_that_runs_out_of_gpu_memory() {
     }
     let Some(gpu) = gpu() else { return };
     let (x, y) = images();
-    set_seed(42);
-    let mut model = session2_cnn();
-    model.to(gpu).unwrap();
-    model
-        .compile(
-            "sparse_categorical_crossentropy",
-            Adam::new(1e-3),
-            &["accuracy"],
-        )
-        .unwrap();
+    let mut model = compiled_session2_cnn(gpu);
     let fit = |model: &mut Model, batch_size: usize| {
         model.fit(
             &x,

@@ -61,3 +61,15 @@ fn strided(index: u32, dims: array<u32, 6>, strides: array<u32, 6>) -> u32 {
     return offset;
 }
 
+// The fold of elements first, first + step, first + 2·step, … of output o's reduced elements
+// (the identity past the last output: every thread of a workgroup takes part in its barriers).
+fn fold_part(o: u32, first: u32, step: u32) -> f32 {
+    var acc = identity(p.op);
+    if o < p.n_out {
+        let base = strided(o, p.kept_dims, p.kept_strides);
+        for (var j = first; j < p.n_red; j += step) {
+            acc = combine(p.op, acc, x[base + strided(j, p.red_dims, p.red_strides)]);
+        }
+    }
+    return acc;
+}

@@ -32,14 +32,7 @@ fn reduce_rows_subgroup(@builtin(workgroup_id) wid: vec3<u32>,
                         @builtin(subgroup_id) subgroup: u32,
                         @builtin(num_subgroups) subgroups: u32) {
     let o = linear_group(wid, groups);
-    var acc = identity(p.op);
-    if o < p.n_out {
-        let base = strided(o, p.kept_dims, p.kept_strides);
-        for (var j = lid; j < p.n_red; j += 256u) {
-            acc = combine(p.op, acc, x[base + strided(j, p.red_dims, p.red_strides)]);
-        }
-    }
-    acc = subgroup_fold(acc, width);
+    let acc = subgroup_fold(fold_part(o, lid, 256u), width);
     if lane == 0u {
         subgroup_results[subgroup] = acc;
     }
