@@ -303,7 +303,8 @@ impl Callback for StepCounters {
 ///   submission** (uploads are recorded in order with the kernels, and `fit` submits at the end
 ///   of the step), and reads nothing back, except the last step of each epoch, which also reads
 ///   the epoch's loss and accuracy (two reads of 4 bytes, each a submission of its own);
-/// - from the third step on, nothing is allocated (the pool has every size the step asks for);
+/// - from the third step on, nothing is allocated (the pool has every size the step asks for),
+///   except the first reading of the epoch's logs, at the first epoch's last step;
 /// - in the second epoch no bind group is made: the pool hands out the same buffers at every
 ///   step, so every dispatch finds its bind group in the cache.
 ///
@@ -342,8 +343,8 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
     let total: u64 = by_kernel.iter().map(|(_, n)| n).sum();
     assert_eq!(total, first.dispatches, "{by_kernel:?}");
     assert!(
-        by_kernel.iter().any(|(name, _)| *name == "matmul.narrow"),
-        "the convolution's product takes the narrow kernel: {by_kernel:?}"
+        by_kernel.iter().any(|(name, _)| *name == "conv2d.implicit"),
+        "the convolution's forward reads its patches from x: {by_kernel:?}"
     );
     assert_eq!(
         (first.uploads, first.upload_bytes),
@@ -370,7 +371,9 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
                 first.submissions + extra_submissions,
                 "{at}"
             );
-            if (e, i) != (0, 0) {
+            // The first reading of an epoch's logs (the first epoch's last step) may make the
+            // small buffers that reading needs; after that nothing is made.
+            if (e, i) != (0, 0) && !(e == 0 && last) {
                 assert_eq!(step.allocations, 0, "{at}");
             }
             if e == 1 {

@@ -4,10 +4,16 @@
 //! # How a kernel runs
 //! A kernel is a WGSL compute shader ([`Kernel`]). [`dispatch`] does not run it at once: it
 //! records the dispatch into a *pending* command encoder and writes the kernel's small
-//! parameter block (sizes, strides, scalars) into a parameter arena at a 256-byte slot. The
-//! pending work is submitted to the queue ([`flush`]) only when the host needs something:
-//! numbers read back, numbers uploaded, or a full arena. A training step is therefore a few
-//! submissions of hundreds of dispatches, not hundreds of submissions.
+//! parameter block (sizes, strides, scalars) into a parameter arena at a 256-byte slot. Copies
+//! from the host are recorded in the same encoder, in order, through a staging belt
+//! ([`GpuContext::write_in_order`]). The pending work is submitted to the queue only when `fit`
+//! ends a training step ([`submit`]), the host reads numbers back, or the arena is full: one
+//! submission per training step, not one per kernel.
+//!
+//! # When the GPU fails
+//! A new buffer that does not fit is a [`KernelError::GpuOutOfMemory`] (see `buffer.rs`). A lost
+//! device, or an error wgpu reports outside any error scope, would make wgpu panic; here it is
+//! recorded, and every later call returns [`KernelError::GpuFault`].
 //!
 //! Ordering is the queue's: dispatches run in the order they were recorded (into one compute
 //! pass, until a copy or a submission ends it), and wgpu inserts the barriers between a
@@ -424,7 +430,7 @@ impl GpuContext {
 ///
 /// # Errors
 /// [`KernelError::NoGpu`] without a GPU; [`KernelError::GpuPoisoned`] after an earlier GPU call
-/// failed mid-way.
+/// failed mid-way; [`KernelError::GpuFault`] once the device is lost.
 pub fn submit() -> Result<(), KernelError> {
     context()?.flush()
 }

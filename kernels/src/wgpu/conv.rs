@@ -22,14 +22,18 @@
 //! - `db` (`shaders/conv_bias.wgsl`): a workgroup tree reduction over blocks of 1024 rows, repeated
 //!   on the partial sums until one row is left.
 //!
+//! With at most 16 filters (every course CNN's first layer) the forward makes no `cols`: an
+//! implicit GEMM (`shaders/conv_implicit.wgsl`, the tiles of the narrow matmul) reads each
+//! patch element from `x` where the product needs it.
+//!
 //! `cols` for the whole batch is made at once when it fits in one binding of the GPU
 //! ([`super::GpuContext`]'s `max_binding_bytes`, capped at [`COLS_BUDGET_BYTES`]), else in chunks
 //! of whole images. A 1×1, stride-1, unpadded convolution needs no `cols`: it is `x` itself.
 //!
 //! As every kernel (see the crate doc), these overwrite their outputs.
 use super::buffer::check_lengths;
-use super::matmul::{matmul, matmul_with, Epilogue, MatLayout, MatmulGeometry};
-use super::{context, dispatch, grid_1d, Access, GpuBuffer, Kernel};
+use super::matmul::{matmul, matmul_with, no_bias, Epilogue, MatLayout, MatmulGeometry};
+use super::{context, dispatch, grid_1d, groups_2d, Access, GpuBuffer, Kernel};
 use crate::geometry::Conv2dGeometry;
 use crate::KernelError;
 
@@ -51,6 +55,15 @@ const COL2IM: Kernel = Kernel {
     ),
     entry: "col2im_main",
     buffers: &[Access::Read, Access::ReadWrite],
+};
+
+/// The forward of a convolution with few filters as an implicit GEMM (patches read from x).
+const CONV_IMPLICIT: Kernel = Kernel {
+    name: "conv2d.implicit",
+    source: include_str!("shaders/conv_implicit.wgsl"),
+    entry: "conv_implicit_main",
+    // x, w, y, bias
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
 };
 
 const SUM_ROWS: Kernel = Kernel {
@@ -183,6 +196,72 @@ fn conv2d_forward_chunked(
         let product = MatmulGeometry::row_major(1, g.n * image_pixels, g.c, f);
         return matmul_with(&product, x, w, 0.0, y, epilogue);
     }
+    if reads_patches_from_x(g) {
+        return conv2d_forward_implicit(g, x, w, epilogue, y);
+    }
+    conv2d_forward_im2col(g, x, w, epilogue, y, budget)
+}
+
+/// Whether the forward skips im2col: a product narrow enough for the 256×16 tiles (at most 16
+/// filters), whose kernel can gather each patch from `x` as it needs it.
+fn reads_patches_from_x(g: &Conv2dGeometry) -> bool {
+    !g.is_pointwise()
+        && MatmulGeometry::row_major(1, g.n * g.oh * g.ow, g.patch_len(), g.f).is_narrow()
+}
+
+/// The forward as an implicit GEMM (`shaders/conv_implicit.wgsl`): `Y = cols · W` with every
+/// element of `cols` read from `x` where the product needs it, so no `cols` is made; the
+/// epilogue as in [`matmul_with`].
+fn conv2d_forward_implicit(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    epilogue: Epilogue,
+    y: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let rows = g.n * g.oh * g.ow;
+    let words: Vec<u32> = [
+        rows,
+        g.patch_len(),
+        g.f,
+        usize::from(epilogue.bias.is_some()),
+        usize::from(epilogue.relu),
+        g.h,
+        g.w,
+        g.c,
+        g.kw,
+        g.stride_h,
+        g.stride_w,
+        g.dilation_h,
+        g.dilation_w,
+        g.pad_top,
+        g.pad_left,
+        g.oh,
+        g.ow,
+    ]
+    .into_iter()
+    .map(|v| v as u32)
+    .collect();
+    let bias = match epilogue.bias {
+        Some(bias) => bias,
+        None => no_bias()?,
+    };
+    // One workgroup per 256 output pixels (`ROWS` in the shader).
+    let groups = groups_2d(rows.div_ceil(256) as u32);
+    dispatch(&CONV_IMPLICIT, &words, &[x, w, y, bias], groups)
+}
+
+/// The forward through `cols`: im2col, then the product, in chunks of whole images that keep
+/// `cols` within `budget` bytes.
+fn conv2d_forward_im2col(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    epilogue: Epilogue,
+    y: &GpuBuffer,
+    budget: u64,
+) -> Result<(), KernelError> {
+    let (patch, f, image_pixels) = (g.patch_len(), g.f, g.oh * g.ow);
     let chunk = images_per_chunk(g, budget);
     // cols: (chunk·OH·OW, KH·KW·C)
     let cols = GpuBuffer::uninit(chunk * image_pixels * patch)?;
@@ -537,6 +616,86 @@ mod tests {
                 "{case:?}: y, dx, dw, db, relu(y) differ by {errs:?}"
             );
         }
+    }
+
+    /// With few filters and enough output pixels the forward reads its patches from `x` (no
+    /// `cols`): the numbers of im2col + the narrow product bit for bit, and the CPU's within
+    /// 1e-5, with padding, strides, dilation, one or several channels, a bias, a ReLU, and a
+    /// last tile that is not full.
+    #[test]
+    fn few_filters_read_their_patches_from_x() {
+        if !gpu_available() {
+            return;
+        }
+        let cases = [
+            Conv2dCase {
+                h: 20,
+                w: 17,
+                f: 12,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 3,
+                h: 24,
+                w: 24,
+                c: 1,
+                f: 16,
+                stride: 2,
+                padding: Padding::Same,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 1,
+                h: 30,
+                w: 30,
+                c: 2,
+                dilation: 2,
+                ..BASE
+            },
+        ];
+        for case in cases {
+            let g = case.geometry();
+            assert!(reads_patches_from_x(&g), "{case:?} must skip im2col");
+            let x = numbers(g.n * g.h * g.w * g.c, 1);
+            let w = numbers(g.patch_len() * g.f, 2);
+            let b = numbers(g.f, 3);
+            let y_len = g.n * g.oh * g.ow * g.f;
+            let mut y = vec![0.0; y_len];
+            cpu::conv2d_forward(&g, &x, &w, Some(&b), &mut y);
+            let up = |v: &[f32]| GpuBuffer::upload(v).unwrap();
+            let (xg, wg, bg) = (up(&x), up(&w), up(&b));
+            for relu in [false, true] {
+                let epilogue = Epilogue {
+                    bias: Some(&bg),
+                    relu,
+                };
+                let (implicit, through_cols) =
+                    (up(&vec![f32::NAN; y_len]), up(&vec![f32::NAN; y_len]));
+                conv2d_forward_implicit(&g, &xg, &wg, epilogue, &implicit).unwrap();
+                conv2d_forward_im2col(&g, &xg, &wg, epilogue, &through_cols, COLS_BUDGET_BYTES)
+                    .unwrap();
+                let implicit = implicit.download().unwrap();
+                assert_eq!(
+                    implicit,
+                    through_cols.download().unwrap(),
+                    "{case:?}, relu {relu}"
+                );
+                let expected: Vec<f32> = y
+                    .iter()
+                    .map(|&v| if relu { v.max(0.0) } else { v })
+                    .collect();
+                let err = max_rel_diff(&implicit, &expected);
+                assert!(err < 1e-5, "{case:?}, relu {relu}: {err}");
+            }
+        }
+        // The course's deeper layers (32 and 64 filters) keep im2col and the 64×64 tiles.
+        let deep = Conv2dCase {
+            h: 20,
+            w: 17,
+            f: 32,
+            ..BASE
+        };
+        assert!(!reads_patches_from_x(&deep.geometry()));
     }
 
     #[test]

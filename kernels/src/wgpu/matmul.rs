@@ -77,7 +77,7 @@ pub struct Epilogue<'a> {
 
 /// The buffer bound as the bias when there is none (the shader does not read it): one per
 /// process, made on first use.
-fn no_bias() -> Result<&'static GpuBuffer, KernelError> {
+pub(crate) fn no_bias() -> Result<&'static GpuBuffer, KernelError> {
     static NO_BIAS: std::sync::OnceLock<GpuBuffer> = std::sync::OnceLock::new();
     if let Some(buffer) = NO_BIAS.get() {
         return Ok(buffer);
@@ -273,7 +273,7 @@ impl MatmulGeometry {
     /// Whether `C` is narrow and tall enough for the 256×16 tiles of `matmul_narrow.wgsl`: the
     /// first convolutions' products (N = 12 or 16 filters, hundreds of thousands of pixels),
     /// on which a 64×64 tile would leave three quarters of its columns idle.
-    fn is_narrow(&self) -> bool {
+    pub(crate) fn is_narrow(&self) -> bool {
         self.n <= NARROW_COLS && self.m >= NARROW_ROWS
     }
 

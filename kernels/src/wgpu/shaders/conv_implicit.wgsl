@@ -1,0 +1,139 @@
+// Convolution forward as an implicit GEMM, for few filters (F ≤ 16): Y = relu?(cols · W + b)
+// without making cols. Each element of cols is read straight from x where the product needs it
+// (the im2col formula of im2col.wgsl), so the forward makes no (N·OH·OW, KH·KW·C) matrix: for
+// a batch of 20 cats-vs-dogs images that is 47 MB written by one kernel and read by the next.
+//
+// Parallel scheme: as matmul_narrow.wgsl (one 16×16 workgroup per 256×16 tile of Y, thread
+// (tx, ty) owns filter tx of the 16 pixels ty + 16·i, the patch axis walked 8 taps at a time
+// through workgroup memory), with the A tile gathered from x instead of read from cols. Each
+// thread gathers the same tap of 8 pixels at every step: it finds the 8 windows once, and the
+// tap's (kh, kw, ch) once per step, so a gathered number costs an add and a bounds test.
+
+struct Params {
+    m: u32,           // rows of Y: output pixels N·OH·OW
+    k: u32,           // the patch KH·KW·C
+    n: u32,           // filters F (≤ 16)
+    has_bias: u32,    // 1: add bias[f]
+    relu: u32,        // 1: then max(·, 0)
+    h: u32,
+    w: u32,
+    c: u32,
+    kw: u32,
+    stride_h: u32,
+    stride_w: u32,
+    dilation_h: u32,
+    dilation_w: u32,
+    pad_top: u32,
+    pad_left: u32,
+    oh: u32,
+    ow: u32,
+}
+
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;     // (N, H, W, C)
+@group(0) @binding(2) var<storage, read> wt: array<f32>;    // (KH·KW·C, F)
+@group(0) @binding(3) var<storage, read_write> y: array<f32>; // (N·OH·OW, F)
+@group(0) @binding(4) var<storage, read> bias: array<f32>;  // (F), read when p.has_bias == 1
+
+const ROWS: u32 = 256u;
+const COLS: u32 = 16u;
+const KT: u32 = 8u;
+const PITCH: u32 = 257u;
+
+var<workgroup> a_tile: array<f32, 2056>;
+var<workgroup> b_tile: array<f32, 128>;
+
+// Where output pixel `row` = (n, oh, ow) starts reading x: the first number of its image, and
+// the input row and column of its window's top-left tap (negative in the padding).
+struct Window {
+    image: u32,
+    ih: i32,
+    iw: i32,
+}
+
+fn window_of(row: u32) -> Window {
+    let ow = row % p.ow;
+    let oh = (row / p.ow) % p.oh;
+    let n = row / (p.ow * p.oh);
+    return Window(n * p.h * p.w * p.c,
+                  i32(oh * p.stride_h) - i32(p.pad_top),
+                  i32(ow * p.stride_w) - i32(p.pad_left));
+}
+
+@compute @workgroup_size(16, 16)
+fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,
+                      @builtin(workgroup_id) wid: vec3<u32>,
+                      @builtin(num_workgroups) groups: vec3<u32>) {
+    let row0 = linear_group(wid, groups) * ROWS;
+    let tx = lid.x;
+    let ty = lid.y;
+    let t = ty * 16u + tx;
+
+    var acc: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) {
+        acc[i] = 0.0;
+    }
+    // This thread gathers tap k0 + kk of the 8 pixels r = t / 8 + 32·s of the tile, at every
+    // step along the patch (neighbouring threads: neighbouring taps of one pixel, so
+    // neighbouring channels of x). Their windows are found once, here.
+    let kk = t % KT;
+    var windows: array<Window, 8>;
+    for (var s = 0u; s < 8u; s++) {
+        windows[s] = window_of(row0 + t / KT + 32u * s);
+    }
+
+    for (var k0 = 0u; k0 < p.k; k0 += KT) {
+        // The tap (kh, kw, ch) of patch position k0 + kk, the same for the thread's 8 pixels.
+        let tap = k0 + kk;
+        let ch = tap % p.c;
+        let kw = (tap / p.c) % p.kw;
+        let kh = tap / (p.c * p.kw);
+        let dh = i32(kh * p.dilation_h);
+        let dw = i32(kw * p.dilation_w);
+        for (var s = 0u; s < 8u; s++) {
+            let r = t / KT + 32u * s;
+            let ih = windows[s].ih + dh;
+            let iw = windows[s].iw + dw;
+            var av = 0.0;
+            if row0 + r < p.m && tap < p.k && ih >= 0 && ih < i32(p.h) && iw >= 0 && iw < i32(p.w) {
+                av = x[windows[s].image + (u32(ih) * p.w + u32(iw)) * p.c + ch];
+            }
+            a_tile[kk * PITCH + r] = av;
+        }
+        if t < KT * COLS {
+            let j = t % COLS;
+            let kb = t / COLS;
+            var bv = 0.0;
+            if j < p.n && k0 + kb < p.k {
+                bv = wt[(k0 + kb) * p.n + j];
+            }
+            b_tile[kb * COLS + j] = bv;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < KT; kk++) {
+            let bv = b_tile[kk * COLS + tx];
+            for (var i = 0u; i < 16u; i++) {
+                acc[i] = fma(a_tile[kk * PITCH + ty + 16u * i], bv, acc[i]);
+            }
+        }
+        workgroupBarrier();
+    }
+
+    if tx >= p.n {
+        return;
+    }
+    for (var i = 0u; i < 16u; i++) {
+        let row = row0 + ty + 16u * i;
+        if row >= p.m {
+            continue;
+        }
+        var v = acc[i];
+        if p.has_bias == 1u {
+            v += bias[tx];
+        }
+        if p.relu == 1u {
+            v = max(v, 0.0);
+        }
+        y[row * p.n + tx] = v;
+    }
+}
