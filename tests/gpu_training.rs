@@ -444,7 +444,8 @@ const OUT_OF_MEMORY_CHILD: &str = "ASTROGRAD_TEST_OUT_OF_MEMORY";
 /// A batch that does not fit in the GPU's memory (here a 16 MiB limit set with
 /// `ASTROGRAD_GPU_MEMORY`, in a child process, as the limit is read when the GPU opens) is an
 /// error that names the buffer's size and the limit, not a crash; the model stays usable: it
-/// trains on the GPU with smaller batches, and it moves to the CPU and trains there.
+/// trains on the GPU with smaller batches, and it moves to the CPU and trains there. A
+/// training set with no room on the GPU stays on the host, its batches copied one by one.
 #[test]
 fn running_out_of_gpu_memory_is_an_error_and_the_model_lives_on() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -476,6 +477,25 @@ fn child_that_runs_out_of_gpu_memory() {
         return;
     }
     let Some(gpu) = gpu() else { return };
+    // A training set with no room on the GPU (2,000 images, 6.3 MB, more than half of what the
+    // limit leaves) stays on the host: each batch is copied, two uploads a step.
+    set_seed(9);
+    let big_x = Tensor::rand_uniform(&[2000, 28, 28, 1], 0.0, 1.0);
+    let big_y = Tensor::from_vec((0..2000).map(|i| (i % 10) as f32).collect(), &[2000]).unwrap();
+    let mut model = compiled_session2_cnn(gpu);
+    // The first fit also makes Adam's slots; the second is counted.
+    let fit_big = |model: &mut Model| {
+        model
+            .fit(&big_x, &big_y, FitOptions::default().verbose(0))
+            .unwrap()
+    };
+    fit_big(&mut model);
+    let before = stats();
+    fit_big(&mut model);
+    let during = stats().since(&before);
+    let steps = 2000_u64.div_ceil(32);
+    assert_eq!(during.uploads, 2 * steps, "{during:?}");
+    assert_eq!(during.upload_bytes, 2000 * (784 + 1) * 4, "{during:?}");
     let (x, y) = images();
     let mut model = compiled_session2_cnn(gpu);
     let fit = |model: &mut Model, batch_size: usize| {
