@@ -370,8 +370,8 @@ pub(crate) fn apply_update<S>(
 
 /// A slot for the gradient `g`: its shape, every element `value`, on its device.
 pub(crate) fn slot_like(g: &Tensor, value: f32) -> Result<Tensor> {
-    let slot = Tensor::from_vec(vec![value; g.numel()], g.shape())?;
-    Ok(slot.to(g.device())?)
+    // Made where `g` is: on a GPU, filled there, not copied from the host.
+    Ok(Tensor::full_on(g.shape(), value, g.device())?)
 }
 
 /// `value ≥ 0` and finite, or an error naming the optimizer and the hyperparameter.
