@@ -659,14 +659,42 @@ fn bench_epochs_counts_what_a_gpu_step_asks_for_every_workload() {
     if astrograd::tensor::gpu::gpu_or_skip().is_none() {
         return;
     }
-    // (workload, batch size, samples): the cats-vs-dogs CNN takes 30 s an epoch of 64 images on
-    // lavapipe, so it gets one batch.
-    for (workload, batch, samples) in [
-        ("s1_mlp", 32, "64"),
-        ("s2_cnn", 32, "64"),
-        ("g10_cnn", 32, "64"),
-        ("cd_cnn", 20, "20"),
-    ] {
+    /// One workload to run on the GPU.
+    struct GpuBenchCase {
+        workload: &'static str,
+        batch: usize,
+        /// `--limit`: the cats-vs-dogs CNN takes 30 s an epoch of 64 images on lavapipe, so it
+        /// gets one batch.
+        samples: &'static str,
+    }
+    let cases = [
+        GpuBenchCase {
+            workload: "s1_mlp",
+            batch: 32,
+            samples: "64",
+        },
+        GpuBenchCase {
+            workload: "s2_cnn",
+            batch: 32,
+            samples: "64",
+        },
+        GpuBenchCase {
+            workload: "g10_cnn",
+            batch: 32,
+            samples: "64",
+        },
+        GpuBenchCase {
+            workload: "cd_cnn",
+            batch: 20,
+            samples: "20",
+        },
+    ];
+    for GpuBenchCase {
+        workload,
+        batch,
+        samples,
+    } in cases
+    {
         let fashion = workload.starts_with("s");
         if fashion && !fashion_mnist_here("bench_epochs --device gpu (Fashion-MNIST workloads)") {
             continue;

@@ -17,7 +17,10 @@
 //!
 //! # Shapes
 //! `x: (N, …, in)`, `W: (in, units)`, `b: (units,)` → `y: (N, …, units)`.
-use astrograd_tensor::nn;
+//!
+//! Checked against Keras through the `Dense` layer, which calls this op: the weights after
+//! training in `tests/keras_parity_training.rs` and the models of `tests/keras_parity_models.rs`.
+use astrograd_tensor::{nn, Tensor};
 
 use crate::ops::add::add_backward_b;
 use crate::ops::matmul::{matmul_backward_a, matmul_backward_b};
@@ -49,34 +52,76 @@ pub fn dense(x: &Var, w: &Var, bias: Option<&Var>, relu: bool) -> Result<Var> {
     let b_value = bias.map(Var::value);
     // y: (N, …, units)
     let y = nn::dense::dense_forward(&x_value, &w_value, b_value.as_ref(), relu)?;
-    let wanted = [
-        x.requires_grad(),
-        w.requires_grad(),
-        bias.is_some_and(Var::requires_grad),
-    ];
-    let b_shape = b_value.as_ref().map(|b| b.shape().to_vec());
-    let relu_output = relu.then(|| y.clone());
+    let saved = DenseSaved {
+        x: x_value,
+        w: w_value,
+        bias_shape: b_value.as_ref().map(|b| b.shape().to_vec()),
+        wanted: [
+            x.requires_grad(),
+            w.requires_grad(),
+            bias.is_some_and(Var::requires_grad),
+        ],
+        relu_output: relu.then(|| y.clone()),
+    };
     let op = if relu { "dense_relu" } else { "dense" };
     let inputs: Vec<&Var> = [x, w].into_iter().chain(bias).collect();
     Ok(Var::from_op(op, y, &inputs, move |dy| {
+        let DenseSaved {
+            x,
+            w,
+            bias_shape,
+            wanted,
+            relu_output,
+        } = &saved;
         // dz = dy · [y > 0] after the ReLU, else dy itself (a shared handle, not a copy).
-        let dz = &match &relu_output {
+        let dz = &match relu_output {
             Some(y) => crate::ops::relu::relu_backward(dy, y)?,
             None => dy.clone(),
         };
         let mut grads = vec![
-            wanted[0]
-                .then(|| matmul_backward_a(dz, &w_value))
-                .transpose()?,
+            wanted[0].then(|| dense_backward_input(dz, w)).transpose()?,
             wanted[1]
-                .then(|| matmul_backward_b(dz, &x_value, &w_value))
+                .then(|| dense_backward_kernel(dz, x, w))
                 .transpose()?,
         ];
-        if let Some(b_shape) = &b_shape {
-            grads.push(wanted[2].then(|| add_backward_b(dz, b_shape)).transpose()?);
+        if let Some(bias_shape) = bias_shape {
+            grads.push(
+                wanted[2]
+                    .then(|| dense_backward_bias(dz, bias_shape))
+                    .transpose()?,
+            );
         }
         Ok(grads)
     }))
+}
+
+/// What the forward keeps for the backward.
+struct DenseSaved {
+    /// The input `(N, …, in)`: `dW = xᵀ · dz`.
+    x: Tensor,
+    /// The kernel `(in, units)`: `dx = dz · Wᵀ`.
+    w: Tensor,
+    /// `(units,)` when there is a bias: it then has a gradient slot.
+    bias_shape: Option<Vec<usize>>,
+    /// Which of `[x, W, b]` want a gradient (a first layer's input batch does not).
+    wanted: [bool; 3],
+    /// `y` after a fused ReLU, whose mask `[y > 0]` the backward applies first.
+    relu_output: Option<Tensor>,
+}
+
+/// `dx = dz · Wᵀ`: the backward of the product for its input (as `matmul`'s).
+pub fn dense_backward_input(dz: &Tensor, w: &Tensor) -> Result<Tensor> {
+    matmul_backward_a(dz, w)
+}
+
+/// `dW = xᵀ · dz`, the rows of every leading axis of `x` summed (as `matmul`'s).
+pub fn dense_backward_kernel(dz: &Tensor, x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    matmul_backward_b(dz, x, w)
+}
+
+/// `db = Σ_rows dz`: the bias was added to every row (as `add`'s).
+pub fn dense_backward_bias(dz: &Tensor, bias_shape: &[usize]) -> Result<Tensor> {
+    add_backward_b(dz, bias_shape)
 }
 
 #[cfg(test)]
@@ -84,7 +129,6 @@ mod tests {
     use super::*;
     use crate::gradcheck::gradcheck;
     use crate::ops::testing::random;
-    use astrograd_tensor::Tensor;
     use proptest::prelude::*;
 
     /// One Dense forward pass to check: `x: (leading…, inputs)`, `units` outputs.

@@ -59,16 +59,12 @@ pub(crate) static DISPATCHES: AtomicU64 = AtomicU64::new(0);
 pub(crate) static BIND_GROUPS: AtomicU64 = AtomicU64::new(0);
 pub(crate) static SUBMISSIONS: AtomicU64 = AtomicU64::new(0);
 
-/// Dispatches so far of each kernel (its name, e.g. `"matmul.narrow"`), by kernel.
-pub(crate) static DISPATCHES_BY_KERNEL: Mutex<BTreeMap<&'static str, u64>> =
-    Mutex::new(BTreeMap::new());
-
-/// How many times each kernel has been dispatched since the process started, by name: the
-/// difference of two readings says where a training step's dispatches go.
+/// How many times each kernel has been dispatched since the process started, by name (e.g.
+/// `"matmul.narrow"`): the difference of two readings says where a training step's dispatches
+/// go. Empty without a GPU.
 pub fn dispatches_by_kernel() -> BTreeMap<&'static str, u64> {
-    DISPATCHES_BY_KERNEL
-        .lock()
-        .map(|counts| counts.clone())
+    context()
+        .and_then(GpuContext::dispatches_by_kernel)
         .unwrap_or_default()
 }
 

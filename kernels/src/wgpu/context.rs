@@ -23,7 +23,7 @@
 //! buffers: the buffers come from a pool, so a training step binds the same ones at every step.
 //! [`super::stats`] counts the dispatches, the bind groups made and the submissions, beside the
 //! copies and allocations.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -109,6 +109,8 @@ struct Pending {
     params: Vec<u8>,
     /// The buffer the slots are copied into when the work is submitted.
     arena: wgpu::Buffer,
+    /// Dispatches so far by kernel name (counted here, under the lock `dispatch` holds anyway).
+    dispatches_by_kernel: BTreeMap<&'static str, u64>,
     /// Host-writable staging memory for uploads recorded in order with the dispatches
     /// ([`GpuContext::write_in_order`]); its chunks come back for reuse once the GPU has
     /// copied out of them.
@@ -266,6 +268,7 @@ impl GpuContext {
                 pass: None,
                 params: Vec::with_capacity(PARAM_SLOT_BYTES * SLOTS_PER_SUBMIT),
                 arena,
+                dispatches_by_kernel: BTreeMap::new(),
                 belt,
             }),
             pool: BufferPool::default(),
@@ -290,6 +293,13 @@ impl GpuContext {
     /// `ASTROGRAD_GPU_SUBGROUPS` is not `0`. Without it, the portable versions run.
     pub fn has_subgroups(&self) -> bool {
         self.subgroups
+    }
+
+    /// Dispatches so far by kernel name (see [`super::dispatches_by_kernel`]).
+    pub(crate) fn dispatches_by_kernel(&self) -> Result<BTreeMap<&'static str, u64>, KernelError> {
+        Ok(lock(&self.pending, "pending GPU work")?
+            .dispatches_by_kernel
+            .clone())
     }
 
     /// Drops every cached bind group (they hold their buffers alive), before the pool frees
@@ -569,9 +579,7 @@ pub fn dispatch(
     pass.set_bind_group(0, bind_group, &[offset as u32]);
     pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
     super::buffer::DISPATCHES.fetch_add(1, Ordering::Relaxed);
-    if let Ok(mut counts) = super::buffer::DISPATCHES_BY_KERNEL.lock() {
-        *counts.entry(kernel.name).or_default() += 1;
-    }
+    *pending.dispatches_by_kernel.entry(kernel.name).or_default() += 1;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 // The gradient of conv2d's bias (the forward adds the bias in the product's epilogue,
-// matmul_params.wgsl). Params: conv_params.wgsl.
+// epilogue.wgsl). Params: conv_params.wgsl.
 //
 // sum_rows: out[g, j] = Σ of rows g·1024 .. (g + 1)·1024 of src: (rows, F), column j; called
 // again on its own output until one row is left, so db = Σ_rows dY takes a few passes and no

@@ -9,27 +9,8 @@
 // thread gathers the same tap of 8 pixels at every step: it finds the 8 windows once, and the
 // tap's (kh, kw, ch) once per step, so a gathered number costs an add and a bounds test.
 
-struct Params {
-    m: u32,           // rows of Y: output pixels N·OH·OW
-    k: u32,           // the patch KH·KW·C
-    n: u32,           // filters F (≤ 16)
-    has_bias: u32,    // 1: add bias[f]
-    relu: u32,        // 1: then max(·, 0)
-    h: u32,
-    w: u32,
-    c: u32,
-    kw: u32,
-    stride_h: u32,
-    stride_w: u32,
-    dilation_h: u32,
-    dilation_w: u32,
-    pad_top: u32,
-    pad_left: u32,
-    oh: u32,
-    ow: u32,
-}
+// Params (conv_params.wgsl) and the epilogue (epilogue.wgsl) are put in front of this file.
 
-@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;     // (N, H, W, C)
 @group(0) @binding(2) var<storage, read> wt: array<f32>;    // (KH·KW·C, F)
 @group(0) @binding(3) var<storage, read_write> y: array<f32>; // (N·OH·OW, F)
@@ -65,6 +46,9 @@ fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,
                       @builtin(workgroup_id) wid: vec3<u32>,
                       @builtin(num_workgroups) groups: vec3<u32>) {
     let row0 = linear_group(wid, groups) * ROWS;
+    // Y: (m, F) = cols (m, k) · W (k, F)
+    let m = p.n * p.oh * p.ow;
+    let k = p.kh * p.kw * p.c;
     let tx = lid.x;
     let ty = lid.y;
     let t = ty * 16u + tx;
@@ -82,7 +66,7 @@ fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,
         windows[s] = window_of(row0 + t / KT + 32u * s);
     }
 
-    for (var k0 = 0u; k0 < p.k; k0 += KT) {
+    for (var k0 = 0u; k0 < k; k0 += KT) {
         // The tap (kh, kw, ch) of patch position k0 + kk, the same for the thread's 8 pixels.
         let tap = k0 + kk;
         let ch = tap % p.c;
@@ -95,7 +79,7 @@ fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,
             let ih = windows[s].ih + dh;
             let iw = windows[s].iw + dw;
             var av = 0.0;
-            if row0 + r < p.m && tap < p.k && ih >= 0 && ih < i32(p.h) && iw >= 0 && iw < i32(p.w) {
+            if row0 + r < m && tap < k && ih >= 0 && ih < i32(p.h) && iw >= 0 && iw < i32(p.w) {
                 av = x[windows[s].image + (u32(ih) * p.w + u32(iw)) * p.c + ch];
             }
             a_tile[kk * PITCH + r] = av;
@@ -104,8 +88,8 @@ fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,
             let j = t % COLS;
             let kb = t / COLS;
             var bv = 0.0;
-            if j < p.n && k0 + kb < p.k {
-                bv = wt[(k0 + kb) * p.n + j];
+            if j < p.f && k0 + kb < k {
+                bv = wt[(k0 + kb) * p.f + j];
             }
             b_tile[kb * COLS + j] = bv;
         }
@@ -119,21 +103,14 @@ fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,
         workgroupBarrier();
     }
 
-    if tx >= p.n {
+    if tx >= p.f {
         return;
     }
     for (var i = 0u; i < 16u; i++) {
         let row = row0 + ty + 16u * i;
-        if row >= p.m {
+        if row >= m {
             continue;
         }
-        var v = acc[i];
-        if p.has_bias == 1u {
-            v += bias[tx];
-        }
-        if p.relu == 1u {
-            v = max(v, 0.0);
-        }
-        y[row * p.n + tx] = v;
+        y[row * p.f + tx] = epilogue(acc[i], tx);
     }
 }

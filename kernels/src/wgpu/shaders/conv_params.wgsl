@@ -1,4 +1,5 @@
-// The parameter block shared by the conv2d shaders (im2col.wgsl, col2im.wgsl, conv_bias.wgsl),
+// The parameter block shared by the conv2d shaders (im2col.wgsl, col2im.wgsl, conv_bias.wgsl,
+// conv_implicit.wgsl),
 // put in front of each: the fields of cpu::conv::Conv2dGeometry, for the images of one chunk.
 
 struct Params {
@@ -20,6 +21,8 @@ struct Params {
     offset: u32,      // first number of the chunk in x (im2col), dx (col2im) or y (bias_rows)
     count: u32,       // threads with work: elements written
     rows: u32,        // sum_rows: rows of the input matrix
+    has_bias: u32,    // conv_implicit: 1 to add bias[f] (epilogue.wgsl)
+    relu: u32,        // conv_implicit: 1 to apply a ReLU after it
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;

@@ -1,5 +1,5 @@
 // Batched matrix product C = epilogue(op(A)·op(B) + beta·C) (see kernels/src/wgpu/matmul.rs),
-// the epilogue adding a bias per column and applying a ReLU when asked (matmul_params.wgsl).
+// the epilogue adding a bias per column and applying a ReLU when asked (epilogue.wgsl).
 //
 // Parallel scheme: one 16×16 workgroup computes a 64×64 tile of C for one batch item (and one
 // slice of K when the product is split along K). The K axis is walked 16 at a time: the 256
@@ -19,7 +19,7 @@
 // contiguous, to `partial` slot s; `matmul_reduce` then adds the slices in order (and applies the
 // epilogue).
 
-// Params (matmul_params.wgsl) is put in front of this file.
+// Params (matmul_params.wgsl) and the epilogue (epilogue.wgsl) are put in front of this file.
 
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;

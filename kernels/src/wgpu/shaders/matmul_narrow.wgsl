@@ -10,7 +10,7 @@
 // workgroup memory, 16 sums in registers. matmul.wgsl's 64×64 tile would leave three quarters
 // of its columns, and of its multiply-adds, idle on a 16-column C.
 
-// Params (matmul_params.wgsl) is put in front of this file.
+// Params (matmul_params.wgsl) and the epilogue (epilogue.wgsl) are put in front of this file.
 
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;

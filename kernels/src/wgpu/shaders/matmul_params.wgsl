@@ -25,16 +25,3 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;
-
-// The epilogue, applied to a finished sum v of column col before it is written: the bias, then
-// the ReLU, so that a Dense or Conv2D layer's forward pass is one kernel, not three.
-fn epilogue(v: f32, col: u32) -> f32 {
-    var out = v;
-    if p.has_bias == 1u {
-        out += bias[col];
-    }
-    if p.relu == 1u {
-        out = max(out, 0.0);
-    }
-    return out;
-}

@@ -1,7 +1,7 @@
 // Second step of a matmul split along K (see matmul.wgsl):
 // C = epilogue(Σ_s partial[s] + beta·C), one thread per element of C, the slices added in order
 // (deterministic), one thread per element: no atomics.
-// Params (matmul_params.wgsl) is put in front of this file.
+// Params (matmul_params.wgsl) and the epilogue (epilogue.wgsl) are put in front of this file.
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>; // (N), read when p.has_bias == 1
