@@ -499,7 +499,8 @@ mod tests {
     use super::*;
     use crate::wgpu::testing::gpu_available;
 
-    /// Set in the child processes of the fault tests: which fault the child acts out.
+    /// Set in the child processes of the tests that need a process of their own: which one
+    /// the child runs.
     const CHILD: &str = "ASTROGRAD_TEST_GPU_FAULT";
     /// What a child prints when every check of its test passed.
     const CHILD_PASSED: &str = "the child's checks passed";
@@ -652,9 +653,22 @@ mod tests {
 
     /// An upload is recorded in order with the pending dispatches: a recycled buffer is not
     /// overwritten before an earlier dispatch has read it, and no submission is needed first.
+    /// In a child process: the other tests' threads share the pool and the queue, and could take
+    /// the recycled buffer or submit in between.
     #[test]
     fn an_upload_waits_its_turn_behind_the_pending_work() {
         if !gpu_available() {
+            return;
+        }
+        run_child(
+            "wgpu::buffer::tests::child_that_uploads_behind_pending_work",
+            &[(CHILD, "upload")],
+        );
+    }
+
+    #[test]
+    fn child_that_uploads_behind_pending_work() {
+        if std::env::var(CHILD).as_deref() != Ok("upload") || !gpu_available() {
             return;
         }
         let _ = context().unwrap().flush();
@@ -676,6 +690,7 @@ mod tests {
         assert_eq!(during.submissions, 0, "{during:?}");
         assert_eq!(out.download().unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
         assert_eq!(second.download().unwrap(), vec![9.0; 5]);
+        println!("{CHILD_PASSED}");
     }
 
     /// A buffer no kernel could bind is refused when it is made, with the sizes in the error.
