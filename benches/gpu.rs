@@ -3,7 +3,7 @@
 //! not its recording. Data stays on the GPU between iterations, as in training.
 //!
 //! `cargo bench --features wgpu --bench gpu` (without a GPU driver it says so and times nothing;
-//! GEMM 4096³ only on a hardware GPU).
+//! GEMM 4096³ only on a hardware GPU; 1023³ and 1024³ compare the 64×64 and 128×128 tiles).
 use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
 use astrograd_kernels::wgpu::conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
@@ -51,10 +51,12 @@ fn bench_gpu(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(3));
     // 4096³ (137 GFLOP a product) only on a hardware GPU: a software renderer takes seconds.
+    // 1023³ takes the 64×64 tiles, 1024³ the 128×128 ones (`matmul_large.wgsl`): their
+    // GFLOP/s side by side say which tile pays on this GPU.
     let sizes: &[usize] = if software {
-        &[256, 1024]
+        &[256, 1023, 1024]
     } else {
-        &[256, 1024, 4096]
+        &[256, 1023, 1024, 4096]
     };
     for &n in sizes {
         let (a, b, out) = (
@@ -92,6 +94,12 @@ fn bench_gpu(c: &mut Criterion) {
         group.bench_function(format!("conv2d/{name}/fwd"), |bench| {
             bench.iter(|| {
                 conv2d_forward(&g, &x, &k, Some(&bias), &y).unwrap();
+                synchronize().unwrap();
+            });
+        });
+        group.bench_function(format!("conv2d/{name}/dw"), |bench| {
+            bench.iter(|| {
+                conv2d_backward_weight(&g, &x, &dy, &dw).unwrap();
                 synchronize().unwrap();
             });
         });

@@ -22,9 +22,10 @@
 //! - `db` (`shaders/conv_bias.wgsl`): a workgroup tree reduction over blocks of 1024 rows, repeated
 //!   on the partial sums until one row is left.
 //!
-//! With at most 16 filters (every course CNN's first layer) the forward makes no `cols`: an
-//! implicit GEMM (`shaders/conv_implicit.wgsl`, the tiles of the narrow matmul) reads each
-//! patch element from `x` where the product needs it.
+//! With at most 16 filters (every course CNN's first layer) neither the forward nor the weight
+//! gradient makes `cols`: implicit GEMMs (`shaders/conv_implicit.wgsl`, the tiles of the narrow
+//! matmul; `shaders/conv_implicit_weight.wgsl`, 16 taps × 16 filters per workgroup over a slice
+//! of the pixels) read each patch element from `x` where the product needs it.
 //!
 //! `cols` for the whole batch is made at once when it fits in one binding of the GPU
 //! ([`super::GpuContext`]'s `max_binding_bytes`, capped at [`COLS_BUDGET_BYTES`]), else in chunks
@@ -32,7 +33,7 @@
 //!
 //! As every kernel (see the crate doc), these overwrite their outputs.
 use super::buffer::check_lengths;
-use super::matmul::{matmul, matmul_with, Epilogue, MatLayout, MatmulGeometry};
+use super::matmul::{add_slices, matmul, matmul_with, Epilogue, MatLayout, MatmulGeometry};
 use super::{context, dispatch, grid_1d, groups_2d, Access, GpuBuffer, Kernel};
 use crate::geometry::Conv2dGeometry;
 use crate::KernelError;
@@ -63,11 +64,25 @@ const CONV_IMPLICIT: Kernel = Kernel {
     source: concat!(
         include_str!("shaders/conv_params.wgsl"),
         include_str!("shaders/epilogue.wgsl"),
+        include_str!("shaders/conv_window.wgsl"),
         include_str!("shaders/conv_implicit.wgsl")
     ),
     entry: "conv_implicit_main",
     // x, w, y, bias
     buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
+};
+
+/// The weight gradient of a convolution with few filters as an implicit GEMM.
+const CONV_IMPLICIT_WEIGHT: Kernel = Kernel {
+    name: "conv2d.implicit_weight",
+    source: concat!(
+        include_str!("shaders/conv_params.wgsl"),
+        include_str!("shaders/conv_window.wgsl"),
+        include_str!("shaders/conv_implicit_weight.wgsl")
+    ),
+    entry: "conv_implicit_weight_main",
+    // x, dy, dW or its partial sums
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite],
 };
 
 const SUM_ROWS: Kernel = Kernel {
@@ -362,6 +377,22 @@ fn conv2d_backward_weight_chunked(
         };
         return matmul(&product, x, dy, 0.0, dw);
     }
+    if reads_patches_from_x(g) {
+        return conv2d_backward_weight_implicit(g, x, dy, dw);
+    }
+    conv2d_backward_weight_im2col(g, x, dy, dw, budget)
+}
+
+/// The weight gradient through `cols`: im2col, then `colsᵀ · dY`, in chunks of whole images that
+/// keep `cols` within `budget` bytes, each chunk's product added to `dW`.
+fn conv2d_backward_weight_im2col(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    budget: u64,
+) -> Result<(), KernelError> {
+    let (patch, f, image_pixels) = (g.patch_len(), g.f, g.oh * g.ow);
     let chunk = images_per_chunk(g, budget);
     // cols: (chunk·OH·OW, KH·KW·C)
     let cols = GpuBuffer::uninit(chunk * image_pixels * patch)?;
@@ -379,6 +410,34 @@ fn conv2d_backward_weight_chunked(
         matmul(&product, &cols, dy, beta, dw)?;
     }
     Ok(())
+}
+
+/// The weight gradient as an implicit GEMM (`shaders/conv_implicit_weight.wgsl`):
+/// `dW = colsᵀ · dY` with every element of `cols` read from `x` where the product needs it. The
+/// pixel axis is cut into the slices the im2col path's product would use
+/// ([`MatmulGeometry::k_split`]) and the slices are added in order ([`add_slices`]): the same
+/// numbers as im2col + matmul, without the `cols` matrix or its kernel.
+fn conv2d_backward_weight_implicit(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let (patch, pixels) = (g.patch_len(), g.n * g.oh * g.ow);
+    let product = MatmulGeometry::row_major(1, patch, pixels, g.f);
+    let (splits, k_slice) = product.k_split();
+    let mut words = words(g, g.n, 0, 0, 0);
+    // has_bias, relu (unused here), then the slices.
+    words.extend([0, 0, splits as u32, k_slice as u32]);
+    // One workgroup per 16 taps (`TAPS` in the shader) and slice.
+    let groups = [patch.div_ceil(16) as u32, splits as u32, 1];
+    if splits == 1 {
+        return dispatch(&CONV_IMPLICIT_WEIGHT, &words, &[x, dy, dw], groups);
+    }
+    // partial: (splits, KH·KW·C, F)
+    let partial = GpuBuffer::uninit(splits * patch * g.f)?;
+    dispatch(&CONV_IMPLICIT_WEIGHT, &words, &[x, dy, &partial], groups)?;
+    add_slices(&product, &partial, dw, 0.0, splits, &Epilogue::default())
 }
 
 /// Backward to the bias: `db = Σ_{n, oh, ow} dy[n, oh, ow, :]`.
@@ -600,10 +659,10 @@ mod tests {
         }
     }
 
-    /// With few filters and enough output pixels the forward reads its patches from `x` (no
-    /// `cols`): the numbers of im2col + the narrow product bit for bit, and the CPU's within
-    /// 1e-5, with padding, strides, dilation, one or several channels, a bias, a ReLU, and a
-    /// last tile that is not full.
+    /// With few filters and enough output pixels the forward and the weight gradient read their
+    /// patches from `x` (no `cols`): the numbers of im2col + the product bit for bit, and the
+    /// CPU's within 1e-5, with padding, strides, dilation, one or several channels, a bias, a
+    /// ReLU, a last tile that is not full, and the pixels in one slice or several.
     #[test]
     fn few_filters_read_their_patches_from_x() {
         if !gpu_available() {
@@ -634,7 +693,17 @@ mod tests {
                 dilation: 2,
                 ..BASE
             },
+            // 27 taps (two workgroups of 16), thousands of pixels (many slices).
+            Conv2dCase {
+                n: 4,
+                h: 40,
+                w: 37,
+                c: 3,
+                f: 16,
+                ..BASE
+            },
         ];
+        let mut slices = std::collections::BTreeSet::new();
         for case in cases {
             let g = case.geometry();
             assert!(reads_patches_from_x(&g), "{case:?} must skip im2col");
@@ -669,7 +738,33 @@ mod tests {
                 let err = max_rel_diff(&implicit, &expected);
                 assert!(err < 1e-5, "{case:?}, relu {relu}: {err}");
             }
+            // The weight gradient, in one slice of pixels or several.
+            let dy = numbers(y_len, 4);
+            let mut dw = vec![0.0; w.len()];
+            cpu::conv2d_backward_weight(&g, &x, &dy, &mut dw);
+            let dyg = up(&dy);
+            let (implicit, through_cols) =
+                (up(&vec![f32::NAN; w.len()]), up(&vec![f32::NAN; w.len()]));
+            conv2d_backward_weight_implicit(&g, &xg, &dyg, &implicit).unwrap();
+            conv2d_backward_weight_im2col(&g, &xg, &dyg, &through_cols, COLS_BUDGET_BYTES).unwrap();
+            let implicit = implicit.download().unwrap();
+            let splits = MatmulGeometry::row_major(1, g.patch_len(), g.n * g.oh * g.ow, g.f)
+                .k_split()
+                .0;
+            slices.insert(splits);
+            assert_eq!(
+                implicit,
+                through_cols.download().unwrap(),
+                "{case:?}: dW, {splits} slices"
+            );
+            // Sums of up to thousands of products, added in another order than the CPU's.
+            let err = max_rel_diff(&implicit, &dw);
+            assert!(err < 1e-4, "{case:?}: dW, {splits} slices: {err}");
         }
+        assert!(
+            slices.contains(&1) && slices.iter().any(|&s| s > 2),
+            "the cases must cover one slice and several: {slices:?}"
+        );
         // The course's deeper layers (32 and 64 filters) keep im2col and the 64×64 tiles.
         let deep = Conv2dCase {
             h: 20,

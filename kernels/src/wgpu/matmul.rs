@@ -24,8 +24,11 @@
 //! `shaders/matmul.wgsl`: 64×64 tiles of `C`, one 16×16 workgroup each, 4×4 numbers per thread,
 //! 16-deep slices of `K` staged in workgroup memory. A narrow `C` (at most 16 columns, at least
 //! 256 rows: a first convolution's `cols · W`) takes `shaders/matmul_narrow.wgsl` instead:
-//! 256×16 tiles, 16 rows of one column per thread, so no column of the tile is idle. When the output has too few tiles to fill
-//! the GPU and `K` is long (a weight gradient `colsᵀ·dY`: a few tiles, hundreds of thousands of
+//! 256×16 tiles, 16 rows of one column per thread, so no column of the tile is idle. A large `C`
+//! (at least 1024 rows and columns) takes `shaders/matmul_large.wgsl`: 128×128 tiles, 8×8
+//! numbers per thread, read from workgroup memory as vec4s, so each load feeds four times as
+//! many multiply-adds. All three add `K` in order with `fma`: the same numbers whichever runs.
+//! When the output has too few tiles to fill the GPU and `K` is long (a weight gradient `colsᵀ·dY`: a few tiles, hundreds of thousands of
 //! `K`), the product is split along `K`: each slice writes its partial tile and a second kernel
 //! (`shaders/matmul_reduce.wgsl`) adds them in a fixed order, so results do not depend on timing.
 use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};
@@ -52,6 +55,19 @@ const MATMUL_NARROW: Kernel = Kernel {
         include_str!("shaders/matmul_narrow.wgsl")
     ),
     entry: "matmul_narrow_main",
+    // a, b, c, bias
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
+};
+
+/// [`MATMUL`] for a large `C` (at least 1024 rows and columns): 128×128 tiles.
+const MATMUL_LARGE: Kernel = Kernel {
+    name: "matmul.large",
+    source: concat!(
+        include_str!("shaders/matmul_params.wgsl"),
+        include_str!("shaders/epilogue.wgsl"),
+        include_str!("shaders/matmul_large.wgsl")
+    ),
+    entry: "matmul_large_main",
     // a, b, c, bias
     buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
 };
@@ -105,6 +121,11 @@ const TILE: usize = 64;
 /// `shaders/matmul_narrow.wgsl`).
 const NARROW_ROWS: usize = 256;
 const NARROW_COLS: usize = 16;
+/// Rows and columns of `C` per workgroup of the large kernel (`TILE` in
+/// `shaders/matmul_large.wgsl`).
+const LARGE_TILE: usize = 128;
+/// The fewest rows and columns a product needs for the large kernel.
+const LARGE_FROM: usize = 1024;
 /// The most workgroups along one axis of a dispatch.
 const MAX_GROUPS: usize = 65_535;
 /// Below this many output tiles the GPU has idle cores, and a long `K` is worth splitting.
@@ -291,13 +312,22 @@ impl MatmulGeometry {
         self.n <= NARROW_COLS && self.m >= NARROW_ROWS
     }
 
+    /// Whether `C` is large enough for the 128×128 tiles of `matmul_large.wgsl`: at least
+    /// 1024 rows and 1024 columns, so that even one batch item makes 64 workgroups. The bound
+    /// is not measured yet: no course workload has such a product, and lavapipe (a CPU)
+    /// cannot say which tile a GPU prefers; `cargo bench --features wgpu --bench gpu -- gemm`
+    /// times 1023³ (64×64 tiles) beside 1024³ (128×128) on a GPU.
+    pub(crate) fn is_large(&self) -> bool {
+        self.m >= LARGE_FROM && self.n >= LARGE_FROM
+    }
+
     fn tiles(&self) -> usize {
         self.batch * self.m.div_ceil(TILE) * self.n.div_ceil(TILE)
     }
 
     /// `(splits, k_slice)`: how many slices of `K` to compute apart (1: no split). Depends on
     /// the shapes only.
-    fn k_split(&self) -> (usize, usize) {
+    pub(crate) fn k_split(&self) -> (usize, usize) {
         let tiles = self.tiles();
         if tiles >= SPLIT_BELOW_TILES || self.k < 2 * MIN_K_SLICE {
             return (1, self.k);
@@ -364,25 +394,61 @@ pub fn matmul_with(
     if splits > 1 {
         return matmul_split_k(g, [a, b, c, bias], beta, splits, k_slice, &epilogue);
     }
-    // Dispatches are limited to 65 535 workgroups per axis: cut huge products into blocks.
-    if g.is_narrow() {
-        let max_rows = MAX_GROUPS * NARROW_ROWS;
-        for b0 in (0..g.batch).step_by(MAX_GROUPS) {
-            for r0 in (0..g.m).step_by(max_rows) {
-                let size = [
-                    (g.batch - b0).min(MAX_GROUPS),
-                    (g.m - r0).min(max_rows),
-                    g.n,
-                ];
-                let block = g.block([b0, r0, 0], size);
-                let groups = [1, block.m.div_ceil(NARROW_ROWS) as u32, block.batch as u32];
-                let words = block.words(beta, 1, g.k, &epilogue);
-                dispatch(&MATMUL_NARROW, &words, &[a, b, c, bias], groups)?;
-            }
+    dispatch_tiles(g, Tiles::for_product(g), [a, b, c, bias], beta, &epilogue)
+}
+
+/// The three tile shapes of `C`, each its own kernel, chosen by the product's shape
+/// ([`Tiles::for_product`]). All three add `K` in the same order: the same numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tiles {
+    /// 256×16 (`shaders/matmul_narrow.wgsl`): at most 16 columns, many rows.
+    Narrow,
+    /// 64×64 (`shaders/matmul.wgsl`): every other product.
+    Square,
+    /// 128×128 (`shaders/matmul_large.wgsl`): at least 1024 rows and 1024 columns.
+    Large,
+}
+
+impl Tiles {
+    fn for_product(g: &MatmulGeometry) -> Tiles {
+        if g.is_narrow() {
+            Tiles::Narrow
+        } else if g.is_large() {
+            Tiles::Large
+        } else {
+            Tiles::Square
         }
-        return Ok(());
     }
-    let (max_rows, max_cols) = (MAX_GROUPS * TILE, MAX_GROUPS * TILE);
+
+    fn kernel(self) -> &'static Kernel {
+        match self {
+            Tiles::Narrow => &MATMUL_NARROW,
+            Tiles::Square => &MATMUL,
+            Tiles::Large => &MATMUL_LARGE,
+        }
+    }
+
+    /// Rows and columns of `C` per workgroup.
+    fn size(self) -> (usize, usize) {
+        match self {
+            Tiles::Narrow => (NARROW_ROWS, NARROW_COLS),
+            Tiles::Square => (TILE, TILE),
+            Tiles::Large => (LARGE_TILE, LARGE_TILE),
+        }
+    }
+}
+
+/// The product, unsplit, in `tiles`: one workgroup per tile of `C` and batch item. Dispatches
+/// are limited to 65 535 workgroups per axis, so a huge product is cut into blocks.
+fn dispatch_tiles(
+    g: &MatmulGeometry,
+    tiles: Tiles,
+    buffers: [&GpuBuffer; 4],
+    beta: f32,
+    epilogue: &Epilogue,
+) -> Result<(), KernelError> {
+    let (rows, cols) = tiles.size();
+    let (max_rows, max_cols) = (MAX_GROUPS * rows, MAX_GROUPS * cols);
     for b0 in (0..g.batch).step_by(MAX_GROUPS) {
         for r0 in (0..g.m).step_by(max_rows) {
             for c0 in (0..g.n).step_by(max_cols) {
@@ -393,12 +459,12 @@ pub fn matmul_with(
                 ];
                 let block = g.block([b0, r0, c0], size);
                 let groups = [
-                    block.n.div_ceil(TILE) as u32,
-                    block.m.div_ceil(TILE) as u32,
+                    block.n.div_ceil(cols) as u32,
+                    block.m.div_ceil(rows) as u32,
                     block.batch as u32,
                 ];
-                let words = block.words(beta, 1, g.k, &epilogue);
-                dispatch(&MATMUL, &words, &[a, b, c, bias], groups)?;
+                let words = block.words(beta, 1, g.k, epilogue);
+                dispatch(tiles.kernel(), &words, &buffers, groups)?;
             }
         }
     }
@@ -425,10 +491,29 @@ fn matmul_split_k(
         (g.batch * splits) as u32,
     ];
     dispatch(&MATMUL, &words, &[a, b, &partial, bias], groups)?;
+    add_slices(g, &partial, c, beta, splits, epilogue)
+}
+
+/// The second step of a product split along `K`: `C = epilogue(Σ_s partial[s] + β·C)`, the
+/// `splits` slices added in order (`shaders/matmul_reduce.wgsl`), one thread per element of `C`.
+/// Also the last step of the implicit convolution's weight gradient (`super::conv`).
+///
+/// # Shapes
+/// `partial: (splits, batch, m, n)`, contiguous; `C` placed by `g.c`.
+pub(crate) fn add_slices(
+    g: &MatmulGeometry,
+    partial: &GpuBuffer,
+    c: &GpuBuffer,
+    beta: f32,
+    splits: usize,
+    epilogue: &Epilogue,
+) -> Result<(), KernelError> {
+    // The reduction reads no slice length.
+    let words = g.words(beta, splits, 0, epilogue);
     dispatch(
         &MATMUL_REDUCE,
         &words,
-        &[&partial, c, bias],
+        &[partial, c, epilogue.bias_binding()?],
         grid_1d(g.batch * g.m * g.n),
     )
 }
@@ -613,6 +698,57 @@ mod tests {
         assert!(!MatmulCase::new(1, 255, 27, 16).geometry().is_narrow());
     }
 
+    /// A large product (at least 1024 rows and columns) takes the 128×128 kernel, with every
+    /// transpose, β = 0 and 1, two batch items and rows and columns that do not fill the last
+    /// tiles; it matches the CPU GEMM, and gives what the 64×64 kernel gives for the same
+    /// product, number for number (both add K in order with fma).
+    #[test]
+    fn large_products_take_their_own_tiles_and_match_the_square_ones() {
+        if !gpu_available() {
+            return;
+        }
+        let shapes = [
+            MatmulCase::new(1, 1024, 37, 1024),
+            MatmulCase::new(2, 1100, 20, 1030),
+        ];
+        for shape in shapes {
+            for (transpose_a, transpose_b) in
+                [(false, false), (true, false), (false, true), (true, true)]
+            {
+                for beta in [0.0, 1.0] {
+                    let case = MatmulCase {
+                        transpose_a,
+                        transpose_b,
+                        beta,
+                        ..shape
+                    };
+                    let g = case.geometry();
+                    assert_eq!(Tiles::for_product(&g), Tiles::Large, "{case:?}");
+                    let err = check_case(case);
+                    assert!(err < 1e-5, "{case:?}: max relative difference {err}");
+
+                    let a = GpuBuffer::upload(&numbers(case.batch * case.m * case.k, 1)).unwrap();
+                    let b = GpuBuffer::upload(&numbers(case.batch * case.k * case.n, 2)).unwrap();
+                    let c0 = numbers(case.batch * case.m * case.n, 3);
+                    let [large, square] = [Tiles::Large, Tiles::Square].map(|tiles| {
+                        let c = GpuBuffer::upload(&c0).unwrap();
+                        let no_bias = no_bias().unwrap();
+                        let epilogue = Epilogue::default();
+                        dispatch_tiles(&g, tiles, [&a, &b, &c, no_bias], beta, &epilogue).unwrap();
+                        c.download().unwrap()
+                    });
+                    assert!(large == square, "{case:?}: the two tile shapes differ");
+                }
+            }
+        }
+        // Not large: 1023 rows or 1023 columns.
+        let below = [(1023, 1024), (1024, 1023)];
+        for (m, n) in below {
+            let g = MatmulCase::new(1, m, 64, n).geometry();
+            assert_eq!(Tiles::for_product(&g), Tiles::Square, "{m}×{n}");
+        }
+    }
+
     /// The epilogue gives what a product followed by a bias addition and a ReLU gives, on the
     /// direct path and on the split-K path (where the reduction applies it), for each of its
     /// parts alone and together.
@@ -625,6 +761,8 @@ mod tests {
             MatmulCase::new(1, 37, 19, 23),
             // the narrow kernel
             MatmulCase::new(1, 400, 27, 16),
+            // the large kernel
+            MatmulCase::new(1, 1024, 13, 1030),
             MatmulCase {
                 transpose_a: true,
                 ..MatmulCase::new(1, 5, 3000, 7)

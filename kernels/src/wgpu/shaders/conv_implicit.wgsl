@@ -9,7 +9,8 @@
 // thread gathers the same tap of 8 pixels at every step: it finds the 8 windows once, and the
 // tap's (kh, kw, ch) once per step, so a gathered number costs an add and a bounds test.
 
-// Params (conv_params.wgsl) and the epilogue (epilogue.wgsl) are put in front of this file.
+// Params (conv_params.wgsl), the epilogue (epilogue.wgsl) and window_of (conv_window.wgsl) are
+// put in front of this file.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;     // (N, H, W, C)
 @group(0) @binding(2) var<storage, read> wt: array<f32>;    // (KH·KW·C, F)
@@ -23,23 +24,6 @@ const PITCH: u32 = 257u;
 
 var<workgroup> a_tile: array<f32, 2056>;
 var<workgroup> b_tile: array<f32, 128>;
-
-// Where output pixel `row` = (n, oh, ow) starts reading x: the first number of its image, and
-// the input row and column of its window's top-left tap (negative in the padding).
-struct Window {
-    image: u32,
-    ih: i32,
-    iw: i32,
-}
-
-fn window_of(row: u32) -> Window {
-    let ow = row % p.ow;
-    let oh = (row / p.ow) % p.oh;
-    let n = row / (p.ow * p.oh);
-    return Window(n * p.h * p.w * p.c,
-                  i32(oh * p.stride_h) - i32(p.pad_top),
-                  i32(ow * p.stride_w) - i32(p.pad_left));
-}
 
 @compute @workgroup_size(16, 16)
 fn conv_implicit_main(@builtin(local_invocation_id) lid: vec3<u32>,

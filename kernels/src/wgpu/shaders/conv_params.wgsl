@@ -1,5 +1,5 @@
 // The parameter block shared by the conv2d shaders (im2col.wgsl, col2im.wgsl, conv_bias.wgsl,
-// conv_implicit.wgsl),
+// conv_implicit.wgsl, conv_implicit_weight.wgsl),
 // put in front of each: the fields of cpu::conv::Conv2dGeometry, for the images of one chunk.
 
 struct Params {
@@ -23,6 +23,8 @@ struct Params {
     rows: u32,        // sum_rows: rows of the input matrix
     has_bias: u32,    // conv_implicit: 1 to add bias[f] (epilogue.wgsl)
     relu: u32,        // conv_implicit: 1 to apply a ReLU after it
+    splits: u32,      // conv_implicit_weight: slices of the pixel axis
+    k_slice: u32,     // conv_implicit_weight: pixels per slice
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;
