@@ -306,7 +306,9 @@ impl Callback for StepCounters {
 /// - from the third step on, nothing is allocated (the pool has every size the step asks for),
 ///   except the first reading of the epoch's logs, at the first epoch's last step;
 /// - in the second epoch no bind group is made: the pool hands out the same buffers at every
-///   step, so every dispatch finds its bind group in the cache.
+///   step, so every dispatch finds its bind group in the cache;
+/// - the first convolution makes no `cols` (forward and weight gradient), and no softmax kernel
+///   runs: the accuracy reads the cross-entropy kernel's probabilities.
 ///
 /// The counts are printed: `docs/gpu.md` quotes them.
 #[test]
@@ -342,9 +344,14 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
     println!("one step's dispatches by kernel: {by_kernel:?}");
     let total: u64 = by_kernel.iter().map(|(_, n)| n).sum();
     assert_eq!(total, first.dispatches, "{by_kernel:?}");
+    let ran = |kernel: &str| by_kernel.iter().any(|(name, _)| *name == kernel);
     assert!(
-        by_kernel.iter().any(|(name, _)| *name == "conv2d.implicit"),
-        "the convolution's forward reads its patches from x: {by_kernel:?}"
+        ran("conv2d.implicit") && ran("conv2d.implicit_weight") && !ran("conv2d.im2col"),
+        "the convolution's forward and weight gradient read their patches from x: {by_kernel:?}"
+    );
+    assert!(
+        !ran("softmax.rows"),
+        "the output's probabilities come from the cross-entropy's kernel: {by_kernel:?}"
     );
     assert_eq!(
         (first.uploads, first.upload_bytes),

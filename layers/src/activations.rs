@@ -5,6 +5,8 @@
 //! them lets the loss start from the pre-activation **logits** (Keras does the same, see
 //! `docs/keras-semantics.md`, "The surprises"), which is exact where `log(softmax(z))` would
 //! round to `log(0)`. [`ActivationFn::is_logit_activation`] says which.
+use std::cell::OnceCell;
+
 use astrograd_autograd::Var;
 
 use crate::{LayerError, Result};
@@ -138,12 +140,25 @@ impl ActivationFn {
 
 /// The output of a layer or a model, and, when its last step was a softmax or a sigmoid, the
 /// values that went into it.
+///
+/// Such an activation is applied when the output is first asked for ([`Output::output`]), not
+/// before: a training step whose loss starts from the logits takes its probabilities from the
+/// loss's own kernel (`Loss::per_sample_and_output`), so the softmax is computed once a step,
+/// not twice.
 #[derive(Clone, Debug)]
 pub struct Output {
-    /// What the layer returns (probabilities after a softmax).
-    pub output: Var,
-    /// The logits, when the output is `softmax(logits)` or `sigmoid(logits)`.
-    pub logits: Option<Logits>,
+    state: OutputState,
+}
+
+#[derive(Clone, Debug)]
+enum OutputState {
+    /// The output itself: no logits to offer.
+    Plain(Var),
+    /// `activation(logits)`, computed on the first call to [`Output::output`].
+    Activated {
+        logits: Logits,
+        output: OnceCell<Var>,
+    },
 }
 
 /// Pre-activation values of a final softmax or sigmoid.
@@ -159,22 +174,62 @@ impl Output {
     /// An output with no logits to offer.
     pub fn plain(output: Var) -> Output {
         Output {
-            output,
-            logits: None,
+            state: OutputState::Plain(output),
         }
     }
 
-    /// `activation(z)`, keeping `z` as the logits when the activation is softmax or sigmoid.
+    /// `activation(z)`, keeping `z` as the logits when the activation is softmax or sigmoid
+    /// (then applied when the output is first asked for).
     ///
     /// # Errors
     /// What [`ActivationFn::apply`] returns.
     pub fn activate(z: Var, activation: ActivationFn) -> Result<Output> {
-        let output = activation.apply(&z)?;
-        let logits = activation.is_logit_activation().then_some(Logits {
-            logits: z,
-            activation,
-        });
-        Ok(Output { output, logits })
+        if !activation.is_logit_activation() {
+            return Ok(Output::plain(activation.apply(&z)?));
+        }
+        Ok(Output {
+            state: OutputState::Activated {
+                logits: Logits {
+                    logits: z,
+                    activation,
+                },
+                output: OnceCell::new(),
+            },
+        })
+    }
+
+    /// What the layer returns (probabilities after a softmax): the activation of the logits is
+    /// applied at the first call.
+    ///
+    /// # Errors
+    /// What [`ActivationFn::apply`] returns.
+    pub fn output(&self) -> Result<Var> {
+        match &self.state {
+            OutputState::Plain(output) => Ok(output.clone()),
+            OutputState::Activated { logits, output } => {
+                if let Some(output) = output.get() {
+                    return Ok(output.clone());
+                }
+                let activated = logits.activation.apply(&logits.logits)?;
+                Ok(output.get_or_init(|| activated).clone())
+            }
+        }
+    }
+
+    /// The logits, when the output is `softmax(logits)` or `sigmoid(logits)`.
+    pub fn logits(&self) -> Option<&Logits> {
+        match &self.state {
+            OutputState::Plain(_) => None,
+            OutputState::Activated { logits, .. } => Some(logits),
+        }
+    }
+
+    /// The output's shape, known without applying the activation (which keeps the shape).
+    pub fn shape(&self) -> Vec<usize> {
+        match &self.state {
+            OutputState::Plain(output) => output.shape(),
+            OutputState::Activated { logits, .. } => logits.logits.shape(),
+        }
     }
 }
 
@@ -211,12 +266,32 @@ mod tests {
     fn softmax_and_sigmoid_keep_their_logits() {
         let z = Var::constant(Tensor::from_vec(vec![50.0, -50.0], &[1, 2]).unwrap());
         let out = Output::activate(z.clone(), ActivationFn::Softmax).unwrap();
-        let logits = out.logits.unwrap();
+        let logits = out.logits().unwrap();
         assert!(logits.logits.same_node(&z));
         assert_eq!(logits.activation, ActivationFn::Softmax);
         assert!(Output::activate(z, ActivationFn::Relu)
             .unwrap()
-            .logits
+            .logits()
             .is_none());
+    }
+
+    /// A softmax or sigmoid output is computed at the first ask, once: the same node at every
+    /// later ask, the activation's values; its shape is known before.
+    #[test]
+    fn a_logit_activation_is_applied_when_first_asked_for() {
+        let z = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 0.5, -3.0], &[2, 2]).unwrap());
+        for activation in [ActivationFn::Softmax, ActivationFn::Sigmoid] {
+            let out = Output::activate(z.clone(), activation).unwrap();
+            assert_eq!(out.shape(), vec![2, 2]);
+            let first = out.output().unwrap();
+            assert!(first.same_node(&out.output().unwrap()), "{activation:?}");
+            let expected = activation.apply(&z).unwrap().value().to_vec().unwrap();
+            assert_eq!(first.value().to_vec().unwrap(), expected, "{activation:?}");
+        }
+        let relu = Output::activate(z, ActivationFn::Relu).unwrap();
+        assert_eq!(
+            relu.output().unwrap().value().to_vec().unwrap(),
+            vec![1.0, 2.0, 0.5, 0.0]
+        );
     }
 }

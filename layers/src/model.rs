@@ -273,7 +273,7 @@ impl Model {
     /// [`LayerError::IncompatibleInput`] when `x` does not have the model's input shape; an
     /// op's error.
     pub fn forward(&mut self, x: &Var, training: bool) -> Result<Var> {
-        Ok(self.forward_with_logits(x, training)?.output)
+        self.forward_with_logits(x, training)?.output()
     }
 
     /// The forward pass, also returning the logits when the last layer ends in a softmax or a
@@ -705,11 +705,11 @@ mod tests {
         let mut model = mlp();
         let x = Var::constant(Tensor::ones(&[5, 4]));
         let out = model.forward_with_logits(&x, true).unwrap();
-        assert_eq!(out.output.shape(), vec![5, 2]);
-        let logits = out.logits.unwrap();
+        assert_eq!(out.output().unwrap().shape(), vec![5, 2]);
+        let logits = out.logits().unwrap();
         assert_eq!(logits.activation, ActivationFn::Softmax);
         let again = logits.logits.softmax(1).unwrap().value();
-        assert!(again.all_close(&out.output.value(), 1e-6, 1e-6));
+        assert!(again.all_close(&out.output().unwrap().value(), 1e-6, 1e-6));
         let err = model
             .forward(&Var::constant(Tensor::ones(&[5, 3])), false)
             .unwrap_err();
@@ -833,8 +833,8 @@ mod tests {
         let out = model
             .forward_with_logits(&Var::constant(Tensor::ones(&[2, 6, 6, 1])), true)
             .unwrap();
-        assert_eq!(out.logits.unwrap().activation, ActivationFn::Sigmoid);
-        out.output.sum_all().unwrap().backward().unwrap();
+        assert_eq!(out.logits().unwrap().activation, ActivationFn::Sigmoid);
+        out.output().unwrap().sum_all().unwrap().backward().unwrap();
         for w in model.trainable_weights() {
             assert!(w.var.grad().is_some(), "{} got no gradient", w.name);
         }

@@ -68,7 +68,47 @@ impl Var {
 /// [`AutogradError::Invalid`] naming `categorical_crossentropy` if `y_pred` is not `(N, K)`
 /// with `K ≥ 1` or `y_true` has another shape.
 pub fn categorical_crossentropy(y_pred: &Var, y_true: &Tensor, from_logits: bool) -> Result<Var> {
-    const OP: &str = "categorical_crossentropy";
+    if from_logits {
+        return Ok(categorical_crossentropy_with_probs(y_pred, y_true)?.0);
+    }
+    check_targets(y_pred, y_true)?;
+    let (y_pred_value, y_true) = (y_pred.value(), y_true.clone());
+    let losses = dense_cross_entropy_from_probs(&y_pred_value, &y_true)?;
+    Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
+        Ok(vec![Some(categorical_crossentropy_backward_from_probs(
+            dout,
+            &y_pred_value,
+            &y_true,
+        )?)])
+    }))
+}
+
+/// From logits, with the probabilities: `(losses, softmax(logits))`, the probabilities the fused
+/// kernel's (kept for the backward) and the same numbers as `logits.softmax(1)`.
+///
+/// # Shapes
+/// `logits: (N, K)`, `y_true: (N, K)`; out: `(N,)` and `(N, K)`.
+///
+/// # Errors
+/// As [`categorical_crossentropy`].
+pub fn categorical_crossentropy_with_probs(logits: &Var, y_true: &Tensor) -> Result<(Var, Tensor)> {
+    check_targets(logits, y_true)?;
+    let fused = dense_softmax_cross_entropy(&logits.value(), y_true)?;
+    // probs: (N, K), kept for the backward
+    let probs = fused.probs;
+    let (kept, y_true) = (probs.clone(), y_true.clone());
+    let losses = Var::from_op(OP, fused.losses, &[logits], move |dout| {
+        Ok(vec![Some(categorical_crossentropy_backward_from_logits(
+            dout, &kept, &y_true,
+        )?)])
+    });
+    Ok((losses, probs))
+}
+
+const OP: &str = "categorical_crossentropy";
+
+/// `y_pred: (N, K)` with `K ≥ 1` and `y_true` of the same shape, or an error naming the op.
+fn check_targets(y_pred: &Var, y_true: &Tensor) -> Result<()> {
     let (n, k) = rows_and_classes(OP, &y_pred.shape())?;
     if y_true.shape() != [n, k] {
         return Err(AutogradError::Invalid {
@@ -79,25 +119,7 @@ pub fn categorical_crossentropy(y_pred: &Var, y_true: &Tensor, from_logits: bool
             found: format!("y_true of shape {:?}", y_true.shape()),
         });
     }
-    let (y_pred_value, y_true) = (y_pred.value(), y_true.clone());
-    if from_logits {
-        let fused = dense_softmax_cross_entropy(&y_pred_value, &y_true)?;
-        // probs: (N, K), kept for the backward
-        let probs = fused.probs;
-        return Ok(Var::from_op(OP, fused.losses, &[y_pred], move |dout| {
-            Ok(vec![Some(categorical_crossentropy_backward_from_logits(
-                dout, &probs, &y_true,
-            )?)])
-        }));
-    }
-    let losses = dense_cross_entropy_from_probs(&y_pred_value, &y_true)?;
-    Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
-        Ok(vec![Some(categorical_crossentropy_backward_from_probs(
-            dout,
-            &y_pred_value,
-            &y_true,
-        )?)])
-    }))
+    Ok(())
 }
 
 /// From logits: `dz[n, j] = dloss_n · (softmax(z_n)_j · Σt_n − t[n, j])`.

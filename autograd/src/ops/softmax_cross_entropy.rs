@@ -80,17 +80,10 @@ pub fn sparse_categorical_crossentropy(
     const OP: &str = "sparse_categorical_crossentropy";
     let (n, k) = rows_and_classes(OP, &y_pred.shape())?;
     let labels = class_labels(OP, labels, n, k)?;
-    let y_pred_value = y_pred.value();
     if from_logits {
-        let fused = sparse_softmax_cross_entropy(&y_pred_value, &labels)?;
-        // probs: (N, K), kept for the backward
-        let probs = fused.probs;
-        return Ok(Var::from_op(OP, fused.losses, &[y_pred], move |dout| {
-            Ok(vec![Some(
-                sparse_categorical_crossentropy_backward_from_logits(dout, &probs, &labels)?,
-            )])
-        }));
+        return Ok(from_logits_checked(y_pred, labels)?.0);
     }
+    let y_pred_value = y_pred.value();
     // losses: (N,)
     let losses = sparse_cross_entropy_from_probs(&y_pred_value, &labels)?;
     Ok(Var::from_op(OP, losses, &[y_pred], move |dout| {
@@ -98,6 +91,44 @@ pub fn sparse_categorical_crossentropy(
             sparse_categorical_crossentropy_backward_from_probs(dout, &y_pred_value, &labels)?,
         )])
     }))
+}
+
+/// From logits, with the probabilities: `(losses, softmax(logits))`. The probabilities are the
+/// fused kernel's, kept for the backward, and the same numbers as `logits.softmax(1)`: a
+/// training step takes them as the model's output rather than computing the softmax twice.
+///
+/// # Shapes
+/// `logits: (N, K)`, `labels: (N,)` or `(N, 1)`; out: `(N,)` and `(N, K)`.
+///
+/// # Errors
+/// As [`sparse_categorical_crossentropy`].
+pub fn sparse_categorical_crossentropy_with_probs(
+    logits: &Var,
+    labels: &Tensor,
+) -> Result<(Var, Tensor)> {
+    const OP: &str = "sparse_categorical_crossentropy";
+    let (n, k) = rows_and_classes(OP, &logits.shape())?;
+    let labels = class_labels(OP, labels, n, k)?;
+    from_logits_checked(logits, labels)
+}
+
+/// The fused op from logits, for checked `(N,)` labels.
+fn from_logits_checked(logits: &Var, labels: Tensor) -> Result<(Var, Tensor)> {
+    let fused = sparse_softmax_cross_entropy(&logits.value(), &labels)?;
+    // probs: (N, K), kept for the backward
+    let probs = fused.probs;
+    let kept = probs.clone();
+    let losses = Var::from_op(
+        "sparse_categorical_crossentropy",
+        fused.losses,
+        &[logits],
+        move |dout| {
+            Ok(vec![Some(
+                sparse_categorical_crossentropy_backward_from_logits(dout, &kept, &labels)?,
+            )])
+        },
+    );
+    Ok((losses, probs))
 }
 
 /// From logits: `dz[n, j] = dloss_n · (softmax(z_n)_j − [j = y_n])`, by the fused kernel.

@@ -81,7 +81,7 @@ impl Layer for Activation {
     }
 
     fn call(&mut self, inputs: &[Var], training: bool) -> Result<Var> {
-        Ok(self.call_with_logits(inputs, training)?.output)
+        self.call_with_logits(inputs, training)?.output()
     }
 
     fn call_with_logits(&mut self, inputs: &[Var], _training: bool) -> Result<Output> {

@@ -188,7 +188,7 @@ impl Layer for Dense {
     }
 
     fn call(&mut self, inputs: &[Var], training: bool) -> Result<Var> {
-        Ok(self.call_with_logits(inputs, training)?.output)
+        self.call_with_logits(inputs, training)?.output()
     }
 
     fn call_with_logits(&mut self, inputs: &[Var], _training: bool) -> Result<Output> {
@@ -201,10 +201,7 @@ impl Layer for Dense {
         let relu = activation == ActivationFn::Relu;
         let z = x.dense(&live(kernel, trainable), bias.as_ref(), relu)?;
         if relu {
-            return Ok(Output {
-                output: z,
-                logits: None,
-            });
+            return Ok(Output::plain(z));
         }
         Output::activate(z, activation)
     }
@@ -258,7 +255,7 @@ mod tests {
         dense.build(&[vec![None, Some(4)]]).unwrap();
         let x = Var::constant(Tensor::ones(&[2, 4]));
         let out = dense.call_with_logits(&[x], true).unwrap();
-        assert_eq!(out.logits.unwrap().activation, ActivationFn::Softmax);
+        assert_eq!(out.logits().unwrap().activation, ActivationFn::Softmax);
         let names: Vec<String> = dense.weights().into_iter().map(|w| w.name).collect();
         assert_eq!(names, ["head/kernel:0", "head/bias:0"]);
         assert_eq!(dense.count_params(), 15);

@@ -240,7 +240,7 @@ impl Layer for DepthwiseConv2D {
     }
 
     fn call(&mut self, inputs: &[Var], training: bool) -> Result<Var> {
-        Ok(self.call_with_logits(inputs, training)?.output)
+        self.call_with_logits(inputs, training)?.output()
     }
 
     fn call_with_logits(&mut self, inputs: &[Var], _training: bool) -> Result<Output> {

@@ -267,20 +267,15 @@ pub(crate) fn evaluate_batches(
             let (x, y) = source.batch(step)?;
             let out = model.forward_with_logits(&Var::constant(on_device(x, device)?), false)?;
             if device != astrograd_autograd::Device::Cpu {
-                compiled
-                    .loss
-                    .check_labels_on_host(out.output.value().shape(), &y)?;
+                compiled.loss.check_labels_on_host(&out.shape(), &y)?;
             }
             let y = on_device(y, device)?;
             let weights = source.sample_weights(step)?;
-            let per_sample = compiled.loss.per_sample(&out, &y)?;
+            // As in a training step: with a softmax and a cross-entropy, the loss kernel's
+            // probabilities are the output.
+            let (per_sample, output) = compiled.loss.per_sample_and_output(&out, &y)?;
             let loss = super::fit::weighted_mean(&per_sample, weights, device)?;
-            means.add(
-                &mut compiled.metrics,
-                &loss.value(),
-                &out.output.value(),
-                &y,
-            )?;
+            means.add(&mut compiled.metrics, &loss.value(), &output, &y)?;
             if let (Some(bar), Some(console)) = (bar.as_deref_mut(), console.as_deref_mut()) {
                 if bar.would_draw(false) {
                     let logs = means.logs(&compiled.metrics)?;

@@ -390,11 +390,9 @@ impl Model {
         let x = crate::device::on_device(x.clone(), device)?;
         let out = self.forward_with_logits(&Var::constant(x), true)?;
         if device != astrograd_autograd::Device::Cpu {
-            compiled
-                .loss
-                .check_labels_on_host(out.output.value().shape(), y)?;
+            compiled.loss.check_labels_on_host(&out.shape(), y)?;
         }
-        let outputs = out.output.shape().last().copied().unwrap_or(1);
+        let outputs = out.shape().last().copied().unwrap_or(1);
         let sample_weight = batch.weights(outputs)?;
         let y = crate::device::on_device(y.clone(), device)?;
         // Gathered after the first forward pass, which builds a model that did not know its
@@ -403,14 +401,16 @@ impl Model {
         for w in weights.iter() {
             w.zero_grad();
         }
-        let per_sample = compiled.loss.per_sample(&out, &y)?;
+        // The output for the metrics: with a softmax and a cross-entropy, the loss kernel's
+        // probabilities (the softmax is not computed a second time).
+        let (per_sample, output) = compiled.loss.per_sample_and_output(&out, &y)?;
         let loss = weighted_mean(&per_sample, sample_weight, device)?;
         loss.backward()?;
         // Free the step's graph before the update: its backward closures hold the weights'
         // values, and a weight still shared is copied before it is updated in place (a 38 MB
         // copy per step for the cats-vs-dogs CNN's Dense kernel; this bought 5 % of its epoch).
         // `per_sample` holds the graph too.
-        let (loss_value, output) = (loss.value(), out.output.value());
+        let loss_value = loss.value();
         drop((loss, per_sample, out));
         Ok(StepResult {
             loss: loss_value,

@@ -125,12 +125,40 @@ impl Loss {
     /// # Errors
     /// The op's error: labels out of range, shapes that do not match.
     pub fn per_sample(&self, output: &Output, y_true: &Tensor) -> Result<Var> {
-        if let (Some(logits), Some(wanted)) = (&output.logits, self.logit_activation()) {
-            if logits.activation == wanted {
-                return self.with_logits(true).apply(&logits.logits, y_true);
-            }
+        if let Some(logits) = self.logits_of(output) {
+            return self.with_logits(true).apply(logits, y_true);
         }
-        self.apply(&output.output, y_true)
+        self.apply(&output.output()?, y_true)
+    }
+
+    /// [`Loss::per_sample`], and the model's output as a tensor. A categorical cross-entropy
+    /// from the logits of a final softmax computes the probabilities in its own kernel: they
+    /// are the output (the same numbers as the softmax), so the softmax is not computed again.
+    /// A training step gives this output to its metrics.
+    ///
+    /// # Shapes
+    /// The losses `(N,)`; the output as the model gives it.
+    ///
+    /// # Errors
+    /// As [`Loss::per_sample`].
+    pub fn per_sample_and_output(&self, output: &Output, y_true: &Tensor) -> Result<(Var, Tensor)> {
+        use astrograd_autograd::ops::{categorical_crossentropy, softmax_cross_entropy};
+        match (self, self.logits_of(output)) {
+            (Loss::SparseCategoricalCrossentropy { .. }, Some(logits)) => Ok(
+                softmax_cross_entropy::sparse_categorical_crossentropy_with_probs(logits, y_true)?,
+            ),
+            (Loss::CategoricalCrossentropy { .. }, Some(logits)) => {
+                Ok(categorical_crossentropy::categorical_crossentropy_with_probs(logits, y_true)?)
+            }
+            _ => Ok((self.per_sample(output, y_true)?, output.output()?.value())),
+        }
+    }
+
+    /// The logits this loss starts from: those of `output` when its activation is the one this
+    /// loss, given probabilities, can start before.
+    fn logits_of<'o>(&self, output: &'o Output) -> Option<&'o Var> {
+        let logits = output.logits()?;
+        (Some(logits.activation) == self.logit_activation()).then_some(&logits.logits)
     }
 
     /// Checks class labels on the host against the shape `(N, K)` of the model's output before
@@ -245,6 +273,105 @@ mod tests {
         );
     }
 
+    /// Logits and targets of the probability checks: ties, large and tiny values, K = 1.
+    fn softmax_cases() -> Vec<(Tensor, Tensor, Tensor)> {
+        let cases: [(&[f32], usize, &[f32]); 4] = [
+            (&[1.0, 2.0, 3.0, -1.0, 0.5, 0.25], 3, &[2.0, 0.0]),
+            (&[80.0, -80.0, 80.0, 0.1, 0.1, 0.1], 3, &[1.0, 2.0]),
+            (
+                &[1e-7, -3.5, 12.0, 7.25, -0.0, 3.0, 3.0, -9.0],
+                4,
+                &[0.0, 3.0],
+            ),
+            (&[4.0, -2.0, 0.0], 1, &[0.0, 0.0, 0.0]),
+        ];
+        cases
+            .iter()
+            .map(|&(z, k, labels)| {
+                let n = z.len() / k;
+                let one_hot: Vec<f32> = labels
+                    .iter()
+                    .flat_map(|&l| (0..k).map(move |j| f32::from(j == l as usize)))
+                    .collect();
+                (
+                    Tensor::from_vec(z.to_vec(), &[n, k]).unwrap(),
+                    Tensor::from_vec(labels.to_vec(), &[n]).unwrap(),
+                    Tensor::from_vec(one_hot, &[n, k]).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// With a final softmax, the output a training step gives its metrics is the cross-entropy
+    /// kernel's probabilities: the softmax's numbers bit for bit, with the same losses as
+    /// `per_sample`, for sparse labels and one-hot rows. Other pairs give the output itself.
+    #[test]
+    fn the_cross_entropy_gives_the_softmax_it_computes_as_the_output() {
+        for (z, labels, one_hot) in softmax_cases() {
+            let z = Var::constant(z);
+            let softmax = z.softmax(1).unwrap().value().to_vec().unwrap();
+            let out = Output::activate(z, ActivationFn::Softmax).unwrap();
+            let pairs = [
+                (
+                    Loss::SparseCategoricalCrossentropy { from_logits: false },
+                    &labels,
+                ),
+                (
+                    Loss::CategoricalCrossentropy { from_logits: false },
+                    &one_hot,
+                ),
+            ];
+            for (loss, y) in pairs {
+                let (losses, output) = loss.per_sample_and_output(&out, y).unwrap();
+                assert_eq!(output.to_vec().unwrap(), softmax, "{loss:?}");
+                assert_eq!(
+                    losses.value().to_vec().unwrap(),
+                    loss.per_sample(&out, y).unwrap().value().to_vec().unwrap(),
+                    "{loss:?}"
+                );
+            }
+        }
+        // Probabilities taken as they are (no logits to start from): the output itself.
+        let p = Var::constant(Tensor::from_vec(vec![0.25, 0.75], &[1, 2]).unwrap());
+        let label = Tensor::from_vec(vec![1.0], &[1]).unwrap();
+        let sparse = Loss::SparseCategoricalCrossentropy { from_logits: false };
+        let (losses, output) = sparse
+            .per_sample_and_output(&Output::plain(p), &label)
+            .unwrap();
+        assert_eq!(output.to_vec().unwrap(), vec![0.25, 0.75]);
+        assert!((losses.value().to_vec().unwrap()[0] - 0.75f32.ln().abs()).abs() < 1e-6);
+    }
+
+    /// On the GPU too: the fused kernel's probabilities are the softmax kernel's, bit for bit.
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn on_the_gpu_the_cross_entropy_gives_the_softmax_it_computes() {
+        let Some(gpu) = astrograd_tensor::gpu::gpu_or_skip() else {
+            return;
+        };
+        for (z, labels, one_hot) in softmax_cases() {
+            let z = Var::constant(z.to(gpu).unwrap());
+            let softmax = z.softmax(1).unwrap().value().to_vec().unwrap();
+            let out = Output::activate(z, ActivationFn::Softmax).unwrap();
+            let pairs = [
+                (
+                    Loss::SparseCategoricalCrossentropy { from_logits: false },
+                    labels,
+                ),
+                (
+                    Loss::CategoricalCrossentropy { from_logits: false },
+                    one_hot,
+                ),
+            ];
+            for (loss, y) in pairs {
+                let y = y.to(gpu).unwrap();
+                let (_, output) = loss.per_sample_and_output(&out, &y).unwrap();
+                assert_eq!(output.device(), gpu);
+                assert_eq!(output.to_vec().unwrap(), softmax, "{loss:?}");
+            }
+        }
+    }
+
     /// Keras: `Dense(2, activation='softmax')` with logits (50, −50) and label 1 has loss 100.0
     /// in fit, not the clipped 16.118 (`docs/keras-semantics.md`, "The surprises").
     #[test]
@@ -264,7 +391,7 @@ mod tests {
         );
         // Taken as probabilities, the same output stops at the cap −log(1e-7).
         let capped = sparse
-            .apply(&out.output, &label)
+            .apply(&out.output().unwrap(), &label)
             .unwrap()
             .value()
             .to_vec()
