@@ -551,3 +551,88 @@ fn child_that_runs_out_of_gpu_memory() {
     assert!(history.history.get("loss").unwrap()[0].is_finite());
     println!("the model lived on");
 }
+
+/// Reads the GPU counters at the end of each epoch's last step and at the epoch's end: between
+/// the two, `fit` evaluates the validation data.
+#[derive(Default)]
+struct ValidationCounters {
+    after_last_step: TransferStats,
+    /// What each epoch's validation asked of the GPU.
+    validation: Vec<TransferStats>,
+}
+
+impl Callback for ValidationCounters {
+    fn wants_batch_logs(&self) -> bool {
+        false
+    }
+
+    fn on_batch_end(
+        &mut self,
+        _: usize,
+        _: &Logs,
+        _: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.after_last_step = stats();
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _: usize,
+        _: &mut Logs,
+        _: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.validation.push(stats().since(&self.after_last_step));
+        Ok(())
+    }
+}
+
+/// `validation_data=(x_val, y_val)` goes to the GPU once, with the training set: each epoch's
+/// evaluation uploads only its batches' sample numbers (2 uploads of 32 `u32` a batch), not
+/// the images (64 × 784 × 4 bytes an epoch before), and gives the numbers it gave on the host.
+#[test]
+fn validation_arrays_go_to_the_gpu_once() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = images();
+    let (x_train, y_train) = (
+        x.slice_axis(0, 0, 192).unwrap(),
+        y.slice_axis(0, 0, 192).unwrap(),
+    );
+    let (x_val, y_val) = (
+        x.slice_axis(0, 192, 256).unwrap(),
+        y.slice_axis(0, 192, 256).unwrap(),
+    );
+    let mut counters = ValidationCounters::default();
+    let mut model = compiled_session2_cnn(gpu);
+    let history = model
+        .fit(
+            &x_train,
+            &y_train,
+            FitOptions::default()
+                .epochs(2)
+                .batch_size(32)
+                .verbose(0)
+                .validation_data(&x_val, &y_val)
+                .callback(&mut counters),
+        )
+        .unwrap();
+    assert_eq!(counters.validation.len(), 2);
+    for (epoch, validation) in counters.validation.iter().enumerate() {
+        assert_eq!(
+            (validation.uploads, validation.upload_bytes),
+            (4, 2 * 4 * 64),
+            "epoch {}: {validation:?}",
+            epoch + 1
+        );
+    }
+    // The numbers of evaluating the trained model on the host's arrays, batch by batch.
+    let scores = model.evaluate(&x_val, &y_val, 32).unwrap();
+    assert_eq!(
+        scores,
+        vec![
+            history.history["val_loss"][1],
+            history.history["val_accuracy"][1]
+        ]
+    );
+}

@@ -1,7 +1,7 @@
 //! Moving a model between devices: `model.to(Device::Gpu)` puts every weight on the GPU, and
 //! from then on `fit`, `evaluate` and `predict` copy each batch there, so that the forward pass,
 //! the backward pass and the optimizer's update all run where the weights are. `fit` on arrays
-//! that fit in the GPU's memory copies them there once instead ([`training_set_on_device`]),
+//! that fit in the GPU's memory copies them there once instead ([`arrays_on_device`]),
 //! and gathers each batch on the GPU.
 //!
 //! ```
@@ -69,10 +69,10 @@ pub(crate) fn on_device(x: Tensor, device: Device) -> Result<Tensor> {
     Ok(x.to(device)?)
 }
 
-/// The training arrays of `fit`, copied once to the model's device when it is a GPU with room
-/// for them (see [`Device::has_room_for`]), so that each batch is gathered there
-/// (`Tensor::select` on the GPU) instead of copied from the host at every step; otherwise as
-/// they are. The class labels are checked on the host first, all at once, as they would be
+/// The training arrays of `fit` (and its validation arrays), copied once to the model's device
+/// when it is a GPU with room for them (see [`Device::has_room_for`]), so that each batch is
+/// gathered there (`Tensor::select` on the GPU) instead of copied from the host at every step;
+/// otherwise as they are. The class labels are checked on the host first, all at once, as they would be
 /// batch by batch: a label outside `0..K` is still an error, not a NaN loss.
 ///
 /// Arrays that carry more than the samples (class weights, which read the labels on the host
@@ -81,7 +81,7 @@ pub(crate) fn on_device(x: Tensor, device: Device) -> Result<Tensor> {
 /// # Errors
 /// A label out of range; the GPU's errors (an out-of-memory error keeps the arrays on the
 /// host instead).
-pub(crate) fn training_set_on_device(
+pub(crate) fn arrays_on_device(
     model: &Model,
     loss: &crate::training::Loss,
     (x, y): (Tensor, Tensor),

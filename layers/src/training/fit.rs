@@ -268,7 +268,7 @@ impl Model {
         let keep_on_device = options.class_weight.is_none()
             && !DataParallel::new(options.communicator).is_parallel();
         let (x_train, y_train) = match &self.compiled {
-            Some(compiled) => crate::device::training_set_on_device(
+            Some(compiled) => crate::device::arrays_on_device(
                 self,
                 &compiled.loss,
                 (x_train, y_train),
@@ -276,6 +276,15 @@ impl Model {
             )?,
             None => (x_train, y_train),
         };
+        // The validation arrays too, where there is room left after the training set: each
+        // epoch's evaluation then gathers its batches there.
+        if let (Some(compiled), Some(ValidationData::Arrays(x_val, y_val))) =
+            (&self.compiled, &mut options.validation_data)
+        {
+            let arrays = (x_val.clone(), y_val.clone());
+            (*x_val, *y_val) =
+                crate::device::arrays_on_device(self, &compiled.loss, arrays, keep_on_device)?;
+        }
         let mut source = ArraySource::new(&x_train, &y_train, options.batch_size, options.shuffle)?;
         if let Some(w) = &w_train {
             source = source.with_sample_weight(w)?;
