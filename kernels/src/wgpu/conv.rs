@@ -14,7 +14,12 @@
 //! ```
 //!
 //! # Parallel scheme
-//! - im2col (`shaders/im2col.wgsl`): one thread per element of `cols`.
+//! - the forward makes no `cols`: it is an implicit GEMM, whose kernel reads each patch element
+//!   from `x` where the product needs it, on the 64×64 tiles of the matmul
+//!   (`shaders/conv_implicit_square.wgsl`) or, for at most 16 filters, its narrow 256×16 tiles
+//!   (`shaders/conv_implicit.wgsl`).
+//! - im2col (`shaders/im2col.wgsl`, one thread per element of `cols`) for the weight gradient
+//!   of more than 16 filters.
 //! - the products: [`super::matmul::matmul`], 64×64 tiles, split along `K` for `dW`.
 //! - col2im (`shaders/col2im.wgsl`) is a *gather*: one thread per element of `dX` adds the
 //!   `dcols` entries copied from it. The CPU scatters instead (adds each `dcols` entry into `dX`);
@@ -22,12 +27,11 @@
 //! - `db` (`shaders/conv_bias.wgsl`): a workgroup tree reduction over blocks of 1024 rows, repeated
 //!   on the partial sums until one row is left.
 //!
-//! With at most 16 filters (every course CNN's first layer) neither the forward nor the weight
-//! gradient makes `cols`: implicit GEMMs (`shaders/conv_implicit.wgsl`, the tiles of the narrow
-//! matmul; `shaders/conv_implicit_weight.wgsl`, 16 taps × 16 filters per workgroup over a slice
-//! of the pixels) read each patch element from `x` where the product needs it.
+//! With at most 16 filters (every course CNN's first layer) the weight gradient makes no `cols`
+//! either: `shaders/conv_implicit_weight.wgsl` sums 16 taps × 16 filters per workgroup over a
+//! slice of the pixels, gathering the patches from `x`.
 //!
-//! `cols` for the whole batch is made at once when it fits in one binding of the GPU
+//! Where `cols` (or `dcols`) is made, it is made for the whole batch at once when it fits in one binding of the GPU
 //! ([`super::GpuContext`]'s `max_binding_bytes`, capped at [`COLS_BUDGET_BYTES`]), else in chunks
 //! of whole images. A 1×1, stride-1, unpadded convolution needs no `cols`: it is `x` itself.
 //!
@@ -68,6 +72,20 @@ const CONV_IMPLICIT: Kernel = Kernel {
         include_str!("shaders/conv_implicit.wgsl")
     ),
     entry: "conv_implicit_main",
+    // x, w, y, bias
+    buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
+};
+
+/// The forward of a convolution with more filters as an implicit GEMM on 64×64 tiles.
+const CONV_IMPLICIT_SQUARE: Kernel = Kernel {
+    name: "conv2d.implicit_square",
+    source: concat!(
+        include_str!("shaders/conv_params.wgsl"),
+        include_str!("shaders/epilogue.wgsl"),
+        include_str!("shaders/conv_window.wgsl"),
+        include_str!("shaders/conv_implicit_square.wgsl")
+    ),
+    entry: "conv_implicit_square_main",
     // x, w, y, bias
     buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
 };
@@ -187,16 +205,17 @@ pub fn conv2d_forward_activated(
     relu: bool,
     y: &GpuBuffer,
 ) -> Result<(), KernelError> {
-    conv2d_forward_chunked(g, x, w, Epilogue { bias, relu }, y, cols_budget()?)
+    conv2d_forward_with(g, x, w, Epilogue { bias, relu }, y)
 }
 
-fn conv2d_forward_chunked(
+/// The forward with the product's epilogue: `x` itself for a pointwise convolution, else an
+/// implicit GEMM on the tiles that suit the number of filters; no `cols` is made.
+fn conv2d_forward_with(
     g: &Conv2dGeometry,
     x: &GpuBuffer,
     w: &GpuBuffer,
     epilogue: Epilogue,
     y: &GpuBuffer,
-    budget: u64,
 ) -> Result<(), KernelError> {
     const OP: &str = "conv2d (GPU)";
     let (patch, f, image_pixels) = (g.patch_len(), g.f, g.oh * g.ow);
@@ -215,16 +234,17 @@ fn conv2d_forward_chunked(
         let product = MatmulGeometry::row_major(1, g.n * image_pixels, g.c, f);
         return matmul_with(&product, x, w, 0.0, y, epilogue);
     }
-    if reads_patches_from_x(g) {
+    if has_few_filters(g) {
         return conv2d_forward_implicit(g, x, w, epilogue, y);
     }
-    conv2d_forward_im2col(g, x, w, epilogue, y, budget)
+    conv2d_forward_implicit_square(g, x, w, epilogue, y)
 }
 
-/// Whether the forward skips im2col: a product narrow enough for the 256×16 tiles (at most 16
-/// filters), whose kernel can gather each patch from `x` as it needs it. It bought, on lavapipe,
-/// 0.46 → 0.33 s for the forward of 150×150×3 → 16 at batch 20 (docs/gpu.md has the table).
-fn reads_patches_from_x(g: &Conv2dGeometry) -> bool {
+/// Whether the convolution has few filters (at most 16) and enough output pixels for the
+/// narrow 256×16 tiles: its forward then takes the narrow implicit kernel, and its weight
+/// gradient reads its patches from `x` too. The narrow forward bought, on lavapipe,
+/// 0.46 → 0.33 s for 150×150×3 → 16 at batch 20 (docs/gpu.md has the table).
+fn has_few_filters(g: &Conv2dGeometry) -> bool {
     !g.is_pointwise()
         && MatmulGeometry::row_major(1, g.n * g.oh * g.ow, g.patch_len(), g.f).is_narrow()
 }
@@ -248,8 +268,32 @@ fn conv2d_forward_implicit(
     dispatch(&CONV_IMPLICIT, &words, &[x, w, y, bias], groups)
 }
 
+/// The forward as an implicit GEMM on the 64×64 tiles (`shaders/conv_implicit_square.wgsl`),
+/// for more than 16 filters: `Y = cols · W` with every element of `cols` read from `x`. It
+/// bought, on lavapipe, 924 → 649 ms for the forward of 74×74×16 → 32 at batch 20 and
+/// 403 → 291 ms for 36×36×32 → 64, besides the `cols` matrix it does not make (60 and 30 MB).
+fn conv2d_forward_implicit_square(
+    g: &Conv2dGeometry,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    epilogue: Epilogue,
+    y: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let rows = g.n * g.oh * g.ow;
+    let mut words = words(g, g.n, 0, 0, 0);
+    words.extend([u32::from(epilogue.bias.is_some()), u32::from(epilogue.relu)]);
+    let bias = epilogue.bias_binding()?;
+    // One workgroup per 64×64 tile (`TILE` in the shader): row tiles across x and y, filter
+    // tiles along z.
+    let [gx, gy, _] = groups_2d(rows.div_ceil(64) as u32);
+    let groups = [gx, gy, g.f.div_ceil(64) as u32];
+    dispatch(&CONV_IMPLICIT_SQUARE, &words, &[x, w, y, bias], groups)
+}
+
 /// The forward through `cols`: im2col, then the product, in chunks of whole images that keep
-/// `cols` within `budget` bytes.
+/// `cols` within `budget` bytes. The textbook form the implicit kernels replace, kept as the
+/// reference their tests compare with, bit for bit.
+#[cfg(test)]
 fn conv2d_forward_im2col(
     g: &Conv2dGeometry,
     x: &GpuBuffer,
@@ -377,7 +421,7 @@ fn conv2d_backward_weight_chunked(
         };
         return matmul(&product, x, dy, 0.0, dw);
     }
-    if reads_patches_from_x(g) {
+    if has_few_filters(g) {
         return conv2d_backward_weight_implicit(g, x, dy, dw);
     }
     conv2d_backward_weight_im2col(g, x, dy, dw, budget)
@@ -597,8 +641,8 @@ mod tests {
         ]
     }
 
-    /// Max relative differences of (y, dx, dw, db, relu(y)) between the GPU and the CPU kernels, with
-    /// `cols` made in chunks of at most `budget` bytes.
+    /// Max relative differences of (y, dx, dw, db, relu(y)) between the GPU and the CPU kernels,
+    /// with the backward's `cols` made in chunks of at most `budget` bytes.
     fn compare(case: Conv2dCase, budget: u64) -> [f32; 5] {
         let g = case.geometry();
         let x = numbers(g.n * g.h * g.w * g.c, 1);
@@ -624,14 +668,14 @@ mod tests {
             bias: Some(&bg),
             relu: false,
         };
-        conv2d_forward_chunked(&g, &xg, &wg, linear, &yg, budget).unwrap();
+        conv2d_forward_with(&g, &xg, &wg, linear, &yg).unwrap();
         // With Keras's activation='relu', fused into the product.
         let relu = Epilogue {
             relu: true,
             ..linear
         };
         let y_relu = nan(y_len);
-        conv2d_forward_chunked(&g, &xg, &wg, relu, &y_relu, budget).unwrap();
+        conv2d_forward_with(&g, &xg, &wg, relu, &y_relu).unwrap();
         let expected_relu: Vec<f32> = y.iter().map(|v| v.max(0.0)).collect();
         conv2d_backward_input_chunked(&g, &dyg, &wg, &dxg, budget).unwrap();
         conv2d_backward_weight_chunked(&g, &xg, &dyg, &dwg, budget).unwrap();
@@ -659,10 +703,48 @@ mod tests {
         }
     }
 
-    /// With few filters and enough output pixels the forward and the weight gradient read their
-    /// patches from `x` (no `cols`): the numbers of im2col + the product bit for bit, and the
-    /// CPU's within 1e-5, with padding, strides, dilation, one or several channels, a bias, a
-    /// ReLU, a last tile that is not full, and the pixels in one slice or several.
+    /// The forward of `case` reads its patches from `x`: the numbers of im2col + the product
+    /// bit for bit, and the CPU's within 1e-5, with a bias, without and with a ReLU. Returns
+    /// the GPU's `x` (uploaded once for the callers' further checks).
+    fn assert_forward_reads_patches_from_x(case: Conv2dCase) -> GpuBuffer {
+        let g = case.geometry();
+        let x = numbers(g.n * g.h * g.w * g.c, 1);
+        let w = numbers(g.patch_len() * g.f, 2);
+        let b = numbers(g.f, 3);
+        let y_len = g.n * g.oh * g.ow * g.f;
+        let mut y = vec![0.0; y_len];
+        cpu::conv2d_forward(&g, &x, &w, Some(&b), &mut y);
+        let up = |v: &[f32]| GpuBuffer::upload(v).unwrap();
+        let (xg, wg, bg) = (up(&x), up(&w), up(&b));
+        for relu in [false, true] {
+            let epilogue = Epilogue {
+                bias: Some(&bg),
+                relu,
+            };
+            let (implicit, through_cols) = (up(&vec![f32::NAN; y_len]), up(&vec![f32::NAN; y_len]));
+            conv2d_forward_with(&g, &xg, &wg, epilogue, &implicit).unwrap();
+            conv2d_forward_im2col(&g, &xg, &wg, epilogue, &through_cols, COLS_BUDGET_BYTES)
+                .unwrap();
+            let implicit = implicit.download().unwrap();
+            assert!(
+                implicit == through_cols.download().unwrap(),
+                "{case:?}, relu {relu}: the implicit and im2col forwards differ"
+            );
+            let expected: Vec<f32> = y
+                .iter()
+                .map(|&v| if relu { v.max(0.0) } else { v })
+                .collect();
+            let err = max_rel_diff(&implicit, &expected);
+            assert!(err < 1e-5, "{case:?}, relu {relu}: {err}");
+        }
+        xg
+    }
+
+    /// With few filters and enough output pixels the forward (narrow tiles) and the weight
+    /// gradient read their patches from `x` (no `cols`): the numbers of im2col + the product
+    /// bit for bit, and the CPU's within 1e-5 (1e-4 for the long sums of `dW`), with padding,
+    /// strides, dilation, one or several channels, a bias, a ReLU, a last tile that is not
+    /// full, and the pixels in one slice or several.
     #[test]
     fn few_filters_read_their_patches_from_x() {
         if !gpu_available() {
@@ -706,45 +788,17 @@ mod tests {
         let mut slices = std::collections::BTreeSet::new();
         for case in cases {
             let g = case.geometry();
-            assert!(reads_patches_from_x(&g), "{case:?} must skip im2col");
-            let x = numbers(g.n * g.h * g.w * g.c, 1);
-            let w = numbers(g.patch_len() * g.f, 2);
-            let b = numbers(g.f, 3);
-            let y_len = g.n * g.oh * g.ow * g.f;
-            let mut y = vec![0.0; y_len];
-            cpu::conv2d_forward(&g, &x, &w, Some(&b), &mut y);
-            let up = |v: &[f32]| GpuBuffer::upload(v).unwrap();
-            let (xg, wg, bg) = (up(&x), up(&w), up(&b));
-            for relu in [false, true] {
-                let epilogue = Epilogue {
-                    bias: Some(&bg),
-                    relu,
-                };
-                let (implicit, through_cols) =
-                    (up(&vec![f32::NAN; y_len]), up(&vec![f32::NAN; y_len]));
-                conv2d_forward_implicit(&g, &xg, &wg, epilogue, &implicit).unwrap();
-                conv2d_forward_im2col(&g, &xg, &wg, epilogue, &through_cols, COLS_BUDGET_BYTES)
-                    .unwrap();
-                let implicit = implicit.download().unwrap();
-                assert_eq!(
-                    implicit,
-                    through_cols.download().unwrap(),
-                    "{case:?}, relu {relu}"
-                );
-                let expected: Vec<f32> = y
-                    .iter()
-                    .map(|&v| if relu { v.max(0.0) } else { v })
-                    .collect();
-                let err = max_rel_diff(&implicit, &expected);
-                assert!(err < 1e-5, "{case:?}, relu {relu}: {err}");
-            }
+            assert!(has_few_filters(&g), "{case:?} must take the narrow tiles");
+            let xg = assert_forward_reads_patches_from_x(case);
             // The weight gradient, in one slice of pixels or several.
-            let dy = numbers(y_len, 4);
-            let mut dw = vec![0.0; w.len()];
+            let x = numbers(g.n * g.h * g.w * g.c, 1);
+            let dy = numbers(g.n * g.oh * g.ow * g.f, 4);
+            let w_len = g.patch_len() * g.f;
+            let mut dw = vec![0.0; w_len];
             cpu::conv2d_backward_weight(&g, &x, &dy, &mut dw);
+            let up = |v: &[f32]| GpuBuffer::upload(v).unwrap();
             let dyg = up(&dy);
-            let (implicit, through_cols) =
-                (up(&vec![f32::NAN; w.len()]), up(&vec![f32::NAN; w.len()]));
+            let (implicit, through_cols) = (up(&vec![f32::NAN; w_len]), up(&vec![f32::NAN; w_len]));
             conv2d_backward_weight_implicit(&g, &xg, &dyg, &implicit).unwrap();
             conv2d_backward_weight_im2col(&g, &xg, &dyg, &through_cols, COLS_BUDGET_BYTES).unwrap();
             let implicit = implicit.download().unwrap();
@@ -752,10 +806,9 @@ mod tests {
                 .k_split()
                 .0;
             slices.insert(splits);
-            assert_eq!(
-                implicit,
-                through_cols.download().unwrap(),
-                "{case:?}: dW, {splits} slices"
+            assert!(
+                implicit == through_cols.download().unwrap(),
+                "{case:?}: dW, {splits} slices: the implicit and im2col gradients differ"
             );
             // Sums of up to thousands of products, added in another order than the CPU's.
             let err = max_rel_diff(&implicit, &dw);
@@ -765,14 +818,57 @@ mod tests {
             slices.contains(&1) && slices.iter().any(|&s| s > 2),
             "the cases must cover one slice and several: {slices:?}"
         );
-        // The course's deeper layers (32 and 64 filters) keep im2col and the 64×64 tiles.
-        let deep = Conv2dCase {
-            h: 20,
-            w: 17,
-            f: 32,
-            ..BASE
-        };
-        assert!(!reads_patches_from_x(&deep.geometry()));
+    }
+
+    /// With more filters (or too few output pixels for the narrow tiles) the forward reads its
+    /// patches from `x` on the 64×64 tiles: im2col's numbers bit for bit and the CPU's within
+    /// 1e-5, with the course's deeper layers' filter counts, a filter count that leaves the last
+    /// tile of filters partial, padding, strides, dilation and one channel.
+    #[test]
+    fn more_filters_read_their_patches_from_x_on_square_tiles() {
+        if !gpu_available() {
+            return;
+        }
+        let cases = [
+            Conv2dCase {
+                h: 20,
+                w: 17,
+                c: 16,
+                f: 32,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 3,
+                h: 15,
+                w: 16,
+                c: 32,
+                f: 64,
+                stride: 2,
+                padding: Padding::Same,
+                ..BASE
+            },
+            Conv2dCase {
+                n: 1,
+                h: 21,
+                w: 23,
+                c: 1,
+                f: 70,
+                dilation: 2,
+                ..BASE
+            },
+            // Few filters, but too few pixels for the narrow tiles.
+            Conv2dCase {
+                n: 1,
+                h: 9,
+                w: 9,
+                f: 8,
+                ..BASE
+            },
+        ];
+        for case in cases {
+            assert!(!has_few_filters(&case.geometry()), "{case:?}");
+            assert_forward_reads_patches_from_x(case);
+        }
     }
 
     #[test]
