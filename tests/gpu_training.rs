@@ -262,6 +262,9 @@ struct StepCounters {
     kernels_after_step: Vec<std::collections::BTreeMap<&'static str, u64>>,
     /// How many steps each epoch had.
     steps_per_epoch: Vec<usize>,
+    /// `stats()` at each epoch's end: since the epoch's last step, `fit` evaluated the
+    /// validation data, if any.
+    after_epoch: Vec<TransferStats>,
 }
 
 impl Callback for StepCounters {
@@ -290,6 +293,16 @@ impl Callback for StepCounters {
         if let Some(steps) = self.steps_per_epoch.last_mut() {
             *steps += 1;
         }
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _: usize,
+        _: &mut Logs,
+        _: &mut TrainingContext,
+    ) -> astrograd::layers::Result<()> {
+        self.after_epoch.push(stats());
         Ok(())
     }
 }
@@ -552,41 +565,6 @@ fn child_that_runs_out_of_gpu_memory() {
     println!("the model lived on");
 }
 
-/// Reads the GPU counters at the end of each epoch's last step and at the epoch's end: between
-/// the two, `fit` evaluates the validation data.
-#[derive(Default)]
-struct ValidationCounters {
-    after_last_step: TransferStats,
-    /// What each epoch's validation asked of the GPU.
-    validation: Vec<TransferStats>,
-}
-
-impl Callback for ValidationCounters {
-    fn wants_batch_logs(&self) -> bool {
-        false
-    }
-
-    fn on_batch_end(
-        &mut self,
-        _: usize,
-        _: &Logs,
-        _: &mut TrainingContext,
-    ) -> astrograd::layers::Result<()> {
-        self.after_last_step = stats();
-        Ok(())
-    }
-
-    fn on_epoch_end(
-        &mut self,
-        _: usize,
-        _: &mut Logs,
-        _: &mut TrainingContext,
-    ) -> astrograd::layers::Result<()> {
-        self.validation.push(stats().since(&self.after_last_step));
-        Ok(())
-    }
-}
-
 /// `validation_data=(x_val, y_val)` goes to the GPU once, with the training set: each epoch's
 /// evaluation uploads only its batches' sample numbers (2 uploads of 32 `u32` a batch), not
 /// the images (64 × 784 × 4 bytes an epoch before), and gives the numbers it gave on the host.
@@ -603,7 +581,7 @@ fn validation_arrays_go_to_the_gpu_once() {
         x.slice_axis(0, 192, 256).unwrap(),
         y.slice_axis(0, 192, 256).unwrap(),
     );
-    let mut counters = ValidationCounters::default();
+    let mut counters = StepCounters::default();
     let mut model = compiled_session2_cnn(gpu);
     let history = model
         .fit(
@@ -617,8 +595,10 @@ fn validation_arrays_go_to_the_gpu_once() {
                 .callback(&mut counters),
         )
         .unwrap();
-    assert_eq!(counters.validation.len(), 2);
-    for (epoch, validation) in counters.validation.iter().enumerate() {
+    assert_eq!(counters.after_epoch.len(), 2);
+    for (epoch, end) in counters.after_epoch.iter().enumerate() {
+        // 6 steps an epoch; the validation ran between the last one and the epoch's end.
+        let validation = end.since(&counters.after_step[6 * epoch + 5]);
         assert_eq!(
             (validation.uploads, validation.upload_bytes),
             (4, 2 * 4 * 64),

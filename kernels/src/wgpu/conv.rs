@@ -234,10 +234,7 @@ fn conv2d_forward_with(
         let product = MatmulGeometry::row_major(1, g.n * image_pixels, g.c, f);
         return matmul_with(&product, x, w, 0.0, y, epilogue);
     }
-    if has_few_filters(g) {
-        return conv2d_forward_implicit(g, x, w, epilogue, y);
-    }
-    conv2d_forward_implicit_square(g, x, w, epilogue, y)
+    conv2d_forward_implicit(g, x, w, epilogue, y)
 }
 
 /// Whether the convolution has few filters (at most 16) and enough output pixels for the
@@ -249,9 +246,12 @@ fn has_few_filters(g: &Conv2dGeometry) -> bool {
         && MatmulGeometry::row_major(1, g.n * g.oh * g.ow, g.patch_len(), g.f).is_narrow()
 }
 
-/// The forward as an implicit GEMM (`shaders/conv_implicit.wgsl`): `Y = cols · W` with every
-/// element of `cols` read from `x` where the product needs it, so no `cols` is made; the
-/// epilogue as in [`matmul_with`].
+/// The forward as an implicit GEMM: `Y = cols · W` with every element of `cols` read from `x`
+/// where the product needs it, so no `cols` is made; the epilogue as in [`matmul_with`]. Few
+/// filters take the narrow tiles (`shaders/conv_implicit.wgsl`), more the 64×64 ones
+/// (`shaders/conv_implicit_square.wgsl`), which bought, on lavapipe, 924 → 649 ms for the
+/// forward of 74×74×16 → 32 at batch 20 and 403 → 291 ms for 36×36×32 → 64 against im2col,
+/// besides the `cols` they do not make (60 and 30 MB).
 fn conv2d_forward_implicit(
     g: &Conv2dGeometry,
     x: &GpuBuffer,
@@ -263,31 +263,20 @@ fn conv2d_forward_implicit(
     let mut words = words(g, g.n, 0, 0, 0);
     words.extend([u32::from(epilogue.bias.is_some()), u32::from(epilogue.relu)]);
     let bias = epilogue.bias_binding()?;
-    // One workgroup per 256 output pixels (`ROWS` in the shader).
-    let groups = groups_2d(rows.div_ceil(256) as u32);
-    dispatch(&CONV_IMPLICIT, &words, &[x, w, y, bias], groups)
-}
-
-/// The forward as an implicit GEMM on the 64×64 tiles (`shaders/conv_implicit_square.wgsl`),
-/// for more than 16 filters: `Y = cols · W` with every element of `cols` read from `x`. It
-/// bought, on lavapipe, 924 → 649 ms for the forward of 74×74×16 → 32 at batch 20 and
-/// 403 → 291 ms for 36×36×32 → 64, besides the `cols` matrix it does not make (60 and 30 MB).
-fn conv2d_forward_implicit_square(
-    g: &Conv2dGeometry,
-    x: &GpuBuffer,
-    w: &GpuBuffer,
-    epilogue: Epilogue,
-    y: &GpuBuffer,
-) -> Result<(), KernelError> {
-    let rows = g.n * g.oh * g.ow;
-    let mut words = words(g, g.n, 0, 0, 0);
-    words.extend([u32::from(epilogue.bias.is_some()), u32::from(epilogue.relu)]);
-    let bias = epilogue.bias_binding()?;
-    // One workgroup per 64×64 tile (`TILE` in the shader): row tiles across x and y, filter
-    // tiles along z.
-    let [gx, gy, _] = groups_2d(rows.div_ceil(64) as u32);
-    let groups = [gx, gy, g.f.div_ceil(64) as u32];
-    dispatch(&CONV_IMPLICIT_SQUARE, &words, &[x, w, y, bias], groups)
+    // One workgroup per tile of output pixels (and, on the square tiles, of filters): the
+    // pixel tiles across x and y, the filter tiles along z.
+    let (kernel, rows_per_tile, filter_tiles) = if has_few_filters(g) {
+        (&CONV_IMPLICIT, 256, 1)
+    } else {
+        (&CONV_IMPLICIT_SQUARE, 64, g.f.div_ceil(64))
+    };
+    let [gx, gy, _] = groups_2d(rows.div_ceil(rows_per_tile) as u32);
+    dispatch(
+        kernel,
+        &words,
+        &[x, w, y, bias],
+        [gx, gy, filter_tiles as u32],
+    )
 }
 
 /// The forward through `cols`: im2col, then the product, in chunks of whole images that keep

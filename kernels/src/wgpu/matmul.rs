@@ -551,6 +551,21 @@ mod tests {
             }
         }
 
+        /// This shape with each operand stored as it is or transposed, and β = 0 and 1.
+        fn every_layout(self) -> impl Iterator<Item = MatmulCase> {
+            let transposes = [(false, false), (true, false), (false, true), (true, true)];
+            transposes
+                .into_iter()
+                .flat_map(move |(transpose_a, transpose_b)| {
+                    [0.0, 1.0].map(|beta| MatmulCase {
+                        transpose_a,
+                        transpose_b,
+                        beta,
+                        ..self
+                    })
+                })
+        }
+
         fn geometry(&self) -> MatmulGeometry {
             let mut g = MatmulGeometry::row_major(self.batch, self.m, self.k, self.n);
             if self.transpose_a {
@@ -616,21 +631,9 @@ mod tests {
             MatmulCase::new(2, 65, 17, 130),
             MatmulCase::new(1, 3, 0, 4),
         ];
-        for shape in shapes {
-            for (transpose_a, transpose_b) in
-                [(false, false), (true, false), (false, true), (true, true)]
-            {
-                for beta in [0.0, 1.0] {
-                    let case = MatmulCase {
-                        transpose_a,
-                        transpose_b,
-                        beta,
-                        ..shape
-                    };
-                    let err = check_case(case);
-                    assert!(err < 1e-5, "{case:?}: max relative difference {err}");
-                }
-            }
+        for case in shapes.into_iter().flat_map(MatmulCase::every_layout) {
+            let err = check_case(case);
+            assert!(err < 1e-5, "{case:?}: max relative difference {err}");
         }
     }
 
@@ -711,35 +714,23 @@ mod tests {
             MatmulCase::new(1, 1024, 37, 1024),
             MatmulCase::new(2, 1100, 20, 1030),
         ];
-        for shape in shapes {
-            for (transpose_a, transpose_b) in
-                [(false, false), (true, false), (false, true), (true, true)]
-            {
-                for beta in [0.0, 1.0] {
-                    let case = MatmulCase {
-                        transpose_a,
-                        transpose_b,
-                        beta,
-                        ..shape
-                    };
-                    let g = case.geometry();
-                    assert_eq!(Tiles::for_product(&g), Tiles::Large, "{case:?}");
-                    let err = check_case(case);
-                    assert!(err < 1e-5, "{case:?}: max relative difference {err}");
+        for case in shapes.into_iter().flat_map(MatmulCase::every_layout) {
+            let g = case.geometry();
+            assert_eq!(Tiles::for_product(&g), Tiles::Large, "{case:?}");
+            let err = check_case(case);
+            assert!(err < 1e-5, "{case:?}: max relative difference {err}");
 
-                    let a = GpuBuffer::upload(&numbers(case.batch * case.m * case.k, 1)).unwrap();
-                    let b = GpuBuffer::upload(&numbers(case.batch * case.k * case.n, 2)).unwrap();
-                    let c0 = numbers(case.batch * case.m * case.n, 3);
-                    let [large, square] = [Tiles::Large, Tiles::Square].map(|tiles| {
-                        let c = GpuBuffer::upload(&c0).unwrap();
-                        let no_bias = no_bias().unwrap();
-                        let epilogue = Epilogue::default();
-                        dispatch_tiles(&g, tiles, [&a, &b, &c, no_bias], beta, &epilogue).unwrap();
-                        c.download().unwrap()
-                    });
-                    assert!(large == square, "{case:?}: the two tile shapes differ");
-                }
-            }
+            let a = GpuBuffer::upload(&numbers(case.batch * case.m * case.k, 1)).unwrap();
+            let b = GpuBuffer::upload(&numbers(case.batch * case.k * case.n, 2)).unwrap();
+            let c0 = numbers(case.batch * case.m * case.n, 3);
+            let [large, square] = [Tiles::Large, Tiles::Square].map(|tiles| {
+                let c = GpuBuffer::upload(&c0).unwrap();
+                let no_bias = no_bias().unwrap();
+                let epilogue = Epilogue::default();
+                dispatch_tiles(&g, tiles, [&a, &b, &c, no_bias], case.beta, &epilogue).unwrap();
+                c.download().unwrap()
+            });
+            assert!(large == square, "{case:?}: the two tile shapes differ");
         }
         // Not large: 1023 rows or 1023 columns.
         let below = [(1023, 1024), (1024, 1023)];

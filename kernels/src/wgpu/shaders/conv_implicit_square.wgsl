@@ -55,19 +55,12 @@ fn conv_implicit_square_main(@builtin(local_invocation_id) lid: vec3<u32>,
 
     for (var k0 = 0u; k0 < k; k0 += KT) {
         // The tap (kh, kw, ch) of patch position k0 + kk, the same for the thread's 4 pixels.
-        let tap = k0 + kk;
-        let ch = tap % p.c;
-        let kw = (tap / p.c) % p.kw;
-        let kh = tap / (p.c * p.kw);
-        let dh = i32(kh * p.dilation_h);
-        let dw = i32(kw * p.dilation_w);
+        let tap = tap_of(k0 + kk);
         for (var s = 0u; s < 4u; s++) {
             let r = t / KT + 16u * s;
-            let ih = windows[s].ih + dh;
-            let iw = windows[s].iw + dw;
             var av = 0.0;
-            if row0 + r < m && tap < k && ih >= 0 && ih < i32(p.h) && iw >= 0 && iw < i32(p.w) {
-                av = x[windows[s].image + (u32(ih) * p.w + u32(iw)) * p.c + ch];
+            if row0 + r < m && k0 + kk < k {
+                av = read_patch(windows[s], tap);
             }
             a_tile[kk * PITCH + r] = av;
             // W block: filters fastest, as matmul.wgsl reads a B with contiguous rows.

@@ -46,12 +46,7 @@ fn conv_implicit_weight_main(@builtin(local_invocation_id) lid: vec3<u32>,
     // of the same pixel's row of dY. The tap's (kh, kw, ch) is found once, here.
     let q = t / TAPS;
     let i = t % TAPS;
-    let tap = tap0 + i;
-    let ch = tap % p.c;
-    let kw = (tap / p.c) % p.kw;
-    let kh = tap / (p.c * p.kw);
-    let dh = i32(kh * p.dilation_h);
-    let dw = i32(kw * p.dilation_w);
+    let tap = tap_of(tap0 + i);
 
     var acc = 0.0;
     for (var r0 = begin; r0 < end; r0 += PIXELS) {
@@ -59,11 +54,8 @@ fn conv_implicit_weight_main(@builtin(local_invocation_id) lid: vec3<u32>,
         var cv = 0.0;
         var dv = 0.0;
         if row < end {
-            let window = window_of(row);
-            let ih = window.ih + dh;
-            let iw = window.iw + dw;
-            if tap < taps && ih >= 0 && ih < i32(p.h) && iw >= 0 && iw < i32(p.w) {
-                cv = x[window.image + (u32(ih) * p.w + u32(iw)) * p.c + ch];
+            if tap0 + i < taps {
+                cv = read_patch(window_of(row), tap);
             }
             if i < p.f {
                 dv = dy[row * p.f + i];
