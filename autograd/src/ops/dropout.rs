@@ -13,15 +13,17 @@
 //!
 //! # Randomness
 //! Each call draws ONE 64-bit seed from the `rng` passed in; the mask is then a stateless hash
-//! of `(seed, i)` ([`astrograd_tensor::nn::dropout::dropout_mask`]), computed on the device of
-//! `x`. The CPU and the GPU draw the same mask from the same seed, bit for bit.
+//! of `(seed, i)` ([`astrograd_tensor::nn::dropout::dropout`]), computed on the device of `x`
+//! as it is multiplied in. The CPU and the GPU draw the same mask from the same seed, bit for
+//! bit, and the backward draws it again from the seed: only the seed is kept, not a mask of
+//! the shape of `x`, and each pass is one kernel.
 //!
 //! Outside training (`evaluate`, `predict`) or with `rate = 0`, dropout is the identity.
 //! The `≥` test follows TF 2.10's `tf.nn.dropout` (whose own random stream differs).
 //!
 //! # Shapes
-//! `x`: any; `out`, `keep`: the shape of `x`.
-use astrograd_tensor::nn::dropout::dropout_mask;
+//! `x`: any; `out`: the shape of `x`.
+use astrograd_tensor::nn::dropout::dropout as drop_with_mask;
 use astrograd_tensor::random::Rng;
 use astrograd_tensor::Tensor;
 
@@ -34,10 +36,12 @@ impl Var {
     }
 }
 
-/// What the forward saves for the backward: the mask it drew.
+/// What the forward saves for the backward: what draws its mask again.
 pub struct DropoutMask {
-    /// `mask`: (shape of x), `1/(1 − rate)` where the value was kept, 0 where it was dropped.
-    pub mask: Tensor,
+    /// The seed the mask was drawn from.
+    pub seed: u64,
+    /// The probability of dropping a value.
+    pub rate: f32,
 }
 
 /// Inverted dropout: while `training`, zeroes each value with probability `rate` and scales
@@ -69,21 +73,20 @@ pub fn dropout(x: &Var, rate: f32, training: bool, rng: &mut Rng) -> Result<Var>
     if !training || rate == 0.0 {
         return Ok(x.clone());
     }
-    let x_value = x.value();
-    // mask: (shape of x), on the device of x; one seed per call.
-    let seed = rng.next_u64();
+    // One seed per call; the mask is drawn from it on the device of x.
     let mask = DropoutMask {
-        mask: dropout_mask(seed, rate, x_value.shape(), x_value.device())?,
+        seed: rng.next_u64(),
+        rate,
     };
-    let out = x_value.mul(&mask.mask)?;
+    let out = drop_with_mask(mask.seed, rate, &x.value())?;
     Ok(Var::from_op("dropout", out, &[x], move |dout| {
         Ok(vec![Some(dropout_backward(dout, &mask)?)])
     }))
 }
 
-/// `dx = dout · mask`.
+/// `dx = dout · mask`, the forward's mask drawn again from its seed.
 pub fn dropout_backward(dout: &Tensor, mask: &DropoutMask) -> Result<Tensor> {
-    Ok(dout.mul(&mask.mask)?)
+    Ok(drop_with_mask(mask.seed, mask.rate, dout)?)
 }
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
-//! The dropout mask, from a counter-based random number generator: element `i` of the mask
-//! depends only on `(seed, i)`, so the CPU and the GPU (`wgpu::dropout`) draw bit-identical masks,
-//! in any order and on any number of threads.
+//! Inverted dropout, its mask from a counter-based random number generator: element `i` of the
+//! mask depends only on `(seed, i)`, so the CPU and the GPU (`wgpu::dropout`) draw bit-identical
+//! masks, in any order and on any number of threads, and the backward draws the forward's mask
+//! again from the seed instead of keeping it.
 //!
 //! # Math
 //! ```text
-//! h_i   = hash(seed, i)                     32 random bits, a stateless function
-//! u_i   = (h_i >> 8) · 2⁻²⁴                 uniform in [0, 1), on a grid of 2⁻²⁴
-//! out_i = 1/(1 − rate)  if u_i ≥ rate,  else 0
+//! h_i    = hash(seed, i)                     32 random bits, a stateless function
+//! u_i    = (h_i >> 8) · 2⁻²⁴                 uniform in [0, 1), on a grid of 2⁻²⁴
+//! mask_i = 1/(1 − rate)  if u_i ≥ rate,  else 0
+//! out_i  = x_i · mask_i
 //! ```
 //!
-//! so that `x · out` is inverted dropout: a value is dropped with probability `rate` and the
-//! kept ones are scaled so that the expected output equals the input.
+//! a value is dropped with probability `rate` and the kept ones are scaled so that the expected
+//! output equals the input. The backward is the same product with `dout` in place of `x`.
 //!
 //! # The hash
 //! A sequential generator (xoshiro, as `astrograd_tensor::random`) cannot be split over
@@ -28,7 +30,7 @@
 //! distinct hashes. Only 32-bit integer operations are used: WGSL has no 64-bit integers.
 //!
 //! # Shapes
-//! `out`: any length below 2³² (P elements).
+//! `x`, `out`: the same length, below 2³² (P elements).
 use rayon::prelude::*;
 
 /// Elements per parallel task.
@@ -62,34 +64,47 @@ pub fn uniform(seed: u64, index: u32) -> f32 {
     (hash(seed, index) >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
 }
 
-/// Writes the inverted-dropout mask: `out[i] = 1/(1 − rate)` where `uniform(seed, i) ≥ rate`,
-/// 0 elsewhere. `rate` is in `[0, 1)` (the caller validates).
+/// The mask of element `index`: `scale` where `uniform(seed, index) ≥ rate`, else 0.
+#[inline]
+pub fn mask_value(seed: u64, rate: f32, scale: f32, index: u32) -> f32 {
+    if uniform(seed, index) >= rate {
+        scale
+    } else {
+        0.0
+    }
+}
+
+/// Inverted dropout: `out[i] = x[i] · mask_i`, with `mask_i = 1/(1 − rate)` where
+/// `uniform(seed, i) ≥ rate` and 0 elsewhere, drawn as it is used (no mask is stored). `rate`
+/// is in `[0, 1)` (the caller validates). The backward is this with `dout` as `x`.
 ///
 /// ```
-/// use astrograd_kernels::cpu::dropout::dropout_mask;
+/// use astrograd_kernels::cpu::dropout::dropout;
 /// let mut mask = vec![0.0; 10_000];
-/// dropout_mask(7, 0.25, &mut mask);
+/// dropout(7, 0.25, &vec![1.0; 10_000], &mut mask); // the mask itself: dropout of ones
 /// assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0 / 0.75));
 /// let dropped = mask.iter().filter(|&&m| m == 0.0).count();
 /// assert!((2300..2700).contains(&dropped)); // about a quarter
 /// ```
-pub fn dropout_mask(seed: u64, rate: f32, out: &mut [f32]) {
+pub fn dropout(seed: u64, rate: f32, x: &[f32], out: &mut [f32]) {
     debug_assert!(out.len() <= u32::MAX as usize);
+    debug_assert_eq!(x.len(), out.len());
     let scale = 1.0 / (1.0 - rate);
-    let fill = |(c, chunk): (usize, &mut [f32])| {
-        for (j, o) in chunk.iter_mut().enumerate() {
-            let index = (c * CHUNK + j) as u32;
-            *o = if uniform(seed, index) >= rate {
-                scale
-            } else {
-                0.0
-            };
+    let apply = |(c, (out, x)): (usize, (&mut [f32], &[f32]))| {
+        for (j, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+            *o = v * mask_value(seed, rate, scale, (c * CHUNK + j) as u32);
         }
     };
     if out.len() >= 2 * CHUNK {
-        out.par_chunks_mut(CHUNK).enumerate().for_each(fill);
+        out.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .enumerate()
+            .for_each(apply);
     } else {
-        out.chunks_mut(CHUNK).enumerate().for_each(fill);
+        out.chunks_mut(CHUNK)
+            .zip(x.chunks(CHUNK))
+            .enumerate()
+            .for_each(apply);
     }
 }
 
@@ -97,28 +112,46 @@ pub fn dropout_mask(seed: u64, rate: f32, out: &mut [f32]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn same_seed_same_mask_other_seed_other_mask() {
-        let (mut a, mut b, mut c) = (vec![0.0; 1000], vec![0.0; 1000], vec![0.0; 1000]);
-        dropout_mask(42, 0.5, &mut a);
-        dropout_mask(42, 0.5, &mut b);
-        dropout_mask(43, 0.5, &mut c);
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        // Seeds that differ only in their high half give other masks too.
-        dropout_mask(42 + (1 << 32), 0.5, &mut c);
-        assert_ne!(a, c);
+    /// The mask: dropout of ones.
+    fn mask(seed: u64, rate: f32, len: usize) -> Vec<f32> {
+        let mut out = vec![0.0; len];
+        dropout(seed, rate, &vec![1.0; len], &mut out);
+        out
     }
 
     #[test]
-    fn the_parallel_mask_is_the_serial_one() {
+    fn same_seed_same_mask_other_seed_other_mask() {
+        let a = mask(42, 0.5, 1000);
+        assert_eq!(a, mask(42, 0.5, 1000));
+        assert_ne!(a, mask(43, 0.5, 1000));
+        // Seeds that differ only in their high half give other masks too.
+        assert_ne!(a, mask(42 + (1 << 32), 0.5, 1000));
+    }
+
+    /// Many threads give one thread's numbers: `x · mask`, the product of each value with its
+    /// element's mask, a NaN or an infinity included (a dropped one is 0 · x, as `x · mask` is).
+    #[test]
+    fn the_parallel_dropout_is_the_serial_product_with_the_mask() {
         let n = 5 * CHUNK + 17;
+        let mut x: Vec<f32> = (0..n).map(|i| (i % 97) as f32 - 48.5).collect();
+        x[3] = f32::NAN;
+        x[4] = f32::INFINITY;
         let mut parallel = vec![0.0; n];
-        dropout_mask(9, 0.3, &mut parallel);
-        let serial: Vec<f32> = (0..n as u32)
-            .map(|i| if uniform(9, i) >= 0.3 { 1.0 / 0.7 } else { 0.0 })
+        dropout(9, 0.3, &x, &mut parallel);
+        let serial: Vec<f32> = (0..n)
+            .map(|i| {
+                x[i] * if uniform(9, i as u32) >= 0.3 {
+                    1.0 / 0.7
+                } else {
+                    0.0
+                }
+            })
             .collect();
-        assert_eq!(parallel, serial);
+        let same = parallel
+            .iter()
+            .zip(&serial)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "the parallel and serial products differ");
     }
 
     /// The uniforms look uniform: mean ½, variance 1/12, every tenth of [0, 1) filled equally,
@@ -148,16 +181,12 @@ mod tests {
     #[test]
     fn drops_about_rate() {
         for rate in [0.1f32, 0.5, 0.9] {
-            let mut mask = vec![0.0; 100_000];
-            dropout_mask(5, rate, &mut mask);
-            let dropped = mask.iter().filter(|&&m| m == 0.0).count() as f32 / 1e5;
+            let dropped = mask(5, rate, 100_000).iter().filter(|&&m| m == 0.0).count() as f32 / 1e5;
             assert!(
                 (dropped - rate).abs() < 0.01,
                 "rate {rate}: dropped {dropped}"
             );
         }
-        let mut mask = vec![0.0; 100];
-        dropout_mask(5, 0.0, &mut mask);
-        assert_eq!(mask, vec![1.0; 100]);
+        assert_eq!(mask(5, 0.0, 100), vec![1.0; 100]);
     }
 }
