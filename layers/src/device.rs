@@ -72,7 +72,8 @@ pub(crate) fn on_device(x: Tensor, device: Device) -> Result<Tensor> {
 /// The training arrays of `fit` (and its validation arrays), copied once to the model's device
 /// when it is a GPU with room for them (see [`Device::has_room_for`]), so that each batch is
 /// gathered there (`Tensor::select` on the GPU) instead of copied from the host at every step;
-/// otherwise as they are. The class labels are checked on the host first, all at once, as they would be
+/// otherwise as they are. The class labels are checked on the host first, all at once, as they
+/// would be
 /// batch by batch: a label outside `0..K` is still an error, not a NaN loss.
 ///
 /// Arrays that carry more than the samples (class weights, which read the labels on the host

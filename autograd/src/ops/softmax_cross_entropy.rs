@@ -39,6 +39,9 @@ use astrograd_tensor::{Device, Tensor};
 
 use crate::{AutogradError, Result, Var};
 
+/// The name the op's errors and graph nodes carry.
+const OP: &str = "sparse_categorical_crossentropy";
+
 /// Keras's `backend.epsilon()` (declared once, in the kernels crate).
 pub use astrograd_kernels::EPSILON;
 
@@ -77,7 +80,6 @@ pub fn sparse_categorical_crossentropy(
     labels: &Tensor,
     from_logits: bool,
 ) -> Result<Var> {
-    const OP: &str = "sparse_categorical_crossentropy";
     let (n, k) = rows_and_classes(OP, &y_pred.shape())?;
     let labels = class_labels(OP, labels, n, k)?;
     if from_logits {
@@ -106,7 +108,6 @@ pub fn sparse_categorical_crossentropy_with_probs(
     logits: &Var,
     labels: &Tensor,
 ) -> Result<(Var, Tensor)> {
-    const OP: &str = "sparse_categorical_crossentropy";
     let (n, k) = rows_and_classes(OP, &logits.shape())?;
     let labels = class_labels(OP, labels, n, k)?;
     from_logits_checked(logits, labels)
@@ -118,16 +119,11 @@ fn from_logits_checked(logits: &Var, labels: Tensor) -> Result<(Var, Tensor)> {
     // probs: (N, K), kept for the backward
     let probs = fused.probs;
     let kept = probs.clone();
-    let losses = Var::from_op(
-        "sparse_categorical_crossentropy",
-        fused.losses,
-        &[logits],
-        move |dout| {
-            Ok(vec![Some(
-                sparse_categorical_crossentropy_backward_from_logits(dout, &kept, &labels)?,
-            )])
-        },
-    );
+    let losses = Var::from_op(OP, fused.losses, &[logits], move |dout| {
+        Ok(vec![Some(
+            sparse_categorical_crossentropy_backward_from_logits(dout, &kept, &labels)?,
+        )])
+    });
     Ok((losses, probs))
 }
 

@@ -31,7 +31,8 @@
 //! either: `shaders/conv_implicit_weight.wgsl` sums 16 taps × 16 filters per workgroup over a
 //! slice of the pixels, gathering the patches from `x`.
 //!
-//! Where `cols` (or `dcols`) is made, it is made for the whole batch at once when it fits in one binding of the GPU
+//! Where `cols` (or `dcols`) is made, it is made for the whole batch at once when it fits in
+//! one binding of the GPU
 //! ([`super::GpuContext`]'s `max_binding_bytes`, capped at [`COLS_BUDGET_BYTES`]), else in chunks
 //! of whole images. A 1×1, stride-1, unpadded convolution needs no `cols`: it is `x` itself.
 //!

@@ -28,7 +28,8 @@
 //! (at least 1024 rows and columns) takes `shaders/matmul_large.wgsl`: 128×128 tiles, 8×8
 //! numbers per thread, read from workgroup memory as vec4s, so each load feeds four times as
 //! many multiply-adds. All three add `K` in order with `fma`: the same numbers whichever runs.
-//! When the output has too few tiles to fill the GPU and `K` is long (a weight gradient `colsᵀ·dY`: a few tiles, hundreds of thousands of
+//! When the output has too few tiles to fill the GPU and `K` is long (a weight gradient
+//! `colsᵀ·dY`: a few tiles, hundreds of thousands of
 //! `K`), the product is split along `K`: each slice writes its partial tile and a second kernel
 //! (`shaders/matmul_reduce.wgsl`) adds them in a fixed order, so results do not depend on timing.
 use super::{dispatch, grid_1d, Access, GpuBuffer, Kernel};

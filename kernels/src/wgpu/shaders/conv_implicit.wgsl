@@ -9,8 +9,8 @@
 // thread gathers the same tap of 8 pixels at every step: it finds the 8 windows once, and the
 // tap's (kh, kw, ch) once per step, so a gathered number costs an add and a bounds test.
 
-// Params (conv_params.wgsl), the epilogue (epilogue.wgsl) and window_of (conv_window.wgsl) are
-// put in front of this file.
+// Params (conv_params.wgsl), the epilogue (epilogue.wgsl) and the patch readers window_of,
+// tap_of and read_patch (conv_window.wgsl) are put in front of this file.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;     // (N, H, W, C)
 @group(0) @binding(2) var<storage, read> wt: array<f32>;    // (KH·KW·C, F)

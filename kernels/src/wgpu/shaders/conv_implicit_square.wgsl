@@ -10,8 +10,8 @@
 // tap's (kh, kw, ch) once per step. Each sum adds the taps in order with fma, as matmul.wgsl
 // does: the im2col path's numbers.
 
-// Params (conv_params.wgsl), the epilogue (epilogue.wgsl) and window_of (conv_window.wgsl) are
-// put in front of this file.
+// Params (conv_params.wgsl), the epilogue (epilogue.wgsl) and the patch readers window_of,
+// tap_of and read_patch (conv_window.wgsl) are put in front of this file.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // (N, H, W, C)
 @group(0) @binding(2) var<storage, read> wt: array<f32>;      // (KH·KW·C, F)

@@ -14,7 +14,8 @@
 // does, and matmul_reduce.wgsl adds the slices in order: the same numbers as im2col + matmul.
 // With one slice the sums are dW itself; with more, slice s writes partial[s].
 
-// Params (conv_params.wgsl) and window_of (conv_window.wgsl) are put in front of this file.
+// Params (conv_params.wgsl) and the patch readers window_of, tap_of and read_patch
+// (conv_window.wgsl) are put in front of this file.
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;          // (N, H, W, C)
 @group(0) @binding(2) var<storage, read> dy: array<f32>;         // (N·OH·OW, F)
