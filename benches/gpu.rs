@@ -3,7 +3,8 @@
 //! not its recording. Data stays on the GPU between iterations, as in training.
 //!
 //! `cargo bench --features wgpu --bench gpu` (without a GPU driver it says so and times nothing;
-//! GEMM 4096³ only on a hardware GPU; 1023³ and 1024³ compare the 64×64 and 128×128 tiles).
+//! GEMM 2048³ and 4096³ only on a hardware GPU, where `ASTROGRAD_GPU_LARGE_TILES=0` times them
+//! on the 64×64 tiles instead of the 128×128 ones).
 use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
 use astrograd_kernels::wgpu::conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
@@ -50,13 +51,13 @@ fn bench_gpu(c: &mut Criterion) {
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(3));
-    // 4096³ (137 GFLOP a product) only on a hardware GPU: a software renderer takes seconds.
-    // 1023³ takes the 64×64 tiles, 1024³ the 128×128 ones (`matmul_large.wgsl`): their
-    // GFLOP/s side by side say which tile pays on this GPU.
+    // 2048³ and 4096³ (137 GFLOP a product) only on a hardware GPU: a software renderer takes
+    // seconds. From 2048 rows and columns the product takes the 128×128 tiles
+    // (`matmul_large.wgsl`); run again with ASTROGRAD_GPU_LARGE_TILES=0 to time the 64×64 ones.
     let sizes: &[usize] = if software {
-        &[256, 1023, 1024]
+        &[256, 1024]
     } else {
-        &[256, 1023, 1024, 4096]
+        &[256, 1024, 2048, 4096]
     };
     for &n in sizes {
         let (a, b, out) = (
@@ -72,6 +73,20 @@ fn bench_gpu(c: &mut Criterion) {
                 synchronize().unwrap();
             });
         });
+        // The wait for the GPU at the end of an iteration (about 1 ms) is a seventh of a
+        // 4096³ product at 20 TFLOP/s: 8 products a wait say what the kernel itself reaches.
+        if n == 4096 {
+            const PRODUCTS: usize = 8;
+            group.throughput(Throughput::Elements((PRODUCTS * 2 * n * n * n) as u64));
+            group.bench_function(format!("gemm/{n}x{PRODUCTS}"), |bench| {
+                bench.iter(|| {
+                    for _ in 0..PRODUCTS {
+                        matmul(&g, &a, &b, 0.0, &out).unwrap();
+                    }
+                    synchronize().unwrap();
+                });
+            });
+        }
     }
     for (name, n, h, w, ch, f) in SHAPES {
         let g = Conv2dGeometry::new([n, h, w, ch], [3, 3, ch, f], [1, 1], [1, 1], Padding::Valid)

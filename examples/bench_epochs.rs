@@ -35,6 +35,10 @@
 //! in `"per_step"` what one training step of the last epoch asked of it on average: kernel
 //! dispatches, queue submissions, copies to and from the GPU, bind groups and buffers made)
 //! (`--data DIR` for a local Fashion-MNIST folder; without `--json` it also prints the model).
+//! With `ASTROGRAD_GPU_PROFILE=1` a GPU run adds `"profile"`: the last epoch's milliseconds per
+//! step of GPU kernel time, of the host waiting for the GPU, and of the host's own work, and
+//! each kernel's microseconds per step (see `kernels/src/wgpu/profile.rs`).
+//! `tools/gpu_measure.sh` runs the four workloads on the GPU and on the CPU, back to back.
 mod common;
 
 use std::time::Instant;
@@ -94,6 +98,27 @@ struct EpochTimer {
     gpu_at_start: astrograd::kernels::wgpu::TransferStats,
     #[cfg(feature = "wgpu")]
     gpu_epochs: Vec<astrograd::kernels::wgpu::TransferStats>,
+    /// Under `ASTROGRAD_GPU_PROFILE=1` on a GPU: the profile at the epoch's start, and the
+    /// last epoch's profile at its start and end.
+    #[cfg(feature = "wgpu")]
+    on_gpu: bool,
+    #[cfg(feature = "wgpu")]
+    profile_at_start: Option<GpuProfile>,
+    #[cfg(feature = "wgpu")]
+    last_profile: Option<(GpuProfile, GpuProfile)>,
+}
+
+#[cfg(feature = "wgpu")]
+use astrograd::kernels::wgpu::profile::GpuProfile;
+
+/// The GPU profile, where one is taken (on a GPU, under `ASTROGRAD_GPU_PROFILE=1`).
+#[cfg(feature = "wgpu")]
+fn gpu_profile(on_gpu: bool) -> astrograd::layers::Result<Option<GpuProfile>> {
+    if !on_gpu {
+        return Ok(None);
+    }
+    Ok(astrograd::kernels::wgpu::profile::profile()
+        .map_err(astrograd::tensor::TensorError::from)?)
 }
 
 impl Callback for EpochTimer {
@@ -111,6 +136,7 @@ impl Callback for EpochTimer {
         #[cfg(feature = "wgpu")]
         {
             self.gpu_at_start = astrograd::kernels::wgpu::stats();
+            self.profile_at_start = gpu_profile(self.on_gpu)?;
         }
         Ok(())
     }
@@ -127,8 +153,15 @@ impl Callback for EpochTimer {
             self.all_reduce_seconds
                 .push(all_reduce - self.all_reduce_at_start);
             #[cfg(feature = "wgpu")]
-            self.gpu_epochs
-                .push(astrograd::kernels::wgpu::stats().since(&self.gpu_at_start));
+            {
+                self.gpu_epochs
+                    .push(astrograd::kernels::wgpu::stats().since(&self.gpu_at_start));
+                if let (Some(start), Some(end)) =
+                    (self.profile_at_start.take(), gpu_profile(self.on_gpu)?)
+                {
+                    self.last_profile = Some((start, end));
+                }
+            }
         }
         Ok(())
     }
@@ -300,6 +333,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("Running on {}", astrograd::kernels::cpu::fast::describe());
     }
     let mut timer = EpochTimer::default();
+    #[cfg(feature = "wgpu")]
+    {
+        timer.on_gpu = args.device != astrograd::Device::Cpu;
+    }
     work.model.fit(
         &work.x,
         &work.y,
@@ -376,6 +413,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 per_step(epoch.downloads),
                 per_step(epoch.bind_groups),
                 per_step(epoch.allocations),
+            )
+        }
+        _ => line,
+    };
+    // Under ASTROGRAD_GPU_PROFILE=1: where the last epoch's step went, in milliseconds per
+    // step: the GPU's kernels, the host's wait for them, the rest (the host's own work), and
+    // each kernel's microseconds.
+    #[cfg(feature = "wgpu")]
+    let line = match (&timer.last_profile, timer.seconds.last()) {
+        (Some((start, end)), Some(&seconds)) => {
+            let steps = work.x.shape()[0].div_ceil(work.batch_size) as f64;
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps;
+            let waited = end.waited.saturating_sub(start.waited);
+            let mut kernels: Vec<(&str, std::time::Duration)> = end
+                .kernels
+                .iter()
+                .map(|(name, k)| {
+                    let before = start
+                        .kernels
+                        .get(name)
+                        .map_or(Default::default(), |k| k.gpu);
+                    (*name, k.gpu.saturating_sub(before))
+                })
+                .collect();
+            kernels.sort_by_key(|k| std::cmp::Reverse(k.1));
+            let gpu: std::time::Duration = kernels.iter().map(|k| k.1).sum();
+            let each: Vec<String> = kernels
+                .iter()
+                .map(|(name, d)| format!("\"{name}\": {:.1}", ms(*d) * 1e3))
+                .collect();
+            format!(
+                "{}, \"profile\": {{\"gpu_ms\": {:.3}, \"wait_ms\": {:.3}, \"host_ms\": {:.3}, \"kernels_us\": {{{}}}}}}}",
+                line.strip_suffix('}').unwrap_or(&line),
+                ms(gpu),
+                ms(waited),
+                (seconds - waited.as_secs_f64()) * 1e3 / steps,
+                each.join(", ")
             )
         }
         _ => line,

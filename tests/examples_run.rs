@@ -747,6 +747,57 @@ fn bench_epochs_counts_what_a_gpu_step_asks_for_every_workload() {
     }
 }
 
+/// With `ASTROGRAD_GPU_PROFILE=1`, `bench_epochs --device gpu` adds where the last epoch's
+/// steps went: GPU kernel time, the host's wait and its own work (each positive), and each
+/// kernel's share, the products and the optimizer among them, adding up to the GPU time.
+/// Without the variable there is no profile.
+#[cfg(feature = "wgpu")]
+#[test]
+fn bench_epochs_profiles_a_gpu_step_when_asked() {
+    if astrograd::tensor::gpu::gpu_or_skip().is_none() {
+        return;
+    }
+    if !fashion_mnist_here("bench_epochs with ASTROGRAD_GPU_PROFILE=1") {
+        return;
+    }
+    let args = [
+        "--workload",
+        "s1_mlp",
+        "--device",
+        "gpu",
+        "--epochs",
+        "2",
+        "--json",
+        "--limit",
+        "64",
+        "--data",
+        FASHION_MNIST,
+    ];
+    let (json, line) = run_bench_epochs(&args, &[("ASTROGRAD_GPU_PROFILE", "1")]);
+    let ms = |key: &str| {
+        json["profile"][key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no profile.{key}: {line}"))
+    };
+    assert!(
+        ms("gpu_ms") > 0.0 && ms("wait_ms") > 0.0 && ms("host_ms") > 0.0,
+        "{line}"
+    );
+    let kernels = json["profile"]["kernels_us"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no profile.kernels_us: {line}"));
+    for name in ["matmul", "optimizer", "cross_entropy.fused"] {
+        assert!(kernels.contains_key(name), "{name}: {line}");
+    }
+    let sum_us: f64 = kernels.values().filter_map(|v| v.as_f64()).sum();
+    assert!(
+        (sum_us / 1e3 - ms("gpu_ms")).abs() < 0.01 + 1e-3 * ms("gpu_ms"),
+        "{line}"
+    );
+    let (plain, line) = run_bench_epochs(&args, &[("ASTROGRAD_GPU_PROFILE", "0")]);
+    assert!(plain.get("profile").is_none(), "{line}");
+}
+
 /// `--summary` prints the models and stops: it needs no data (a `--data` that does not exist
 /// is not even looked at) and writes nothing (the output folder is not made).
 #[test]

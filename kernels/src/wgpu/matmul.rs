@@ -25,7 +25,7 @@
 //! 16-deep slices of `K` staged in workgroup memory. A narrow `C` (at most 16 columns, at least
 //! 256 rows: a first convolution's `cols · W`) takes `shaders/matmul_narrow.wgsl` instead:
 //! 256×16 tiles, 16 rows of one column per thread, so no column of the tile is idle. A large `C`
-//! (at least 1024 rows and columns) takes `shaders/matmul_large.wgsl`: 128×128 tiles, 8×8
+//! (at least 2048 rows and columns) takes `shaders/matmul_large.wgsl`: 128×128 tiles, 8×8
 //! numbers per thread, read from workgroup memory as vec4s, so each load feeds four times as
 //! many multiply-adds. All three add `K` in order with `fma`: the same numbers whichever runs.
 //! When the output has too few tiles to fill the GPU and `K` is long (a weight gradient
@@ -60,7 +60,7 @@ const MATMUL_NARROW: Kernel = Kernel {
     buffers: &[Access::Read, Access::Read, Access::ReadWrite, Access::Read],
 };
 
-/// [`MATMUL`] for a large `C` (at least 1024 rows and columns): 128×128 tiles.
+/// [`MATMUL`] for a large `C` (at least 2048 rows and columns): 128×128 tiles.
 const MATMUL_LARGE: Kernel = Kernel {
     name: "matmul.large",
     source: concat!(
@@ -126,7 +126,7 @@ const NARROW_COLS: usize = 16;
 /// `shaders/matmul_large.wgsl`).
 const LARGE_TILE: usize = 128;
 /// The fewest rows and columns a product needs for the large kernel.
-const LARGE_FROM: usize = 1024;
+const LARGE_FROM: usize = 2048;
 /// The most workgroups along one axis of a dispatch.
 const MAX_GROUPS: usize = 65_535;
 /// Below this many output tiles the GPU has idle cores, and a long `K` is worth splitting.
@@ -314,10 +314,11 @@ impl MatmulGeometry {
     }
 
     /// Whether `C` is large enough for the 128×128 tiles of `matmul_large.wgsl`: at least
-    /// 1024 rows and 1024 columns, so that even one batch item makes 64 workgroups. The bound
-    /// is not measured yet: no course workload has such a product, and lavapipe (a CPU)
-    /// cannot say which tile a GPU prefers; `cargo bench --features wgpu --bench gpu -- gemm`
-    /// times 1023³ (64×64 tiles) beside 1024³ (128×128) on a GPU.
+    /// 2048 rows and 2048 columns, 256 such tiles for one batch item, about two per
+    /// multiprocessor of an H100/H200. Measured on an H200 (docs/gpu.md), the 64×64 tiles win
+    /// at 1024³ (0.28 against 0.34 ms: 64 large tiles leave half the chip idle) and the
+    /// 128×128 ones at 4096³ (5.7 against 9.2 ms); 2048 lies between, not measured. With
+    /// `ASTROGRAD_GPU_LARGE_TILES=0` every such product takes the 64×64 tiles, to compare.
     pub(crate) fn is_large(&self) -> bool {
         self.m >= LARGE_FROM && self.n >= LARGE_FROM
     }
@@ -406,7 +407,7 @@ enum Tiles {
     Narrow,
     /// 64×64 (`shaders/matmul.wgsl`): every other product.
     Square,
-    /// 128×128 (`shaders/matmul_large.wgsl`): at least 1024 rows and 1024 columns.
+    /// 128×128 (`shaders/matmul_large.wgsl`): at least 2048 rows and 2048 columns.
     Large,
 }
 
@@ -414,7 +415,7 @@ impl Tiles {
     fn for_product(g: &MatmulGeometry) -> Tiles {
         if g.is_narrow() {
             Tiles::Narrow
-        } else if g.is_large() {
+        } else if g.is_large() && super::context().is_ok_and(|ctx| ctx.has_large_tiles()) {
             Tiles::Large
         } else {
             Tiles::Square
@@ -702,12 +703,12 @@ mod tests {
         assert!(!MatmulCase::new(1, 255, 27, 16).geometry().is_narrow());
     }
 
-    /// A large product (at least 1024 rows and columns) takes the 128×128 kernel, with every
-    /// transpose, β = 0 and 1, two batch items and rows and columns that do not fill the last
-    /// tiles; it matches the CPU GEMM, and gives what the 64×64 kernel gives for the same
-    /// product, number for number (both add K in order with fma).
+    /// The 128×128 kernel gives what the 64×64 kernel gives, number for number (both add K in
+    /// order with fma), with every transpose, β = 0 and 1, two batch items, rows and columns
+    /// that do not fill the last tiles, with and without the epilogue; so it matches the CPU
+    /// GEMM as the 64×64 kernel does (checked here too).
     #[test]
-    fn large_products_take_their_own_tiles_and_match_the_square_ones() {
+    fn the_large_tiles_give_the_square_tiles_numbers() {
         if !gpu_available() {
             return;
         }
@@ -715,30 +716,85 @@ mod tests {
             MatmulCase::new(1, 1024, 37, 1024),
             MatmulCase::new(2, 1100, 20, 1030),
         ];
+        let bias = GpuBuffer::upload(&numbers(1030, 4)).unwrap();
         for case in shapes.into_iter().flat_map(MatmulCase::every_layout) {
-            let g = case.geometry();
-            assert_eq!(Tiles::for_product(&g), Tiles::Large, "{case:?}");
             let err = check_case(case);
             assert!(err < 1e-5, "{case:?}: max relative difference {err}");
-
+            let g = case.geometry();
             let a = GpuBuffer::upload(&numbers(case.batch * case.m * case.k, 1)).unwrap();
             let b = GpuBuffer::upload(&numbers(case.batch * case.k * case.n, 2)).unwrap();
             let c0 = numbers(case.batch * case.m * case.n, 3);
-            let [large, square] = [Tiles::Large, Tiles::Square].map(|tiles| {
-                let c = GpuBuffer::upload(&c0).unwrap();
-                let no_bias = no_bias().unwrap();
-                let epilogue = Epilogue::default();
-                dispatch_tiles(&g, tiles, [&a, &b, &c, no_bias], case.beta, &epilogue).unwrap();
-                c.download().unwrap()
-            });
-            assert!(large == square, "{case:?}: the two tile shapes differ");
+            let bias = GpuBuffer::upload(&bias.download().unwrap()[..case.n]).unwrap();
+            for epilogue in [
+                Epilogue::default(),
+                Epilogue {
+                    bias: Some(&bias),
+                    relu: true,
+                },
+            ] {
+                let [large, square] = [Tiles::Large, Tiles::Square].map(|tiles| {
+                    let c = GpuBuffer::upload(&c0).unwrap();
+                    let buffers = [&a, &b, &c, epilogue.bias_binding().unwrap()];
+                    dispatch_tiles(&g, tiles, buffers, case.beta, &epilogue).unwrap();
+                    c.download().unwrap()
+                });
+                assert!(
+                    large == square,
+                    "{case:?}, {epilogue:?}: the two tile shapes differ"
+                );
+            }
         }
-        // Not large: 1023 rows or 1023 columns.
-        let below = [(1023, 1024), (1024, 1023)];
-        for (m, n) in below {
-            let g = MatmulCase::new(1, m, 64, n).geometry();
-            assert_eq!(Tiles::for_product(&g), Tiles::Square, "{m}×{n}");
+    }
+
+    /// Products of at least 2048 rows and columns take the 128×128 tiles; one fewer row or
+    /// column, the 64×64 ones (only the shapes are looked at: nothing is computed).
+    #[test]
+    fn the_large_tiles_start_at_2048_rows_and_columns() {
+        if !gpu_available() {
+            return;
         }
+        let tiles = |m, n| Tiles::for_product(&MatmulCase::new(1, m, 64, n).geometry());
+        assert_eq!(tiles(2048, 2048), Tiles::Large);
+        assert_eq!(tiles(4096, 3000), Tiles::Large);
+        assert_eq!(tiles(2047, 2048), Tiles::Square);
+        assert_eq!(tiles(2048, 2047), Tiles::Square);
+        assert_eq!(tiles(1024, 1024), Tiles::Square);
+    }
+
+    /// Prints the tiles a 4096 × 4096 product takes in this process; run by the next test.
+    #[test]
+    fn print_the_tiles_of_a_large_product() {
+        if !gpu_available() {
+            return;
+        }
+        let g = MatmulCase::new(1, 4096, 64, 4096).geometry();
+        println!("tiles: {:?}.", Tiles::for_product(&g));
+    }
+
+    /// `ASTROGRAD_GPU_LARGE_TILES=0` (read when the GPU opens, so in a child process) gives a
+    /// large product the 64×64 tiles.
+    #[test]
+    fn astrograd_gpu_large_tiles_0_turns_them_off() {
+        if !gpu_available() {
+            return;
+        }
+        let child = |value: Option<&str>| -> String {
+            let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+            command.args([
+                "--exact",
+                "wgpu::matmul::tests::print_the_tiles_of_a_large_product",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+            match value {
+                Some(value) => command.env(super::super::LARGE_TILES_VARIABLE, value),
+                None => command.env_remove(super::super::LARGE_TILES_VARIABLE),
+            };
+            let out = command.output().unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        assert!(child(Some("0")).contains("tiles: Square."));
+        assert!(child(None).contains("tiles: Large."));
     }
 
     /// The epilogue gives what a product followed by a bias addition and a ReLU gives, on the
@@ -753,7 +809,8 @@ mod tests {
             MatmulCase::new(1, 37, 19, 23),
             // the narrow kernel
             MatmulCase::new(1, 400, 27, 16),
-            // the large kernel
+            // the 64×64 kernel on a product of over a thousand rows and columns (the large
+            // kernel's epilogue is compared with it in the test above)
             MatmulCase::new(1, 1024, 13, 1030),
             MatmulCase {
                 transpose_a: true,

@@ -21,6 +21,7 @@ pub mod matmul;
 pub mod metrics;
 pub mod optimizer;
 pub mod pool;
+pub mod profile;
 pub mod reduce;
 pub mod softmax_cross_entropy;
 pub mod zero_pad;
@@ -30,8 +31,9 @@ pub use buffer::{
     MEMORY_VARIABLE,
 };
 pub use context::{
-    choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, submit, synchronize, Access,
-    GpuContext, Kernel, GPU_VARIABLE, LOCAL_RANK_VARIABLES, SUBGROUPS_VARIABLE, WORKGROUP_SIZE,
+    choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, shader_checks, submit,
+    synchronize, Access, GpuContext, Kernel, GPU_VARIABLE, LARGE_TILES_VARIABLE,
+    LOCAL_RANK_VARIABLES, LOOP_BOUNDS_VARIABLE, SUBGROUPS_VARIABLE, WORKGROUP_SIZE,
 };
 
 #[cfg(test)]

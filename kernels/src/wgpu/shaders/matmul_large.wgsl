@@ -44,10 +44,10 @@ fn matmul_large_main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
     let b_base = p.b_offset + item * p.b_batch;
 
     // acc[2·r + h]: the thread's row r (0..7), its column group h (0: 4tx.., 1: 64+4tx..).
+    // Indexed by constants only (the loops over it are written out), so that a compiler keeps
+    // the 64 sums in registers: an array indexed by a loop variable can be put in slow
+    // per-thread memory where a compiler does not unroll the loop.
     var acc: array<vec4<f32>, 16>;
-    for (var i = 0u; i < 16u; i++) {
-        acc[i] = vec4<f32>(0.0);
-    }
 
     for (var k0 = 0u; k0 < p.k; k0 += KT) {
         for (var s = 0u; s < 4u; s++) {
@@ -84,35 +84,58 @@ fn matmul_large_main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
             let a_high = a_tile[kk * PITCH + 16u + ty];
             let b_low = b_tile[kk * PITCH + tx];
             let b_high = b_tile[kk * PITCH + 16u + tx];
-            for (var i = 0u; i < 4u; i++) {
-                acc[2u * i] = fma(vec4<f32>(a_low[i]), b_low, acc[2u * i]);
-                acc[2u * i + 1u] = fma(vec4<f32>(a_low[i]), b_high, acc[2u * i + 1u]);
-                acc[2u * (i + 4u)] = fma(vec4<f32>(a_high[i]), b_low, acc[2u * (i + 4u)]);
-                acc[2u * (i + 4u) + 1u] = fma(vec4<f32>(a_high[i]), b_high, acc[2u * (i + 4u) + 1u]);
-            }
+            acc[0] = fma(vec4<f32>(a_low.x), b_low, acc[0]);
+            acc[1] = fma(vec4<f32>(a_low.x), b_high, acc[1]);
+            acc[2] = fma(vec4<f32>(a_low.y), b_low, acc[2]);
+            acc[3] = fma(vec4<f32>(a_low.y), b_high, acc[3]);
+            acc[4] = fma(vec4<f32>(a_low.z), b_low, acc[4]);
+            acc[5] = fma(vec4<f32>(a_low.z), b_high, acc[5]);
+            acc[6] = fma(vec4<f32>(a_low.w), b_low, acc[6]);
+            acc[7] = fma(vec4<f32>(a_low.w), b_high, acc[7]);
+            acc[8] = fma(vec4<f32>(a_high.x), b_low, acc[8]);
+            acc[9] = fma(vec4<f32>(a_high.x), b_high, acc[9]);
+            acc[10] = fma(vec4<f32>(a_high.y), b_low, acc[10]);
+            acc[11] = fma(vec4<f32>(a_high.y), b_high, acc[11]);
+            acc[12] = fma(vec4<f32>(a_high.z), b_low, acc[12]);
+            acc[13] = fma(vec4<f32>(a_high.z), b_high, acc[13]);
+            acc[14] = fma(vec4<f32>(a_high.w), b_low, acc[14]);
+            acc[15] = fma(vec4<f32>(a_high.w), b_high, acc[15]);
         }
         workgroupBarrier();
     }
 
-    for (var r = 0u; r < 8u; r++) {
-        let row = row0 + 4u * ty + (r % 4u) + 64u * (r / 4u);
-        if row >= p.m {
-            continue;
+    let rows = row0 + 4u * ty;
+    store_row(item, rows, acc[0], acc[1], tx, col0);
+    store_row(item, rows + 1u, acc[2], acc[3], tx, col0);
+    store_row(item, rows + 2u, acc[4], acc[5], tx, col0);
+    store_row(item, rows + 3u, acc[6], acc[7], tx, col0);
+    store_row(item, rows + 64u, acc[8], acc[9], tx, col0);
+    store_row(item, rows + 65u, acc[10], acc[11], tx, col0);
+    store_row(item, rows + 66u, acc[12], acc[13], tx, col0);
+    store_row(item, rows + 67u, acc[14], acc[15], tx, col0);
+}
+
+// Writes one row's 8 sums: `low` to columns col0 + 4tx.., `high` to col0 + 64 + 4tx...
+fn store_row(item: u32, row: u32, low: vec4<f32>, high: vec4<f32>, tx: u32, col0: u32) {
+    if row >= p.m {
+        return;
+    }
+    for (var h = 0u; h < 2u; h++) {
+        var sums = low;
+        if h == 1u {
+            sums = high;
         }
-        for (var h = 0u; h < 2u; h++) {
-            let sums = acc[2u * r + h];
-            for (var j = 0u; j < 4u; j++) {
-                let col = col0 + 64u * h + 4u * tx + j;
-                if col >= p.n {
-                    continue;
-                }
-                let at = p.c_offset + item * p.c_batch + row * p.c_row + col * p.c_col;
-                var v = sums[j];
-                if p.beta != 0.0 {
-                    v += p.beta * c[at];
-                }
-                c[at] = epilogue(v, col);
+        for (var j = 0u; j < 4u; j++) {
+            let col = col0 + 64u * h + 4u * tx + j;
+            if col >= p.n {
+                continue;
             }
+            let at = p.c_offset + item * p.c_batch + row * p.c_row + col * p.c_col;
+            var v = sums[j];
+            if p.beta != 0.0 {
+                v += p.beta * c[at];
+            }
+            c[at] = epilogue(v, col);
         }
     }
 }
