@@ -316,7 +316,7 @@ impl GpuContext {
         self.subgroups
     }
 
-    /// Whether products of at least 1024 rows and columns take the 128×128 tiles
+    /// Whether products of at least 2048 rows and columns take the 128×128 tiles
     /// (`ASTROGRAD_GPU_LARGE_TILES` is not `0`).
     pub fn has_large_tiles(&self) -> bool {
         self.large_tiles
@@ -853,20 +853,12 @@ mod tests {
         if !crate::wgpu::testing::gpu_available() {
             return;
         }
-        let child = |value: Option<&str>| -> String {
-            let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-            command.args([
-                "--exact",
+        let child = |value| {
+            crate::wgpu::testing::child_test_output(
                 "wgpu::context::tests::print_whether_this_process_uses_subgroups",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            match value {
-                Some(value) => command.env(SUBGROUPS_VARIABLE, value),
-                None => command.env_remove(SUBGROUPS_VARIABLE),
-            };
-            let out = command.output().unwrap();
-            String::from_utf8_lossy(&out.stdout).into_owned()
+                SUBGROUPS_VARIABLE,
+                value,
+            )
         };
         assert!(child(Some("0")).contains("subgroups: false."));
         if context().unwrap().description().contains("llvmpipe") {

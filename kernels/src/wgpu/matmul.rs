@@ -778,20 +778,12 @@ mod tests {
         if !gpu_available() {
             return;
         }
-        let child = |value: Option<&str>| -> String {
-            let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-            command.args([
-                "--exact",
+        let child = |value| {
+            crate::wgpu::testing::child_test_output(
                 "wgpu::matmul::tests::print_the_tiles_of_a_large_product",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            match value {
-                Some(value) => command.env(super::super::LARGE_TILES_VARIABLE, value),
-                None => command.env_remove(super::super::LARGE_TILES_VARIABLE),
-            };
-            let out = command.output().unwrap();
-            String::from_utf8_lossy(&out.stdout).into_owned()
+                super::super::LARGE_TILES_VARIABLE,
+                value,
+            )
         };
         assert!(child(Some("0")).contains("tiles: Square."));
         assert!(child(None).contains("tiles: Large."));

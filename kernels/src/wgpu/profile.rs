@@ -219,21 +219,12 @@ mod tests {
         if !crate::wgpu::testing::gpu_available() {
             return;
         }
-        let child = |value: Option<&str>| -> String {
-            let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-            command.args([
-                "--exact",
+        let child = |value| {
+            crate::wgpu::testing::child_test_output(
                 "wgpu::profile::tests::print_the_profile_of_three_kernels",
-                "--nocapture",
-                "--test-threads=1",
-            ]);
-            match value {
-                Some(value) => command.env(PROFILE_VARIABLE, value),
-                None => command.env_remove(PROFILE_VARIABLE),
-            };
-            let out = command.output().unwrap();
-            assert!(out.status.success(), "{out:?}");
-            String::from_utf8_lossy(&out.stdout).into_owned()
+                PROFILE_VARIABLE,
+                value,
+            )
         };
         assert!(child(None).contains("no profile"));
         let profiled = child(Some("1"));

@@ -15,6 +15,22 @@ pub(crate) fn gpu_available() -> bool {
     }
 }
 
+/// The standard output of the test `name` of this test binary, run alone in a child process
+/// with `variable` set to `value` (removed for `None`): how a test sees what a variable does
+/// that is read once, when the GPU opens. Asserts that the child passed.
+pub(crate) fn child_test_output(name: &str, variable: &str, value: Option<&str>) -> String {
+    let mut command =
+        std::process::Command::new(std::env::current_exe().expect("the test binary's path"));
+    command.args(["--exact", name, "--nocapture", "--test-threads=1"]);
+    match value {
+        Some(value) => command.env(variable, value),
+        None => command.env_remove(variable),
+    };
+    let out = command.output().expect("run the test binary");
+    assert!(out.status.success(), "the child {name} failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Largest `|a − b| / (1 + |b|)` over two equally long slices; infinite as soon as either side
 /// holds a NaN, or an infinity the other side does not match, so that a kernel writing NaN
 /// cannot pass a `max_rel_diff(..) < tol` check (`f32::max` would drop the NaN).

@@ -1,4 +1,4 @@
-// Matrix product for a large C (at least 1024 rows and 1024 columns): the same arithmetic and
+// Matrix product for a large C (at least 2048 rows and 2048 columns): the same arithmetic and
 // epilogue as matmul.wgsl (see kernels/src/wgpu/matmul.rs), with tiles twice as wide.
 //
 // Parallel scheme: one 16×16 workgroup computes a 128×128 tile of C for one batch item. Thread
