@@ -104,7 +104,14 @@ fn reduce_with(
         Reduction::Max => 1,
         Reduction::Min => 2,
     };
-    let mut params = vec![n_out as u32, n_red as u32, op, 0];
+    // Reduced axes next to each other (axes a..=b) are one progression of stride strides[b]
+    // through x, in the same order: row-major over them is j = 0, 1, 2, … at j·strides[b].
+    let consecutive = axes.windows(2).all(|w| w[1] == w[0] + 1);
+    let red_step = match axes.last() {
+        Some(&last) if consecutive => strides[last] as u32,
+        _ => 0,
+    };
+    let mut params = vec![n_out as u32, n_red as u32, op, red_step];
     params.extend(kept_dims);
     params.extend(kept_strides);
     params.extend(red_dims);
@@ -177,6 +184,16 @@ mod tests {
             Case {
                 shape: vec![2, 3, 4, 5],
                 axes: vec![1, 3],
+            },
+            // Axes next to each other in the middle (one progression through x), and two
+            // apart (decomposed axis by axis).
+            Case {
+                shape: vec![2, 3, 4, 5],
+                axes: vec![1, 2],
+            },
+            Case {
+                shape: vec![2, 3, 4, 5],
+                axes: vec![0, 2],
             },
             Case {
                 shape: vec![4, 6],

@@ -18,7 +18,7 @@ struct Params {
     n_out: u32,
     n_red: u32,
     op: u32,        // 0 sum, 1 max, 2 min
-    pad: u32,
+    red_step: u32,  // reduced axes next to each other: the distance of element j + 1 from j; else 0
     kept_dims: array<u32, 6>,
     kept_strides: array<u32, 6>,
     red_dims: array<u32, 6>,
@@ -67,8 +67,16 @@ fn fold_part(o: u32, first: u32, step: u32) -> f32 {
     var acc = identity(p.op);
     if o < p.n_out {
         let base = strided(o, p.kept_dims, p.kept_strides);
-        for (var j = first; j < p.n_red; j += step) {
-            acc = combine(p.op, acc, x[base + strided(j, p.red_dims, p.red_strides)]);
+        if p.red_step != 0u {
+            // The common case (a bias gradient, a mean over the batch): element j at j·step,
+            // without decomposing j over six axes for every element.
+            for (var j = first; j < p.n_red; j += step) {
+                acc = combine(p.op, acc, x[base + j * p.red_step]);
+            }
+        } else {
+            for (var j = first; j < p.n_red; j += step) {
+                acc = combine(p.op, acc, x[base + strided(j, p.red_dims, p.red_strides)]);
+            }
         }
     }
     return acc;
