@@ -648,9 +648,9 @@ pub const SUBGROUPS_VARIABLE: &str = "ASTROGRAD_GPU_SUBGROUPS";
 /// their buffers, integer divisions guarded against zero, and an iteration counter in every
 /// loop that ends it after 2⁶⁴ rounds (against a driver that would treat an endless loop as
 /// undefined). astrograd keeps the first two and leaves the counter out: each of its loops is
-/// bounded by a size from its parameter block, and the counter kept NVIDIA's compiler from
-/// unrolling the matmul's inner loops. Measured on an H200 (docs/gpu.md): a 1023³ product
-/// 5.04 → 0.28 ms, a Fashion-MNIST MLP step 3.1 → 0.36 ms of GPU time.
+/// bounded by a size from its parameter block, and the counter seems to keep NVIDIA's compiler
+/// from unrolling the matmul's inner loops. Measured on an H200 (docs/gpu.md): a 1023³ product
+/// 5.04 → 0.28 ms, a Fashion-MNIST MLP step 3.1 → 0.38 ms of GPU time.
 pub const LOOP_BOUNDS_VARIABLE: &str = "ASTROGRAD_GPU_LOOP_BOUNDS";
 
 /// The checks compiled into each shader: wgpu's, less the loop counter unless `value` of
