@@ -425,30 +425,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Some((start, end)), Some(&seconds)) => {
             let steps = work.x.shape()[0].div_ceil(work.batch_size) as f64;
             let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps;
-            let waited = end.waited.saturating_sub(start.waited);
-            let mut kernels: Vec<(&str, std::time::Duration)> = end
-                .kernels
-                .iter()
-                .map(|(name, k)| {
-                    let before = start
-                        .kernels
-                        .get(name)
-                        .map_or(Default::default(), |k| k.gpu);
-                    (*name, k.gpu.saturating_sub(before))
-                })
-                .collect();
-            kernels.sort_by_key(|k| std::cmp::Reverse(k.1));
-            let gpu: std::time::Duration = kernels.iter().map(|k| k.1).sum();
+            let epoch = end.since(start);
+            // The slowest kernels first.
+            let mut kernels: Vec<_> = epoch.kernels.iter().collect();
+            kernels.sort_by_key(|(_, k)| std::cmp::Reverse(k.gpu));
             let each: Vec<String> = kernels
                 .iter()
-                .map(|(name, d)| format!("\"{name}\": {:.1}", ms(*d) * 1e3))
+                .map(|(name, k)| format!("\"{name}\": {:.1}", ms(k.gpu) * 1e3))
                 .collect();
             format!(
                 "{}, \"profile\": {{\"gpu_ms\": {:.3}, \"wait_ms\": {:.3}, \"host_ms\": {:.3}, \"kernels_us\": {{{}}}}}}}",
                 line.strip_suffix('}').unwrap_or(&line),
-                ms(gpu),
-                ms(waited),
-                (seconds - waited.as_secs_f64()) * 1e3 / steps,
+                ms(epoch.gpu_total()),
+                ms(epoch.waited),
+                (seconds - epoch.waited.as_secs_f64()) * 1e3 / steps,
                 each.join(", ")
             )
         }

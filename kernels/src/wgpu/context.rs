@@ -225,7 +225,7 @@ impl GpuContext {
         };
         // Subgroup operations where the adapter has them, unless ASTROGRAD_GPU_SUBGROUPS=0.
         let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP)
-            && std::env::var(SUBGROUPS_VARIABLE).map_or(true, |v| v.trim() != "0");
+            && !turned_off(SUBGROUPS_VARIABLE);
         // Timestamps for the profiler, where asked for and the adapter has them.
         let profiling = super::profile::requested(
             std::env::var(super::profile::PROFILE_VARIABLE)
@@ -240,7 +240,7 @@ impl GpuContext {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
         let shader_checks = shader_checks(std::env::var(LOOP_BOUNDS_VARIABLE).ok().as_deref());
-        let large_tiles = std::env::var(LARGE_TILES_VARIABLE).map_or(true, |v| v.trim() != "0");
+        let large_tiles = !turned_off(LARGE_TILES_VARIABLE);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("astrograd"),
             required_features,
@@ -665,6 +665,11 @@ pub fn shader_checks(value: Option<&str>) -> wgpu::ShaderRuntimeChecks {
 /// The environment variable that turns the 128×128 matmul tiles off (`0`), to compare them
 /// with the 64×64 ones on a large product.
 pub const LARGE_TILES_VARIABLE: &str = "ASTROGRAD_GPU_LARGE_TILES";
+
+/// Whether the environment variable `name` is `0`: a switch that is on unless turned off.
+fn turned_off(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v.trim() == "0")
+}
 
 /// The environment variable that picks an adapter by its number, for machines with several.
 pub const GPU_VARIABLE: &str = "ASTROGRAD_GPU";

@@ -42,6 +42,27 @@ impl GpuProfile {
     pub fn gpu_total(&self) -> Duration {
         self.kernels.values().map(|k| k.gpu).sum()
     }
+
+    /// What was added since `earlier`, a profile taken before this one (an epoch's share, as
+    /// [`super::TransferStats::since`] gives an epoch's copies).
+    pub fn since(&self, earlier: &GpuProfile) -> GpuProfile {
+        let kernels = self
+            .kernels
+            .iter()
+            .map(|(name, now)| {
+                let before = earlier.kernels.get(name).copied().unwrap_or_default();
+                let added = KernelTime {
+                    dispatches: now.dispatches.saturating_sub(before.dispatches),
+                    gpu: now.gpu.saturating_sub(before.gpu),
+                };
+                (*name, added)
+            })
+            .collect();
+        GpuProfile {
+            kernels,
+            waited: self.waited.saturating_sub(earlier.waited),
+        }
+    }
 }
 
 /// What the profile has taken so far: `None` unless `ASTROGRAD_GPU_PROFILE=1` was set when
@@ -178,6 +199,29 @@ impl Profiler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An epoch's share: each kernel's runs and time less those before, a kernel first run
+    /// in the epoch whole, the wait likewise.
+    #[test]
+    fn a_profile_since_an_earlier_one_holds_what_was_added() {
+        let time = |dispatches, ms| KernelTime {
+            dispatches,
+            gpu: Duration::from_millis(ms),
+        };
+        let earlier = GpuProfile {
+            kernels: BTreeMap::from([("matmul", time(2, 5))]),
+            waited: Duration::from_millis(10),
+        };
+        let later = GpuProfile {
+            kernels: BTreeMap::from([("matmul", time(5, 12)), ("optimizer", time(3, 1))]),
+            waited: Duration::from_millis(25),
+        };
+        let epoch = later.since(&earlier);
+        assert_eq!(epoch.kernels["matmul"], time(3, 7));
+        assert_eq!(epoch.kernels["optimizer"], time(3, 1));
+        assert_eq!(epoch.waited, Duration::from_millis(15));
+        assert_eq!(epoch.gpu_total(), Duration::from_millis(8));
+    }
 
     #[test]
     fn only_the_value_1_asks_for_a_profile() {

@@ -46,7 +46,7 @@ fn matmul_large_main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
     // acc[2·r + h]: the thread's row r (0..7), its column group h (0: 4tx.., 1: 64+4tx..).
     // Indexed by constants only (the loops over it are written out), so that a compiler keeps
     // the 64 sums in registers: an array indexed by a loop variable can be put in slow
-    // per-thread memory where a compiler does not unroll the loop.
+    // per-thread memory where a compiler does not unroll the loop. WGSL starts it at zeros.
     var acc: array<vec4<f32>, 16>;
 
     for (var k0 = 0u; k0 < p.k; k0 += KT) {
