@@ -321,7 +321,9 @@ impl Callback for StepCounters {
 /// - in the second epoch no bind group is made: the pool hands out the same buffers at every
 ///   step, so every dispatch finds its bind group in the cache;
 /// - the first convolution makes no `cols` (forward and weight gradient), and no softmax kernel
-///   runs: the accuracy reads the cross-entropy kernel's probabilities.
+///   runs: the accuracy reads the cross-entropy kernel's probabilities;
+/// - the optimizer updates every weight and bias in one dispatch, and no gradient is copied:
+///   the Dense and Conv2D backwards write them into the optimizer's flat buffer.
 ///
 /// The counts are printed: `docs/gpu.md` quotes them.
 #[test]
@@ -373,12 +375,25 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
     );
     assert_eq!(first.submissions, 1, "{first:?}");
     assert_eq!(first.downloads, 0, "a step reads nothing back: {first:?}");
+    let updates = by_kernel.iter().find(|(name, _)| *name == "optimizer");
+    assert_eq!(updates, Some(&("optimizer", 1)), "{by_kernel:?}");
+    assert_eq!(first.copies, 0, "{first:?}");
     for (e, steps) in epochs.iter().enumerate() {
         for (i, step) in steps.iter().enumerate() {
             let at = format!("epoch {}, step {}: {step:?}", e + 1, i + 2);
             assert_eq!(
-                (step.dispatches, step.uploads, step.upload_bytes),
-                (first.dispatches, first.uploads, first.upload_bytes),
+                (
+                    step.dispatches,
+                    step.uploads,
+                    step.upload_bytes,
+                    step.copies
+                ),
+                (
+                    first.dispatches,
+                    first.uploads,
+                    first.upload_bytes,
+                    first.copies
+                ),
                 "{at}"
             );
             // The last step of an epoch also reads the epoch's loss and accuracy.

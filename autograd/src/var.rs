@@ -26,6 +26,10 @@ struct Node {
     value: RefCell<Tensor>,
     /// `∂loss/∂value`, accumulated by `backward()`; kept for leaves, freed for intermediates.
     grad: RefCell<Option<Tensor>>,
+    /// Where an op's backward should write this leaf's gradient, if anywhere: a tensor on the
+    /// GPU that an optimizer keeps it in (a view of its flat gradient buffer), set by
+    /// [`Var::set_grad_destination`] and used once.
+    grad_destination: RefCell<Option<Tensor>>,
     /// Whether gradients flow to (and through) this node.
     requires_grad: bool,
     /// The op that produced this value; `None` for a leaf (parameter, input, constant).
@@ -69,6 +73,7 @@ impl Var {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             value: RefCell::new(value),
             grad: RefCell::new(None),
+            grad_destination: RefCell::new(None),
             requires_grad,
             origin: None,
         }))
@@ -104,6 +109,7 @@ impl Var {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             value: RefCell::new(value),
             grad: RefCell::new(None),
+            grad_destination: RefCell::new(None),
             requires_grad: true,
             origin: Some(Origin {
                 op,
@@ -161,6 +167,26 @@ impl Var {
     /// the gradients of all processes, before the optimizer reads it.
     pub fn set_grad(&self, grad: Option<Tensor>) {
         *self.0.grad.borrow_mut() = grad;
+    }
+
+    /// Asks the ops that make this leaf's gradient to write it into `into` (a tensor of the
+    /// leaf's shape) at the next backward pass. An optimizer that updates every parameter in
+    /// one dispatch keeps all the gradients in one flat buffer and sets each parameter's
+    /// stretch of it here; the ops of the Dense and Conv2D layers then write there directly
+    /// (any other op's gradient is copied there by the optimizer). Used once: the first
+    /// gradient to reach the leaf takes it.
+    pub fn set_grad_destination(&self, into: Option<Tensor>) {
+        *self.0.grad_destination.borrow_mut() = into;
+    }
+
+    /// The tensor this leaf's gradient should be written into, taken (so used once), if one
+    /// was set and no gradient has reached the leaf yet (a second contribution is added to
+    /// the first, so it is made elsewhere).
+    pub fn take_grad_destination(&self) -> Option<Tensor> {
+        if self.0.grad.borrow().is_some() {
+            return None;
+        }
+        self.0.grad_destination.borrow_mut().take()
     }
 
     /// Forgets the accumulated gradient (before the next training step).
@@ -342,6 +368,21 @@ mod tests {
         let z = x.detach().mul(&x).unwrap(); // d/dx (c·x) = c = 2
         z.backward().unwrap();
         assert_eq!(x.grad().unwrap().to_vec().unwrap(), vec![2.0]);
+    }
+
+    /// A gradient destination is offered once, and only while no gradient has reached the
+    /// leaf (a second contribution is added to the first, elsewhere).
+    #[test]
+    fn a_gradient_destination_is_taken_once_before_any_gradient() {
+        let w = Var::parameter(Tensor::zeros(&[2]));
+        assert!(w.take_grad_destination().is_none());
+        w.set_grad_destination(Some(Tensor::ones(&[2])));
+        w.set_grad(Some(Tensor::zeros(&[2])));
+        assert!(w.take_grad_destination().is_none(), "a gradient is there");
+        w.zero_grad();
+        let into = w.take_grad_destination().unwrap();
+        assert_eq!(into.to_vec().unwrap(), vec![1.0, 1.0]);
+        assert!(w.take_grad_destination().is_none(), "used once");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use astrograd_tensor::Tensor;
 use crate::base::{
     apply_update, check_non_negative, slot_like, ClipStyle, LearningRate, OptimizerBase,
 };
+use crate::flat::Flat;
 use crate::state::{json_f32, slot_value, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
@@ -32,6 +33,8 @@ pub struct Adagrad {
     epsilon: f32,
     /// Sum of squared gradients of each parameter.
     accumulators: HashMap<u64, Tensor>,
+    /// All parameters, gradients and slots in flat buffers, on a GPU (see `crate::flat`).
+    flat: Option<Flat<Tensor>>,
 }
 
 impl Default for Adagrad {
@@ -49,6 +52,7 @@ impl Adagrad {
             initial_accumulator_value: 0.1,
             epsilon: 1e-7,
             accumulators: HashMap::new(),
+            flat: None,
         }
     }
 
@@ -115,6 +119,7 @@ impl Optimizer for Adagrad {
         apply_update(
             &mut self.base,
             &mut self.accumulators,
+            &mut self.flat,
             params,
             ClipStyle::Legacy,
             |g| slot_like(g, init),

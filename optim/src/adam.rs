@@ -26,6 +26,7 @@ use crate::base::{
     apply_update, check_non_negative, check_unit_interval, slot_like, ClipStyle, LearningRate,
     OptimizerBase,
 };
+use crate::flat::{Flat, SlotTensors};
 use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
@@ -95,6 +96,16 @@ impl AdamSlots {
     }
 }
 
+impl SlotTensors for AdamSlots {
+    /// `m`, `v`, then `vhat` with amsgrad.
+    fn tensors_mut(&mut self) -> Vec<&mut Tensor> {
+        [&mut self.m, &mut self.v]
+            .into_iter()
+            .chain(self.vhat.as_mut())
+            .collect()
+    }
+}
+
 /// Adam's slot names in Keras's order (shared with AdamW).
 pub(crate) fn adam_slot_names(amsgrad: bool) -> Vec<&'static str> {
     if amsgrad {
@@ -120,6 +131,8 @@ pub struct Adam {
     epsilon: f32,
     amsgrad: bool,
     slots: HashMap<u64, AdamSlots>,
+    /// All parameters, gradients and slots in flat buffers, on a GPU (see `crate::flat`).
+    flat: Option<Flat<AdamSlots>>,
 }
 
 impl Default for Adam {
@@ -139,6 +152,7 @@ impl Adam {
             epsilon: 1e-7,
             amsgrad: false,
             slots: HashMap::new(),
+            flat: None,
         }
     }
 
@@ -275,6 +289,7 @@ impl Optimizer for Adam {
         apply_update(
             &mut self.base,
             &mut self.slots,
+            &mut self.flat,
             params,
             ClipStyle::Legacy,
             |g| AdamSlots::zeros(g, amsgrad),

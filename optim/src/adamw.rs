@@ -20,6 +20,7 @@ use astrograd_autograd::{Result, Tensor, Var};
 
 use crate::adam::{adam_slot_names, adam_step, check_adam, AdamSlots, OneMinusBeta};
 use crate::base::{apply_update, check_non_negative, ClipStyle, LearningRate, OptimizerBase};
+use crate::flat::Flat;
 use crate::state::{json_f32, with_options, Config};
 use crate::Optimizer;
 
@@ -34,6 +35,8 @@ pub struct AdamW {
     epsilon: f32,
     amsgrad: bool,
     slots: HashMap<u64, AdamSlots>,
+    /// All parameters, gradients and slots in flat buffers, on a GPU (see `crate::flat`).
+    flat: Option<Flat<AdamSlots>>,
 }
 
 impl Default for AdamW {
@@ -54,6 +57,7 @@ impl AdamW {
             epsilon: 1e-7,
             amsgrad: false,
             slots: HashMap::new(),
+            flat: None,
         }
     }
 
@@ -141,6 +145,7 @@ impl Optimizer for AdamW {
         apply_update(
             &mut self.base,
             &mut self.slots,
+            &mut self.flat,
             params,
             ClipStyle::Experimental,
             |g| AdamSlots::zeros(g, amsgrad),

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 
 use astrograd_autograd::{AutogradError, Result, Tensor, Var};
 
+use crate::flat::{Flat, SlotTensors};
 use crate::schedules::LearningRateSchedule;
 
 /// A learning rate: a number, or a schedule of the step.
@@ -346,16 +347,29 @@ impl OptimizerBase {
 ///
 /// Slots are keyed by the parameter's [`Var::id`], so the order and the subset of parameters
 /// passed may change between calls (a layer unfrozen mid-training gets fresh slots).
-pub(crate) fn apply_update<S>(
+///
+/// When every parameter and gradient is on the GPU, `update` runs once, on flat buffers that
+/// hold all the parameters, gradients and slots (`flat`, see [`crate::flat`]).
+pub(crate) fn apply_update<S: SlotTensors>(
     base: &mut OptimizerBase,
     slots: &mut HashMap<u64, S>,
+    flat: &mut Option<Flat<S>>,
     params: &[Var],
     style: ClipStyle,
     new_slots: impl Fn(&Tensor) -> Result<S>,
     mut update: impl FnMut(&mut Tensor, &Tensor, &mut S) -> Result<()>,
 ) -> Result<()> {
     base.validate()?;
-    for (param, grad) in base.gradients(params, style)? {
+    let pairs = base.gradients(params, style)?;
+    #[cfg(feature = "wgpu")]
+    if crate::flat::applies(&pairs) {
+        crate::flat::update(flat, slots, &pairs, new_slots, update)?;
+        base.iterations += 1;
+        return Ok(());
+    }
+    #[cfg(not(feature = "wgpu"))]
+    let _ = flat;
+    for (param, grad) in pairs {
         let slot = match slots.entry(param.id()) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => entry.insert(new_slots(&grad)?),

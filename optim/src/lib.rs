@@ -43,6 +43,7 @@ mod adagrad;
 mod adam;
 mod adamw;
 mod base;
+mod flat;
 mod rmsprop;
 pub mod schedules;
 mod sgd;

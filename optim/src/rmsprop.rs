@@ -25,6 +25,7 @@ use crate::base::{
     apply_update, check_momentum, check_non_negative, check_unit_interval, slot_like, ClipStyle,
     LearningRate, OptimizerBase,
 };
+use crate::flat::{Flat, SlotTensors};
 use crate::state::{json_f32, slot_value, slots_for, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
@@ -39,6 +40,16 @@ struct RmspropSlots {
     mom: Option<Tensor>,
 }
 
+impl SlotTensors for RmspropSlots {
+    /// `ms`, then `mg` (centered), then `mom` (momentum > 0).
+    fn tensors_mut(&mut self) -> Vec<&mut Tensor> {
+        std::iter::once(&mut self.ms)
+            .chain(self.mg.as_mut())
+            .chain(self.mom.as_mut())
+            .collect()
+    }
+}
+
 /// RMSprop (Keras defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered false).
 #[derive(Debug)]
 pub struct RMSprop {
@@ -48,6 +59,8 @@ pub struct RMSprop {
     epsilon: f32,
     centered: bool,
     slots: HashMap<u64, RmspropSlots>,
+    /// All parameters, gradients and slots in flat buffers, on a GPU (see `crate::flat`).
+    flat: Option<Flat<RmspropSlots>>,
 }
 
 impl Default for RMSprop {
@@ -67,6 +80,7 @@ impl RMSprop {
             epsilon: 1e-7,
             centered: false,
             slots: HashMap::new(),
+            flat: None,
         }
     }
 
@@ -175,6 +189,7 @@ impl Optimizer for RMSprop {
         apply_update(
             &mut self.base,
             &mut self.slots,
+            &mut self.flat,
             params,
             ClipStyle::Legacy,
             |g| {

@@ -20,6 +20,7 @@ use astrograd_tensor::Tensor;
 use crate::base::{
     apply_update, check_momentum, slot_like, ClipStyle, LearningRate, OptimizerBase,
 };
+use crate::flat::Flat;
 use crate::state::{json_f32, slot_value, unknown_slot, with_options, Config};
 use crate::Optimizer;
 
@@ -42,6 +43,8 @@ pub struct SGD {
     nesterov: bool,
     /// The velocity of each parameter (empty when momentum is 0), by `Var::id`.
     velocity: HashMap<u64, Option<Tensor>>,
+    /// All parameters, gradients and slots in flat buffers, on a GPU (see `crate::flat`).
+    flat: Option<Flat<Option<Tensor>>>,
 }
 
 impl Default for SGD {
@@ -59,6 +62,7 @@ impl SGD {
             momentum: 0.0,
             nesterov: false,
             velocity: HashMap::new(),
+            flat: None,
         }
     }
 
@@ -129,6 +133,7 @@ impl Optimizer for SGD {
         apply_update(
             &mut self.base,
             &mut self.velocity,
+            &mut self.flat,
             params,
             ClipStyle::Legacy,
             |g| with_momentum.then(|| slot_like(g, 0.0)).transpose(),

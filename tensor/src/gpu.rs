@@ -1,5 +1,8 @@
 //! Helpers shared by the tensor operations that dispatch to GPU kernels (feature `wgpu`).
+use std::sync::Arc;
+
 use astrograd_kernels::wgpu::GpuBuffer;
+pub use astrograd_kernels::wgpu::VIEW_ALIGNMENT;
 
 use crate::{Result, Tensor, TensorError};
 
@@ -43,6 +46,84 @@ pub fn all_on_gpu<'a>(
         op,
         found: devices.join(", "),
     })
+}
+
+/// Where a GPU op writes its result: a new buffer, or the numbers of a tensor it was asked to
+/// write into (a gradient's place in an optimizer's flat buffer, see
+/// `astrograd_optim`'s `flat` module).
+pub(crate) enum Output {
+    New(GpuBuffer),
+    Into(Arc<GpuBuffer>),
+}
+
+impl Output {
+    /// A new buffer for `shape`, or `into` when it is given and on the GPU.
+    ///
+    /// # Errors
+    /// [`TensorError::Shape`] naming `op` if `into` does not have the result's shape; GPU
+    /// errors.
+    pub(crate) fn new(op: &'static str, shape: &[usize], into: Option<&Tensor>) -> Result<Output> {
+        match into.and_then(|t| Some((t, t.shared_gpu_buffer()?))) {
+            Some((t, buffer)) if t.shape() == shape => Ok(Output::Into(buffer)),
+            Some((t, _)) => Err(TensorError::Shape {
+                op,
+                expected: format!("a tensor to write into of the result's shape {shape:?}"),
+                found: format!("{:?}", t.shape()),
+            }),
+            None => Ok(Output::New(GpuBuffer::uninit(crate::shape::numel(shape))?)),
+        }
+    }
+
+    /// The buffer the kernel writes.
+    pub(crate) fn buffer(&self) -> &GpuBuffer {
+        match self {
+            Output::New(buffer) => buffer,
+            Output::Into(buffer) => buffer,
+        }
+    }
+
+    /// The result, of `shape`.
+    pub(crate) fn finish(self, shape: &[usize]) -> Tensor {
+        match self {
+            Output::New(buffer) => Tensor::from_gpu(buffer, shape),
+            Output::Into(buffer) => Tensor::from_shared_gpu(buffer, shape),
+        }
+    }
+}
+
+/// A GPU tensor of `shape` whose numbers are whatever its memory held: for a buffer each number
+/// of which is written before it is read (an optimizer's flat gradient buffer).
+///
+/// # Errors
+/// GPU errors (no GPU, out of memory).
+pub fn uninit(shape: &[usize]) -> Result<Tensor> {
+    Ok(Tensor::from_gpu(
+        GpuBuffer::uninit(crate::shape::numel(shape))?,
+        shape,
+    ))
+}
+
+/// Copies `src`'s numbers into `dst`'s memory on the GPU, in order with the pending work. Every
+/// tensor that shares `dst`'s numbers (its clones, and the buffer it is a view of) sees them:
+/// this is how an optimizer puts a value into its place in a flat buffer.
+///
+/// # Errors
+/// [`TensorError::Invalid`] unless both are on the GPU with the same number of elements.
+pub fn copy_into(src: &Tensor, dst: &Tensor) -> Result<()> {
+    match (src.gpu_buffer(), dst.gpu_buffer()) {
+        (Some(s), Some(d)) if s.len() == d.len() => Ok(s.copy_to(d)?),
+        _ => Err(TensorError::Invalid {
+            op: "copy_into",
+            msg: format!(
+                "expected two GPU tensors of the same size, found {:?} on the {} and {:?} on \
+                 the {}",
+                src.shape(),
+                src.device(),
+                dst.shape(),
+                dst.device()
+            ),
+        }),
+    }
 }
 
 /// The GPU, for a test that can also run without one: `None` where there is no GPU, the skip
@@ -290,5 +371,80 @@ mod tests {
             format!("{g}"),
             format!("{a}").replace("device=cpu", "device=gpu")
         );
+    }
+
+    /// The gradients the layers' backward ops make are written into a view when asked to
+    /// (`into`): the same numbers as a new buffer's, bit for bit, and the result is the view,
+    /// not a copy; a view whose shape is not the result's is an error. Values stay values:
+    /// a clone counts as shared, and `copy_into` writes through a view into its buffer.
+    #[test]
+    fn gradients_are_written_into_a_view_when_asked() {
+        use crate::nn::conv::{conv2d_backward_bias, conv2d_backward_weight};
+        use crate::nn::dense::{dense_backward_bias, dense_backward_kernel};
+        use astrograd_kernels::geometry::{Conv2dGeometry, Padding};
+        let Some(gpu) = gpu() else { return };
+        let on_gpu = |shape: &[usize], seed: u64| {
+            let mut rng = crate::random::Rng::new(seed);
+            let numbers = (0..crate::shape::numel(shape))
+                .map(|_| rng.normal())
+                .collect();
+            Tensor::from_vec(numbers, shape).unwrap().to(gpu).unwrap()
+        };
+        let flat = Tensor::full_on(&[640], -9.0, gpu).unwrap();
+        assert!(!flat.is_shared());
+        let g =
+            Conv2dGeometry::new([2, 6, 5, 3], [3, 3, 3, 4], [1, 1], [1, 1], Padding::Same).unwrap();
+        let (x, dy) = (on_gpu(&[2, 6, 5, 3], 1), on_gpu(&[2, 6, 5, 4], 2));
+        let (dense_x, dz) = (on_gpu(&[2, 3, 7], 3), on_gpu(&[2, 3, 5], 4));
+        type Gradient<'a> = Box<dyn Fn(Option<&Tensor>) -> crate::Result<Tensor> + 'a>;
+        let cases: [(usize, Vec<usize>, Gradient); 4] = [
+            (
+                0,
+                vec![3, 3, 3, 4],
+                Box::new(|into| conv2d_backward_weight(&g, &dy, &x, into)),
+            ),
+            (
+                128,
+                vec![4],
+                Box::new(|into| conv2d_backward_bias(&g, &dy, into)),
+            ),
+            (
+                192,
+                vec![7, 5],
+                Box::new(|into| dense_backward_kernel(&dz, &dense_x, into)),
+            ),
+            (
+                256,
+                vec![5],
+                Box::new(|into| dense_backward_bias(&dz, into)),
+            ),
+        ];
+        for (start, shape, gradient) in &cases {
+            let view = flat.gpu_view(*start, shape).unwrap();
+            let fresh = gradient(None).unwrap();
+            let written = gradient(Some(&view)).unwrap();
+            assert!(written.is_gpu_view_at(&flat, *start), "{shape:?}");
+            assert!(!fresh.is_gpu_view_at(&flat, *start), "{shape:?}");
+            assert_eq!(
+                written.to_vec().unwrap(),
+                fresh.to_vec().unwrap(),
+                "{shape:?}"
+            );
+            let wrong = flat.gpu_view(*start, &[1]).unwrap();
+            assert!(gradient(Some(&wrong)).is_err(), "{shape:?}");
+        }
+        // Only the stretches were written: the number after the dense kernel's 35 is untouched.
+        assert_eq!(flat.to_vec().unwrap()[192 + 35], -9.0);
+        let clone = flat.clone();
+        assert!(flat.is_shared() && clone.is_shared());
+        drop(clone);
+        let ones = Tensor::full_on(&[5], 1.0, gpu).unwrap();
+        crate::gpu::copy_into(&ones, &flat.gpu_view(512, &[5]).unwrap()).unwrap();
+        assert_eq!(
+            flat.to_vec().unwrap()[512..518],
+            [1.0, 1.0, 1.0, 1.0, 1.0, -9.0]
+        );
+        let err = crate::gpu::copy_into(&ones, &Tensor::zeros(&[5])).unwrap_err();
+        assert!(err.to_string().contains("two GPU tensors"), "{err}");
     }
 }

@@ -32,6 +32,24 @@ impl Tensor {
     /// # Errors
     /// As [`Tensor::matmul`].
     pub fn matmul_t(&self, other: &Tensor, transpose_a: bool, transpose_b: bool) -> Result<Tensor> {
+        self.matmul_t_into(other, transpose_a, transpose_b, None)
+    }
+
+    /// [`Tensor::matmul_t`], written on the GPU into `into` when it is given (a GPU tensor of
+    /// the product's shape: a gradient's place in an optimizer's flat buffer); on the CPU
+    /// `into` is not used.
+    ///
+    /// # Errors
+    /// As [`Tensor::matmul`]; a shape error if `into` has another shape.
+    pub fn matmul_t_into(
+        &self,
+        other: &Tensor,
+        transpose_a: bool,
+        transpose_b: bool,
+        into: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        #[cfg(not(feature = "wgpu"))]
+        let _ = into;
         let shape_error = |expected: &str| TensorError::Shape {
             op: "matmul",
             expected: expected.to_string(),
@@ -92,13 +110,13 @@ impl Tensor {
             let mut geometry = MatmulGeometry::row_major(count, m, k, n);
             geometry.a = layout(a_rows, a_cols, transpose_a, batch_a.is_empty());
             geometry.b = layout(b_rows, b_cols, transpose_b, batch_b.is_empty());
-            let c = astrograd_kernels::wgpu::GpuBuffer::uninit(count * m * n)?;
+            let c = crate::gpu::Output::new("matmul", &out_shape, into)?;
             if k == 0 {
-                astrograd_kernels::wgpu::elementwise::fill(&c, 0.0)?;
+                astrograd_kernels::wgpu::elementwise::fill(c.buffer(), 0.0)?;
             } else {
-                matmul(&geometry, a, b, 0.0, &c)?;
+                matmul(&geometry, a, b, 0.0, c.buffer())?;
             }
-            return Ok(Tensor::from_gpu(c, &out_shape));
+            return Ok(c.finish(&out_shape));
         }
         // out: written once by the products below (with β = 0 they never read it), so it
         // is not zeroed first — for a Dense kernel's gradient that fill cost as much as a

@@ -261,6 +261,26 @@ impl Tensor {
         }
     }
 
+    /// A tensor of `shape` over a buffer other tensors may share.
+    #[cfg(feature = "wgpu")]
+    pub(crate) fn from_shared_gpu(buffer: Arc<GpuBuffer>, shape: &[usize]) -> Tensor {
+        Tensor {
+            storage: Storage::Gpu {
+                buffer,
+                shape: shape.to_vec(),
+            },
+        }
+    }
+
+    /// Another handle to the GPU buffer, if the tensor is on the GPU.
+    #[cfg(feature = "wgpu")]
+    pub(crate) fn shared_gpu_buffer(&self) -> Option<Arc<GpuBuffer>> {
+        match &self.storage {
+            Storage::Gpu { buffer, .. } => Some(Arc::clone(buffer)),
+            Storage::Cpu(_) => None,
+        }
+    }
+
     /// The GPU buffer, if the tensor is on the GPU.
     #[cfg(feature = "wgpu")]
     pub fn gpu_buffer(&self) -> Option<&GpuBuffer> {
@@ -289,6 +309,48 @@ impl Tensor {
                 op: "gpu_buffer_mut",
                 msg: "the tensor is on the CPU, not the GPU".into(),
             }),
+        }
+    }
+
+    /// A tensor of `shape` whose numbers are this GPU tensor's from number `start` on: the same
+    /// memory, not a copy (an optimizer keeps every parameter as a view of one flat buffer, so
+    /// that one dispatch updates them all). `start` is a multiple of
+    /// [`astrograd_kernels::wgpu::VIEW_ALIGNMENT`].
+    ///
+    /// Writing into the view (an in-place update through [`Tensor::gpu_buffer_mut`] of a view
+    /// that no other tensor shares) writes into this tensor's numbers too.
+    ///
+    /// # Errors
+    /// [`TensorError::Invalid`] if the tensor is on the CPU; [`TensorError::Kernel`] if the
+    /// view is misaligned or reaches past the end.
+    #[cfg(feature = "wgpu")]
+    pub fn gpu_view(&self, start: usize, shape: &[usize]) -> Result<Tensor> {
+        let Some(buffer) = self.gpu_buffer() else {
+            return Err(TensorError::Invalid {
+                op: "gpu_view",
+                msg: "the tensor is on the CPU, not the GPU".into(),
+            });
+        };
+        let view = buffer.view(start, crate::shape::numel(shape))?;
+        Ok(Tensor::from_gpu(view, shape))
+    }
+
+    /// Whether this tensor is the view of `whole` made by `whole.gpu_view(start, …)`.
+    #[cfg(feature = "wgpu")]
+    pub fn is_gpu_view_at(&self, whole: &Tensor, start: usize) -> bool {
+        match (self.gpu_buffer(), whole.gpu_buffer()) {
+            (Some(view), Some(whole)) => view.is_view_at(whole, start),
+            _ => false,
+        }
+    }
+
+    /// Whether another tensor (a clone) shares these numbers, so that writing them in place
+    /// would first copy them.
+    pub fn is_shared(&self) -> bool {
+        match &self.storage {
+            Storage::Cpu(array) => Arc::strong_count(array) > 1,
+            #[cfg(feature = "wgpu")]
+            Storage::Gpu { buffer, .. } => Arc::strong_count(buffer) > 1,
         }
     }
 

@@ -91,13 +91,14 @@ struct Conv2dSaved {
     x: Tensor,
     /// The kernel `w: (KH, KW, C, F)`: `dX = col2im(dY · Wᵀ)` reads it.
     w: Tensor,
-    /// Whether a bias was given: it then has a gradient slot, even when frozen.
-    has_bias: bool,
     /// Which of `[x, w, bias]` want a gradient. The images fed to a first layer do not, and
     /// skipping their col2im saves about a third of that layer's backward.
     wanted: [bool; 3],
     /// After a fused ReLU, its output `y = relu(z)`: the mask `[y > 0]` is `[z > 0]`.
     relu_output: Option<Tensor>,
+    /// The kernel's and the bias's variables (a bias has a gradient slot, even when frozen),
+    /// asked where to write their gradients ([`Var::take_grad_destination`]).
+    weights: (Var, Option<Var>),
 }
 
 /// 2-D convolution of `x: (N, H, W, C)` with `w: (KH, KW, C, F)`, plus an optional `bias: (F,)`.
@@ -194,13 +195,13 @@ fn conv2d_activated(
         geometry,
         x: x_value,
         w: w_value,
-        has_bias: bias.is_some(),
         wanted: [
             x.requires_grad(),
             w.requires_grad(),
             bias.is_some_and(Var::requires_grad),
         ],
         relu_output: (activation == ConvActivation::Relu).then(|| y.clone()),
+        weights: (w.clone(), bias.cloned()),
     };
     let inputs: Vec<&Var> = [x, w].into_iter().chain(bias).collect();
     Ok(Var::from_op(op, y, &inputs, move |dy| {
@@ -208,9 +209,9 @@ fn conv2d_activated(
             geometry: g,
             x,
             w,
-            has_bias,
             wanted,
             relu_output,
+            weights: (w_var, b_var),
         } = &saved;
         // dz = dy · [y > 0] after a fused ReLU, else dy itself (a shared handle, not a copy).
         let dy = &match relu_output {
@@ -222,11 +223,16 @@ fn conv2d_activated(
                 .then(|| conv2d_backward_input(g, dy, w))
                 .transpose()?,
             wanted[1]
-                .then(|| conv2d_backward_weight(g, dy, x))
+                .then(|| conv2d_backward_weight(g, dy, x, w_var.take_grad_destination().as_ref()))
                 .transpose()?,
         ];
-        if *has_bias {
-            grads.push(wanted[2].then(|| conv2d_backward_bias(g, dy)).transpose()?);
+        if let Some(b_var) = b_var {
+            let into = || b_var.take_grad_destination();
+            grads.push(
+                wanted[2]
+                    .then(|| conv2d_backward_bias(g, dy, into().as_ref()))
+                    .transpose()?,
+            );
         }
         Ok(grads)
     }))
@@ -244,7 +250,8 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
     Ok(nn::conv2d_backward_input(g, dy, w)?)
 }
 
-/// `dW = colsᵀ · dY`: each weight collects input × upstream gradient over every window.
+/// `dW = colsᵀ · dY`: each weight collects input × upstream gradient over every window;
+/// written on the GPU into `into` when it is given ([`Var::take_grad_destination`]).
 ///
 /// # Shapes
 /// `dy: (N, OH, OW, F)`, `x: (N, H, W, C)` → `dw: (KH, KW, C, F)`.
@@ -252,11 +259,17 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
 /// # Errors
 /// A shape error naming `conv2d_backward_weight` if `dy` or `x` does not have the shape `g`
 /// describes (checked once, in `tensor::nn::conv`).
-pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(nn::conv2d_backward_weight(g, dy, x)?)
+pub fn conv2d_backward_weight(
+    g: &Conv2dGeometry,
+    dy: &Tensor,
+    x: &Tensor,
+    into: Option<&Tensor>,
+) -> Result<Tensor> {
+    Ok(nn::conv2d_backward_weight(g, dy, x, into)?)
 }
 
-/// `db = Σ_{n, oh, ow} dY[n, oh, ow, :]`: the bias was added to every output pixel.
+/// `db = Σ_{n, oh, ow} dY[n, oh, ow, :]`: the bias was added to every output pixel; written on
+/// the GPU into `into` when it is given.
 ///
 /// # Shapes
 /// `dy: (N, OH, OW, F)` → `db: (F,)`.
@@ -264,8 +277,12 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Re
 /// # Errors
 /// A shape error naming `conv2d_backward_bias` if `dy` does not have the shape `g` describes
 /// (checked once, in `tensor::nn::conv`).
-pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &Tensor) -> Result<Tensor> {
-    Ok(nn::conv2d_backward_bias(g, dy)?)
+pub fn conv2d_backward_bias(
+    g: &Conv2dGeometry,
+    dy: &Tensor,
+    into: Option<&Tensor>,
+) -> Result<Tensor> {
+    Ok(nn::conv2d_backward_bias(g, dy, into)?)
 }
 
 /// The shape of a rank-4 tensor as an array, or an error naming `op` and `what` it should be.
@@ -544,7 +561,9 @@ mod tests {
         let g = Conv2dGeometry::new([1, 4, 4, 1], [3, 3, 1, 2], [1, 1], [1, 1], Padding::Valid)
             .unwrap();
         let wrong = Tensor::zeros(&[1, 2, 2, 1]);
-        let err = conv2d_backward_bias(&g, &wrong).unwrap_err().to_string();
+        let err = conv2d_backward_bias(&g, &wrong, None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("conv2d_backward_bias") && err.contains("[1, 2, 2, 2]"),
             "{err}"

@@ -23,7 +23,7 @@
 use astrograd_tensor::{nn, Tensor};
 
 use crate::ops::add::add_backward_b;
-use crate::ops::matmul::{matmul_backward_a, matmul_backward_b};
+use crate::ops::matmul::matmul_backward_a;
 use crate::{Result, Var};
 
 impl Var {
@@ -62,6 +62,7 @@ pub fn dense(x: &Var, w: &Var, bias: Option<&Var>, relu: bool) -> Result<Var> {
             bias.is_some_and(Var::requires_grad),
         ],
         relu_output: relu.then(|| y.clone()),
+        weights: (w.clone(), bias.cloned()),
     };
     let op = if relu { "dense_relu" } else { "dense" };
     let inputs: Vec<&Var> = [x, w].into_iter().chain(bias).collect();
@@ -72,6 +73,7 @@ pub fn dense(x: &Var, w: &Var, bias: Option<&Var>, relu: bool) -> Result<Var> {
             bias_shape,
             wanted,
             relu_output,
+            weights: (w_var, b_var),
         } = &saved;
         // dz = dy · [y > 0] after the ReLU, else dy itself (a shared handle, not a copy).
         let dz = &match relu_output {
@@ -81,13 +83,14 @@ pub fn dense(x: &Var, w: &Var, bias: Option<&Var>, relu: bool) -> Result<Var> {
         let mut grads = vec![
             wanted[0].then(|| dense_backward_input(dz, w)).transpose()?,
             wanted[1]
-                .then(|| dense_backward_kernel(dz, x, w))
+                .then(|| dense_backward_kernel(dz, x, w_var.take_grad_destination().as_ref()))
                 .transpose()?,
         ];
         if let Some(bias_shape) = bias_shape {
+            let into = || b_var.as_ref().and_then(Var::take_grad_destination);
             grads.push(
                 wanted[2]
-                    .then(|| dense_backward_bias(dz, bias_shape))
+                    .then(|| dense_backward_bias(dz, bias_shape, into().as_ref()))
                     .transpose()?,
             );
         }
@@ -107,6 +110,9 @@ struct DenseSaved {
     wanted: [bool; 3],
     /// `y` after a fused ReLU, whose mask `[y > 0]` the backward applies first.
     relu_output: Option<Tensor>,
+    /// The kernel's and the bias's variables, asked where to write their gradients
+    /// ([`Var::take_grad_destination`]).
+    weights: (Var, Option<Var>),
 }
 
 /// `dx = dz · Wᵀ`: the backward of the product for its input (as `matmul`'s).
@@ -114,14 +120,23 @@ pub fn dense_backward_input(dz: &Tensor, w: &Tensor) -> Result<Tensor> {
     matmul_backward_a(dz, w)
 }
 
-/// `dW = xᵀ · dz`, the rows of every leading axis of `x` summed (as `matmul`'s).
-pub fn dense_backward_kernel(dz: &Tensor, x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    matmul_backward_b(dz, x, w)
+/// `dW = xᵀ · dz`, the rows of every leading axis of `x` summed (as `matmul`'s backward for its
+/// second operand), written on the GPU into `into` when it is given.
+pub fn dense_backward_kernel(dz: &Tensor, x: &Tensor, into: Option<&Tensor>) -> Result<Tensor> {
+    Ok(nn::dense::dense_backward_kernel(dz, x, into)?)
 }
 
-/// `db = Σ_rows dz`: the bias was added to every row (as `add`'s).
-pub fn dense_backward_bias(dz: &Tensor, bias_shape: &[usize]) -> Result<Tensor> {
-    add_backward_b(dz, bias_shape)
+/// `db = Σ_rows dz`: the bias was added to every row (as `add`'s backward for its second
+/// operand), written on the GPU into `into` when it is given.
+pub fn dense_backward_bias(
+    dz: &Tensor,
+    bias_shape: &[usize],
+    into: Option<&Tensor>,
+) -> Result<Tensor> {
+    if bias_shape.len() != 1 {
+        return add_backward_b(dz, bias_shape);
+    }
+    Ok(nn::dense::dense_backward_bias(dz, into)?)
 }
 
 #[cfg(test)]

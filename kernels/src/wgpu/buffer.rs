@@ -1,12 +1,18 @@
 //! Numbers on the GPU: [`GpuBuffer`], the pool that recycles them, and the two explicit
 //! copies between host and device ([`GpuBuffer::upload`], [`GpuBuffer::download`]).
 //!
+//! A buffer may also be a **view**, a stretch of another buffer's memory ([`GpuBuffer::view`]):
+//! an optimizer keeps all the parameters of a model in one buffer, each parameter a view of
+//! it, so that one dispatch updates them all. Kernels bind a view as they bind any buffer, and
+//! see only its numbers. The memory goes back to the pool when its last buffer or view is
+//! dropped.
+//!
 //! A training step makes the same temporaries in the same sizes every time. When a buffer is
 //! dropped it goes back to a pool, keyed by its size in bytes, and the next request of that size
 //! takes it, so after the first step no GPU memory is allocated at all ([`stats`] counts it).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::context::{check_fault, context, lock, GpuContext, IN_ORDER_UPLOAD_BYTES};
 use crate::KernelError;
@@ -16,13 +22,36 @@ pub(crate) const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
-/// `len` 4-byte numbers (`f32`, or `u32` indices) in GPU memory.
+/// `len` 4-byte numbers (`f32`, or `u32` indices) in GPU memory: a whole buffer, or a view of
+/// `len` numbers of one from `offset` bytes on.
 #[derive(Debug)]
 pub struct GpuBuffer {
-    /// Always `Some` until the buffer is returned to the pool on drop.
-    buffer: Option<wgpu::Buffer>,
+    memory: Arc<Memory>,
+    /// Where the numbers start in `memory`, in bytes: 0 for a whole buffer, a multiple of
+    /// [`VIEW_ALIGNMENT`] numbers for a view.
+    offset: u64,
     len: usize,
 }
+
+/// GPU memory shared by a buffer and its views; it goes back to the pool when the last of them
+/// is dropped.
+#[derive(Debug)]
+struct Memory {
+    /// Always `Some` until the memory is returned to the pool on drop.
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        if let (Some(buffer), Ok(ctx)) = (self.buffer.take(), context()) {
+            ctx.pool.give_back(buffer);
+        }
+    }
+}
+
+/// Views start at a multiple of this many numbers (256 bytes: WebGPU lets an adapter ask for
+/// storage bindings at offsets aligned to at most 256 bytes, so every adapter takes these).
+pub const VIEW_ALIGNMENT: usize = 64;
 
 /// What the GPU has been asked to do since the process started: host↔device copies, GPU
 /// allocations, kernel dispatches, the bind groups made for them, and queue submissions. The
@@ -46,6 +75,8 @@ pub struct TransferStats {
     pub bind_groups: u64,
     /// Command buffers submitted to the queue.
     pub submissions: u64,
+    /// Copies from one GPU buffer to another ([`GpuBuffer::copy_to`], [`GpuBuffer::duplicate`]).
+    pub copies: u64,
 }
 
 /// Bytes of the storage buffers that exist: in use, or free in the pool.
@@ -58,6 +89,7 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 pub(crate) static DISPATCHES: AtomicU64 = AtomicU64::new(0);
 pub(crate) static BIND_GROUPS: AtomicU64 = AtomicU64::new(0);
 pub(crate) static SUBMISSIONS: AtomicU64 = AtomicU64::new(0);
+static COPIES: AtomicU64 = AtomicU64::new(0);
 
 /// How many times each kernel has been dispatched since the process started, by name (e.g.
 /// `"matmul.narrow"`): the difference of two readings says where a training step's dispatches
@@ -79,6 +111,7 @@ pub fn stats() -> TransferStats {
         dispatches: DISPATCHES.load(Ordering::Relaxed),
         bind_groups: BIND_GROUPS.load(Ordering::Relaxed),
         submissions: SUBMISSIONS.load(Ordering::Relaxed),
+        copies: COPIES.load(Ordering::Relaxed),
     }
 }
 
@@ -155,6 +188,7 @@ impl TransferStats {
             dispatches: self.dispatches - earlier.dispatches,
             bind_groups: self.bind_groups - earlier.bind_groups,
             submissions: self.submissions - earlier.submissions,
+            copies: self.copies - earlier.copies,
         }
     }
 }
@@ -304,10 +338,7 @@ impl GpuBuffer {
         let ctx = context()?;
         check_bindable(ctx, len)?;
         let buffer = ctx.pool.take(ctx, bytes_for(len))?;
-        Ok(GpuBuffer {
-            buffer: Some(buffer),
-            len,
-        })
+        Ok(GpuBuffer::whole(buffer, len))
     }
 
     /// A buffer of `len` zeros (cleared on the GPU, in order with the pending work).
@@ -351,10 +382,7 @@ impl GpuBuffer {
             ctx.flush()?;
             ctx.queue.write_buffer(&buffer, 0, bytes);
         }
-        Ok(GpuBuffer {
-            buffer: Some(buffer),
-            len,
-        })
+        Ok(GpuBuffer::whole(buffer, len))
     }
 
     /// Copies the numbers back to the host (waits for the GPU to finish the pending work).
@@ -378,7 +406,9 @@ impl GpuBuffer {
         DOWNLOAD_BYTES.fetch_add(self.len as u64 * 4, Ordering::Relaxed);
         let size = self.byte_size();
         let staging = ctx.pool.take_staging(ctx, size)?;
-        ctx.record(|encoder| encoder.copy_buffer_to_buffer(self.raw(), 0, &staging, 0, size))?;
+        ctx.record(|encoder| {
+            encoder.copy_buffer_to_buffer(self.raw(), self.offset, &staging, 0, size)
+        })?;
         ctx.flush()?;
         let (sender, receiver) = std::sync::mpsc::channel();
         staging
@@ -423,10 +453,66 @@ impl GpuBuffer {
     #[track_caller]
     pub fn duplicate(&self) -> Result<GpuBuffer, KernelError> {
         let out = GpuBuffer::uninit(self.len)?;
-        context()?.record(|encoder| {
-            encoder.copy_buffer_to_buffer(self.raw(), 0, out.raw(), 0, self.byte_size())
-        })?;
+        self.copy_to(&out)?;
         Ok(out)
+    }
+
+    /// Copies this buffer's numbers into `dst` (a buffer or a view of the same length), in
+    /// order with the pending work.
+    ///
+    /// # Errors
+    /// [`KernelError::InvalidGeometry`] if the lengths differ; [`KernelError::NoGpu`] without a
+    /// GPU.
+    pub fn copy_to(&self, dst: &GpuBuffer) -> Result<(), KernelError> {
+        check_lengths("copy", &[("the destination", dst, self.len)])?;
+        let bytes = (self.len * 4) as u64;
+        if bytes == 0 {
+            return Ok(());
+        }
+        COPIES.fetch_add(1, Ordering::Relaxed);
+        context()?.record(|encoder| {
+            encoder.copy_buffer_to_buffer(self.raw(), self.offset, dst.raw(), dst.offset, bytes)
+        })
+    }
+
+    /// A view of `len` numbers of this buffer from number `start` on: the same memory, so what
+    /// a kernel writes into the view is in the buffer, and the other way round.
+    ///
+    /// # Errors
+    /// [`KernelError::InvalidGeometry`] if `start` is not a multiple of [`VIEW_ALIGNMENT`] or the
+    /// view would reach past the buffer's end.
+    pub fn view(&self, start: usize, len: usize) -> Result<GpuBuffer, KernelError> {
+        if !start.is_multiple_of(VIEW_ALIGNMENT) || start + len > self.len {
+            return Err(KernelError::geometry(
+                "GPU view",
+                format!(
+                    "a view starting at a multiple of {VIEW_ALIGNMENT} numbers and ending within \
+                     the buffer's {} numbers, found numbers {start}..{}",
+                    self.len,
+                    start + len
+                ),
+            ));
+        }
+        Ok(GpuBuffer {
+            memory: Arc::clone(&self.memory),
+            offset: self.offset + (start * 4) as u64,
+            len,
+        })
+    }
+
+    /// Whether this is the view of `whole` that starts at number `start`.
+    pub fn is_view_at(&self, whole: &GpuBuffer, start: usize) -> bool {
+        Arc::ptr_eq(&self.memory, &whole.memory) && self.offset == whole.offset + (start * 4) as u64
+    }
+
+    fn whole(buffer: wgpu::Buffer, len: usize) -> GpuBuffer {
+        GpuBuffer {
+            memory: Arc::new(Memory {
+                buffer: Some(buffer),
+            }),
+            offset: 0,
+            len,
+        }
     }
 
     /// The number of 4-byte numbers.
@@ -439,23 +525,23 @@ impl GpuBuffer {
         self.len == 0
     }
 
-    /// The bytes of the wgpu buffer (at least `4·len`, padded).
+    /// The bytes a kernel binds: `4·len` padded to a multiple of 16 (the size of a whole
+    /// buffer, which the pool keys by it; views are laid out [`VIEW_ALIGNMENT`] numbers apart,
+    /// so a view's padding stays within its own stretch).
     pub fn byte_size(&self) -> u64 {
-        self.raw().size()
+        bytes_for(self.len).min(self.raw().size() - self.offset)
     }
 
     pub(crate) fn raw(&self) -> &wgpu::Buffer {
-        self.buffer
+        self.memory
+            .buffer
             .as_ref()
-            .expect("a live GpuBuffer holds its buffer")
+            .expect("live memory holds its buffer")
     }
-}
 
-impl Drop for GpuBuffer {
-    fn drop(&mut self) {
-        if let (Some(buffer), Some(Ok(ctx))) = (self.buffer.take(), Some(context())) {
-            ctx.pool.give_back(buffer);
-        }
+    /// Where this buffer's numbers start in [`GpuBuffer::raw`], in bytes.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
     }
 }
 
@@ -690,6 +776,95 @@ mod tests {
         assert_eq!(during.submissions, 0, "{during:?}");
         assert_eq!(out.download().unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
         assert_eq!(second.download().unwrap(), vec![9.0; 5]);
+        println!("{CHILD_PASSED}");
+    }
+
+    /// A view is a stretch of its buffer: kernels that read it see its numbers only, kernels
+    /// that write it change those numbers of the buffer and no others; copies and
+    /// downloads start at its offset; a misaligned view or one past the end is an error.
+    #[test]
+    fn a_view_is_a_stretch_of_its_buffer() {
+        if !gpu_available() {
+            return;
+        }
+        use crate::elementwise::UnaryOp;
+        use crate::wgpu::elementwise::unary;
+        let numbers: Vec<f32> = (0..200).map(|i| i as f32).collect();
+        let whole = GpuBuffer::upload(&numbers).unwrap();
+        let view = whole.view(64, 10).unwrap();
+        assert!(view.is_view_at(&whole, 64) && !view.is_view_at(&whole, 0));
+        assert_eq!(view.download().unwrap(), numbers[64..74].to_vec());
+        unary(
+            UnaryOp::Abs,
+            &GpuBuffer::upload(&[-1.5; 10]).unwrap(),
+            &view,
+        )
+        .unwrap();
+        let read = GpuBuffer::uninit(10).unwrap();
+        unary(UnaryOp::Neg, &whole.view(128, 10).unwrap(), &read).unwrap();
+        assert_eq!(
+            read.download().unwrap(),
+            (128..138).map(|i| -(i as f32)).collect::<Vec<_>>()
+        );
+        GpuBuffer::upload(&[7.0; 5])
+            .unwrap()
+            .copy_to(&whole.view(192, 5).unwrap())
+            .unwrap();
+        let mut expected = numbers.clone();
+        expected[64..74].fill(1.5);
+        expected[192..197].fill(7.0);
+        assert_eq!(whole.download().unwrap(), expected);
+        let copy = view.duplicate().unwrap();
+        assert!(!copy.is_view_at(&whole, 64));
+        assert_eq!(copy.download().unwrap(), vec![1.5; 10]);
+        for (start, len) in [(3, 4), (192, 9)] {
+            let err = whole.view(start, len).unwrap_err().to_string();
+            assert!(
+                err.contains("multiple of 64") && err.contains("200"),
+                "{err}"
+            );
+        }
+        let err = GpuBuffer::uninit(3)
+            .unwrap()
+            .copy_to(&view)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must hold 3 numbers, found 10"), "{err}");
+    }
+
+    /// The memory of a buffer goes back to the pool when its last view is dropped, not before
+    /// (in a child process: the pool is shared by the other tests' threads).
+    #[test]
+    fn a_buffer_lives_as_long_as_its_views() {
+        if !gpu_available() {
+            return;
+        }
+        run_child(
+            "wgpu::buffer::tests::child_that_drops_a_viewed_buffer",
+            &[(CHILD, "views")],
+        );
+    }
+
+    #[test]
+    fn child_that_drops_a_viewed_buffer() {
+        if std::env::var(CHILD).as_deref() != Ok("views") || !gpu_available() {
+            return;
+        }
+        let whole = GpuBuffer::upload(&[3.0; 1000]).unwrap();
+        let memory = whole.raw().clone();
+        let view = whole.view(64, 10).unwrap();
+        drop(whole);
+        let other = GpuBuffer::uninit(1000).unwrap();
+        assert_ne!(
+            other.raw(),
+            &memory,
+            "the viewed memory stayed out of the pool"
+        );
+        assert_eq!(view.download().unwrap(), vec![3.0; 10]);
+        drop(view);
+        let again = GpuBuffer::uninit(1000).unwrap();
+        assert_eq!(again.raw(), &memory, "the last view gave the memory back");
+        drop(other);
         println!("{CHILD_PASSED}");
     }
 

@@ -96,7 +96,9 @@ struct Pipeline {
 
 /// What a bind group binds: the kernel (its name and entry point) and its buffers from binding 1
 /// on (binding 0 is always the parameter arena, at a dynamic offset).
-type BindKey = ((&'static str, &'static str), Vec<wgpu::Buffer>);
+/// A bind group's kernel and, for each of its buffers, the wgpu buffer with the offset and
+/// size bound (a view binds a stretch of a larger buffer).
+type BindKey = ((&'static str, &'static str), Vec<(wgpu::Buffer, u64, u64)>);
 
 /// At most this many bind groups are kept; past it the cache starts again empty. A training step
 /// binds the same few hundred combinations of kernel and buffers at every step.
@@ -582,7 +584,10 @@ pub fn dispatch(
     // buffers, which the pool keeps alive anyway (it never frees one).
     let key: BindKey = (
         (kernel.name, kernel.entry),
-        buffers.iter().map(|b| b.raw().clone()).collect(),
+        buffers
+            .iter()
+            .map(|b| (b.raw().clone(), b.offset(), b.byte_size()))
+            .collect(),
     );
     let mut bind_groups = lock(&ctx.bind_groups, "GPU bind group cache")?;
     if bind_groups.len() >= MAX_BIND_GROUPS && !bind_groups.contains_key(&key) {
@@ -600,7 +605,11 @@ pub fn dispatch(
         for (i, buffer) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: buffer.raw().as_entire_binding(),
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: buffer.raw(),
+                    offset: buffer.offset(),
+                    size: wgpu::BufferSize::new(buffer.byte_size()),
+                }),
             });
         }
         super::buffer::BIND_GROUPS.fetch_add(1, Ordering::Relaxed);

@@ -28,7 +28,7 @@ pub mod zero_pad;
 
 pub use buffer::{
     dispatches_by_kernel, has_room_for, memory_held, parse_bytes, stats, GpuBuffer, TransferStats,
-    MEMORY_VARIABLE,
+    MEMORY_VARIABLE, VIEW_ALIGNMENT,
 };
 pub use context::{
     choose_adapter, context, dispatch, grid_1d, groups_2d, local_rank, shader_checks, submit,

@@ -138,7 +138,9 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
     Tensor::from_vec(dx, &x_shape)
 }
 
-/// `dW = colsᵀ · dY`: each weight collects input × upstream gradient over every window.
+/// `dW = colsᵀ · dY`: each weight collects input × upstream gradient over every window. On the
+/// GPU the result is written into `into` when it is given (a gradient's place in an
+/// optimizer's flat buffer).
 ///
 /// # Shapes
 /// `dy: (N, OH, OW, F)`, `x: (N, H, W, C)` → `dw: (KH, KW, C, F)`.
@@ -146,16 +148,28 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &Tensor, w: &Tensor) -> Res
 /// # Errors
 /// [`TensorError::Shape`] if `dy` or `x` does not have the shape `g` describes;
 /// [`TensorError::Device`] if they are on different devices; GPU errors.
-pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Result<Tensor> {
+pub fn conv2d_backward_weight(
+    g: &Conv2dGeometry,
+    dy: &Tensor,
+    x: &Tensor,
+    into: Option<&Tensor>,
+) -> Result<Tensor> {
     const OP: &str = "conv2d_backward_weight";
+    #[cfg(not(feature = "wgpu"))]
+    let _ = into;
     check_shape(OP, "dy", dy, &g.output_shape())?;
     check_shape(OP, "x", x, &[g.n, g.h, g.w, g.c])?;
     let w_shape = [g.kh, g.kw, g.c, g.f];
     #[cfg(feature = "wgpu")]
     if let Some(buffers) = crate::gpu::all_on_gpu(OP, &[dy, x])? {
-        let dw = astrograd_kernels::wgpu::GpuBuffer::uninit(w_shape.iter().product())?;
-        astrograd_kernels::wgpu::conv::conv2d_backward_weight(g, buffers[1], buffers[0], &dw)?;
-        return Ok(Tensor::from_gpu(dw, &w_shape));
+        let dw = crate::gpu::Output::new(OP, &w_shape, into)?;
+        astrograd_kernels::wgpu::conv::conv2d_backward_weight(
+            g,
+            buffers[1],
+            buffers[0],
+            dw.buffer(),
+        )?;
+        return Ok(dw.finish(&w_shape));
     }
     // dw: (KH, KW, C, F), written by the kernel
     let mut dw = vec![0.0; w_shape.iter().product()];
@@ -163,20 +177,28 @@ pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &Tensor, x: &Tensor) -> Re
     Tensor::from_vec(dw, &w_shape)
 }
 
-/// `db = Σ_{n, oh, ow} dY[n, oh, ow, :]`: the bias was added to every output pixel.
+/// `db = Σ_{n, oh, ow} dY[n, oh, ow, :]`: the bias was added to every output pixel. On the GPU
+/// the result is written into `into` when it is given.
 ///
 /// # Shapes
 /// `dy: (N, OH, OW, F)` → `db: (F,)`.
 ///
 /// # Errors
 /// [`TensorError::Shape`] if `dy` does not have the shape `g` describes; GPU errors.
-pub fn conv2d_backward_bias(g: &Conv2dGeometry, dy: &Tensor) -> Result<Tensor> {
-    check_shape("conv2d_backward_bias", "dy", dy, &g.output_shape())?;
+pub fn conv2d_backward_bias(
+    g: &Conv2dGeometry,
+    dy: &Tensor,
+    into: Option<&Tensor>,
+) -> Result<Tensor> {
+    const OP: &str = "conv2d_backward_bias";
+    #[cfg(not(feature = "wgpu"))]
+    let _ = into;
+    check_shape(OP, "dy", dy, &g.output_shape())?;
     #[cfg(feature = "wgpu")]
     if let Some(dy_buffer) = dy.gpu_buffer() {
-        let db = astrograd_kernels::wgpu::GpuBuffer::uninit(g.f)?;
-        astrograd_kernels::wgpu::conv::conv2d_backward_bias(g, dy_buffer, &db)?;
-        return Ok(Tensor::from_gpu(db, &[g.f]));
+        let db = crate::gpu::Output::new(OP, &[g.f], into)?;
+        astrograd_kernels::wgpu::conv::conv2d_backward_bias(g, dy_buffer, db.buffer())?;
+        return Ok(db.finish(&[g.f]));
     }
     // db: (F,), written by the kernel
     let mut db = vec![0.0; g.f];
@@ -224,13 +246,13 @@ mod tests {
             "dx",
         );
         close(
-            &conv2d_backward_weight(&g, &dyg, &xg).unwrap(),
-            &conv2d_backward_weight(&g, &dy, &x).unwrap(),
+            &conv2d_backward_weight(&g, &dyg, &xg, None).unwrap(),
+            &conv2d_backward_weight(&g, &dy, &x, None).unwrap(),
             "dw",
         );
         close(
-            &conv2d_backward_bias(&g, &dyg).unwrap(),
-            &conv2d_backward_bias(&g, &dy).unwrap(),
+            &conv2d_backward_bias(&g, &dyg, None).unwrap(),
+            &conv2d_backward_bias(&g, &dy, None).unwrap(),
             "db",
         );
         let err = conv2d_forward(&g, &xg, &w, None).unwrap_err();

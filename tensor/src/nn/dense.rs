@@ -6,6 +6,10 @@
 //! product adds the bias and applies the ReLU to each sum before it writes it (the `Epilogue`
 //! of `kernels/src/wgpu/matmul.rs`), where the three ops would be three passes over `y`.
 //!
+//! The gradients of the kernel and the bias can be written into tensors given to them (`into`):
+//! an optimizer that keeps every gradient in one flat buffer asks for that, and then updates
+//! all the parameters in one dispatch (`astrograd_optim`'s `flat` module).
+//!
 //! # Shapes
 //! `x: (N, …, in)`, `w: (in, units)`, `bias: (units)` → `y: (N, …, units)`.
 use super::conv::check_shape;
@@ -61,6 +65,49 @@ pub fn dense_forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, relu: bool) 
         None => z,
     };
     Ok(if relu { z.unary(UnaryOp::Relu) } else { z })
+}
+
+/// `dW = xᵀ · dz`, every leading axis of `x` and `dz` folded into the rows:
+/// `(rows, in)ᵀ · (rows, units)`. On the GPU written into `into` when it is given.
+///
+/// # Errors
+/// [`TensorError::Shape`] if `x` and `dz` do not have the same leading axes; a shape error if
+/// `into` is not `(in, units)`; GPU errors.
+pub fn dense_backward_kernel(dz: &Tensor, x: &Tensor, into: Option<&Tensor>) -> Result<Tensor> {
+    let (inputs, units) = (last_axis(x), last_axis(dz));
+    let rows = x.numel().checked_div(inputs).unwrap_or(0);
+    let x2 = x.reshape(&[rows, inputs])?;
+    let dz2 = dz.reshape(&[rows, units])?;
+    x2.matmul_t_into(&dz2, true, false, into)
+}
+
+/// `db = Σ_rows dz`: the bias was added to every row, `(N, …, units)` → `(units)`. On the GPU
+/// written into `into` when it is given.
+///
+/// # Errors
+/// A shape error if `into` is not `(units)`; GPU errors.
+pub fn dense_backward_bias(dz: &Tensor, into: Option<&Tensor>) -> Result<Tensor> {
+    let units = last_axis(dz);
+    #[cfg(feature = "wgpu")]
+    if let (Some(dz_buffer), Some(rows)) = (
+        dz.gpu_buffer(),
+        dz.numel().checked_div(units).filter(|&rows| rows > 0),
+    ) {
+        use astrograd_kernels::wgpu::reduce::{reduce, Reduction};
+        // The rows are one axis of consecutive numbers: the same sums, in the same order, as
+        // reducing every leading axis of dz.
+        let db = crate::gpu::Output::new("dense_backward_bias", &[units], into)?;
+        reduce(Reduction::Sum, dz_buffer, &[rows, units], &[0], db.buffer())?;
+        return Ok(db.finish(&[units]));
+    }
+    #[cfg(not(feature = "wgpu"))]
+    let _ = into;
+    dz.sum_to_shape(&[units])
+}
+
+/// The size of the last axis (1 for a scalar).
+fn last_axis(t: &Tensor) -> usize {
+    t.shape().last().copied().unwrap_or(1)
 }
 
 #[cfg(test)]
