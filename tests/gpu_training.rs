@@ -323,7 +323,8 @@ impl Callback for StepCounters {
 /// - the first convolution makes no `cols` (forward and weight gradient), and no softmax kernel
 ///   runs: the accuracy reads the cross-entropy kernel's probabilities;
 /// - the optimizer updates every weight and bias in one dispatch, and no gradient is copied:
-///   the Dense and Conv2D backwards write them into the optimizer's flat buffer.
+///   the Dense and Conv2D backwards write them into the optimizer's flat buffer;
+/// - the batch's loss and accuracy are added to the epoch's sums by one kernel.
 ///
 /// The counts are printed: `docs/gpu.md` quotes them.
 #[test]
@@ -367,6 +368,10 @@ fn every_step_after_the_first_asks_the_same_of_the_gpu() {
     assert!(
         !ran("softmax.rows"),
         "the output's probabilities come from the cross-entropy's kernel: {by_kernel:?}"
+    );
+    assert!(
+        ran("metrics.loss_and_accuracy") && !ran("metrics.accuracy"),
+        "the loss and the accuracy go into the epoch's sums in one kernel: {by_kernel:?}"
     );
     assert_eq!(
         (first.uploads, first.upload_bytes),

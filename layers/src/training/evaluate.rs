@@ -8,7 +8,7 @@ use super::compile::{not_compiled, Compiled};
 use super::data::{check_batch_size, ArraySource, BatchSource};
 use super::data_parallel::DataParallel;
 use super::history::Logs;
-use super::metrics::{Metric, RunningMean};
+use super::metrics::{Metric, MetricFn, RunningMean};
 use super::progress::{Console, Progbar, Verbose};
 use crate::model::Model;
 use crate::{LayerError, Result};
@@ -155,6 +155,10 @@ impl EpochMeans {
         Ok(())
     }
 
+    /// A GPU batch into the running sums, which stay on the GPU until the logs are read. The
+    /// loss and the first accuracy metric go in together, in one kernel
+    /// ([`add_loss_and_accuracy`](astrograd_tensor::nn::metrics::add_loss_and_accuracy));
+    /// every other metric adds its batch sum.
     fn add_on_device(
         &mut self,
         metrics: &mut [Metric],
@@ -163,32 +167,62 @@ impl EpochMeans {
         y_pred: &Tensor,
         y_true: &Tensor,
     ) -> Result<()> {
-        let loss_sum = loss.reshape(&[])?.mul_scalar(n as f32);
+        use astrograd_tensor::nn::metrics::add_loss_and_accuracy;
+        let (mut loss_before, mut metric_sums, samples) = match self.on_device.take() {
+            Some(DeviceSums {
+                loss,
+                samples,
+                metrics,
+            }) => (Some(loss), Some(metrics.into_iter()), samples),
+            None => (None, None, 0),
+        };
+        let mut loss_with_accuracy = None;
         let mut sums = Vec::with_capacity(metrics.len());
         for metric in metrics.iter_mut() {
-            let (sum, count) = match metric.resolve(y_true.shape(), y_pred.shape()) {
-                Some(function) => function.device_batch_sum(y_pred, y_true)?,
-                // Counted on the host; a zero keeps the list aligned with the metrics.
-                None => (Tensor::zeros(&[]).to(y_pred.device())?, 0),
+            let before = metric_sums.as_mut().and_then(Iterator::next);
+            let function = metric.resolve(y_true.shape(), y_pred.shape());
+            let sum = match function.as_ref().and_then(MetricFn::accuracy_kind) {
+                Some(kind) if loss_with_accuracy.is_none() => {
+                    let classes = y_pred.shape().last().copied().unwrap_or(1).max(1);
+                    let rows = y_pred.numel() / classes;
+                    let (before_sums, before_count) = match (before, loss_before.take()) {
+                        (Some((accuracy, count)), Some(loss)) => (Some((accuracy, loss)), count),
+                        _ => (None, 0),
+                    };
+                    let (accuracy, loss) =
+                        add_loss_and_accuracy(kind, y_pred, y_true, (loss, n), before_sums)?;
+                    loss_with_accuracy = Some(loss);
+                    (accuracy, before_count + rows)
+                }
+                _ => {
+                    let (batch, count) = match function {
+                        Some(function) => function.device_batch_sum(y_pred, y_true)?,
+                        // Counted on the host; a zero keeps the list aligned with the metrics.
+                        None => (Tensor::zeros(&[]).to(y_pred.device())?, 0),
+                    };
+                    let batch = batch.reshape(&[])?;
+                    match before {
+                        Some((sum, before_count)) => (sum.add(&batch)?, before_count + count),
+                        None => (batch, count),
+                    }
+                }
             };
-            sums.push((sum.reshape(&[])?, count));
+            sums.push(sum);
         }
-        self.on_device = Some(match self.on_device.take() {
-            None => DeviceSums {
-                loss: loss_sum,
-                samples: n,
-                metrics: sums,
-            },
-            Some(before) => DeviceSums {
-                loss: before.loss.add(&loss_sum)?,
-                samples: before.samples + n,
-                metrics: before
-                    .metrics
-                    .into_iter()
-                    .zip(sums)
-                    .map(|((a, ca), (b, cb))| Ok((a.add(&b)?, ca + cb)))
-                    .collect::<Result<_>>()?,
-            },
+        let loss = match loss_with_accuracy {
+            Some(sum) => sum,
+            None => {
+                let batch = loss.reshape(&[])?.mul_scalar(n as f32);
+                match loss_before {
+                    Some(sum) => sum.add(&batch)?,
+                    None => batch,
+                }
+            }
+        };
+        self.on_device = Some(DeviceSums {
+            loss,
+            samples: samples + n,
+            metrics: sums,
         });
         Ok(())
     }

@@ -5,6 +5,10 @@
 //   kind 2, binary:              (ŷ > 0.5) == y, per element; the sum of the per-row means
 // argmax takes the first of equal maxima (as tf.argmax).
 //
+// add_loss_and_accuracy is a training step's loss and metric in one kernel: it adds the batch's
+// count, and its mean loss times its samples, to the epoch's running sums in place (or writes
+// them, for the epoch's first batch), where a mul, a count and two adds would be four kernels.
+//
 // Parallel scheme: ONE WORKGROUP of 256 threads for the whole batch. Thread t judges rows
 // t, t + 256, …, counting in an integer; the 256 counts are added as a tree in workgroup
 // memory, and thread 0 writes the total as one f32 (exact below 2²⁴ right answers). A batch is
@@ -14,12 +18,16 @@ struct Params {
     rows: u32,    // N
     classes: u32, // K (or d outputs per sample for binary accuracy)
     kind: u32,    // 0 sparse, 1 categorical, 2 binary
+    first: u32,   // add_loss_and_accuracy: 1 to write the sums, 0 to add to them
+    samples: u32, // add_loss_and_accuracy: the batch's samples n (the loss is their mean)
 }
 
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> y_pred: array<f32>; // (N, K)
 @group(0) @binding(2) var<storage, read> y_true: array<f32>; // (N) labels, or (N, K)
-@group(0) @binding(3) var<storage, read_write> out: array<f32>; // (1) the count
+@group(0) @binding(3) var<storage, read_write> out: array<f32>; // (1) the count (or its sum)
+@group(0) @binding(4) var<storage, read> loss: array<f32>;        // (1) the batch's mean loss
+@group(0) @binding(5) var<storage, read_write> loss_sum: array<f32>; // (1) Σ n·loss
 
 var<workgroup> counts: array<u32, 256>;
 
@@ -39,9 +47,9 @@ fn first_argmax_true(base: u32) -> u32 {
     return best;
 }
 
-@compute @workgroup_size(256)
-fn accuracy_count(@builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = lid.x;
+// The batch's right answers (for binary accuracy, Σ_rows of the fraction right in the row),
+// in thread 0; every thread must call it (it waits at workgroup barriers).
+fn batch_right(t: u32) -> f32 {
     var right = 0u;
     for (var row = t; row < p.rows; row += 256u) {
         let base = row * p.classes;
@@ -65,12 +73,33 @@ fn accuracy_count(@builtin(local_invocation_id) lid: vec3<u32>) {
         }
         workgroupBarrier();
     }
-    if t == 0u {
-        if p.kind == 2u {
-            // Σ_rows (right in the row)/d = (right in the batch)/d.
-            out[0] = f32(counts[0]) / f32(p.classes);
+    if p.kind == 2u {
+        // Σ_rows (right in the row)/d = (right in the batch)/d.
+        return f32(counts[0]) / f32(p.classes);
+    }
+    return f32(counts[0]);
+}
+
+@compute @workgroup_size(256)
+fn accuracy_count(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let right = batch_right(lid.x);
+    if lid.x == 0u {
+        out[0] = right;
+    }
+}
+
+// out += right answers; loss_sum += n·loss (first batch: out = right; loss_sum = n·loss).
+@compute @workgroup_size(256)
+fn add_loss_and_accuracy(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let right = batch_right(lid.x);
+    if lid.x == 0u {
+        let loss_times_n = loss[0] * f32(p.samples);
+        if p.first == 1u {
+            out[0] = right;
+            loss_sum[0] = loss_times_n;
         } else {
-            out[0] = f32(counts[0]);
+            out[0] = out[0] + right;
+            loss_sum[0] = loss_sum[0] + loss_times_n;
         }
     }
 }

@@ -573,20 +573,32 @@ impl MetricFn {
         Ok((self.sum_on_device(y_pred, y_true, classes)?, rows))
     }
 
+    /// Which of the GPU's accuracy counts this metric is, if it is one.
+    pub(crate) fn accuracy_kind(&self) -> Option<astrograd_tensor::nn::metrics::AccuracyKind> {
+        use astrograd_tensor::nn::metrics::AccuracyKind;
+        match self {
+            MetricFn::SparseCategoricalAccuracy => Some(AccuracyKind::SparseCategorical),
+            MetricFn::CategoricalAccuracy => Some(AccuracyKind::Categorical),
+            MetricFn::BinaryAccuracy => Some(AccuracyKind::Binary),
+            _ => None,
+        }
+    }
+
     fn sum_on_device(&self, y_pred: &Tensor, y_true: &Tensor, classes: usize) -> Result<Tensor> {
-        use astrograd_tensor::nn::metrics::{accuracy_count, AccuracyKind};
-        let kind = match self {
+        use astrograd_tensor::nn::metrics::accuracy_count;
+        if let Some(kind) = self.accuracy_kind() {
+            return Ok(accuracy_count(kind, y_pred, y_true)?);
+        }
+        match self {
             MetricFn::TopKCategoricalAccuracy { .. }
             | MetricFn::SparseTopKCategoricalAccuracy { .. } => {
                 // No GPU kernel: the scores are read back (K values a sample) and counted here.
                 let (p, t) = (y_pred.to_vec()?, y_true.to_vec()?);
                 let sum: f64 = self.per_sample(&p, &t, y_pred, y_true)?.iter().sum();
-                return Ok(Tensor::scalar(sum as f32).to(y_pred.device())?);
+                Ok(Tensor::scalar(sum as f32).to(y_pred.device())?)
             }
-            MetricFn::SparseCategoricalAccuracy => AccuracyKind::SparseCategorical,
-            MetricFn::CategoricalAccuracy => AccuracyKind::Categorical,
-            MetricFn::BinaryAccuracy => AccuracyKind::Binary,
-            MetricFn::MeanSquaredError | MetricFn::MeanAbsoluteError => {
+            // MeanSquaredError, MeanAbsoluteError (the accuracies returned above).
+            _ => {
                 self.check(y_true.numel() == y_pred.numel(), y_pred, y_true)?;
                 let error = y_pred.sub(&y_true.reshape(y_pred.shape())?)?;
                 let per_value = if *self == MetricFn::MeanSquaredError {
@@ -595,10 +607,9 @@ impl MetricFn {
                     error.abs()
                 };
                 // Σ_rows mean_j = (Σ over every value) / d.
-                return Ok(per_value.sum_all().mul_scalar(1.0 / classes.max(1) as f32));
+                Ok(per_value.sum_all().mul_scalar(1.0 / classes.max(1) as f32))
             }
-        };
-        Ok(accuracy_count(kind, y_pred, y_true)?)
+        }
     }
 
     fn check(&self, fits: bool, y_pred: &Tensor, y_true: &Tensor) -> Result<()> {
