@@ -31,7 +31,10 @@
 //! `(N, 1)`), out `(N,)`.
 //!
 //! The arithmetic is [`astrograd_tensor::nn::losses`], on the device of `y_pred`.
-use astrograd_tensor::nn::losses::{binary_cross_entropy, binary_cross_entropy_backward};
+use astrograd_tensor::nn::losses::{
+    binary_cross_entropy, binary_cross_entropy_backward,
+    binary_cross_entropy_from_logits_with_probs,
+};
 use astrograd_tensor::Tensor;
 
 use super::mse::loss_targets;
@@ -82,6 +85,29 @@ pub fn binary_crossentropy(y_pred: &Var, y_true: &Tensor, from_logits: bool) -> 
             Ok(vec![Some(dy_pred)])
         },
     ))
+}
+
+/// From logits, with the probabilities: `(losses, σ(logits))`. The probabilities are the
+/// sigmoid op's numbers (on the GPU written by the loss's own kernel): a training step takes
+/// them as the output of a model ending in a sigmoid rather than computing the sigmoid again.
+///
+/// # Shapes
+/// `logits: (…, d)`, `y_true` as for [`binary_crossentropy`]; out: `(…)` and `(…, d)`.
+///
+/// # Errors
+/// As [`binary_crossentropy`].
+pub fn binary_crossentropy_with_probs(logits: &Var, y_true: &Tensor) -> Result<(Var, Tensor)> {
+    let y_true = loss_targets("binary_crossentropy", &logits.shape(), y_true)?;
+    let logits_value = logits.value();
+    let (losses, probs) = binary_cross_entropy_from_logits_with_probs(&logits_value, &y_true)?;
+    let losses = Var::from_op("binary_crossentropy", losses, &[logits], move |dout| {
+        Ok(vec![Some(binary_crossentropy_backward_from_logits(
+            dout,
+            &logits_value,
+            &y_true,
+        )?)])
+    });
+    Ok((losses, probs))
 }
 
 /// From logits: `dz_nj = dloss_n · (σ(z_nj) − t_nj)/d`.
@@ -146,6 +172,29 @@ mod tests {
         assert!((l[0] - 50.0).abs() < 1e-4, "{l:?}"); // (100 + 0)/2
         let naive = |z: f32, t: f32| -(t * sigmoid(z).ln() + (1.0 - t) * (1.0 - sigmoid(z)).ln());
         assert!((l[1] - (naive(0.3, 1.0) + naive(-1.2, 0.25)) / 2.0).abs() < 1e-6);
+    }
+
+    /// With the probabilities: the losses and gradients of the plain op from logits, and the
+    /// sigmoid op's numbers as the probabilities.
+    #[test]
+    fn with_probs_is_the_loss_from_logits_and_the_sigmoid() {
+        let z = random(&[5, 3], -6.0, 6.0, 4);
+        let t = targets(&[5, 3], 5);
+        let (a, b) = (Var::parameter(z.clone()), Var::parameter(z.clone()));
+        let (losses, probs) = binary_crossentropy_with_probs(&a, &t).unwrap();
+        let plain = b.binary_crossentropy(&t, true).unwrap();
+        assert_eq!(
+            losses.value().to_vec().unwrap(),
+            plain.value().to_vec().unwrap()
+        );
+        let sigmoid = Var::constant(z).sigmoid().unwrap().value();
+        assert_eq!(probs.to_vec().unwrap(), sigmoid.to_vec().unwrap());
+        losses.sum_all().unwrap().backward().unwrap();
+        plain.sum_all().unwrap().backward().unwrap();
+        assert_eq!(
+            a.grad().unwrap().to_vec().unwrap(),
+            b.grad().unwrap().to_vec().unwrap()
+        );
     }
 
     #[test]

@@ -84,6 +84,12 @@ const DENSE_PROBS_FORWARD: Kernel = kernel(
     LOSS,
 );
 const BINARY_FORWARD: Kernel = kernel("cross_entropy.loss", LOSS_SOURCE, "binary_forward", LOSS);
+const BINARY_LOGITS_FORWARD: Kernel = kernel(
+    "cross_entropy.fused",
+    FUSED_SOURCE,
+    "binary_logits_forward",
+    FUSED,
+);
 const SPARSE_BACKWARD: Kernel = kernel(
     "cross_entropy.backward",
     BACKWARD_SOURCE,
@@ -331,6 +337,30 @@ pub fn binary_cross_entropy_forward(
     dispatch(
         &BINARY_FORWARD,
         &params(n, d, from_logits),
+        &buffers,
+        rows_grid(n, d),
+    )
+}
+
+/// [`binary_cross_entropy_forward`] from logits, which also writes `probs = σ(logits)`: the
+/// numbers of the sigmoid kernel, so that a model with a sigmoid output trained with this
+/// loss gets its output from the loss's kernel (as the softmax's from
+/// [`softmax_cross_entropy_forward`]).
+///
+/// # Shapes
+/// `logits: (N, d)`, `targets: (N, d)`, `probs: (N, d)`, `losses: (N)`.
+pub fn binary_cross_entropy_forward_with_probs(
+    n: usize,
+    d: usize,
+    logits: &GpuBuffer,
+    targets: &GpuBuffer,
+    probs: &GpuBuffer,
+    losses: &GpuBuffer,
+) -> Result<(), KernelError> {
+    let buffers = [logits, targets, probs, losses];
+    dispatch(
+        &BINARY_LOGITS_FORWARD,
+        &params(n, d, true),
         &buffers,
         rows_grid(n, d),
     )
@@ -676,6 +706,26 @@ mod tests {
                     &losses,
                     1e-5,
                 );
+                if from_logits {
+                    // With the probabilities: the same losses, and the sigmoid kernel's σ(z),
+                    // bit for bit.
+                    let (pb, lb2) = (
+                        GpuBuffer::uninit(n * d).unwrap(),
+                        GpuBuffer::uninit(n).unwrap(),
+                    );
+                    binary_cross_entropy_forward_with_probs(n, d, &sb, &tb, &pb, &lb2).unwrap();
+                    assert_eq!(lb2.download().unwrap(), lb.download().unwrap(), "{case:?}");
+                    let sig = GpuBuffer::uninit(n * d).unwrap();
+                    crate::wgpu::elementwise::unary(
+                        crate::elementwise::UnaryOp::Sigmoid,
+                        &sb,
+                        &sig,
+                    )
+                    .unwrap();
+                    let (got, want) = (pb.download().unwrap(), sig.download().unwrap());
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "{case:?}");
+                }
                 let gb = GpuBuffer::uninit(n * d).unwrap();
                 binary_cross_entropy_backward(n, d, &sb, &tb, &upload(&dl), &gb, from_logits)
                     .unwrap();

@@ -132,8 +132,9 @@ impl Loss {
     }
 
     /// [`Loss::per_sample`], and the model's output as a tensor. A categorical cross-entropy
-    /// from the logits of a final softmax computes the probabilities in its own kernel: they
-    /// are the output (the same numbers as the softmax), so the softmax is not computed again.
+    /// from the logits of a final softmax (a binary one from those of a final sigmoid) computes
+    /// the probabilities in its own kernel: they are the output (the same numbers as the
+    /// softmax or the sigmoid), so the activation is not computed again.
     /// A training step gives this output to its metrics.
     ///
     /// # Shapes
@@ -142,7 +143,9 @@ impl Loss {
     /// # Errors
     /// As [`Loss::per_sample`].
     pub fn per_sample_and_output(&self, output: &Output, y_true: &Tensor) -> Result<(Var, Tensor)> {
-        use astrograd_autograd::ops::{categorical_crossentropy, softmax_cross_entropy};
+        use astrograd_autograd::ops::{
+            binary_crossentropy, categorical_crossentropy, softmax_cross_entropy,
+        };
         match (self, self.logits_of(output)) {
             (Loss::SparseCategoricalCrossentropy { .. }, Some(logits)) => Ok(
                 softmax_cross_entropy::sparse_categorical_crossentropy_with_probs(logits, y_true)?,
@@ -150,6 +153,9 @@ impl Loss {
             (Loss::CategoricalCrossentropy { .. }, Some(logits)) => {
                 Ok(categorical_crossentropy::categorical_crossentropy_with_probs(logits, y_true)?)
             }
+            (Loss::BinaryCrossentropy { .. }, Some(logits)) => Ok(
+                binary_crossentropy::binary_crossentropy_with_probs(logits, y_true)?,
+            ),
             _ => Ok((self.per_sample(output, y_true)?, output.output()?.value())),
         }
     }
@@ -340,6 +346,37 @@ mod tests {
             .unwrap();
         assert_eq!(output.to_vec().unwrap(), vec![0.25, 0.75]);
         assert!((losses.value().to_vec().unwrap()[0] - 0.75f32.ln().abs()).abs() < 1e-6);
+    }
+
+    /// With a final sigmoid and the binary cross-entropy, on both devices: the output is the
+    /// loss kernel's probabilities, the sigmoid's numbers bit for bit, with the losses of
+    /// `per_sample`.
+    #[test]
+    fn the_binary_cross_entropy_gives_the_sigmoid_it_computes_as_the_output() {
+        #[cfg(not(feature = "wgpu"))]
+        let devices = vec![astrograd_autograd::Device::Cpu];
+        #[cfg(feature = "wgpu")]
+        let devices: Vec<_> = std::iter::once(astrograd_autograd::Device::Cpu)
+            .chain(astrograd_tensor::gpu::gpu_or_skip())
+            .collect();
+        for device in devices {
+            for (z, _, one_hot) in softmax_cases() {
+                let z = Var::constant(z.to(device).unwrap());
+                let sigmoid = z.sigmoid().unwrap().value().to_vec().unwrap();
+                let out = Output::activate(z, ActivationFn::Sigmoid).unwrap();
+                let loss = Loss::BinaryCrossentropy { from_logits: false };
+                let y = one_hot.to(device).unwrap();
+                let (losses, output) = loss.per_sample_and_output(&out, &y).unwrap();
+                assert_eq!(output.device(), device);
+                let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(output.to_vec().unwrap()), bits(sigmoid), "{device}");
+                assert_eq!(
+                    losses.value().to_vec().unwrap(),
+                    loss.per_sample(&out, &y).unwrap().value().to_vec().unwrap(),
+                    "{device}"
+                );
+            }
+        }
     }
 
     /// On the GPU too: the fused kernel's probabilities are the softmax kernel's, bit for bit.

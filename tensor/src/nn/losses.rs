@@ -461,6 +461,36 @@ pub fn binary_cross_entropy(
     Ok(losses)
 }
 
+/// [`binary_cross_entropy`] from logits, with the probabilities: `(losses, σ(logits))`, the
+/// probabilities the sigmoid op gives (on the GPU, one kernel writes both), so that a model
+/// whose output is a sigmoid gets its output from the loss rather than computing it again.
+///
+/// # Shapes
+/// `logits`, `targets`: `(…, d)`; out: `(…)` and `(…, d)`.
+///
+/// # Errors
+/// As [`binary_cross_entropy`].
+pub fn binary_cross_entropy_from_logits_with_probs(
+    logits: &Tensor,
+    targets: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    const OP: &str = "binary_crossentropy";
+    let (rows, d) = binary_geometry(OP, logits, targets)?;
+    #[cfg(feature = "wgpu")]
+    if let Some(b) = gpu_buffers(OP, &[logits, targets])? {
+        let (probs, losses) = (output(rows * d)?, output(rows)?);
+        gpu::binary_cross_entropy_forward_with_probs(rows, d, b[0], b[1], &probs, &losses)?;
+        let out_shape = &logits.shape()[..logits.rank() - 1];
+        return Ok((
+            Tensor::from_gpu(losses, out_shape),
+            Tensor::from_gpu(probs, logits.shape()),
+        ));
+    }
+    let _ = (rows, d);
+    let losses = binary_cross_entropy(logits, targets, true)?;
+    Ok((losses, logits.unary(crate::UnaryOp::Sigmoid)))
+}
+
 /// Backward of [`binary_cross_entropy`]: `ds = ∂ℓ/∂s · dloss/d`, with `∂ℓ/∂z = σ(z) − t` from
 /// logits and `∂ℓ/∂p = −t/(p + ε) + (1−t)/(1 − p + ε)` (0 where clipped) from probabilities.
 ///

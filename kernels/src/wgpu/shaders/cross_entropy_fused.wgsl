@@ -53,3 +53,21 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     }
     losses[row] = loss;
 }
+
+// Binary from logits, with the probabilities: probs = σ(z), the numbers the sigmoid kernel
+// gives (the model's output, for the metrics), and loss = mean_j [max(z, 0) − z·t +
+// log1p(exp(−|z|))], binary_forward's numbers (cross_entropy_loss.wgsl).
+@compute @workgroup_size(256)
+fn binary_logits_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let row = linear_index(gid, groups);
+    if row >= p.n { return; }
+    let base = row * p.k;
+    var sum = 0.0;
+    for (var j = 0u; j < p.k; j++) {
+        let v = logits[base + j];
+        let t = targets[base + j];
+        probs[base + j] = sigmoid(v);
+        sum += max(v, 0.0) - v * t + log1p(exp(-abs(v)));
+    }
+    losses[row] = sum * p.inv_k;
+}
