@@ -651,8 +651,10 @@ fn bench_epochs_prints_its_json_line_for_every_workload() {
 /// `bench_epochs --device gpu` says which GPU it ran on and what one training step asked of
 /// it, for every workload (on lavapipe in CI, with few samples): the training set stays on the
 /// GPU (a step uploads only its two lists of sample numbers), one submission per step (and the
-/// last step's two reads), and in the third epoch (the one counted) no buffer and no bind group
-/// is made: the second already met every buffer in the order the following ones do.
+/// last step's two reads), and in the fourth epoch (the one counted) no buffer and no bind group
+/// is made: by then every step's buffers have been met in the order the following steps meet
+/// them, the optimizer's two gradient buffers (used in turn) included, each written once by
+/// the backward kernels (steps 2 and 3; the first step's gradients are copied in).
 #[cfg(feature = "wgpu")]
 #[test]
 fn bench_epochs_counts_what_a_gpu_step_asks_for_every_workload() {
@@ -705,7 +707,7 @@ fn bench_epochs_counts_what_a_gpu_step_asks_for_every_workload() {
             "--device",
             "gpu",
             "--epochs",
-            "3",
+            "4",
             "--json",
             "--limit",
             samples,

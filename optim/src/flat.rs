@@ -18,10 +18,15 @@
 //! # The gradients
 //!
 //! After each update every parameter is told where its next gradient goes: its stretch of a
-//! new gradient buffer ([`Var::set_grad_destination`]). The Dense and Conv2D ops write their
+//! gradient buffer ([`Var::set_grad_destination`]). The Dense and Conv2D ops write their
 //! weight and bias gradients there directly; a gradient that arrives elsewhere (another op,
-//! clipping, an all-reduce, the first step) is copied into its stretch first. A new buffer each
-//! step (the pool recycles the last but one), so a gradient someone kept is never overwritten.
+//! clipping, an all-reduce, the first step) is copied into its stretch first. Two gradient
+//! buffers take turns: the step's gradients stay readable in one (`Var::grad`) while the next
+//! step is told to write into the other, whose gradients `fit` dropped at the start of this
+//! step. If a tensor still holds any of its numbers (a gradient kept), it is left to its holder
+//! and a new buffer takes its place, so a gradient someone kept is never overwritten. (A new
+//! buffer every step would do too, but the pool would hand out the two in an order that
+//! shifts, and each shift makes new bind groups.)
 //!
 //! # Values stay values
 //!
@@ -81,8 +86,11 @@ pub(crate) struct Flat<S> {
     weights: Tensor,
     /// Every slot, each `(total,)`.
     slots: S,
-    /// The buffer whose stretches the parameters were told to write their gradients into.
-    grads: Option<Tensor>,
+    /// Two gradient buffers, used in turn: the parameters write one step's gradients into
+    /// one while the other may still hold the last step's (see the module doc).
+    grads: [Option<Tensor>; 2],
+    /// Which of `grads` the parameters were told to write into, if any.
+    writing: Option<usize>,
 }
 
 #[cfg(feature = "wgpu")]
@@ -103,7 +111,8 @@ impl<S: SlotTensors> Flat<S> {
             starts,
             slots: new_slots(&weights)?,
             weights,
-            grads: None,
+            grads: [None, None],
+            writing: None,
         })
     }
 
@@ -176,24 +185,44 @@ pub(crate) fn update<S: SlotTensors>(
         }
         adopt(whole, parts, &flat.starts)?;
     }
-    // The gradients: each in its stretch of one buffer.
-    let grads = match flat.grads.take() {
-        Some(grads) => grads,
-        None => uninit(flat.weights.shape())?,
-    };
+    // The gradients: each in its stretch of the buffer they were told to write into.
+    let writing = flat.writing.unwrap_or(0);
+    let grads = free_buffer(&mut flat.grads[writing], flat.weights.shape(), false)?;
     for ((_, g), &start) in pairs.iter().zip(&flat.starts) {
-        if !g.is_gpu_view_at(&grads, start) {
+        if !g.is_gpu_view_at(grads, start) {
             copy_into(g, &grads.gpu_view(start, g.shape())?)?;
         }
     }
-    update(&mut flat.weights, &grads, &mut flat.slots)?;
-    // Where the next gradients go.
-    let next = uninit(flat.weights.shape())?;
+    update(&mut flat.weights, grads, &mut flat.slots)?;
+    // Where the next gradients go: the other buffer, which held the last step's gradients
+    // (dropped by now, unless someone kept one: then a new buffer).
+    let next_index = 1 - writing;
+    let next = free_buffer(&mut flat.grads[next_index], flat.weights.shape(), true)?;
     for ((p, g), &start) in pairs.iter().zip(&flat.starts) {
         p.set_grad_destination(Some(next.gpu_view(start, g.shape())?));
     }
-    flat.grads = Some(next);
+    flat.writing = Some(next_index);
     Ok(())
+}
+
+/// The gradient buffer in `slot`: made (`shape`, on the GPU) if there is none, and, when
+/// `unshared`, replaced by a new one if any tensor still holds its numbers or a view of them.
+#[cfg(feature = "wgpu")]
+fn free_buffer<'a>(
+    slot: &'a mut Option<Tensor>,
+    shape: &[usize],
+    unshared: bool,
+) -> Result<&'a Tensor> {
+    if slot
+        .as_ref()
+        .is_some_and(|t| unshared && t.is_gpu_memory_held_elsewhere())
+    {
+        *slot = None;
+    }
+    Ok(match slot.take() {
+        Some(t) => slot.insert(t),
+        None => slot.insert(uninit(shape)?),
+    })
 }
 
 #[cfg(feature = "wgpu")]
@@ -372,6 +401,19 @@ mod tests {
         assert_eq!(kept_m.to_vec().unwrap(), m_numbers);
         assert_ne!(on_gpu.w.value().to_vec().unwrap(), w_numbers);
         drop((kept_w, kept_m));
+        // A gradient kept for two steps keeps its numbers (its buffer is not written again).
+        let kept_g = on_gpu.w.grad().unwrap();
+        let g_numbers = kept_g.to_vec().unwrap();
+        both(
+            &mut cpu,
+            &mut on_gpu,
+            "a step while a gradient is held",
+            true,
+        );
+        both(&mut cpu, &mut on_gpu, "another", true);
+        assert_eq!(kept_g.to_vec().unwrap(), g_numbers);
+        assert_ne!(on_gpu.w.grad().unwrap().to_vec().unwrap(), g_numbers);
+        drop(kept_g);
         // Values put in from outside (loaded weights, a slot read from a file) are used.
         for t in [&mut cpu, &mut on_gpu] {
             let device = t.w.value().device();

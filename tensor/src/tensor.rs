@@ -344,6 +344,16 @@ impl Tensor {
         }
     }
 
+    /// Whether another tensor holds these GPU numbers or some of them: a clone, a view of this
+    /// tensor, or the tensor this one is a view of (false on the CPU).
+    #[cfg(feature = "wgpu")]
+    pub fn is_gpu_memory_held_elsewhere(&self) -> bool {
+        match &self.storage {
+            Storage::Gpu { buffer, .. } => Arc::strong_count(buffer) > 1 || buffer.shares_memory(),
+            Storage::Cpu(_) => false,
+        }
+    }
+
     /// Whether another tensor (a clone) shares these numbers, so that writing them in place
     /// would first copy them.
     pub fn is_shared(&self) -> bool {

@@ -500,6 +500,12 @@ impl GpuBuffer {
         })
     }
 
+    /// Whether another buffer shares this memory: a view of this buffer, or the buffer (or
+    /// another view) this one is a view of.
+    pub fn shares_memory(&self) -> bool {
+        Arc::strong_count(&self.memory) > 1
+    }
+
     /// Whether this is the view of `whole` that starts at number `start`.
     pub fn is_view_at(&self, whole: &GpuBuffer, start: usize) -> bool {
         Arc::ptr_eq(&self.memory, &whole.memory) && self.offset == whole.offset + (start * 4) as u64
@@ -791,8 +797,10 @@ mod tests {
         use crate::wgpu::elementwise::unary;
         let numbers: Vec<f32> = (0..200).map(|i| i as f32).collect();
         let whole = GpuBuffer::upload(&numbers).unwrap();
+        assert!(!whole.shares_memory());
         let view = whole.view(64, 10).unwrap();
         assert!(view.is_view_at(&whole, 64) && !view.is_view_at(&whole, 0));
+        assert!(whole.shares_memory() && view.shares_memory());
         assert_eq!(view.download().unwrap(), numbers[64..74].to_vec());
         unary(
             UnaryOp::Abs,
