@@ -52,6 +52,12 @@ fn log1p(x: f32) -> f32 {
     return log(u) * x / (u - 1.0);
 }
 
+// The binary cross-entropy of logit z against target t: max(z, 0) − z·t + log(1 + exp(−|z|)),
+// which never overflows (binary_forward and binary_logits_forward).
+fn binary_logit_loss(z: f32, t: f32) -> f32 {
+    return max(z, 0.0) - z * t + log1p(exp(-abs(z)));
+}
+
 // σ(z) = 1/(1 + exp(−z)), written so that exp never overflows.
 fn sigmoid(z: f32) -> f32 {
     if z >= 0.0 {

@@ -55,8 +55,8 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 }
 
 // Binary from logits, with the probabilities: probs = σ(z), the numbers the sigmoid kernel
-// gives (the model's output, for the metrics), and loss = mean_j [max(z, 0) − z·t +
-// log1p(exp(−|z|))], binary_forward's numbers (cross_entropy_loss.wgsl).
+// gives (the model's output, for the metrics), and the loss, the mean of binary_logit_loss
+// over the row: binary_forward's numbers (cross_entropy_loss.wgsl).
 @compute @workgroup_size(256)
 fn binary_logits_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let row = linear_index(gid, groups);
@@ -67,7 +67,7 @@ fn binary_logits_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
         let v = logits[base + j];
         let t = targets[base + j];
         probs[base + j] = sigmoid(v);
-        sum += max(v, 0.0) - v * t + log1p(exp(-abs(v)));
+        sum += binary_logit_loss(v, t);
     }
     losses[row] = sum * p.inv_k;
 }

@@ -53,7 +53,7 @@ fn binary_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         let v = scores[base + j];
         let t = targets[base + j];
         if p.from_logits == 1u {
-            sum += max(v, 0.0) - v * t + log1p(exp(-abs(v)));
+            sum += binary_logit_loss(v, t);
         } else {
             let c = clip(v);
             sum += -(t * log(c + p.clip_lo) + (1.0 - t) * log(1.0 - c + p.clip_lo));
