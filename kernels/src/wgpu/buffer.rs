@@ -37,14 +37,14 @@ pub struct GpuBuffer {
 /// is dropped.
 #[derive(Debug)]
 struct Memory {
-    /// Always `Some` until the memory is returned to the pool on drop.
-    buffer: Option<wgpu::Buffer>,
+    buffer: wgpu::Buffer,
 }
 
 impl Drop for Memory {
     fn drop(&mut self) {
-        if let (Some(buffer), Ok(ctx)) = (self.buffer.take(), context()) {
-            ctx.pool.give_back(buffer);
+        // A wgpu buffer is a shared handle: the pool's clone keeps the memory.
+        if let Ok(ctx) = context() {
+            ctx.pool.give_back(self.buffer.clone());
         }
     }
 }
@@ -513,9 +513,7 @@ impl GpuBuffer {
 
     fn whole(buffer: wgpu::Buffer, len: usize) -> GpuBuffer {
         GpuBuffer {
-            memory: Arc::new(Memory {
-                buffer: Some(buffer),
-            }),
+            memory: Arc::new(Memory { buffer }),
             offset: 0,
             len,
         }
@@ -539,10 +537,7 @@ impl GpuBuffer {
     }
 
     pub(crate) fn raw(&self) -> &wgpu::Buffer {
-        self.memory
-            .buffer
-            .as_ref()
-            .expect("live memory holds its buffer")
+        &self.memory.buffer
     }
 
     /// Where this buffer's numbers start in [`GpuBuffer::raw`], in bytes.
